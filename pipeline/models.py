@@ -1,0 +1,244 @@
+"""Application tables (ORM): people, forms, raw submissions, attachments, reviews, sources.
+
+Warehouse tables (one per form and repeat) are not here: they are derived data built with
+SQLAlchemy Core from each form's definition (see ``pipeline.warehouse``). These tables change only
+through Alembic migrations in ``pipeline/migrations``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# Roles of web users. Enumerators are AppUsers (a key in the URL), never web users.
+ROLES = ("admin", "supervisor", "district_officer")
+
+# Review states, as ODK Central names them (``hasIssues`` written with an underscore here).
+REVIEW_STATES = ("received", "approved", "has_issues", "rejected", "edited")
+
+FORM_STATES = ("open", "closing", "closed")
+
+
+class User(Base):
+    """A web user. ``scope`` lists geo codes this user may see: ``["*"]`` for everything,
+    otherwise Bangladesh/Nepal division, district or province codes from ``shared/geo``
+    (``"bd_division:30"``, ``"bd_district:3026"``, ``"np_district:306"``)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AppUser(Base):
+    """An enumerator's phone: Collect sends ``/key/{token}/...`` and needs no password."""
+
+    __tablename__ = "app_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token: Mapped[str] = mapped_column(String(128), unique=True)
+    # xmlFormIds this phone may fill; an empty list means every open form.
+    forms: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Form(Base):
+    __tablename__ = "forms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    xml_form_id: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # Oldest first; the last one is the version Collect downloads now.
+    versions: Mapped[list[FormVersion]] = relationship(
+        back_populates="form", order_by="FormVersion.id"
+    )
+
+    @property
+    def current_version(self) -> FormVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+class FormVersion(Base):
+    """One published version: the exact XForm bytes served to Collect, and its XLSForm source."""
+
+    __tablename__ = "form_versions"
+    __table_args__ = (UniqueConstraint("form_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
+    version: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    md5: Mapped[str] = mapped_column(String(32))
+    xlsx: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Media file names the XForm references (jr://file/..., jr://file-csv/...).
+    media: Mapped[list[Any]] = mapped_column(default=list)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(String(80))
+
+    form: Mapped[Form] = relationship(back_populates="versions")
+    media_files: Mapped[list[FormMedia]] = relationship(
+        back_populates="form_version", order_by="FormMedia.name"
+    )
+
+
+class FormMedia(Base):
+    """A static media file uploaded with a form version (images, sample CSVs)."""
+
+    __tablename__ = "form_media"
+    __table_args__ = (UniqueConstraint("form_version_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    md5: Mapped[str] = mapped_column(String(32))
+
+    form_version: Mapped[FormVersion] = relationship(back_populates="media_files")
+
+
+class Submission(Base):
+    """The raw store: the exact XML received, never modified after it is committed.
+
+    Edits arrive as new instances whose ``deprecated_id`` names the one they replace; all share
+    ``root_id`` and only one of them is ``current``.
+    """
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(255), unique=True)
+    root_id: Mapped[str] = mapped_column(String(255), index=True)
+    deprecated_id: Mapped[str | None] = mapped_column(String(255))
+    current: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
+    form_version: Mapped[str] = mapped_column(String(255))
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    xml_sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16), default="collect")
+    source_ref: Mapped[str | None] = mapped_column(String(255))
+    submitter: Mapped[str | None] = mapped_column(String(200))
+    device_id: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    review_state: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    attachments_expected: Mapped[int] = mapped_column(Integer, default=0)
+    parse_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    parse_error_code: Mapped[str | None] = mapped_column(String(64))
+    parse_error: Mapped[str | None] = mapped_column(Text)
+
+    form: Mapped[Form] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="submission", order_by="Attachment.name"
+    )
+
+
+class Attachment(Base):
+    """A file received with a submission; the bytes live in the content-addressed BlobStore."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("submission_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="attachments")
+
+
+class AuditEvent(Base):
+    """Append-only log: who did what, when, and from which state. Never updated or deleted."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("forms.id"))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Source(Base):
+    """A server we pull submissions from (KoBoToolbox or ODK Central)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # kobo | central
+    url: Mapped[str] = mapped_column(String(500))
+    username: Mapped[str | None] = mapped_column(String(200))
+    # API token or password: never printed, never logged, never rendered.
+    secret: Mapped[str] = mapped_column(Text)
+    remote_form: Mapped[str] = mapped_column(String(255))  # kobo asset uid / central "project:formId"
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
+    cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    form: Mapped[Form] = relationship()
+
+
+class PullRun(Base):
+    """One run of a pull (or a phone-folder import), for the sync health page."""
+
+    __tablename__ = "pull_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # kobo | central | import
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running|ok|failed
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+
+    source: Mapped[Source | None] = relationship()

@@ -1,0 +1,98 @@
+"""The one catalogue of errors a user can meet.
+
+Every refusal the system makes is a ``Problem``: a stable code, an HTTP status and a message in
+words an enumerator or admin understands. Each client (Collect, the JSON API, web pages, the
+command line) renders it once, in its own shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Problem(Exception):
+    """A refusal with a code (``area.reason``), an HTTP status and a readable message."""
+
+    def __init__(self, code: str, status: int, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+        self.details = details
+
+    def __repr__(self) -> str:
+        return f"Problem({self.code!r}, {self.status}, {self.message!r})"
+
+
+# Catalogue: one factory per problem so codes and statuses are never retyped by hand.
+
+def malformed_xml(reason: str) -> Problem:
+    return Problem("submission.malformed_xml", 400, f"The submission is not well-formed XML: {reason}")
+
+
+def missing_xml_part() -> Problem:
+    return Problem(
+        "submission.missing_xml",
+        400,
+        "The upload has no 'xml_submission_file' part; ODK Collect always sends one.",
+    )
+
+
+def missing_instance_id() -> Problem:
+    return Problem(
+        "submission.missing_instance_id",
+        400,
+        "The submission has no meta/instanceID, so it cannot be stored safely.",
+    )
+
+
+def unknown_form(form_id: str, version: str | None = None) -> Problem:
+    if version is None:
+        return Problem("form.not_found", 404, f"No form with id '{form_id}' is published here.")
+    return Problem(
+        "form.version_not_found",
+        404,
+        f"Form '{form_id}' has no published version '{version}'. Get the current form and resend.",
+    )
+
+
+def form_closed(form_id: str) -> Problem:
+    return Problem("form.closed", 409, f"Form '{form_id}' is closed and accepts no submissions.")
+
+
+def instance_conflict(instance_id: str) -> Problem:
+    return Problem(
+        "submission.conflict",
+        409,
+        f"A different submission with instanceID '{instance_id}' was already received.",
+    )
+
+
+def too_large(limit: int) -> Problem:
+    return Problem(
+        "submission.too_large", 413, f"The upload is larger than the {limit // (1024 * 1024)} MB limit."
+    )
+
+
+def bad_attachment_name(name: str) -> Problem:
+    return Problem("submission.bad_attachment_name", 400, f"Attachment name '{name}' is not a plain file name.")
+
+
+def unauthorized() -> Problem:
+    return Problem("auth.required", 401, "Log in, or use the server address with your app-user key.")
+
+
+def forbidden(what: str = "this") -> Problem:
+    return Problem("auth.forbidden", 403, f"You are not allowed to access {what}.")
+
+
+def not_found(what: str) -> Problem:
+    return Problem("resource.not_found", 404, f"{what} was not found.")
+
+
+def invalid_form(summary: str, errors: list[dict[str, Any]] | None = None) -> Problem:
+    return Problem("form.invalid", 400, summary, errors=errors or [])
+
+
+def parse_failure(reason: str) -> Problem:
+    return Problem("submission.unparsable", 422, reason)

@@ -1,0 +1,31 @@
+"""The Flask app: OpenRosa for ODK Collect, the web UI and the JSON API.
+
+Assembled in one place, ``create_app``; nothing builds an app at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from . import config as config_module
+from . import db, errors
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(config_module.load(config))
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_SUBMISSION_MB"] * 1024 * 1024
+    db.init_app(app)
+    errors.init_app(app)
+    for register in _components():
+        register(app)
+    return app
+
+
+def _components() -> list[Any]:
+    """Each component's ``init_app``; components register their blueprints themselves."""
+    from . import openrosa
+
+    return [openrosa.init_app]

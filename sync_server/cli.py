@@ -1,0 +1,26 @@
+"""The ``sangjog`` command: everything an admin does from a terminal.
+
+Built on Flask's click integration so every command runs inside an app context with the same
+settings as the server (``DATABASE_URL``, ``SANGJOG_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+from flask.cli import FlaskGroup
+
+from . import create_app
+
+# Modules in sync_server.commands, each exposing a click command or group named ``command``.
+COMMAND_MODULES: list[str] = []
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False)
+def cli() -> None:
+    """Sangjog: ODK Collect sync server, submission warehouse and export pipelines."""
+
+
+for _name in COMMAND_MODULES:
+    cli.add_command(importlib.import_module(f"sync_server.commands.{_name}").command)

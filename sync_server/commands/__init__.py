@@ -1,0 +1,1 @@
+"""Command groups of the ``sangjog`` CLI, one module each. ``cli.py`` registers them all."""

@@ -1,0 +1,57 @@
+"""Every setting in one list, read from the environment (or a dict given to ``create_app``).
+
+``tests/test_docs.py`` fails when a setting here is missing from ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS = [
+    Setting("SANGJOG_DATA_DIR", "data", "Folder for the SQLite warehouse, attachments, built forms and exports."),
+    Setting("DATABASE_URL", None, "SQLAlchemy URL of the warehouse. Default: a SQLite file in the data folder. PostgreSQL: postgresql://user:pass@host/db."),
+    Setting("SECRET_KEY", None, "Signs session cookies. Default: a random key generated once and kept in the data folder."),
+    Setting("SERVER_URL", None, "Public base URL (http://192.168.1.10:5000) put in Collect QR codes and form download links. Default: the URL of the request."),
+    Setting("MAX_SUBMISSION_MB", 100, "Largest submission upload (XML plus attachments) accepted, in megabytes."),
+    Setting("LOGIN_RATE_LIMIT", "10 per minute", "How many login attempts one address may make."),
+]
+
+
+def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Settings from defaults, then the environment, then ``overrides``."""
+    conf: dict[str, Any] = {}
+    for s in SETTINGS:
+        value = os.environ.get(s.name, s.default)
+        if isinstance(s.default, int) and isinstance(value, str):
+            value = int(value)
+        conf[s.name] = value
+    conf.update(overrides or {})
+    data = Path(conf["SANGJOG_DATA_DIR"]).resolve()
+    conf["SANGJOG_DATA_DIR"] = str(data)
+    data.mkdir(parents=True, exist_ok=True)
+    if not conf["DATABASE_URL"]:
+        conf["DATABASE_URL"] = f"sqlite:///{data / 'sangjog.db'}"
+    if not conf["SECRET_KEY"]:
+        conf["SECRET_KEY"] = _stored_secret(data / "secret_key")
+    return conf
+
+
+def _stored_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

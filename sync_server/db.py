@@ -1,0 +1,35 @@
+"""One engine per app; one session per request, kept on ``g`` and closed at teardown (flaskr)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from pipeline.db import make_engine, session_factory, upgrade
+from pipeline.storage import BlobStore
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["engine"] = engine
+    app.extensions["sessions"] = session_factory(engine)
+    app.extensions["blobs"] = BlobStore(f"{app.config['SANGJOG_DATA_DIR']}/blobs")
+    if app.config.get("AUTO_MIGRATE", True):
+        upgrade(engine)
+    app.teardown_appcontext(close_session)
+
+
+def get_session() -> Session:
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["sessions"]()
+    return g.db_session
+
+
+def get_blobs() -> BlobStore:
+    return current_app.extensions["blobs"]
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
