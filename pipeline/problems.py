@@ -96,3 +96,16 @@ def invalid_form(summary: str, errors: list[dict[str, Any]] | None = None) -> Pr
 
 def parse_failure(reason: str) -> Problem:
     return Problem("submission.unparsable", 422, reason)
+
+
+def form_version_exists(form_id: str, version: str) -> Problem:
+    return Problem(
+        "form.version_exists",
+        409,
+        f"Form '{form_id}' version '{version}' is already published with different content: "
+        "raise the version in the settings sheet.",
+    )
+
+
+def bad_form_state(state: str) -> Problem:
+    return Problem("form.bad_state", 400, f"'{state}' is not a form state: use open, closing or closed.")

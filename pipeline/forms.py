@@ -1,0 +1,276 @@
+"""XLSForm → XForm (pyxform + ODK Validate) and publishing form versions.
+
+The only module that imports pyxform. ``convert`` is pure apart from running ODK Validate (Java);
+``publish`` and ``set_state`` write the app tables, ``build_all`` writes files for a build folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from defusedxml import ElementTree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import problems
+from .db import begin_write
+from .models import FORM_STATES, AuditEvent, Form, FormMedia, FormVersion
+
+XFORMS = "{http://www.w3.org/2002/xforms}"
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+# Every way an XForm points at a media file: attached CSV/XML instances, images, audio, video.
+MEDIA_REF = re.compile(r"jr://(?:file|file-csv|images|audio|video)/([^\"'<>\s]+)")
+PYXFORM_ROW = re.compile(r"\[row\s*:\s*(\d+)\]\s*")
+SHEET_NAME = re.compile(r"On the '(\w+)' sheet")
+FIELD_REF = re.compile(r"\$\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class BuiltForm:
+    form_id: str
+    version: str
+    title: str
+    xml: bytes
+    media: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    instance_name: str | None = None
+
+    @property
+    def md5(self) -> str:
+        return hashlib.md5(self.xml).hexdigest()
+
+
+def convert(source: bytes | str | Path, filename: str = "form.xlsx") -> BuiltForm:
+    """Convert one XLSForm and check it with ODK Validate; raise ``form.invalid`` if broken."""
+    from pyxform.errors import PyXFormError
+    from pyxform.validators.odk_validate import ODKValidateError
+    from pyxform.xls2xform import convert as pyxform_convert
+
+    if isinstance(source, (str, Path)):
+        filename = Path(source).name
+        content = Path(source).read_bytes()
+    else:
+        content = source
+    suffix = PurePath(filename).suffix.lower() or ".xlsx"
+    warnings: list[str] = []
+    try:
+        result = pyxform_convert(
+            io.BytesIO(content), warnings=warnings, validate=True, file_type=suffix
+        )
+    except ODKValidateError as exc:
+        errors = _validate_errors(str(exc), content, suffix)
+        raise problems.invalid_form(
+            f"{filename} fails ODK Validate: {errors[0]['message']}", errors
+        ) from None
+    except (PyXFormError, ValueError, KeyError) as exc:
+        errors = [_pyxform_error(str(exc))]
+        raise problems.invalid_form(f"{filename} is not a valid XLSForm: {_describe(errors[0])}",
+                                    errors) from None
+    xml = result.xform.encode("utf-8")
+    form_id, version, title, instance_name = _identity(xml)
+    if not version:
+        raise problems.invalid_form(
+            f"{filename} has no version: set 'version' in the settings sheet",
+            [{"sheet": "settings", "row": 2, "message": "The 'version' column is empty."}],
+        )
+    return BuiltForm(
+        form_id=form_id,
+        version=version,
+        title=title,
+        xml=xml,
+        media=media_names(xml),
+        warnings=[w for w in warnings if w.strip()],
+        instance_name=instance_name,
+    )
+
+
+def media_names(xml: bytes) -> list[str]:
+    """File names (no folders) of every media file the XForm references, sorted."""
+    text = xml.decode("utf-8")
+    return sorted({PurePath(ref).name for ref in MEDIA_REF.findall(text)})
+
+
+def _identity(xml: bytes) -> tuple[str, str, str, str | None]:
+    root = ElementTree.fromstring(xml)
+    head = root.find(f"{XHTML}head")
+    title = head.findtext(f"{XHTML}title", default="") if head is not None else ""
+    model = head.find(f"{XFORMS}model") if head is not None else None
+    instance = model.find(f"{XFORMS}instance") if model is not None else None
+    data = next(iter(instance)) if instance is not None else None
+    if data is None:
+        raise problems.invalid_form("The XForm has no primary instance")
+    instance_name = None
+    for bind in model.iter(f"{XFORMS}bind"):
+        if bind.get("nodeset", "").endswith("/meta/instanceName"):
+            instance_name = bind.get("calculate")
+    return data.get("id", ""), data.get("version", ""), title, instance_name
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = f"{error['sheet']} sheet, row {error['row']}: " if error.get("row") else ""
+    return where + error["message"]
+
+
+def _pyxform_error(message: str) -> dict[str, Any]:
+    row_match = PYXFORM_ROW.search(message)
+    sheet_match = SHEET_NAME.search(message)
+    text = PYXFORM_ROW.sub("", message).strip()
+    return {
+        "sheet": sheet_match.group(1) if sheet_match else ("survey" if row_match else None),
+        "row": int(row_match.group(1)) if row_match else None,
+        "message": text,
+    }
+
+
+def _validate_errors(message: str, content: bytes, suffix: str) -> list[dict[str, Any]]:
+    """ODK Validate names fields as ``${name}``; point each error at that field's survey row."""
+    rows = _survey_rows(content) if suffix == ".xlsx" else {}
+    errors = []
+    for line in message.splitlines():
+        line = line.strip(" :")
+        if (not line or line.startswith(("ODK Validate Errors", ">> XForm is invalid", "Result:",
+                                         "The following files failed"))
+                or re.fullmatch(r"\$\{tmp\w+\}", line)):
+            continue
+        names = FIELD_REF.findall(line)
+        name = names[0] if names else None
+        readable = re.sub(r"^bind for \$\{(\w+)\}", r"Field '\1'", line)
+        errors.append({
+            "sheet": "survey" if name else None,
+            "row": rows.get(name) if name else None,
+            "field": name,
+            "message": readable,
+        })
+    return errors or [{"sheet": None, "row": None, "message": message.strip()}]
+
+
+def _survey_rows(content: bytes) -> dict[str, int]:
+    """Map each survey ``name`` to its spreadsheet row number (header is row 1)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # a file pyxform could read but openpyxl cannot: no row numbers then
+        return {}
+    if "survey" not in book.sheetnames:
+        return {}
+    rows = iter(book["survey"].iter_rows(values_only=True))
+    header = [str(c or "").strip() for c in next(rows, ())]
+    if "name" not in header:
+        return {}
+    col = header.index("name")
+    found = {}
+    for number, row in enumerate(rows, start=2):
+        if col < len(row) and row[col]:
+            found.setdefault(str(row[col]).strip(), number)
+    book.close()
+    return found
+
+
+def publish(
+    session: Session,
+    built: BuiltForm,
+    xlsx: bytes | None,
+    media: dict[str, bytes],
+    actor: str | None,
+) -> FormVersion:
+    """Publish a converted form; the same version with the same XML is returned as it is."""
+    begin_write(session)
+    form = session.scalar(select(Form).where(Form.xml_form_id == built.form_id))
+    if form is None:
+        form = Form(xml_form_id=built.form_id, title=built.title, state="open")
+        session.add(form)
+        session.flush()
+    existing = session.scalar(
+        select(FormVersion).where(FormVersion.form_id == form.id,
+                                  FormVersion.version == built.version)
+    )
+    if existing is not None:
+        session.rollback()
+        if existing.md5 == built.md5:
+            return existing
+        raise problems.form_version_exists(built.form_id, built.version)
+    version = FormVersion(
+        form=form,
+        version=built.version,
+        title=built.title,
+        xml=built.xml,
+        md5=built.md5,
+        xlsx=xlsx,
+        media=list(built.media),
+        warnings=list(built.warnings),
+        published_by=actor,
+    )
+    session.add(version)
+    for name in built.media:
+        if name in media:
+            content = media[name]
+            session.add(FormMedia(form_version=version, name=name, content=content,
+                                  md5=hashlib.md5(content).hexdigest()))
+    form.title = built.title
+    session.flush()
+    session.add(AuditEvent(
+        actor=actor or "system",
+        action="form.publish",
+        form_id=form.id,
+        details={"xml_form_id": built.form_id, "version": built.version, "md5": built.md5,
+                 "media": sorted(set(built.media) & set(media)),
+                 "media_missing": sorted(set(built.media) - set(media))},
+    ))
+    session.commit()
+    return version
+
+
+def set_state(session: Session, xml_form_id: str, state: str, actor: str | None) -> Form:
+    """Open, close for new downloads (``closing``) or close a form for submissions."""
+    if state not in FORM_STATES:
+        raise problems.bad_form_state(state)
+    begin_write(session)
+    form = session.scalar(select(Form).where(Form.xml_form_id == xml_form_id))
+    if form is None:
+        session.rollback()
+        raise problems.unknown_form(xml_form_id)
+    previous = form.state
+    form.state = state
+    session.add(AuditEvent(actor=actor or "system", action="form.state", form_id=form.id,
+                           from_state=previous, to_state=state,
+                           details={"xml_form_id": xml_form_id}))
+    session.commit()
+    return form
+
+
+def build_all(src_dir: str | Path, out_dir: str | Path) -> list[BuiltForm]:
+    """Convert every ``*.xlsx`` in src_dir to ``{form_id}.xml`` in out_dir, with its media.
+
+    Media files are looked up in ``src_dir/media``; any missing one is reported as a warning.
+    """
+    src, out = Path(src_dir), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    built_forms = []
+    for path in sorted(src.glob("*.xlsx")):
+        if path.name.startswith("~$"):  # Excel's lock file while a designer has the form open
+            continue
+        built = convert(path)
+        (out / f"{built.form_id}.xml").write_bytes(built.xml)
+        for name in built.media:
+            media_file = src / "media" / name
+            if media_file.is_file():
+                shutil.copyfile(media_file, out / name)
+            else:
+                built.warnings.append(f"Media file '{name}' is not in {src / 'media'}.")
+        built_forms.append(built)
+    return built_forms
+
+
+def static_media(built: BuiltForm, media_dir: str | Path) -> dict[str, bytes]:
+    """The media files of ``built`` found in ``media_dir``, by name."""
+    folder = Path(media_dir)
+    return {name: (folder / name).read_bytes()
+            for name in built.media if (folder / name).is_file()}
