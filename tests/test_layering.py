@@ -1,0 +1,57 @@
+"""Imports point one way, and each third-party library has one home (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("sync_server", "pipeline", "exports")
+
+# package -> the first-party packages it must never import
+FORBIDDEN_FIRST_PARTY = {
+    "pipeline": {"sync_server", "exports"},
+    "exports": {"sync_server"},
+    "sync_server": set(),
+}
+
+# third-party module -> where it may be imported (path prefixes relative to the repo)
+HOMES = {
+    "flask": ("sync_server/",),
+    "flask_wtf": ("sync_server/",),
+    "flask_limiter": ("sync_server/",),
+    "flask_babel": ("sync_server/",),
+    "pyxform": ("pipeline/forms.py",),
+    "requests": ("pipeline/connectors/",),
+    "pandas": ("exports/",),
+    "xlsxwriter": ("exports/",),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _sources() -> list[Path]:
+    return [p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_point_one_way(path: Path) -> None:
+    rel = path.relative_to(ROOT).as_posix()
+    package = rel.split("/")[0]
+    imported = _imports(path)
+    wrong = imported & FORBIDDEN_FIRST_PARTY[package]
+    assert not wrong, f"{rel} imports {sorted(wrong)}, against the dependency rule"
+    for module, homes in HOMES.items():
+        if module in imported:
+            assert rel.startswith(homes), f"{rel} imports {module}, which lives only in {homes}"
