@@ -17,7 +17,14 @@ from . import create_app
 COMMAND_MODULES: list[str] = []
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False)
+class SangjogGroup(FlaskGroup):
+    """Flask's group without third-party plugin commands: the CLI is ours and documented."""
+
+    def _load_plugin_commands(self) -> None:
+        self._loaded_plugin_commands = True
+
+
+@click.group(cls=SangjogGroup, create_app=lambda: create_app(), add_default_commands=False)
 def cli() -> None:
     """Sangjog: ODK Collect sync server, submission warehouse and export pipelines."""
 
