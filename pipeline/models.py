@@ -7,12 +7,13 @@ through Alembic migrations in ``pipeline/migrations``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -242,3 +243,25 @@ class PullRun(Base):
     message: Mapped[str | None] = mapped_column(Text)
 
     source: Mapped[Source | None] = relationship()
+
+
+class InnovationProject(Base):
+    """A pilot innovation project in the registry that inspections refer to by ``code``.
+
+    Progress is not stored here: it is read from the inspections that were not rejected
+    (``pipeline.domain.inspections``), so a review decision changes it at once.
+    """
+
+    __tablename__ = "innovation_projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title_en: Mapped[str] = mapped_column(String(500))
+    title_bn: Mapped[str] = mapped_column(String(500), default="")
+    division: Mapped[str] = mapped_column(String(16), index=True)
+    district: Mapped[str] = mapped_column(String(16), index=True)
+    upazila: Mapped[str | None] = mapped_column(String(16), index=True)
+    office: Mapped[str] = mapped_column(String(300), default="")
+    started_on: Mapped[date | None] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
