@@ -1,11 +1,211 @@
-"""OpenRosa endpoints for ODK Collect (formList, form download, manifest, media, submission)."""
+"""OpenRosa endpoints for ODK Collect: form list, form and media download, submission upload.
+
+Every route exists twice: at the root for web users (HTTP Basic) and under ``/key/<token>`` for
+app users, whose Collect server URL is ``{SERVER_URL}/key/<token>`` (as ODK Central's
+``/v1/key/<token>/projects/1``). Collect appends ``/formList`` and ``/submission`` itself; the
+download links it follows are the absolute URLs given in the form list and manifests.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+import hashlib
+import importlib
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, Response, current_app, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pipeline import problems
+from pipeline.ingest import Incoming, accept
+from pipeline.models import Form, FormMedia, FormVersion
+from pipeline.problems import Problem
+from pipeline.rawstore import is_plain_name, read_envelope
+
+from . import auth
+from . import openrosa_xml as bodies
+from .db import get_blobs, get_session
 
 bp = Blueprint("openrosa", __name__)
+
+XML_PART = "xml_submission_file"
+INCOMPLETE_PART = "*isIncomplete*"
+OPENROSA_XML = "text/xml; charset=utf-8"
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.after_request(_openrosa_headers)
+
+
+def _route(rule: str, **options: Any) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Register a view at ``rule`` and at ``/key/<token>`` + ``rule``."""
+
+    def register(view: Callable[..., Response]) -> Callable[..., Response]:
+        bp.add_url_rule(rule, view_func=view, **options)
+        bp.add_url_rule(f"/key/<token>{rule}", view_func=view, **options)
+        return view
+
+    return register
+
+
+@_route("/formList")
+def form_list(token: str | None = None) -> Response:
+    who = auth.collect_user(token)
+    session = get_session()
+    wanted = request.args.get("formID")
+    latest = select(func.max(FormVersion.id)).group_by(FormVersion.form_id)
+    query = (select(Form, FormVersion).join(FormVersion, FormVersion.form_id == Form.id)
+             .where(FormVersion.id.in_(latest), Form.state == "open")
+             .order_by(Form.xml_form_id))
+    if wanted:
+        query = query.where(Form.xml_form_id == wanted)
+    with_static = set(session.scalars(select(FormMedia.form_version_id).distinct()))
+    listed = []
+    for form, version in session.execute(query):
+        if not who.may_fill(form.xml_form_id):
+            continue
+        has_media = bool(version.media) or version.id in with_static
+        listed.append(bodies.ListedForm(
+            form_id=form.xml_form_id,
+            name=version.title or form.title or form.xml_form_id,
+            version=version.version,
+            md5=hashlib.md5(version.xml).hexdigest(),
+            download_url=_url(token, f"/formXml/{quote(form.xml_form_id)}"),
+            manifest_url=_url(token, f"/formManifest/{quote(form.xml_form_id)}") if has_media else None,
+        ))
+    return _xml(bodies.form_list(listed))
+
+
+@_route("/formXml/<xml_form_id>")
+def form_download(xml_form_id: str, token: str | None = None) -> Response:
+    version = _fillable_version(xml_form_id, token)
+    return _xml(version.xml)
+
+
+@_route("/formManifest/<xml_form_id>")
+def manifest(xml_form_id: str, token: str | None = None) -> Response:
+    version = _fillable_version(xml_form_id, token)
+    session = get_session()
+    entries = []
+    for name in _media_names(version):
+        content = _media_content(session, version, name)
+        if content is None:
+            continue  # referenced but neither uploaded nor generated: Collect would get a 404
+        entries.append(bodies.MediaEntry(
+            filename=name,
+            md5=hashlib.md5(content).hexdigest(),
+            download_url=_url(token, f"/formMedia/{quote(xml_form_id)}/{quote(name)}"),
+        ))
+    return _xml(bodies.manifest(entries))
+
+
+@_route("/formMedia/<xml_form_id>/<name>")
+def media_file(xml_form_id: str, name: str, token: str | None = None) -> Response:
+    version = _fillable_version(xml_form_id, token)
+    content = _media_content(get_session(), version, name) if name in _media_names(version) else None
+    if content is None:
+        raise problems.not_found(f"Media file '{name}' of form '{xml_form_id}'")
+    mimetype = "text/csv" if name.endswith(".csv") else "application/octet-stream"
+    return Response(content, mimetype=mimetype)
+
+
+@_route("/submission", methods=["HEAD", "POST"])
+def submission(token: str | None = None) -> Response:
+    who = auth.collect_user(token)
+    if request.method == "HEAD":
+        return Response(status=204)
+    xml, files, incomplete = _read_upload()
+    # Refuse forms this phone was not given before touching storage.
+    envelope = read_envelope(xml)
+    if not who.may_fill(envelope.form_id):
+        raise problems.forbidden(f"form '{envelope.form_id}' with this key")
+    incoming = Incoming(xml=xml, files=files, source="collect", submitter=who.name,
+                        device_id=request.args.get("deviceID") or None, incomplete=incomplete)
+    accept(get_session(), get_blobs(), incoming)
+    return _xml(bodies.submission_received(), status=201)
+
+
+def _read_upload() -> tuple[bytes, dict[str, bytes], bool]:
+    """The XML part, the attachments by file name, and whether Collect will send more parts."""
+    try:
+        parts = request.files
+        fields = request.form
+    except ValueError as exc:  # a multipart body cut off mid-way
+        raise Problem("submission.truncated", 400,
+                      f"The upload was cut off before its end ({exc}); send it again.") from exc
+    xml_part = parts.get(XML_PART)
+    if xml_part is None:
+        if XML_PART in fields:
+            xml = fields[XML_PART].encode()
+        else:
+            raise problems.missing_xml_part()
+    else:
+        xml = xml_part.read()
+    files: dict[str, bytes] = {}
+    for part_name, storage in parts.items(multi=True):
+        if part_name in (XML_PART, INCOMPLETE_PART):
+            continue
+        name = storage.filename or part_name
+        if not is_plain_name(name):
+            raise problems.bad_attachment_name(name)
+        files[name] = storage.read()
+    incomplete = INCOMPLETE_PART in fields or INCOMPLETE_PART in parts
+    return xml, files, incomplete
+
+
+def _fillable_version(xml_form_id: str, token: str | None) -> FormVersion:
+    who = auth.collect_user(token)
+    session = get_session()
+    form = session.scalar(select(Form).where(Form.xml_form_id == xml_form_id))
+    if form is None or form.state == "closed" or form.current_version is None:
+        raise problems.unknown_form(xml_form_id)
+    if not who.may_fill(xml_form_id):
+        raise problems.forbidden(f"form '{xml_form_id}' with this key")
+    return form.current_version
+
+
+def _media_names(version: FormVersion) -> list[str]:
+    names = {m if isinstance(m, str) else m.get("name", "") for m in version.media}
+    names.update(m.name for m in version.media_files)
+    return sorted(n for n in names if n)
+
+
+def _media_content(session: Session, version: FormVersion, name: str) -> bytes | None:
+    """Generated media (built from the warehouse each time) wins over a static upload."""
+    generate = _generated_media()
+    if generate is not None:
+        content = generate(session, name)
+        if content is not None:
+            return content
+    static = next((m for m in version.media_files if m.name == name), None)
+    return static.content if static is not None else None
+
+
+def _generated_media() -> Callable[[Session, str], bytes | None] | None:
+    try:
+        module = importlib.import_module("pipeline.domain.media")
+    except ImportError:
+        return None
+    return getattr(module, "generated_media", None)
+
+
+def _url(token: str | None, path: str) -> str:
+    base = (current_app.config.get("SERVER_URL") or request.url_root).rstrip("/")
+    prefix = f"/key/{quote(token, safe='')}" if token is not None else ""
+    return f"{base}{prefix}{path}"
+
+
+def _xml(body: bytes, status: int = 200) -> Response:
+    return Response(body, status=status, content_type=OPENROSA_XML)
+
+
+def _openrosa_headers(response: Response) -> Response:
+    """Collect checks these on every answer, errors included."""
+    if request.blueprint == "openrosa" or request.path.startswith("/key/"):
+        response.headers["X-OpenRosa-Version"] = "1.0"
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        response.headers["X-OpenRosa-Accept-Content-Length"] = str(limit)
+    return response

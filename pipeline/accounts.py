@@ -1,0 +1,179 @@
+"""Who may do what: web users (argon2 passwords) and app users (a phone's key in the URL).
+
+Every change commits and writes an ``AuditEvent``, so the callers (CLI, admin pages) stay thin.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import problems
+from .db import begin_write
+from .models import ROLES, AppUser, AuditEvent, Form, User, utcnow
+from .problems import Problem
+
+_hasher = PasswordHasher()
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches; never raises for a wrong or damaged hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Problem("user.weak_password", 400,
+                      f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def create_user(session: Session, username: str, password: str, role: str,
+                scope: Iterable[str] = ("*",), *, display_name: str = "",
+                actor: str = "system") -> User:
+    """Create a web user. ``scope`` lists geo codes (``"*"`` for everything)."""
+    username = username.strip()
+    if not username:
+        raise Problem("user.invalid", 400, "A user needs a user name.")
+    if role not in ROLES:
+        raise Problem("user.invalid_role", 400,
+                      f"Role '{role}' is not one of: {', '.join(ROLES)}.")
+    _check_password(password)
+    password_hash = hash_password(password)  # slow: before taking the write lock
+    begin_write(session)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        session.rollback()
+        raise Problem("user.exists", 409, f"A user named '{username}' already exists.")
+    user = User(username=username, display_name=display_name or username,
+                password_hash=password_hash, role=role, scope=list(scope))
+    session.add(user)
+    _audit(session, actor, "user.create", {"username": username, "role": role,
+                                           "scope": list(scope)})
+    session.commit()
+    return user
+
+
+def set_password(session: Session, user: User, password: str, *, actor: str = "system") -> None:
+    _check_password(password)
+    password_hash = hash_password(password)
+    begin_write(session)
+    user.password_hash = password_hash
+    _audit(session, actor, "user.password", {"username": user.username})
+    session.commit()
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this name and password, or None (slow: runs argon2)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        # Hash anyway so a wrong name costs as long as a wrong password.
+        verify_password(_dummy_hash(), password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.commit()
+    return user
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("not a real password")
+
+
+# App users: one per phone (or per team sharing a QR code).
+
+def create_app_user(session: Session, name: str, forms: Iterable[str], actor: str) -> AppUser:
+    """A new app user with a random key. ``forms`` are xmlFormIds; empty means every open form."""
+    name = name.strip()
+    if not name:
+        raise Problem("app_user.invalid", 400, "An app user needs a name.")
+    form_ids = sorted({f.strip() for f in forms if f.strip()})
+    begin_write(session)
+    known = set(session.scalars(select(Form.xml_form_id).where(Form.xml_form_id.in_(form_ids))))
+    unknown = [f for f in form_ids if f not in known]
+    if unknown:
+        session.rollback()
+        raise problems.unknown_form(", ".join(unknown))
+    if _active_by_name(session, name) is not None:
+        session.rollback()
+        raise Problem("app_user.exists", 409,
+                      f"An app user named '{name}' already exists; revoke it first or pick another name.")
+    app_user = AppUser(name=name, token=secrets.token_urlsafe(48), forms=form_ids,
+                       created_by=actor)
+    session.add(app_user)
+    _audit(session, actor, "app_user.create", {"name": name, "forms": form_ids})
+    session.commit()
+    return app_user
+
+
+def revoke_app_user(session: Session, name: str, actor: str) -> AppUser:
+    """Revoke the active app user called ``name``: its key stops working at once."""
+    begin_write(session)
+    app_user = _active_by_name(session, name)
+    if app_user is None:
+        session.rollback()
+        raise problems.not_found(f"An active app user named '{name}'")
+    app_user.revoked_at = utcnow()
+    _audit(session, actor, "app_user.revoke", {"name": name})
+    session.commit()
+    return app_user
+
+
+def active_app_user(session: Session, name: str) -> AppUser:
+    app_user = _active_by_name(session, name)
+    if app_user is None:
+        raise problems.not_found(f"An active app user named '{name}'")
+    return app_user
+
+
+def list_app_users(session: Session, *, include_revoked: bool = False) -> list[AppUser]:
+    query = select(AppUser).order_by(AppUser.name, AppUser.id)
+    if not include_revoked:
+        query = query.where(AppUser.revoked_at.is_(None))
+    return list(session.scalars(query))
+
+
+def app_user_for_token(session: Session, token: str) -> AppUser:
+    """The app user holding this key. Unknown key → 401; revoked key → 403."""
+    app_user = session.scalar(select(AppUser).where(AppUser.token == token)) if token else None
+    if app_user is None:
+        raise problems.unauthorized()
+    if app_user.revoked_at is not None:
+        raise problems.forbidden("this server with a revoked key; ask for a new QR code")
+    return app_user
+
+
+def may_fill(app_user: AppUser | None, xml_form_id: str) -> bool:
+    """Web users may fill every form; an app user only its assigned ones (none assigned = all)."""
+    return app_user is None or not app_user.forms or xml_form_id in app_user.forms
+
+
+def masked(token: str) -> str:
+    """Enough of a key to tell two apart in a listing, never enough to use it."""
+    return token[:4] + "…" if token else ""
+
+
+def _active_by_name(session: Session, name: str) -> AppUser | None:
+    return session.scalar(select(AppUser).where(AppUser.name == name,
+                                                AppUser.revoked_at.is_(None)))
+
+
+def _audit(session: Session, actor: str, action: str, details: dict[str, Any]) -> None:
+    session.add(AuditEvent(actor=actor, action=action, details=details))

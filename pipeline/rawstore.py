@@ -1,0 +1,256 @@
+"""The raw store: keep the exact XML and every attachment of a submission, exactly once.
+
+``save`` writes the attachment blobs first (fsynced, content-addressed), then the ``Submission``
+and ``Attachment`` rows in one transaction, then commits. A crash at any instant leaves either a
+complete submission or none (at worst an unreferenced blob), and a retry then succeeds.
+
+Idempotent on instanceID: the same bytes again only add attachments that were missing (Collect
+splits big uploads and retries); different bytes under a known instanceID are refused. An edit
+names the instance it replaces in ``meta/deprecatedID`` and becomes the current one of its root.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from hashlib import sha256
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import problems
+from .db import begin_write
+from .ingest import Incoming, Outcome
+from .models import Attachment, Form, FormVersion, Submission, utcnow
+from .problems import Problem
+from .storage import BlobStore
+
+# A concurrent identical upload can win the insert; re-reading once settles it.
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the server needs from a submission before storing it (pure, from the XML bytes)."""
+
+    form_id: str
+    version: str
+    instance_id: str
+    deprecated_id: str | None
+    root: Element = field(repr=False, compare=False)
+
+
+def read_envelope(xml: bytes) -> Envelope:
+    """Parse the submission safely (no DTD, no entities) and read form id, version, instanceID."""
+    root = parse_xml(xml)
+    form_id = _attr(root, "id")
+    if not form_id:
+        raise Problem("submission.missing_form_id", 400,
+                      "The submission's root element has no 'id' attribute naming its form.")
+    meta = _child(root, "meta")
+    instance_id = _text(_child(meta, "instanceID")) if meta is not None else ""
+    instance_id = instance_id or _attr(root, "instanceID")
+    if not instance_id:
+        raise problems.missing_instance_id()
+    deprecated = _text(_child(meta, "deprecatedID")) if meta is not None else ""
+    return Envelope(form_id, _attr(root, "version"), instance_id, deprecated or None, root)
+
+
+def parse_xml(xml: bytes) -> Element:
+    if not xml.strip():
+        raise problems.malformed_xml("the XML part is empty")
+    try:
+        return SafeET.fromstring(xml, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise problems.malformed_xml(
+            f"it declares a DTD or entities, which submissions never contain ({type(exc).__name__})"
+        ) from exc
+    except ParseError as exc:
+        raise problems.malformed_xml(str(exc)) from exc
+
+
+def binary_paths(xform: bytes) -> frozenset[str]:
+    """Absolute paths (``/data/photos/photo``) of the form's file fields (``type="binary"``)."""
+    root = parse_xml(xform)
+    return frozenset(
+        el.get("nodeset", "")
+        for el in root.iter()
+        if _local(el.tag) == "bind" and el.get("type", "").split(":")[-1] in ("binary", "base64Binary")
+    )
+
+
+def binary_values(root: Element, paths: frozenset[str]) -> list[str]:
+    """File names the submission's binary fields hold, in document order, without repeats."""
+    seen: dict[str, None] = {}
+    for path in sorted(paths):
+        steps = [s for s in path.split("/") if s][1:]  # drop the instance root
+        for el in _walk(root, steps):
+            name = _text(el)
+            if name:
+                seen[name] = None
+    return list(seen)
+
+
+def is_plain_name(name: str) -> bool:
+    """A file name with no directory part, so it can never point outside storage."""
+    return bool(name) and name not in (".", "..") and not re.search(r"[/\\\x00]", name)
+
+
+def save(session: Session, blobs: BlobStore, incoming: Incoming) -> Outcome:
+    """Store ``incoming`` (blobs, then rows, one commit). Raises ``Problem`` when refused."""
+    envelope = read_envelope(incoming.xml)
+    # Blobs first, outside the write lock: any part named by a value in the XML may be an
+    # attachment. Which ones really are is settled below against the form's file fields.
+    texts = {_text(el) for el in envelope.root.iter()}
+    digests = {name: blobs.put(data) for name, data in incoming.files.items()
+               if name in texts and is_plain_name(name)}
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _save_rows(session, incoming, envelope, digests)
+        except IntegrityError:
+            # Another upload of this instance committed first: read it and answer as a resend.
+            session.rollback()
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+_binary_paths_by_md5: dict[str, frozenset[str]] = {}
+
+
+def _save_rows(session: Session, incoming: Incoming, env: Envelope,
+               digests: dict[str, str]) -> Outcome:
+    begin_write(session)
+    try:
+        form_pk, state, version_md5, version_pk = _form_and_version(session, env)
+        paths = _binary_paths_by_md5.get(version_md5)
+        if paths is None:
+            xform = session.scalar(select(FormVersion.xml).where(FormVersion.id == version_pk))
+            paths = _binary_paths_by_md5[version_md5] = binary_paths(xform or b"")
+        referenced = binary_values(env.root, paths)
+        existing = session.scalar(select(Submission).where(Submission.instance_id == env.instance_id))
+        if existing is not None:
+            outcome = _resend(session, existing, incoming, referenced, digests)
+        else:
+            if state == "closed":
+                raise problems.form_closed(env.form_id)
+            outcome = _create(session, incoming, env, form_pk, referenced, digests)
+        session.commit()
+        return outcome
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _form_and_version(session: Session, env: Envelope) -> tuple[int, str, str, int]:
+    row = session.execute(
+        select(Form.id, Form.state, FormVersion.md5, FormVersion.id)
+        .outerjoin(FormVersion, (FormVersion.form_id == Form.id)
+                   & (FormVersion.version == env.version))
+        .where(Form.xml_form_id == env.form_id)
+    ).first()
+    if row is None:
+        raise problems.unknown_form(env.form_id)
+    if row[3] is None:
+        raise problems.unknown_form(env.form_id, env.version)
+    return row[0], row[1], row[2], row[3]
+
+
+def _resend(session: Session, existing: Submission, incoming: Incoming, referenced: list[str],
+            digests: dict[str, str]) -> Outcome:
+    if existing.xml_sha256 != sha256(incoming.xml).hexdigest() or existing.xml != incoming.xml:
+        raise problems.instance_conflict(existing.instance_id)
+    have = {a.name for a in existing.attachments}
+    added = [_attachment(name, digests[name], incoming.files[name])
+             for name in referenced if name in digests and name not in have]
+    existing.attachments.extend(added)
+    return Outcome("attachments_added" if added else "duplicate", existing)
+
+
+def _create(session: Session, incoming: Incoming, env: Envelope, form_pk: int,
+            referenced: list[str], digests: dict[str, str]) -> Outcome:
+    for name in referenced:
+        if name in incoming.files and not is_plain_name(name):
+            raise problems.bad_attachment_name(name)
+    root_id, status, review_state = env.instance_id, "created", incoming.review_state
+    carried: list[Attachment] = []
+    if env.deprecated_id:
+        replaced = session.scalar(
+            select(Submission).where(Submission.instance_id == env.deprecated_id))
+        if replaced is not None:  # an edit of something we never got is stored as new
+            root_id, status = replaced.root_id, "edited"
+            review_state = review_state or "edited"
+            session.execute(update(Submission).where(Submission.root_id == root_id)
+                            .values(current=False))
+            # Files the edit still names but did not resend stay as they were.
+            carried = [_attachment(a.name, a.sha256, size=a.size)
+                       for a in replaced.attachments
+                       if a.name in referenced and a.name not in digests]
+    submission = Submission(
+        instance_id=env.instance_id,
+        root_id=root_id,
+        deprecated_id=env.deprecated_id,
+        current=True,
+        form_id=form_pk,
+        form_version=env.version,
+        xml=incoming.xml,
+        xml_sha256=sha256(incoming.xml).hexdigest(),
+        source=incoming.source,
+        source_ref=incoming.source_ref,
+        submitter=incoming.submitter,
+        device_id=incoming.device_id,
+        received_at=incoming.received_at or utcnow(),
+        review_state=review_state or "received",
+        attachments_expected=len(referenced),
+    )
+    submission.attachments = carried + [
+        _attachment(name, digests[name], incoming.files[name])
+        for name in referenced if name in digests
+    ]
+    session.add(submission)
+    session.flush()  # the unique instanceID is checked here, inside the retry
+    return Outcome(status, submission)
+
+
+def _attachment(name: str, digest: str, data: bytes | None = None, *, size: int = 0) -> Attachment:
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Attachment(name=name, sha256=digest, size=len(data) if data is not None else size,
+                      content_type=content_type, received_at=utcnow())
+
+
+# Namespace-blind helpers: Collect writes ``orx:meta`` in some forms and plain ``meta`` in others.
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _attr(el: Element, name: str) -> str:
+    for key, value in el.attrib.items():
+        if _local(key) == name:
+            return value.strip()
+    return ""
+
+
+def _child(el: Element | None, name: str) -> Element | None:
+    if el is None:
+        return None
+    return next((c for c in el if _local(c.tag) == name), None)
+
+
+def _text(el: Element | None) -> str:
+    return (el.text or "").strip() if el is not None else ""
+
+
+def _walk(el: Element, steps: list[str]) -> Iterator[Element]:
+    if not steps:
+        yield el
+        return
+    for child in el:
+        if _local(child.tag) == steps[0]:
+            yield from _walk(child, steps[1:])

@@ -1,0 +1,81 @@
+"""Who is Collect talking for: an app user (key in the URL path) or a web user (HTTP Basic).
+
+argon2 is deliberately slow (tens of milliseconds), and Collect sends the password with every
+request, so a verified user name + password is remembered for a few minutes, keyed by a keyed
+BLAKE2 hash (the password itself is never kept). The memory is void as soon as the user's stored
+password hash changes or the user is deactivated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from flask import request
+
+from pipeline import accounts, problems
+from pipeline.models import AppUser, User
+
+from .db import get_session
+
+CACHE_SECONDS = 300
+_CACHE_LIMIT = 10_000
+_cache_key = secrets.token_bytes(32)  # per process: the cache never leaves memory
+_verified: dict[bytes, tuple[float, int, str]] = {}  # digest -> (expires, user id, hash)
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CollectUser:
+    """The identity behind one OpenRosa request."""
+
+    name: str
+    app_user: AppUser | None = None
+    user: User | None = None
+
+    def may_fill(self, xml_form_id: str) -> bool:
+        return accounts.may_fill(self.app_user, xml_form_id)
+
+
+def collect_user(token: str | None) -> CollectUser:
+    """Authenticate this request, or raise a 401/403 ``Problem`` (401 carries the challenge)."""
+    session = get_session()
+    if token is not None:
+        app_user = accounts.app_user_for_token(session, token)
+        return CollectUser(name=app_user.name, app_user=app_user)
+    creds = request.authorization
+    if creds is None or creds.type != "basic" or not creds.username or creds.password is None:
+        raise problems.unauthorized()
+    user = basic_user(creds.username, creds.password)
+    if user is None:
+        raise problems.unauthorized()
+    return CollectUser(name=user.username, user=user)
+
+
+def basic_user(username: str, password: str) -> User | None:
+    """The active web user with these credentials; argon2 runs only when not remembered."""
+    session = get_session()
+    digest = hashlib.blake2b(f"{username}\0{password}".encode(), key=_cache_key).digest()
+    remembered = _verified.get(digest)
+    if remembered is not None and remembered[0] > time.monotonic():
+        user = session.get(User, remembered[1])
+        if user is not None and user.active and user.password_hash == remembered[2]:
+            return user
+    with _lock:
+        _verified.pop(digest, None)
+    user = accounts.authenticate(session, username, password)
+    if user is not None:
+        with _lock:
+            if len(_verified) >= _CACHE_LIMIT:
+                _verified.clear()
+            _verified[digest] = (time.monotonic() + CACHE_SECONDS, user.id, user.password_hash)
+    return user
+
+
+def forget_verified() -> None:
+    """Drop every remembered credential (tests, and after bulk password changes)."""
+    with _lock:
+        _verified.clear()
