@@ -1,0 +1,102 @@
+"""``sangjog app-user``: phones that send submissions with a key instead of a password."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from pipeline import accounts
+from pipeline.problems import Problem
+
+from ..db import get_session
+from ..qr import app_user_qr, collect_url
+
+DEFAULT_SERVER_URL = "http://127.0.0.1:5000"
+
+
+@click.group("app-user")
+def command() -> None:
+    """App users: one key (and QR code) per phone or team, limited to chosen forms."""
+
+
+@command.command("create")
+@click.argument("name")
+@click.option("--forms", default="", help="Comma-separated form ids this phone may fill (default: every open form).")
+@click.option("--server-url", help="Address phones reach the server at (default: SERVER_URL).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the QR code PNG (default: DATA_DIR/qr/NAME.png).")
+def create(name: str, forms: str, server_url: str | None, output: Path | None) -> None:
+    """Create app user NAME, print its Collect server URL and write its QR code."""
+    try:
+        app_user = accounts.create_app_user(get_session(), name, forms.split(","), actor="cli")
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    base = _server_url(server_url)
+    path = _write_qr(name, app_user.token, base, output)
+    click.echo(f"App user '{name}' created for forms: {', '.join(app_user.forms) or 'all open forms'}")
+    click.echo(f"Server URL to type in Collect: {collect_url(base, app_user.token)}")
+    click.echo(f"QR code to scan in Collect (Add project → Scan code): {path}")
+
+
+@command.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked app users.")
+def list_(include_revoked: bool) -> None:
+    """List app users (keys shortened: the full key is only in the QR code)."""
+    users = accounts.list_app_users(get_session(), include_revoked=include_revoked)
+    if not users:
+        click.echo("No app users.")
+        return
+    for user in users:
+        state = f"revoked {user.revoked_at:%Y-%m-%d}" if user.revoked_at else "active"
+        click.echo(f"{user.name}\t{accounts.masked(user.token)}\t{state}\t"
+                   f"{', '.join(user.forms) or 'all open forms'}\tcreated {user.created_at:%Y-%m-%d}")
+
+
+@command.command("revoke")
+@click.argument("name")
+def revoke(name: str) -> None:
+    """Revoke app user NAME: its phone can no longer get forms or send submissions."""
+    try:
+        accounts.revoke_app_user(get_session(), name, actor="cli")
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    click.echo(f"App user '{name}' revoked.")
+
+
+@command.command("qr")
+@click.argument("name")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="PNG file to write.")
+@click.option("--server-url", help="Address phones reach the server at (default: SERVER_URL).")
+def qr(name: str, output: Path, server_url: str | None) -> None:
+    """Write the QR code of app user NAME again (for a new phone or a lost printout)."""
+    try:
+        app_user = accounts.active_app_user(get_session(), name)
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    path = _write_qr(name, app_user.token, _server_url(server_url), output)
+    click.echo(f"QR code written to {path}")
+
+
+def _server_url(option: str | None) -> str:
+    url = option or current_app.config.get("SERVER_URL")
+    if not url:
+        click.echo(f"Note: no --server-url or SERVER_URL set; using {DEFAULT_SERVER_URL}, "
+                   "which only this computer can reach.", err=True)
+        url = DEFAULT_SERVER_URL
+    if not re.match(r"^https?://", url):
+        raise click.BadParameter("the server URL must start with http:// or https://",
+                                 param_hint="--server-url")
+    return url.rstrip("/")
+
+
+def _write_qr(name: str, token: str, server_url: str, output: Path | None) -> Path:
+    if output is None:
+        slug = re.sub(r"[^\w.-]+", "_", name).strip("._") or "app-user"
+        output = Path(current_app.config["SANGJOG_DATA_DIR"]) / "qr" / f"{slug}.png"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(app_user_qr(server_url, token, f"Sangjog ({name})"))
+    return output

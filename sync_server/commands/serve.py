@@ -1,0 +1,31 @@
+"""``sangjog serve``: run the server for Collect and the web UI.
+
+One worker runs Werkzeug's threaded server (fine for a workshop laptop); more workers run
+gunicorn, which is what production uses (see docs/collect.md).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from werkzeug.serving import run_simple
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 lets phones on the network reach it.")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="More than 1 runs gunicorn with this many worker processes.")
+def command(host: str, port: int, workers: int) -> None:
+    """Serve ODK Collect (OpenRosa) and the web pages."""
+    if workers > 1:
+        # Replace this process: gunicorn's master then owns signals and worker restarts.
+        args = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                "--bind", f"{host}:{port}", "--access-logfile", "-", "sync_server:create_app()"]
+        os.execv(sys.executable, args)
+    click.echo(f"Serving Sangjog on http://{host}:{port}/ (Collect app users: /key/<token>)")
+    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
