@@ -16,6 +16,8 @@ def init_app(app: Flask) -> None:
     app.extensions["blobs"] = BlobStore(f"{app.config['SANGJOG_DATA_DIR']}/blobs")
     if app.config.get("AUTO_MIGRATE", True):
         upgrade(engine)
+    # A request may run inside a longer app context (tests, CLI): its session ends with it.
+    app.teardown_request(close_session)
     app.teardown_appcontext(close_session)
 
 
