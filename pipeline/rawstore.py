@@ -110,6 +110,10 @@ def save(session: Session, blobs: BlobStore, incoming: Incoming) -> Outcome:
     texts = {_text(el) for el in envelope.root.iter()}
     digests = {name: blobs.put(data) for name, data in incoming.files.items()
                if name in texts and is_plain_name(name)}
+    if session.in_transaction():
+        # End the caller's reads (authentication, form lookups) so the write transaction starts
+        # fresh and, on SQLite, takes the write lock up front instead of upgrading a reader.
+        session.commit()
     for attempt in range(_ATTEMPTS):
         try:
             return _save_rows(session, incoming, envelope, digests)

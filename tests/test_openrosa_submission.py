@@ -1,0 +1,171 @@
+"""Submission upload as ODK Collect does it: photos, resends, split uploads, edits, form states."""
+
+from __future__ import annotations
+
+import base64
+
+from defusedxml import ElementTree
+from sqlalchemy import select
+
+from pipeline import accounts
+from pipeline.forms import set_state
+from pipeline.models import Submission
+from tests.collect import JPEG, app_user, multipart, publish_site_visit, submission_xml
+
+RESPONSE = "{http://openrosa.org/http/response}"
+OTHER_JPEG = JPEG.replace(b"pretend", b"another")
+
+
+def _post(client, key: str, xml: bytes, files: dict[str, bytes] | None = None, **kwargs):
+    return client.post(f"/key/{key}/submission?deviceID=collect:Xy12", content_type="multipart/form-data",
+                       data=multipart(xml, files, **kwargs))
+
+
+def _stored(session, instance_id: str) -> Submission:
+    session.rollback()  # a fresh snapshot: the app committed in its own session
+    return session.scalar(select(Submission).where(Submission.instance_id == instance_id))
+
+
+def _blob(app, digest: str) -> bytes:
+    return app.extensions["blobs"].get(digest)
+
+
+def test_head_answers_204_with_openrosa_headers(client, session):
+    key = app_user(session).token
+    resp = client.head(f"/key/{key}/submission")
+    assert resp.status_code == 204
+    assert resp.headers["X-OpenRosa-Version"] == "1.0"
+    assert resp.headers["X-OpenRosa-Accept-Content-Length"] == str(100 * 1024 * 1024)
+    unauthenticated = client.head("/submission")
+    assert unauthenticated.status_code == 401
+    assert "WWW-Authenticate" in unauthenticated.headers
+
+
+def test_submission_with_a_photo_is_stored_exactly(app, client, session):
+    publish_site_visit(session)
+    key = app_user(session).token
+    xml = submission_xml(photo="1700000000.jpg")
+    resp = _post(client, key, xml, {"1700000000.jpg": JPEG, "stray.txt": b"not referenced"})
+    assert resp.status_code == 201, resp.data
+    root = ElementTree.fromstring(resp.data)
+    assert root.tag == f"{RESPONSE}OpenRosaResponse"
+    assert "successful" in root.findtext(f"{RESPONSE}message")
+    stored = _stored(session, "uuid:0001")
+    assert stored.xml == xml
+    assert stored.root_id == "uuid:0001" and stored.current
+    assert stored.form.xml_form_id == "site_visit" and stored.form_version == "1"
+    assert stored.submitter == "phone-1" and stored.device_id == "collect:Xy12"
+    assert stored.source == "collect" and stored.review_state == "received"
+    assert stored.attachments_expected == 1
+    (photo,) = stored.attachments  # the unreferenced part is ignored
+    assert (photo.name, photo.size, photo.content_type) == ("1700000000.jpg", len(JPEG), "image/jpeg")
+    assert _blob(app, photo.sha256) == JPEG
+
+
+def test_resend_is_201_and_stores_nothing_twice(client, session):
+    publish_site_visit(session)
+    key = app_user(session).token
+    xml = submission_xml(photo="a.jpg")
+    for _ in range(3):
+        assert _post(client, key, xml, {"a.jpg": JPEG}).status_code == 201
+    session.rollback()  # a fresh snapshot: the app committed in its own session
+    assert session.scalars(select(Submission)).all() == [_stored(session, "uuid:0001")]
+    assert len(_stored(session, "uuid:0001").attachments) == 1
+
+
+def test_split_upload_adds_the_later_attachments(app, client, session):
+    publish_site_visit(session)
+    key = app_user(session).token
+    xml = submission_xml(photo="a.jpg", snaps=("s1.jpg", "s2.jpg"))
+    assert _post(client, key, xml, {"a.jpg": JPEG}, incomplete=True).status_code == 201
+    assert [a.name for a in _stored(session, "uuid:0001").attachments] == ["a.jpg"]
+    assert _post(client, key, xml, {"s1.jpg": OTHER_JPEG}, incomplete=True).status_code == 201
+    assert _post(client, key, xml, {"s2.jpg": JPEG}).status_code == 201
+    stored = _stored(session, "uuid:0001")
+    assert stored.attachments_expected == 3
+    assert {a.name: _blob(app, a.sha256) for a in stored.attachments} == {
+        "a.jpg": JPEG, "s1.jpg": OTHER_JPEG, "s2.jpg": JPEG}
+
+
+def test_same_instance_id_with_different_xml_is_a_conflict(client, session):
+    publish_site_visit(session)
+    key = app_user(session).token
+    assert _post(client, key, submission_xml(name="Rina")).status_code == 201
+    resp = _post(client, key, submission_xml(name="Someone else"))
+    assert resp.status_code == 409
+    assert b"uuid:0001" in resp.data
+    assert _stored(session, "uuid:0001").xml == submission_xml(name="Rina")
+
+
+def test_edit_becomes_current_and_keeps_photos_it_still_names(app, client, session):
+    publish_site_visit(session)
+    key = app_user(session).token
+    first = submission_xml(photo="a.jpg", snaps=("s1.jpg",))
+    assert _post(client, key, first, {"a.jpg": JPEG, "s1.jpg": JPEG}).status_code == 201
+    # The edit keeps a.jpg (not resent), replaces the repeat photo and changes the name.
+    edit = submission_xml("uuid:0002", deprecated_id="uuid:0001", name="Rina Das",
+                          photo="a.jpg", snaps=("s9.jpg",))
+    assert _post(client, key, edit, {"s9.jpg": OTHER_JPEG}).status_code == 201
+    old, new = _stored(session, "uuid:0001"), _stored(session, "uuid:0002")
+    assert (old.current, new.current) == (False, True)
+    assert old.root_id == new.root_id == "uuid:0001"
+    assert new.deprecated_id == "uuid:0001" and new.review_state == "edited"
+    assert {a.name: _blob(app, a.sha256) for a in new.attachments} == {
+        "a.jpg": JPEG, "s9.jpg": OTHER_JPEG}
+    assert old.xml == first  # the raw store never alters what it received
+    # An edit of the edit keeps the same root.
+    again = submission_xml("uuid:0003", deprecated_id="uuid:0002", name="R. Das", photo="a.jpg")
+    assert _post(client, key, again).status_code == 201
+    session.rollback()  # a fresh snapshot: the app committed in its own session
+    current = session.scalars(select(Submission.instance_id).where(Submission.current)).all()
+    assert current == ["uuid:0003"]
+    assert _stored(session, "uuid:0003").root_id == "uuid:0001"
+
+
+def test_every_published_version_is_accepted(client, session):
+    publish_site_visit(session, "1")
+    publish_site_visit(session, "2")
+    key = app_user(session).token
+    assert _post(client, key, submission_xml("uuid:v1", version="1")).status_code == 201
+    assert _post(client, key, submission_xml("uuid:v2", version="2")).status_code == 201
+    assert _stored(session, "uuid:v1").form_version == "1"
+
+
+def test_unknown_form_or_version_is_404(client, session):
+    publish_site_visit(session)
+    key = app_user(session).token
+    resp = _post(client, key, submission_xml(version="9"))
+    assert resp.status_code == 404 and b"no published version '9'" in resp.data
+    assert _post(client, key, submission_xml(form_id="nope")).status_code == 404
+    assert session.scalars(select(Submission)).all() == []
+
+
+def test_closing_still_accepts_and_closed_refuses(client, session):
+    publish_site_visit(session)
+    key = app_user(session).token
+    set_state(session, "site_visit", "closing", "tester")
+    assert _post(client, key, submission_xml("uuid:a")).status_code == 201
+    set_state(session, "site_visit", "closed", "tester")
+    resp = _post(client, key, submission_xml("uuid:b"))
+    assert resp.status_code == 409 and b"closed" in resp.data
+    assert _stored(session, "uuid:b") is None
+
+
+def test_app_user_cannot_submit_to_a_form_it_was_not_given(client, session):
+    publish_site_visit(session)
+    publish_site_visit(session, form_id="survey_two", with_media=False)
+    key = app_user(session, forms=("survey_two",)).token
+    assert _post(client, key, submission_xml()).status_code == 403
+    assert _post(client, key, submission_xml(form_id="survey_two")).status_code == 201
+
+
+def test_web_user_submits_with_basic_auth(client, session):
+    publish_site_visit(session)
+    accounts.create_user(session, "officer", "a long password", "supervisor")
+    headers = {"Authorization": "Basic " + base64.b64encode(b"officer:a long password").decode()}
+    resp = client.post("/submission", headers=headers, content_type="multipart/form-data",
+                       data=multipart(submission_xml()))
+    assert resp.status_code == 201
+    assert _stored(session, "uuid:0001").submitter == "officer"
+    assert client.post("/submission", content_type="multipart/form-data",
+                       data=multipart(submission_xml("uuid:x"))).status_code == 401
