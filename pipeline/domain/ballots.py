@@ -25,6 +25,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from ..scope import Scope
 from . import tables
 
 ELIGIBLE_ROLES = frozenset({
@@ -176,6 +177,7 @@ def tally(
     since: date | None = None,
     until: date | None = None,
     division: str | None = None,
+    scope: Scope | None = None,
 ) -> list[WorkshopTally]:
     """Tally from the warehouse; rejected and replaced (edited) submissions are left out.
 
@@ -185,20 +187,20 @@ def tally(
     places = {"upazila": upazila, "district": district, "division": division}
     nominations = [
         _nomination(row, indicators)
-        for row, indicators in _nomination_rows(session, places)
+        for row, indicators in _nomination_rows(session, places, scope)
         if _within(row.get("workshop_date") or row.get("_submitted_at"), since, until)
     ]
     ballots = [
         _ballot(row)
-        for row in tables.current_rows(session, "wh_hl_ballot", places)
+        for row in tables.current_rows(session, "hl_ballot", places, scope=scope)
         if _within(row.get("_submitted_at"), since, until)
     ]
     return count(nominations, ballots)
 
 
-def _nomination_rows(session: Session, places: dict[str, str | None]):
-    rows = tables.current_rows(session, "wh_hl_nomination", places)
-    indicators = tables.repeat_values(session, "wh_hl_nomination__indicators", "indicator")
+def _nomination_rows(session: Session, places: dict[str, str | None], scope: Scope | None):
+    rows = tables.current_rows(session, "hl_nomination", places, scope=scope)
+    indicators = tables.repeat_values(session, "hl_nomination", "indicators", "indicator")
     return [(row, indicators.get(row["_key"], ())) for row in rows]
 
 

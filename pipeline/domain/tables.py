@@ -1,7 +1,8 @@
 """Read warehouse rows for the domain modules: current, not rejected, optionally scoped by place.
 
-Warehouse tables (``wh_{form_id}``, ``wh_{form_id}__{repeat}``) exist only once their form has
-been published or received, so every reader here treats a missing table as "no rows yet".
+Warehouse tables (``wh_{form_id}``, ``wh_{form_id}__{repeat}``) exist only once a submission of
+their form has been loaded, so every reader here treats a missing table as "no rows yet" and never
+creates one (readers run inside GET requests).
 Review state and edits are read from the raw store (``submissions``), the source of truth: a row
 counts when its submission is the current version and has not been rejected.
 """
@@ -12,36 +13,40 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from .. import warehouse
 from ..models import Submission
+from ..schema import table_name
+from ..scope import Scope
+from ..scope import where as scope_where
 
 _REPEAT_INDEX = re.compile(r"\[(\d+)\]$")
 
 
-def table(session: Session, name: str) -> Table | None:
-    """The warehouse table called ``name`` as it is now in the database, or None."""
-    conn = session.connection()
-    if not inspect(conn).has_table(name):
-        return None
-    return Table(name, MetaData(), autoload_with=conn)
+def table(session: Session, form_id: str, repeat: str | None = None) -> Table | None:
+    """The form's main table (or the table of repeat ``repeat``) as it is now, or None."""
+    name = table_name(form_id, tuple(repeat.split("/")) if repeat else ())
+    return warehouse.form_tables(session.connection(), form_id).get(name)
 
 
 def current_rows(
     session: Session,
-    name: str,
+    form_id: str,
     where: dict[str, str | None] | None = None,
     *,
+    scope: Scope | None = None,
     include_rejected: bool = False,
 ) -> list[dict[str, Any]]:
-    """Rows of main table ``name`` whose submission is current (and not rejected).
+    """Rows of the form's main table whose submission is current (and not rejected).
 
-    ``where`` maps column names to required values; a None value means "any". Each row carries
+    ``where`` maps column names to required values; a None value means "any"; ``scope`` limits
+    the rows to a web user's area. Each row carries
     ``_state`` (the submission's review state now) and ``_root_key`` (the instanceID of the first
     version, without ``uuid:``, which stays the same across edits).
     """
-    t = table(session, name)
+    t = table(session, form_id)
     if t is None:
         return []
     subs = Submission.__table__
@@ -53,6 +58,8 @@ def current_rows(
     )
     if not include_rejected:
         query = query.where(subs.c.review_state != "rejected")
+    if scope is not None:
+        query = query.where(scope_where(t, scope))
     for column, value in (where or {}).items():
         if value is None:
             continue
@@ -67,9 +74,9 @@ def current_rows(
     return rows
 
 
-def repeat_rows(session: Session, name: str) -> dict[str, list[dict[str, Any]]]:
-    """Rows of repeat table ``name`` grouped by ``_parent_key``, in the order they were filled."""
-    t = table(session, name)
+def repeat_rows(session: Session, form_id: str, repeat: str) -> dict[str, list[dict[str, Any]]]:
+    """Rows of a repeat table grouped by ``_parent_key``, in the order they were filled."""
+    t = table(session, form_id, repeat)
     if t is None:
         return {}
     grouped: dict[str, list[dict[str, Any]]] = {}
@@ -80,11 +87,13 @@ def repeat_rows(session: Session, name: str) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
-def repeat_values(session: Session, name: str, column: str) -> dict[str, tuple[str, ...]]:
+def repeat_values(
+    session: Session, form_id: str, repeat: str, column: str
+) -> dict[str, tuple[str, ...]]:
     """One column of a repeat table as a tuple per parent key."""
     return {
         parent: tuple(str(r.get(column) or "") for r in rows)
-        for parent, rows in repeat_rows(session, name).items()
+        for parent, rows in repeat_rows(session, form_id, repeat).items()
     }
 
 

@@ -1,0 +1,227 @@
+"""Which Form 1 action plans have a Form 2 follow-up, in each quarter, half-year and year.
+
+A follow-up (``hl_followup``) names the plan it follows in ``action_plan`` (the Form 1 key,
+chosen from ``action_plans.csv``). When that field is empty it is matched by participant name
+(normalised as for ballots) and local government (union in Bangladesh, local level in Nepal);
+among several such plans the one prepared on the follow-up's ``plan_date`` wins, otherwise the
+latest prepared on or before the follow-up. A follow-up belongs to the period its
+``period_start`` falls in (``period_end``, then ``followup_date``, when that is empty). Periods
+are calendar quarters, halves and years, or fiscal ones with ``year_start_month`` (7 = July).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..scope import Scope
+from . import tables
+from .ballots import normalise_name
+
+PERIOD_TYPES = ("quarterly", "half_yearly", "annual")
+
+
+@dataclass(frozen=True)
+class Plan:
+    key: str
+    participant_name: str
+    position: str = ""
+    country: str = ""
+    division: str = ""
+    district: str = ""
+    upazila: str = ""
+    union: str = ""
+    province: str = ""
+    local_level: str = ""
+    date_prepared: date | None = None
+    practices: tuple[str, ...] = ()
+
+    @property
+    def local_government(self) -> str:
+        """The union / pourashava code in Bangladesh, the local level code in Nepal."""
+        return self.local_level if self.country == "np" or not self.union else self.union
+
+
+@dataclass(frozen=True)
+class Result:
+    practice: str
+    result: str
+    verification: str
+
+
+@dataclass(frozen=True)
+class Followup:
+    key: str
+    action_plan: str  # as sent; may be empty
+    participant_name: str
+    local_government: str
+    period_type: str
+    period_start: date | None = None
+    period_end: date | None = None
+    followup_date: date | None = None
+    plan_date: date | None = None
+    officer_name: str = ""
+    results: tuple[Result, ...] = ()
+
+    @property
+    def reference_date(self) -> date | None:
+        return self.period_start or self.period_end or self.followup_date
+
+
+@dataclass
+class PlanFollowups:
+    plan: Plan
+    followups: list[Followup] = field(default_factory=list)  # by reference date
+    linked_by: dict[str, str] = field(default_factory=dict)  # follow-up key -> "key" | "name"
+
+    def of_type(self, period_type: str) -> list[Followup]:
+        return [f for f in self.followups if f.period_type == period_type]
+
+    def in_period(self, label: str, year_start_month: int = 1) -> list[Followup]:
+        """Follow-ups whose period is ``label`` ("2026 Q1", "2026 H2", "2026")."""
+        return [f for f in self.followups if period_label(f, year_start_month) == label]
+
+
+def period_label(f: Followup, year_start_month: int = 1) -> str | None:
+    """"2026 Q1" / "2026 H2" / "2026" (a fiscal year is named by the year it starts in)."""
+    day = f.reference_date
+    if day is None or f.period_type not in PERIOD_TYPES:
+        return None
+    months_in = (day.month - year_start_month) % 12
+    year = day.year if day.month >= year_start_month else day.year - 1
+    if f.period_type == "quarterly":
+        return f"{year} Q{months_in // 3 + 1}"
+    if f.period_type == "half_yearly":
+        return f"{year} H{months_in // 6 + 1}"
+    return str(year)
+
+
+def periods_of(year: int) -> list[str]:
+    """Every period label of one year, in the order reports show them."""
+    return [f"{year} Q{q}" for q in range(1, 5)] + [f"{year} H1", f"{year} H2", str(year)]
+
+
+def link(
+    plans: Iterable[Plan], followups: Iterable[Followup]
+) -> tuple[list[PlanFollowups], list[Followup]]:
+    """Pure: attach each follow-up to its plan; returns (one row per plan, unlinked follow-ups)."""
+    rows = {p.key: PlanFollowups(p) for p in sorted(plans, key=_plan_order)}
+    by_person: dict[tuple[str, str], list[Plan]] = {}
+    for row in rows.values():
+        p = row.plan
+        if p.local_government:
+            by_person.setdefault((normalise_name(p.participant_name), p.local_government), []).append(p)
+    unlinked = []
+    for f in sorted(followups, key=lambda f: (f.reference_date or date.min, f.key)):
+        wanted = tables.bare_key(f.action_plan.strip())
+        if wanted:
+            target, how = (wanted if wanted in rows else None), "key"
+        else:
+            candidates = by_person.get((normalise_name(f.participant_name), f.local_government), [])
+            chosen = _closest(candidates, f)
+            target, how = (chosen.key if chosen else None), "name"
+        if target is None:
+            unlinked.append(f)
+            continue
+        rows[target].followups.append(f)
+        rows[target].linked_by[f.key] = how
+    return list(rows.values()), unlinked
+
+
+def plan_followups(
+    session: Session, year: int | None = None, division: str | None = None,
+    district: str | None = None, upazila: str | None = None, province: str | None = None,
+    scope: Scope | None = None, year_start_month: int = 1,
+) -> list[PlanFollowups]:
+    """Every plan in the area with its follow-ups; with ``year``, only that year's follow-ups,
+    and only plans prepared before the year ended."""
+    where = {"division": division, "district": district, "upazila": upazila, "province": province}
+    rows, _ = _linked(session, where, scope)
+    if year is None:
+        return rows
+    labels = set(periods_of(year))
+    kept = []
+    for row in rows:
+        prepared = row.plan.date_prepared
+        if prepared is not None and prepared > _year_end(year, year_start_month):
+            continue
+        row.followups = [f for f in row.followups if period_label(f, year_start_month) in labels]
+        row.linked_by = {k: v for k, v in row.linked_by.items()
+                         if any(f.key == k for f in row.followups)}
+        kept.append(row)
+    return kept
+
+
+def unlinked_followups(session: Session, scope: Scope | None = None) -> list[Followup]:
+    """Follow-ups that name no known plan and match none by participant and local government."""
+    return _linked(session, {}, scope)[1]
+
+
+def _linked(
+    session: Session, where: dict[str, str | None], scope: Scope | None
+) -> tuple[list[PlanFollowups], list[Followup]]:
+    practices = tables.repeat_values(session, "hl_action_plan", "plans", "practice")
+    plans = [_plan(r, practices.get(r["_key"], ()))
+             for r in tables.current_rows(session, "hl_action_plan", where, scope=scope)]
+    results = tables.repeat_rows(session, "hl_followup", "results")
+    followups = [_followup(r, results.get(r["_key"], []))
+                 for r in tables.current_rows(session, "hl_followup", scope=scope)]
+    return link(plans, followups)
+
+
+def _closest(candidates: list[Plan], f: Followup) -> Plan | None:
+    if not candidates:
+        return None
+    same_day = [p for p in candidates if f.plan_date and p.date_prepared == f.plan_date]
+    if same_day:
+        return same_day[-1]
+    cutoff = f.followup_date or f.reference_date
+    before = [p for p in candidates
+              if cutoff is None or p.date_prepared is None or p.date_prepared <= cutoff]
+    return (before or candidates)[-1]  # candidates are in preparation order
+
+
+def _plan_order(p: Plan) -> tuple[Any, ...]:
+    return (p.date_prepared or date.min, p.key)
+
+
+def _year_end(year: int, year_start_month: int) -> date:
+    return date(year + 1, year_start_month, 1) - timedelta(days=1)
+
+
+def _text(row: dict[str, Any], column: str) -> str:
+    return str(row.get(column) or "")
+
+
+def _plan(row: dict[str, Any], practices: tuple[str, ...]) -> Plan:
+    return Plan(
+        key=row["_root_key"], participant_name=_text(row, "participant_name"),
+        position=_text(row, "position"), country=_text(row, "country"),
+        division=_text(row, "division"), district=_text(row, "district"),
+        upazila=_text(row, "upazila"), union=_text(row, "union"),
+        province=_text(row, "province"), local_level=_text(row, "local_level"),
+        date_prepared=tables.as_date(row.get("date_prepared")),
+        practices=tuple(p for p in practices if p),
+    )
+
+
+def _followup(row: dict[str, Any], results: list[dict[str, Any]]) -> Followup:
+    country = _text(row, "country")
+    union, local_level = _text(row, "union"), _text(row, "local_level")
+    return Followup(
+        key=row["_root_key"], action_plan=_text(row, "action_plan"),
+        participant_name=_text(row, "participant_name"),
+        local_government=local_level if country == "np" or not union else union,
+        period_type=_text(row, "period_type"),
+        period_start=tables.as_date(row.get("period_start")),
+        period_end=tables.as_date(row.get("period_end")),
+        followup_date=tables.as_date(row.get("followup_date")),
+        plan_date=tables.as_date(row.get("plan_date")),
+        officer_name=_text(row, "officer_name"),
+        results=tuple(Result(_text(r, "practice"), _text(r, "result"), _text(r, "verification"))
+                      for r in results),
+    )

@@ -1,0 +1,121 @@
+"""CSV files that forms read with ``select_one_from_file``, built from the database on request.
+
+Columns (docs/fields.md): ``name``, ``label`` (what the phone shows: the names in every language
+joined with " · "), ``label_en``, ``label_bn``, ``label_ne``, then the filter columns. The bytes
+are deterministic (rows in a fixed order, UTF-8, ``\\n`` line ends), so a manifest's md5 changes
+exactly when the content does. Before any submission of the source form exists the file is
+just its header, so the form that reads it still loads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+
+from sqlalchemy.orm import Session
+
+from . import places, tables
+from .projects import list_projects
+
+LABELS = ("name", "label", "label_en", "label_bn", "label_ne")
+FILTERS = {
+    "ballot_candidates.csv": ("upazila",),
+    "innovation_projects.csv": ("division", "district", "upazila"),
+    "action_plans.csv": ("district", "upazila", "union", "local_level"),
+}
+MEDIA_NAMES = tuple(FILTERS)
+DASH = " — "
+
+
+def generated_media(session: Session, name: str) -> bytes | None:
+    """The current content of generated media file ``name``, or None if it is not one of ours."""
+    build = _BUILDERS.get(name)
+    if build is None:
+        return None
+    rows = sorted(build(session), key=lambda r: (r["label_en"], r["name"]))
+    return _csv(LABELS + FILTERS[name], rows)
+
+
+def _ballot_candidates(session: Session) -> Iterable[dict[str, str]]:
+    for row in tables.current_rows(session, "hl_nomination"):
+        title = _one_line(row.get("practice_title"))
+        union = _text(row, "union")
+        en = _joined(places.name("bd_union", union, "en"), title) if union else title
+        bn = _joined(places.name("bd_union", union, "bn"), title) if union else title
+        both = _joined(_names("bd_union", union), title) if union else title
+        yield {"name": row["_root_key"], "label": both, "label_en": en, "label_bn": bn,
+               "label_ne": en, "upazila": _text(row, "upazila")}
+
+
+def _innovation_projects(session: Session) -> Iterable[dict[str, str]]:
+    for p in list_projects(session):
+        en, bn = _one_line(p.title_en), _one_line(p.title_bn) or _one_line(p.title_en)
+        yield {"name": p.code, "label": _unique_join(en, bn), "label_en": en, "label_bn": bn,
+               "label_ne": en, "division": p.division, "district": p.district,
+               "upazila": p.upazila or ""}
+
+
+def _action_plans(session: Session) -> Iterable[dict[str, str]]:
+    for row in tables.current_rows(session, "hl_action_plan"):
+        level, code = _local_government(row)
+        who = _one_line(row.get("participant_name"))
+        day = tables.as_date(row.get("date_prepared"))
+        when = day.isoformat() if day else ""
+
+        def label(place: str, who: str = who, when: str = when) -> str:
+            return DASH.join(part for part in (who, place, when) if part)
+
+        yield {
+            "name": row["_root_key"],
+            "label": label(_names(level, code) if code else ""),
+            "label_en": label(places.name(level, code, "en") if code else ""),
+            "label_bn": label(places.name(level, code, "bn") if code else ""),
+            "label_ne": label(places.name(level, code, "ne") if code else ""),
+            **{column: _text(row, column) for column in FILTERS["action_plans.csv"]},
+        }
+
+
+_BUILDERS: dict[str, Callable[[Session], Iterable[dict[str, str]]]] = {
+    "ballot_candidates.csv": _ballot_candidates,
+    "innovation_projects.csv": _innovation_projects,
+    "action_plans.csv": _action_plans,
+}
+
+
+def _local_government(row: dict) -> tuple[str, str]:
+    """(geo level, code) of the plan's union / pourashava or Nepal local level."""
+    if _text(row, "country") == "np" or not _text(row, "union"):
+        return "np_local_level", _text(row, "local_level")
+    return "bd_union", _text(row, "union")
+
+
+def _names(level: str, code: str) -> str:
+    """The place's English and local names, joined (once when they are the same)."""
+    found = places.place(level, code)
+    return _unique_join(found.en, found.local) if found else code
+
+
+def _unique_join(*parts: str) -> str:
+    return " · ".join(dict.fromkeys(p for p in parts if p))
+
+
+def _joined(place: str, title: str) -> str:
+    return DASH.join(p for p in (place, title) if p)
+
+
+def _one_line(value: object) -> str:
+    # A line break inside a choice label breaks some CSV readers on phones.
+    return " ".join(str(value or "").split())
+
+
+def _text(row: dict, column: str) -> str:
+    return str(row.get(column) or "")
+
+
+def _csv(header: tuple[str, ...], rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([row.get(column, "") for column in header] for row in rows)
+    return out.getvalue().encode("utf-8")
