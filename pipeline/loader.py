@@ -1,11 +1,106 @@
-"""Parse one stored submission into the warehouse (placeholder until the warehouse lands)."""
+"""Parse one stored submission into the warehouse, in its own transaction.
+
+A submission that cannot be parsed or written is flagged (``parse_status = 'failed'`` with a
+Problem code and message) and committed as such: it stays in the raw store, nothing is raised to
+the caller, and the next submission loads as usual.
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from .models import Submission
+from . import warehouse
+from .db import begin_write
+from .models import Attachment, Form, Submission
+from .parse import parse
+from .problems import Problem
+from .schema import schema_for
+
+log = logging.getLogger(__name__)
+
+WRITE_FAILED = "warehouse.write_failed"
 
 
-def load(session: Session, submission: Submission) -> None:
-    """Does nothing yet: the raw store already holds the submission; parsing comes later."""
+def load(session: Session, submission: Submission) -> bool:
+    """Parse ``submission`` and write its rows (only the current version of an edited one reaches
+    the warehouse; older versions are parsed to check them). Returns True when it loaded."""
+    return load_id(session, submission.id)
+
+
+def load_id(session: Session, submission_id: int) -> bool:
+    """``load`` by ``submissions.id``; the row is read inside the write transaction."""
+    try:
+        begin_write(session)
+        sub = session.get(Submission, submission_id)
+        if sub is None:
+            session.rollback()
+            return False
+        form_xml_id = session.scalar(select(Form.xml_form_id).where(Form.id == sub.form_id))
+        schema = schema_for(session, form_xml_id or "", sub.form_version)
+        parsed = parse(schema, sub.xml, key=sub.root_id)
+        if sub.current:
+            warehouse.write(session.connection(), submission_meta(session, sub), parsed)
+        sub.parse_status, sub.parse_error_code, sub.parse_error = "ok", None, None
+        session.commit()
+        return True
+    except Problem as problem:
+        session.rollback()
+        _flag(session, submission_id, problem.code, problem.message)
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.exception("writing submission %s to the warehouse failed", submission_id)
+        _flag(session, submission_id, WRITE_FAILED, f"The warehouse refused the rows: {exc}")
+    return False
+
+
+def submission_meta(session: Session, sub: Submission) -> warehouse.SubmissionMeta:
+    """The metadata columns of ``sub``'s main row, counted from the raw store."""
+    versions = session.scalar(select(func.count()).where(Submission.root_id == sub.root_id))
+    present = session.scalar(
+        select(func.count()).select_from(Attachment).where(Attachment.submission_id == sub.id))
+    return warehouse.SubmissionMeta.of(sub, edits=max((versions or 1) - 1, 0),
+                                       attachments_present=present or 0)
+
+
+def _flag(session: Session, submission_id: int, code: str, message: str) -> None:
+    """Record why a submission did not load; a failure here is logged, never raised."""
+    try:
+        begin_write(session)
+        session.execute(
+            update(Submission).where(Submission.id == submission_id)
+            .values(parse_status="failed", parse_error_code=code, parse_error=message[:4000]))
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        log.exception("could not flag submission %s as failed", submission_id)
+
+
+@dataclass
+class Processed:
+    ok: int = 0
+    failed: int = 0
+
+
+def process_pending(session: Session, limit: int | None = None,
+                    include_failed: bool = False) -> Processed:
+    """Load submissions left ``pending`` (a crash between storing and loading), oldest first;
+    ``include_failed`` retries failed ones too (after a form or code fix)."""
+    states = ("pending", "failed") if include_failed else ("pending",)
+    query = (select(Submission.id).where(Submission.parse_status.in_(states))
+             .order_by(Submission.id))
+    if limit is not None:
+        query = query.limit(limit)
+    ids = list(session.scalars(query))
+    session.rollback()  # end the read so each load starts its own write transaction
+    result = Processed()
+    for submission_id in ids:
+        if load_id(session, submission_id):
+            result.ok += 1
+        else:
+            result.failed += 1
+    return result

@@ -1,0 +1,147 @@
+"""Recreate warehouse tables from the raw store, and report on what the loader did.
+
+A rebuild drops a form's tables, creates them from every published version's schema (so a type
+that changed across versions gets its widened column at once), then streams the current
+submissions in id order, a batch at a time, through ``parse`` and ``warehouse.write_many``. Each
+form is rebuilt in one transaction: readers see the old tables until it commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from . import warehouse
+from .db import begin_write
+from .models import Attachment, Form, FormVersion, Submission
+from .parse import parse
+from .problems import Problem, unknown_form
+from .schema import FormSchema, schema_for
+
+BATCH_SIZE = 500
+
+
+@dataclass
+class Rebuilt:
+    form: str
+    loaded: int = 0
+    failed: int = 0
+
+
+def count_current(session: Session, form_xml_id: str | None = None) -> int:
+    query = select(func.count()).select_from(Submission).where(Submission.current.is_(True))
+    if form_xml_id:
+        query = query.join(Form, Form.id == Submission.form_id).where(Form.xml_form_id == form_xml_id)
+    return session.scalar(query) or 0
+
+
+def rebuild(session: Session, form_xml_id: str | None = None, batch_size: int = BATCH_SIZE,
+            on_progress: Callable[[int], None] | None = None) -> list[Rebuilt]:
+    """Rebuild every form's tables (or one form's). ``on_progress(n)`` is told after each batch."""
+    query = select(Form.id, Form.xml_form_id).order_by(Form.id)
+    if form_xml_id:
+        query = query.where(Form.xml_form_id == form_xml_id)
+    forms = session.execute(query).all()
+    if form_xml_id and not forms:
+        raise unknown_form(form_xml_id)
+    session.rollback()
+    return [_rebuild_form(session, pk, xml_id, batch_size, on_progress) for pk, xml_id in forms]
+
+
+def _rebuild_form(session: Session, form_pk: int, form_xml_id: str, batch_size: int,
+                  on_progress: Callable[[int], None] | None) -> Rebuilt:
+    result = Rebuilt(form_xml_id)
+    begin_write(session)
+    try:
+        versions = session.scalars(
+            select(FormVersion.version).where(FormVersion.form_id == form_pk)
+            .order_by(FormVersion.id)).all()
+        schemas = {v: schema_for(session, form_xml_id, v) for v in versions}
+        conn = session.connection()
+        warehouse.drop_form_tables(conn, form_xml_id)
+        warehouse.ensure_tables(conn, *schemas.values())
+        edits = dict(session.execute(
+            select(Submission.root_id, func.count()).where(Submission.form_id == form_pk)
+            .group_by(Submission.root_id).having(func.count() > 1)).tuples().all())
+        last_id = 0
+        while True:
+            batch = session.scalars(
+                select(Submission).where(Submission.form_id == form_pk,
+                                         Submission.current.is_(True), Submission.id > last_id)
+                .order_by(Submission.id).limit(batch_size)).all()
+            if not batch:
+                break
+            last_id = batch[-1].id
+            _load_batch(session, batch, form_xml_id, schemas, edits, result)
+            session.expunge_all()  # keep memory flat: nothing from past batches stays
+            if on_progress:
+                on_progress(len(batch))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return result
+
+
+def _load_batch(session: Session, batch: list[Submission], form_xml_id: str,
+                schemas: dict[str, FormSchema], edits: dict[str, int], result: Rebuilt) -> None:
+    ids = [s.id for s in batch]
+    present = dict(session.execute(
+        select(Attachment.submission_id, func.count()).where(Attachment.submission_id.in_(ids))
+        .group_by(Attachment.submission_id)).tuples().all())
+    rows, ok_ids = [], []
+    for sub in batch:
+        try:
+            schema = schemas.get(sub.form_version)
+            if schema is None:
+                raise unknown_form(form_xml_id, sub.form_version)
+            parsed = parse(schema, sub.xml, key=sub.root_id)
+        except Problem as problem:
+            result.failed += 1
+            session.execute(update(Submission).where(Submission.id == sub.id).values(
+                parse_status="failed", parse_error_code=problem.code, parse_error=problem.message))
+            continue
+        meta = warehouse.SubmissionMeta.of(sub, edits=edits.get(sub.root_id, 1) - 1,
+                                           attachments_present=present.get(sub.id, 0))
+        rows.append((meta, parsed))
+        if sub.parse_status != "ok":
+            ok_ids.append(sub.id)
+    warehouse.write_many(session.connection(), rows, replace=False)
+    result.loaded += len(rows)
+    if ok_ids:
+        session.execute(update(Submission).where(Submission.id.in_(ok_ids)).values(
+            parse_status="ok", parse_error_code=None, parse_error=None))
+
+
+@dataclass
+class FormStatus:
+    form: str
+    submissions: int = 0  # every stored version
+    current: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)  # pending / ok / failed
+    failures: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, instanceID, code, message
+
+
+def status(session: Session, failures_per_form: int = 20) -> list[FormStatus]:
+    """Counts per form and parse status, and the latest failures with their reasons."""
+    result = {pk: FormStatus(xml_id) for pk, xml_id in
+              session.execute(select(Form.id, Form.xml_form_id).order_by(Form.xml_form_id))}
+    counts = session.execute(
+        select(Submission.form_id, Submission.parse_status, Submission.current, func.count())
+        .group_by(Submission.form_id, Submission.parse_status, Submission.current))
+    for form_pk, parse_status, current, n in counts:
+        entry = result[form_pk]
+        entry.submissions += n
+        entry.current += n if current else 0
+        entry.by_status[parse_status] = entry.by_status.get(parse_status, 0) + n
+    for form_pk, entry in result.items():
+        if entry.by_status.get("failed"):
+            entry.failures = [tuple(row) for row in session.execute(
+                select(Submission.id, Submission.instance_id, Submission.parse_error_code,
+                       Submission.parse_error)
+                .where(Submission.form_id == form_pk, Submission.parse_status == "failed")
+                .order_by(Submission.id.desc()).limit(failures_per_form))]
+    return list(result.values())

@@ -1,0 +1,60 @@
+"""``sangjog pipeline``: rebuild the warehouse, load pending submissions, show load status."""
+
+from __future__ import annotations
+
+import click
+from tqdm import tqdm
+
+from pipeline import loader
+from pipeline import rebuild as rebuilding
+from pipeline.problems import Problem
+
+from ..db import get_session
+
+
+@click.group("pipeline")
+def command() -> None:
+    """The warehouse: typed tables built from the raw submissions."""
+
+
+@command.command("rebuild")
+@click.option("--form", "form_id", help="Rebuild only this form (its form_id).")
+@click.option("--batch-size", default=rebuilding.BATCH_SIZE, show_default=True,
+              help="Submissions parsed and written per batch.")
+def rebuild(form_id: str | None, batch_size: int) -> None:
+    """Drop and recreate the warehouse tables from the raw store."""
+    session = get_session()
+    total = rebuilding.count_current(session, form_id)
+    session.rollback()
+    try:
+        with tqdm(total=total, unit="sub", disable=None) as bar:
+            results = rebuilding.rebuild(session, form_id, batch_size, on_progress=bar.update)
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    for result in results:
+        failed = f", {result.failed} failed (see 'sangjog pipeline status')" if result.failed else ""
+        click.echo(f"{result.form}: {result.loaded} loaded{failed}")
+
+
+@command.command("process")
+@click.option("--limit", type=int, help="Load at most this many.")
+@click.option("--retry-failed", is_flag=True, help="Also retry submissions that failed before.")
+def process(limit: int | None, retry_failed: bool) -> None:
+    """Load submissions still pending (stored but not yet in the warehouse)."""
+    result = loader.process_pending(get_session(), limit, include_failed=retry_failed)
+    click.echo(f"{result.ok} loaded, {result.failed} failed")
+
+
+@command.command("status")
+def status() -> None:
+    """Submissions per form by load status, and why failed ones failed."""
+    forms = rebuilding.status(get_session())
+    if not forms:
+        click.echo("No forms.")
+        return
+    for entry in forms:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(entry.by_status.items()))
+        click.echo(f"{entry.form}: {entry.current} current of {entry.submissions} stored"
+                   + (f" ({counts})" if counts else ""))
+        for submission_id, instance_id, code, message in entry.failures:
+            click.echo(f"  failed #{submission_id} {instance_id}: [{code}] {message}")
