@@ -1,0 +1,117 @@
+"""The raw store on its own: pure envelope reading, statuses, and racing identical uploads."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from pipeline import rawstore
+from pipeline.ingest import Incoming
+from pipeline.models import Attachment, Submission
+from pipeline.problems import Problem
+from pipeline.storage import BlobStore
+from tests.collect import JPEG, XFORM, publish_site_visit, submission_xml
+
+
+def test_envelope_reads_form_version_and_ids_in_any_namespace():
+    env = rawstore.read_envelope(submission_xml("uuid:9", version="3", deprecated_id="uuid:8"))
+    assert (env.form_id, env.version, env.instance_id, env.deprecated_id) == (
+        "site_visit", "3", "uuid:9", "uuid:8")
+    plain = (b'<data xmlns="http://opendatakit.org/submissions" id="f"><meta>'
+             b"<instanceID>uuid:p</instanceID></meta></data>")
+    env = rawstore.read_envelope(plain)
+    assert (env.form_id, env.version, env.instance_id, env.deprecated_id) == ("f", "", "uuid:p", None)
+
+
+def test_binary_fields_come_from_the_form_binds():
+    xform = XFORM.format(form_id="site_visit", version="1", title="t").encode()
+    paths = rawstore.binary_paths(xform)
+    assert paths == {"/site_visit/photo", "/site_visit/rows/snap"}
+    root = rawstore.read_envelope(submission_xml(photo="p.jpg", snaps=("a.jpg", "", "p.jpg"))).root
+    assert rawstore.binary_values(root, paths) == ["p.jpg", "a.jpg"]
+
+
+@pytest.mark.parametrize(("name", "plain"), [
+    ("photo.jpg", True), ("১৭০০.jpg", True), ("a/b.jpg", False), ("..\\b.jpg", False),
+    ("..", False), ("", False), ("x\x00.jpg", False),
+])
+def test_plain_names(name, plain):
+    assert rawstore.is_plain_name(name) is plain
+
+
+def _incoming(xml: bytes, files: dict[str, bytes] | None = None) -> Incoming:
+    return Incoming(xml=xml, files=files or {}, submitter="tester")
+
+
+def test_statuses_of_create_resend_and_edit(session, tmp_path):
+    publish_site_visit(session)
+    blobs = BlobStore(tmp_path / "blobs")
+    xml = submission_xml(photo="a.jpg", snaps=("b.jpg",))
+    assert rawstore.save(session, blobs, _incoming(xml, {"a.jpg": JPEG})).status == "created"
+    assert rawstore.save(session, blobs, _incoming(xml)).status == "duplicate"
+    outcome = rawstore.save(session, blobs, _incoming(xml, {"b.jpg": JPEG}))
+    assert outcome.status == "attachments_added"
+    assert [a.name for a in outcome.submission.attachments] == ["a.jpg", "b.jpg"]
+    assert outcome.submission.attachments[0].sha256 == outcome.submission.attachments[1].sha256
+    edit = submission_xml("uuid:2", deprecated_id="uuid:0001", photo="a.jpg")
+    edited = rawstore.save(session, blobs, _incoming(edit))
+    assert edited.status == "edited" and edited.is_new
+    assert [a.name for a in edited.submission.attachments] == ["a.jpg"]
+    assert edited.submission.attachments_expected == 1
+
+
+def test_edit_of_an_unknown_instance_is_kept_as_new(session, tmp_path):
+    publish_site_visit(session)
+    xml = submission_xml("uuid:new", deprecated_id="uuid:never-seen")
+    outcome = rawstore.save(session, BlobStore(tmp_path), _incoming(xml))
+    assert outcome.status == "created"
+    assert outcome.submission.root_id == "uuid:new" and outcome.submission.current
+
+
+def test_refusals_write_no_row(session, tmp_path):
+    publish_site_visit(session)
+    blobs = BlobStore(tmp_path)
+    rawstore.save(session, blobs, _incoming(submission_xml()))
+    with pytest.raises(Problem) as conflict:
+        rawstore.save(session, blobs, _incoming(submission_xml(name="changed")))
+    assert conflict.value.status == 409
+    with pytest.raises(Problem) as unknown:
+        rawstore.save(session, blobs, _incoming(submission_xml("uuid:x", version="7")))
+    assert unknown.value.status == 404
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def test_racing_identical_uploads_end_in_one_row(app, session, tmp_path):
+    """Two retries of the same submission arrive together: both succeed, one row remains."""
+    publish_site_visit(session)
+    blobs = BlobStore(tmp_path / "blobs")
+    make_session = app.extensions["sessions"]
+    rounds, racers = 5, 4
+    for n in range(rounds):
+        xml = submission_xml(f"uuid:race-{n}", photo="a.jpg")
+        start = threading.Barrier(racers)
+        statuses: list[str] = []
+        errors: list[BaseException] = []
+
+        def upload(xml: bytes = xml, start: threading.Barrier = start,
+                   statuses: list[str] = statuses, errors: list[BaseException] = errors) -> None:
+            with make_session() as own:
+                start.wait(timeout=10)
+                try:
+                    statuses.append(rawstore.save(own, blobs, _incoming(xml, {"a.jpg": JPEG})).status)
+                except BaseException as exc:  # collected and asserted below
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=upload) for _ in range(racers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert not errors, errors
+        assert sorted(statuses) == ["created"] + ["duplicate"] * (racers - 1)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Submission)) == rounds
+    assert session.scalar(select(func.count()).select_from(Attachment)) == rounds
