@@ -55,7 +55,7 @@ def create_user(session: Session, username: str, password: str, role: str,
                       f"Role '{role}' is not one of: {', '.join(ROLES)}.")
     _check_password(password)
     password_hash = hash_password(password)  # slow: before taking the write lock
-    begin_write(session)
+    _start_write(session)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         session.rollback()
         raise Problem("user.exists", 409, f"A user named '{username}' already exists.")
@@ -71,7 +71,7 @@ def create_user(session: Session, username: str, password: str, role: str,
 def set_password(session: Session, user: User, password: str, *, actor: str = "system") -> None:
     _check_password(password)
     password_hash = hash_password(password)
-    begin_write(session)
+    _start_write(session)
     user.password_hash = password_hash
     _audit(session, actor, "user.password", {"username": user.username})
     session.commit()
@@ -105,7 +105,7 @@ def create_app_user(session: Session, name: str, forms: Iterable[str], actor: st
     if not name:
         raise Problem("app_user.invalid", 400, "An app user needs a name.")
     form_ids = sorted({f.strip() for f in forms if f.strip()})
-    begin_write(session)
+    _start_write(session)
     known = set(session.scalars(select(Form.xml_form_id).where(Form.xml_form_id.in_(form_ids))))
     unknown = [f for f in form_ids if f not in known]
     if unknown:
@@ -125,7 +125,7 @@ def create_app_user(session: Session, name: str, forms: Iterable[str], actor: st
 
 def revoke_app_user(session: Session, name: str, actor: str) -> AppUser:
     """Revoke the active app user called ``name``: its key stops working at once."""
-    begin_write(session)
+    _start_write(session)
     app_user = _active_by_name(session, name)
     if app_user is None:
         session.rollback()
@@ -168,6 +168,13 @@ def may_fill(app_user: AppUser | None, xml_form_id: str) -> bool:
 def masked(token: str) -> str:
     """Enough of a key to tell two apart in a listing, never enough to use it."""
     return token[:4] + "…" if token else ""
+
+
+def _start_write(session: Session) -> None:
+    """End any read transaction first, so SQLite takes the write lock up front."""
+    if session.in_transaction():
+        session.commit()
+    begin_write(session)
 
 
 def _active_by_name(session: Session, name: str) -> AppUser | None:

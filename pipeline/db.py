@@ -52,8 +52,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def begin_write(session: Session) -> None:
     """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite)."""
-    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
-        # Already begun: nothing to change; callers start writes at the top of a unit of work.
+    if session.in_transaction():
+        # Already begun (on any backend): nothing to change; callers start writes at the top of
+        # a unit of work. PostgreSQL would only warn that the options came too late.
         return
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 

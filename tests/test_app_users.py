@@ -1,0 +1,113 @@
+"""Accounts and ``sangjog app-user``: keys, QR codes in Collect's format, revoking."""
+
+from __future__ import annotations
+
+import re
+
+import png
+import pytest
+from sqlalchemy import select
+
+from pipeline import accounts
+from pipeline.models import AppUser, AuditEvent
+from pipeline.problems import Problem
+from sync_server import qr
+from sync_server.cli import cli
+from tests.collect import publish_site_visit
+
+
+def test_passwords_are_argon2_and_verify(session):
+    hashed = accounts.hash_password("correct horse battery")
+    assert hashed.startswith("$argon2id$")
+    assert accounts.verify_password(hashed, "correct horse battery")
+    assert not accounts.verify_password(hashed, "wrong horse battery")
+    assert not accounts.verify_password("not a hash", "anything")
+
+
+def test_create_user_checks_role_name_and_password(session):
+    user = accounts.create_user(session, "admin1", "a long password", "admin")
+    assert accounts.authenticate(session, "admin1", "a long password") == user
+    assert accounts.authenticate(session, "admin1", "wrong password") is None
+    for args, code in [
+        (("admin1", "another password", "admin"), "user.exists"),
+        (("x", "another password", "emperor"), "user.invalid_role"),
+        (("y", "short", "admin"), "user.weak_password"),
+    ]:
+        with pytest.raises(Problem) as refused:
+            accounts.create_user(session, *args)
+        assert refused.value.code == code
+
+
+def test_app_user_keys_are_random_and_names_unique_among_active(session):
+    publish_site_visit(session)
+    one = accounts.create_app_user(session, "team-a", ["site_visit"], actor="admin")
+    assert len(one.token) >= 43 and one.forms == ["site_visit"]
+    with pytest.raises(Problem) as duplicate:
+        accounts.create_app_user(session, "team-a", [], actor="admin")
+    assert duplicate.value.status == 409
+    with pytest.raises(Problem) as unknown:
+        accounts.create_app_user(session, "team-b", ["no_such_form"], actor="admin")
+    assert unknown.value.status == 404
+    accounts.revoke_app_user(session, "team-a", actor="admin")
+    two = accounts.create_app_user(session, "team-a", [], actor="admin")  # the name is free again
+    assert two.token != one.token
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-3:] == ["app_user.create", "app_user.revoke", "app_user.create"]
+
+
+def test_settings_payload_is_collects_format():
+    payload = qr.encode_settings(qr.collect_settings("https://s.example/key/abc", "Sangjog (x)"))
+    settings = qr.decode_settings(payload)
+    assert settings == {
+        "general": {"server_url": "https://s.example/key/abc", "form_update_mode": "match_exactly",
+                    "autosend": "wifi_and_cellular"},
+        "admin": {},
+        "project": {"name": "Sangjog (x)"},
+    }
+    assert re.fullmatch(r"[A-Za-z0-9+/=]+", payload)
+
+
+def _png_size(path) -> tuple[int, int]:
+    width, height, _rows, _info = png.Reader(filename=str(path)).read()
+    return width, height
+
+
+def test_cli_create_prints_the_url_and_writes_a_qr_code(runner, session, tmp_path):
+    publish_site_visit(session)
+    out = tmp_path / "team-a.png"
+    result = runner.invoke(cli, args=["app-user", "create", "team-a", "--forms", "site_visit",
+                                 "--server-url", "http://192.168.1.10:5000/", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    token = session.scalar(select(AppUser.token).where(AppUser.name == "team-a"))
+    assert f"http://192.168.1.10:5000/key/{token}" in result.output
+    width, height = _png_size(out)
+    assert width == height and width > 200
+
+
+def test_cli_list_never_prints_whole_keys(runner, session):
+    publish_site_visit(session)
+    runner.invoke(cli, args=["app-user", "create", "team-a", "--server-url", "http://h:5000"])
+    runner.invoke(cli, args=["app-user", "create", "team-b", "--server-url", "http://h:5000"])
+    runner.invoke(cli, args=["app-user", "revoke", "team-b"])
+    tokens = session.scalars(select(AppUser.token)).all()
+    listed = runner.invoke(cli, args=["app-user", "list"]).output
+    assert "team-a" in listed and "team-b" not in listed
+    everyone = runner.invoke(cli, args=["app-user", "list", "--all"]).output
+    assert "team-b" in everyone and "revoked" in everyone
+    assert not any(token in everyone for token in tokens)
+
+
+def test_cli_revoke_stops_the_key_and_qr_rewrites_the_code(runner, client, session, tmp_path):
+    publish_site_visit(session)
+    result = runner.invoke(cli, args=["app-user", "create", "team-a", "--server-url", "http://h:5000"])
+    assert result.exit_code == 0
+    token = session.scalar(select(AppUser.token))
+    assert client.get(f"/key/{token}/formList").status_code == 200
+    again = tmp_path / "again.png"
+    assert runner.invoke(cli, args=["app-user", "qr", "team-a", "-o", str(again)]).exit_code == 0
+    assert again.read_bytes().startswith(b"\x89PNG")
+    assert runner.invoke(cli, args=["app-user", "revoke", "team-a"]).exit_code == 0
+    assert client.get(f"/key/{token}/formList").status_code == 403
+    missing = runner.invoke(cli, args=["app-user", "revoke", "team-a"])
+    assert missing.exit_code != 0 and "team-a" in missing.output
+    assert runner.invoke(cli, args=["app-user", "qr", "team-a", "-o", str(again)]).exit_code != 0
