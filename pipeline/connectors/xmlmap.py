@@ -1,0 +1,71 @@
+"""KoBo's JSON view of a submission → submission XML, for servers that will not serve the XML.
+
+Pure functions. KoBo's JSON flattens the instance: group paths joined by ``/``
+(``grp/field``), every value a string, a repeat as a list of objects whose keys are full paths,
+``_``-prefixed server metadata (``_id``, ``_uuid``, ``_attachments``, ``_submission_time``...).
+We rebuild the instance from the published XForm's own instance template: root element, ``id``
+and ``version``, every field in the form's order with its answer (or empty, as Collect leaves
+an unanswered one), one element per repeat row. Keys the form does not define are KoBo's
+metadata and are left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from pipeline import rawstore
+
+JR_TEMPLATE = "{http://openrosa.org/javarosa}template"
+
+
+def kobo_json_to_xml(record: dict[str, Any], xform: bytes) -> bytes:
+    """Rebuild the submission XML of one KoBo JSON record for the form ``xform``."""
+    template, repeats = _template(xform)
+    top = Element(_local(template.tag), {k: v for k, v in template.attrib.items()
+                                         if _local(k) in ("id", "version")})
+    _fill(top, template, record, "", repeats)
+    instance_id = top.find("meta/instanceID")
+    if instance_id is not None and not instance_id.text and record.get("_uuid"):
+        instance_id.text = f"uuid:{record['_uuid']}"
+    return tostring(top, encoding="utf-8", xml_declaration=True)
+
+
+def _template(xform: bytes) -> tuple[Element, set[str]]:
+    """The primary instance's root, and the paths (below the root) of its repeats."""
+    root = rawstore.parse_xml(xform)
+    primary = next((el[0] for el in root.iter()
+                    if _local(el.tag) == "instance" and "id" not in el.attrib and len(el)), None)
+    if primary is None:
+        raise ValueError("the XForm has no primary instance")
+    repeats = {"/".join(el.get("nodeset", "").split("/")[2:])
+               for el in root.iter() if _local(el.tag) == "repeat"}
+    return primary, repeats
+
+
+def _fill(out: Element, template: Element, scope: dict[str, Any], prefix: str,
+          repeats: set[str]) -> None:
+    seen: set[str] = set()
+    for child in template:
+        tag = _local(child.tag)
+        if tag in seen:  # a repeat's template and its default row share the tag
+            continue
+        seen.add(tag)
+        path = prefix + tag
+        if path in repeats or JR_TEMPLATE in child.attrib:
+            for row in scope.get(path) or []:
+                _fill(SubElement(out, tag), child, row if isinstance(row, dict) else {},
+                      path + "/", repeats)
+        elif len(child):
+            _fill(SubElement(out, tag), child, scope, path + "/", repeats)
+        else:
+            element = SubElement(out, tag)
+            value = scope.get(path)
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            if value is not None and not isinstance(value, (list, dict)):
+                element.text = str(value)
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""

@@ -1,0 +1,240 @@
+"""Pulling from KoBoToolbox: paging, incremental and resumable pulls, retries, refusals, edits,
+validation statuses, the JSON fallback, and secrets that never leak. Real HTTP to a fake KPI."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from pipeline import warehouse
+from pipeline.connectors import kobo
+from pipeline.connectors.http import Secret
+from pipeline.models import AuditEvent, PullRun, Source, Submission
+from tests.collect import JPEG, app_user, multipart, publish_site_visit, submission_xml
+from tests.fakes.kobo_server import FakeKobo
+from tests.fakes.serve import serving
+
+OTHER_JPEG = JPEG.replace(b"pretend", b"edited")
+
+
+@pytest.fixture
+def fake():
+    server = FakeKobo()
+    with serving(server.app) as url:
+        server.url = url
+        yield server
+
+
+@pytest.fixture
+def source(session, fake) -> Source:
+    form = publish_site_visit(session).form
+    src = Source(name="kobo-dhaka", kind="kobo", url=fake.url, secret=fake.token,
+                 remote_form=fake.asset, form_id=form.id)
+    session.add(src)
+    session.commit()
+    return src
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    return []
+
+
+def pull(app, session, source, waits, **kwargs) -> PullRun:
+    client = kobo.KoboClient(source.url, Secret(source.secret), sleep=waits.append, backoff=0.01,
+                             retries=kwargs.pop("retries", 3), max_wait=kwargs.pop("max_wait", 30))
+    return kobo.pull(session, app.extensions["blobs"], source, client=client, **kwargs)
+
+
+def add_visits(fake, count: int, start: int = 1) -> list[str]:
+    ids = []
+    for n in range(start, start + count):
+        iid = f"uuid:kobo-{n:04d}"
+        fake.add(submission_xml(iid, name=f"Visitor {n}", photo=f"p{n}.jpg"), {f"p{n}.jpg": JPEG})
+        ids.append(iid)
+    return ids
+
+
+def stored(session) -> dict[str, Submission]:
+    session.rollback()
+    return {s.instance_id: s for s in session.scalars(select(Submission))}
+
+
+def xml_fetches(fake) -> list[str]:
+    return [path for path, args in fake.requests if args.get("format") == "xml"]
+
+
+def test_pull_stores_each_submission_with_its_exact_xml_and_photo(app, session, fake, source, waits):
+    ids = add_visits(fake, 3)
+    run = pull(app, session, source, waits)
+    assert (run.status, run.new, run.updated, run.skipped, run.errors) == ("ok", 3, 0, 0, 0)
+    subs = stored(session)
+    assert sorted(subs) == ids
+    for record_id, iid in zip(sorted(fake.xml), ids, strict=True):
+        sub = subs[iid]
+        assert sub.xml == fake.xml[record_id]
+        assert (sub.source, sub.source_ref, sub.submitter) == ("kobo", str(record_id), "enumerator1")
+        (photo,) = sub.attachments
+        assert app.extensions["blobs"].get(photo.sha256) == JPEG
+    table = warehouse.main_table(session.connection(), "site_visit")
+    names = session.execute(select(table.c.name).order_by(table.c.name)).scalars().all()
+    assert names == ["Visitor 1", "Visitor 2", "Visitor 3"]
+    assert session.get(Source, source.id).cursor["last_id"] == max(fake.records)
+
+
+def test_incremental_pull_fetches_only_what_is_new(app, session, fake, source, waits):
+    add_visits(fake, 3)
+    pull(app, session, source, waits, recheck_days=0)
+    before = len(xml_fetches(fake))
+    add_visits(fake, 2, start=4)
+    run = pull(app, session, source, waits, recheck_days=0)
+    assert (run.new, run.skipped) == (2, 0)
+    assert len(xml_fetches(fake)) - before == 2
+    assert len(stored(session)) == 5
+    list_queries = [args["query"] for path, args in fake.requests if path.endswith("/data/")]
+    assert list_queries[-1] == '{"_id": {"$gt": 103}}'  # resumes after the last one stored
+
+
+def test_a_pull_cut_halfway_resumes_without_gaps_or_duplicates(app, session, fake, source, waits):
+    ids = add_visits(fake, 7)
+    fake.down_after_xml = 4  # the server goes down after four submissions
+    first = pull(app, session, source, waits, page_size=3, retries=1)
+    assert first.status == "failed" and first.new == 4
+    assert "could not be reached" in first.message
+    assert len(stored(session)) == 4
+    fake.down_after_xml = None
+    second = pull(app, session, source, waits, page_size=3)
+    assert (second.status, second.new, second.skipped) == ("ok", 3, 4 - 4)
+    subs = stored(session)
+    assert sorted(subs) == ids
+    assert all(subs[iid].xml == fake.xml[rid] for rid, iid in zip(sorted(fake.xml), ids, strict=True))
+    # Each submission's XML was fetched once on success: no duplicates, no re-downloads.
+    served = [p for p in xml_fetches(fake)]
+    assert len(served) == 7 + 2  # seven good answers, plus the failed attempt and its retry
+
+
+def test_429_dropped_connections_and_5xx_are_retried(app, session, fake, source, waits):
+    ids = add_visits(fake, 2)
+    fake.page_faults = ["429", "drop", "500"]
+    run = pull(app, session, source, waits, recheck_days=0)
+    assert (run.status, run.new) == ("ok", 2)
+    assert sorted(stored(session)) == ids
+    assert waits[0] == 7  # Retry-After honoured
+    assert len(waits) == 3
+
+
+def test_retry_after_is_capped(app, session, fake, source, waits):
+    add_visits(fake, 1)
+    fake.page_faults = ["429"]
+    pull(app, session, source, waits, max_wait=2, recheck_days=0)
+    assert waits == [2]
+
+
+def test_a_malformed_page_is_reported_and_nothing_from_it_imported(app, session, fake, source, waits):
+    add_visits(fake, 3)
+    fake.page_faults = ["malformed"]
+    run = pull(app, session, source, waits)
+    assert run.status == "failed"
+    assert "cannot be read" in run.message and "Nothing from that page" in run.message
+    assert stored(session) == {}
+    assert session.get(Source, source.id).cursor == {}
+    assert pull(app, session, source, waits).new == 3  # the next pull picks them all up
+
+
+def test_a_refused_token_and_an_unknown_asset_are_clear(app, session, fake, source, waits):
+    add_visits(fake, 1)
+    source.secret = "wrong-token-value"
+    session.commit()
+    run = pull(app, session, source, waits)
+    assert run.status == "failed"
+    assert "refused the API token" in run.message and "wrong-token-value" not in run.message
+    source.secret, source.remote_form = fake.token, "aNoSuchAsset"
+    session.commit()
+    run = pull(app, session, source, waits)
+    assert run.status == "failed" and "not found" in run.message
+    assert waits == []  # refusals are not retried
+
+
+def test_edits_and_validation_statuses_are_caught(app, session, fake, source, waits):
+    add_visits(fake, 3)
+    pull(app, session, source, waits)
+    first, second = sorted(fake.records)[:2]
+    fake.edit(first, submission_xml("uuid:kobo-0001-e1", name="Visitor 1 (corrected)",
+                                    photo="p1b.jpg", deprecated_id="uuid:kobo-0001"),
+              {"p1b.jpg": OTHER_JPEG})
+    fake.validate(second, "validation_status_not_approved")
+    run = pull(app, session, source, waits)
+    assert (run.status, run.new, run.updated) == ("ok", 0, 2)
+    subs = stored(session)
+    edited = subs["uuid:kobo-0001-e1"]
+    assert edited.current and edited.root_id == "uuid:kobo-0001"
+    assert not subs["uuid:kobo-0001"].current
+    assert subs["uuid:kobo-0002"].review_state == "rejected"
+    event = session.scalars(select(AuditEvent).where(
+        AuditEvent.submission_id == subs["uuid:kobo-0002"].id)).one()
+    assert (event.actor, event.from_state, event.to_state) == ("source:kobo-dhaka", "received", "rejected")
+    table = warehouse.main_table(session.connection(), "site_visit")
+    rows = dict(session.execute(select(table.c._key, table.c.name)).all())
+    assert rows["uuid:kobo-0001"] == "Visitor 1 (corrected)"
+    # Nothing changed remotely: the next pull changes nothing, and a local review stands.
+    from pipeline.review import set_review
+    set_review(session, [subs["uuid:kobo-0002"].id], "approved", None, "supervisor")
+    again = pull(app, session, source, waits)
+    assert (again.new, again.updated, again.skipped) == (0, 0, 0)
+    assert stored(session)["uuid:kobo-0002"].review_state == "approved"
+
+
+def test_approved_and_on_hold_map_to_review_states(app, session, fake, source, waits):
+    fake.add(submission_xml("uuid:a"), validation="validation_status_approved")
+    fake.add(submission_xml("uuid:b"), validation="validation_status_on_hold")
+    fake.add(submission_xml("uuid:c"))
+    pull(app, session, source, waits)
+    states = {iid: s.review_state for iid, s in stored(session).items()}
+    assert states == {"uuid:a": "approved", "uuid:b": "has_issues", "uuid:c": "received"}
+
+
+def test_a_submission_from_collect_and_from_kobo_is_stored_once(app, client, session, fake, source,
+                                                                waits):
+    xml = submission_xml("uuid:both-ways", photo="p.jpg")
+    key = app_user(session).token
+    resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
+                       data=multipart(xml, {"p.jpg": JPEG}))
+    assert resp.status_code == 201
+    fake.add(xml, {"p.jpg": JPEG})
+    run = pull(app, session, source, waits)
+    assert (run.new, run.skipped) == (0, 1)
+    (sub,) = stored(session).values()
+    assert sub.source == "collect"
+    assert xml_fetches(fake) == []  # known instanceID: not even downloaded
+
+
+def test_without_xml_the_json_record_is_mapped_back_faithfully(app, session, fake, source, waits):
+    fake.serve_xml = False
+    xml = submission_xml("uuid:json-only", name="Nur", photo="p.jpg", snaps=("s0.jpg", "", "s2.jpg"))
+    fake.add(xml, {"p.jpg": JPEG, "s0.jpg": OTHER_JPEG, "s2.jpg": JPEG})
+    run = pull(app, session, source, waits)
+    assert (run.status, run.new) == ("ok", 1)
+    sub = stored(session)["uuid:json-only"]
+    assert b'<site_visit id="site_visit" version="1">' in sub.xml
+    assert sorted(a.name for a in sub.attachments) == ["p.jpg", "s0.jpg", "s2.jpg"]
+    conn = session.connection()
+    main = warehouse.main_table(conn, "site_visit")
+    assert session.execute(select(main.c.name, main.c.photo)).one() == ("Nur", "p.jpg")
+    rows = warehouse.repeat_tables(conn, "site_visit")["wh_site_visit__rows"]
+    got = session.execute(select(rows.c.item, rows.c.snap).order_by(rows.c._key)).all()
+    assert [tuple(r) for r in got] == [("item 0", "s0.jpg"), ("item 1", None), ("item 2", "s2.jpg")]
+
+
+def test_the_token_never_appears_in_logs_errors_or_reprs(app, session, fake, source, waits, caplog):
+    caplog.set_level(logging.DEBUG)
+    add_visits(fake, 2)
+    fake.page_faults = ["429", "500"]
+    fake.down_after_xml = 1
+    run = pull(app, session, source, waits, retries=1)
+    assert run.status == "failed"
+    client = kobo.client_for(source)
+    texts = [caplog.text, run.message or "", repr(client.__dict__), repr(Secret(fake.token))]
+    assert "retry" in caplog.text
+    assert not [t for t in texts if fake.token in t]
