@@ -110,3 +110,19 @@ def session(app):
         s = app.extensions["sessions"]()
         yield s
         s.close()
+
+
+@pytest.fixture(scope="session")
+def built_forms():
+    """The five xlsforms/ forms as BuiltForm by form id, converted once (see tests/formtools.py)."""
+    from tests import formtools
+
+    return formtools.built_forms()
+
+
+@pytest.fixture
+def published_forms(session, built_forms):
+    """The five forms published (with static media) in this test's database: FormVersion by id."""
+    from tests import formtools
+
+    return formtools.publish_all(session)
