@@ -44,6 +44,8 @@ def import_projects(session: Session, source: str | Path | bytes, actor: str = "
     """Create or update projects from a registry CSV (path or bytes); all rows or none."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     rows = _checked_rows(_read(data))
+    if session.in_transaction():
+        session.commit()  # end the caller's reads so the write starts fresh (SQLite write lock)
     begin_write(session)
     try:
         existing = {

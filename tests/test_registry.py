@@ -1,0 +1,126 @@
+"""Innovation project registry: import, progress from inspections that stand, rejection reverts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from pipeline.domain import inspections
+from pipeline.domain.projects import SAMPLE, import_projects, list_projects
+from pipeline.models import AuditEvent, InnovationProject
+from pipeline.problems import Problem
+from pipeline.review import set_review
+from pipeline.storage import BlobStore
+from tests.domain_forms import publish_forms, submit
+
+HEADER = "code,title_en,title_bn,division,district,upazila,office,started_on,category\n"
+
+
+@pytest.fixture
+def blobs(tmp_path):
+    return BlobStore(tmp_path / "blobs")
+
+
+def inspect_project(session, blobs, code, visit, progress, stage="pilot_running", **more):
+    answers = {"division": "40", "district": "4050", "upazila": "405079", "project": code,
+               "inspector_name": "Farhana Yasmin", "inspector_role": "adc",
+               "visit_date": visit, "stage": stage, "progress": progress, **more}
+    return submit(session, blobs, "innovation_inspection", answers)
+
+
+def test_sample_registry_imports_and_reimport_changes_nothing(session):
+    first = import_projects(session, SAMPLE)
+    assert first.created == 16 and first.updated == 0
+    again = import_projects(session, SAMPLE.read_bytes())
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 16)
+    kushtia = list_projects(session, district="4050")
+    assert {p.division for p in kushtia} == {"40"} and len(kushtia) == 9
+    assert session.scalar(select(func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "projects.import")) == 2
+
+
+def test_import_updates_by_code_and_derives_the_division(session):
+    import_projects(session, (HEADER + "P-1,Old title,,,4050,405079,,,\n").encode())
+    result = import_projects(session, (HEADER + "P-1,New title,নতুন,,4050,,DC office,2017-03-01,"
+                                       "e_service\n").encode())
+    assert (result.created, result.updated) == (0, 1)
+    [p] = list_projects(session)
+    assert (p.title_en, p.title_bn, p.division, p.upazila, p.started_on) == (
+        "New title", "নতুন", "40", None, date(2017, 3, 1))
+
+
+def test_a_bad_row_refuses_the_whole_file(session):
+    rows = (HEADER
+            + "GOOD-1,Fine,,,4050,405079,,2017-01-01,e_service\n"
+            + "bad code,Title,,,4050,,,,\n"
+            + "X-2,,,,9999,,,01/02/2017,\n"
+            + "X-3,Title,,10,4050,558549,,,space_travel\n"
+            + "GOOD-1,Again,,,4050,,,,\n")
+    with pytest.raises(Problem) as caught:
+        import_projects(session, rows.encode())
+    problem = caught.value
+    assert problem.code == "projects.invalid_csv" and problem.status == 400
+    found = {(e["row"], e["column"]) for e in problem.details["errors"]}
+    assert found == {(3, "code"), (4, "title_en"), (4, "district"), (4, "started_on"),
+                     (5, "division"), (5, "upazila"), (5, "category"), (6, "code")}
+    assert session.scalar(select(func.count()).select_from(InnovationProject)) == 0
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"code,title\nA,B\n", "missing column(s) title_en, district and unknown column(s) title"),
+    (HEADER.encode(), "no projects"),
+    ("code,title_en,district\nA,\u0995,4050\n".encode("utf-16"), "not UTF-8"),
+])
+def test_unreadable_files_are_refused_clearly(session, content, words):
+    with pytest.raises(Problem) as caught:
+        import_projects(session, content)
+    assert words in caught.value.message
+
+
+def test_progress_comes_from_inspections_that_were_not_rejected(session, blobs):
+    import_projects(session, SAMPLE)
+    publish_forms(session, "innovation_inspection")
+    inspect_project(session, blobs, "KUS-2017-01", "2026-01-10", 30, time_before=7,
+                    time_after=1, cost_before=500, cost_after=50, visits_before=3, visits_after=1)
+    later = inspect_project(session, blobs, "KUS-2017-01", "2026-03-05", 60,
+                            stage="pilot_complete", time_before=7, time_after=0.5)
+    status = {s.code: s for s in inspections.registry(session, district="4050")}
+    s = status["KUS-2017-01"]
+    assert (s.progress, s.stage, s.inspections, s.last_inspected) == (
+        60, "pilot_complete", 2, date(2026, 3, 5))
+    assert (s.tcv("time_before"), s.tcv("time_after"), s.tcv("cost_before")) == (7, 0.5, None)
+    assert status["KUS-2017-02"].inspections == 0 and status["KUS-2017-02"].progress is None
+
+    set_review(session, [later.id], "rejected", "Photos are from another site", "supervisor")
+    s = {s.code: s for s in inspections.registry(session)}["KUS-2017-01"]
+    assert (s.progress, s.stage, s.inspections) == (30, "pilot_running", 1)
+    assert [i.progress for i in inspections.project_history(session, "KUS-2017-01")] == [30]
+
+    set_review(session, [later.id], "approved", None, "supervisor")
+    s = {s.code: s for s in inspections.registry(session)}["KUS-2017-01"]
+    assert (s.progress, s.inspections) == (60, 2)
+    assert [(i.progress, i.review_state) for i in inspections.project_history(
+        session, "KUS-2017-01")] == [(30, "received"), (60, "approved")]
+
+
+def test_behind_schedule_lists_stale_and_stalled_projects(session, blobs):
+    import_projects(session, (HEADER
+                              + "STALE,Stale,,,4050,,,2025-01-01,\n"
+                              + "STALLED,Stalled,,,4050,,,2025-01-01,\n"
+                              + "FRESH,Fresh,,,4050,,,2025-01-01,\n"
+                              + "NEVER,Never,,,4050,,,2025-01-01,\n"
+                              + "NEW,New,,,4050,,,2026-05-01,\n"
+                              + "DONE,Done,,,4050,,,2025-01-01,\n").encode())
+    publish_forms(session, "innovation_inspection")
+    inspect_project(session, blobs, "STALE", "2026-01-01", 40)
+    inspect_project(session, blobs, "STALLED", "2026-04-01", 50)
+    inspect_project(session, blobs, "STALLED", "2026-05-20", 50)
+    inspect_project(session, blobs, "FRESH", "2026-04-01", 20)
+    inspect_project(session, blobs, "FRESH", "2026-05-20", 35)
+    inspect_project(session, blobs, "DONE", "2025-06-01", 100, stage="replicated")
+    behind = inspections.behind_schedule(session, date(2026, 6, 1), days=90)
+    reasons = {b.status.code: [code for code, _ in b.reasons] for b in behind}
+    assert reasons == {"STALE": ["no_recent_inspection"], "STALLED": ["progress_stalled"],
+                       "NEVER": ["never_inspected"]}
