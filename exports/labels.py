@@ -1,0 +1,262 @@
+"""Readable columns: question labels as headers, choice labels instead of codes, place and project
+names instead of their codes, Excel-ready dates.
+
+``columns_for`` describes what a data sheet shows for one warehouse table; ``prepare`` turns one
+chunk of warehouse rows into per-column value lists for the sheet writer. Pure apart from
+``FileChoices``, which reads the lists behind ``select_one_from_file`` questions.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from pipeline.models import FormMedia, InnovationProject
+from pipeline.schema import ColumnSpec, FormSchema, TableSpec
+
+from . import geo
+
+# Kinds of sheet columns; the sheet writer has one cell writer per kind.
+TEXT, INTEGER, NUMBER, DATE, DATETIME, LINK = "text", "integer", "number", "date", "datetime", "link"
+
+_KINDS = {"int": INTEGER, "decimal": NUMBER, "date": DATE, "dateTime": DATETIME}
+_ATTACHMENT_TYPES = {"binary", "image", "audio", "video", "file"}
+# geopoint parts worth a column in a workbook (altitude and accuracy stay in the CSV zip)
+_GEOPOINT_PARTS = {"latitude": {"en": "latitude", "bn": "অক্ষাংশ", "ne": "अक्षांश"},
+                   "longitude": {"en": "longitude", "bn": "দ্রাঘিমাংশ", "ne": "देशान्तर"}}
+
+# Headers of the metadata columns every sheet carries.
+META_HEADERS = {
+    "_submitted_at": {"en": "Submitted (UTC)", "bn": "জমার সময় (UTC)", "ne": "पेश गरिएको (UTC)"},
+    "_submitter": {"en": "Submitted by", "bn": "জমাদানকারী", "ne": "पेश गर्ने"},
+    "_review_state": {"en": "Review state", "bn": "পর্যালোচনার অবস্থা", "ne": "समीक्षा अवस्था"},
+    "_key": {"en": "KEY", "bn": "KEY", "ne": "KEY"},
+    "_parent_key": {"en": "PARENT_KEY", "bn": "PARENT_KEY", "ne": "PARENT_KEY"},
+}
+REVIEW_STATE_LABELS = {
+    "received": {"en": "Received", "bn": "প্রাপ্ত", "ne": "प्राप्त"},
+    "approved": {"en": "Approved", "bn": "অনুমোদিত", "ne": "स्वीकृत"},
+    "has_issues": {"en": "Has issues", "bn": "সমস্যা আছে", "ne": "समस्या छ"},
+    "rejected": {"en": "Rejected", "bn": "প্রত্যাখ্যাত", "ne": "अस्वीकृत"},
+    "edited": {"en": "Edited", "bn": "সম্পাদিত", "ne": "सम्पादित"},
+}
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def pick(labels: dict[str, str], lang: str, fallback: str = "") -> str:
+    """The label in ``lang``, else English, else any language the form has, else ``fallback``."""
+    for code in (lang, "en", "default"):
+        if labels.get(code):
+            return labels[code]
+    return next((v for v in labels.values() if v), fallback)
+
+
+def review_state_names(lang: str) -> dict[str, str]:
+    return {state: pick(names, lang) for state, names in REVIEW_STATE_LABELS.items()}
+
+
+@dataclass(frozen=True)
+class SheetColumn:
+    """One column of a data sheet."""
+
+    source: str  # warehouse column
+    field: str  # the field's name, shown under the label
+    header: str  # the question label in the chosen language
+    kind: str = TEXT
+    codes: dict[str, str] | None = None  # code -> label
+    multiple: bool = False  # space-separated codes (select_multiple)
+    width: float = 14
+
+
+class FileChoices:
+    """Labels of the lists behind ``select_one_from_file`` questions, read once per export.
+
+    Place lists come from ``exports/data``; the project registry from its table; other lists
+    (ballot candidates, action plans) from their rows in the warehouse or an uploaded CSV.
+    """
+
+    def __init__(self, session: Session, lang: str) -> None:
+        self.session, self.lang = session, lang
+        self._cache: dict[str, dict[str, str]] = {}
+
+    def get(self, filename: str) -> dict[str, str]:
+        if filename not in self._cache:
+            self._cache[filename] = self._load(filename)
+        return self._cache[filename]
+
+    def _load(self, filename: str) -> dict[str, str]:
+        stem = filename.rsplit(".", 1)[0]
+        for column, levels in geo.COLUMN_LEVELS.items():
+            if stem in levels:
+                return geo.column_names(column, self.lang)
+        if stem == "innovation_projects":
+            return project_names(self.session, self.lang)
+        if stem == "ballot_candidates":
+            return self._warehouse_names("wh_hl_nomination", "practice_title")
+        if stem == "action_plans":
+            return self._warehouse_names("wh_hl_action_plan", "participant_name")
+        content = self.session.scalar(
+            select(FormMedia.content).where(FormMedia.name == filename).order_by(FormMedia.id.desc())
+        )
+        return csv_choice_labels(content, self.lang) if content else {}
+
+    def _warehouse_names(self, table_name: str, column: str) -> dict[str, str]:
+        from sqlalchemy import MetaData, inspect
+
+        conn = self.session.connection()
+        if table_name not in inspect(conn).get_table_names():
+            return {}
+        table = Table(table_name, MetaData(), autoload_with=conn)
+        rows = conn.execute(select(table.c._key, table.c[column]))
+        return {bare_key(key): str(name or "") for key, name in rows}
+
+
+def bare_key(key: str) -> str:
+    return key[5:] if key.startswith("uuid:") else key
+
+
+def project_names(session: Session, lang: str) -> dict[str, str]:
+    rows = session.execute(select(InnovationProject.code, InnovationProject.title_en,
+                                  InnovationProject.title_bn))
+    return {code: (bn if lang == "bn" and bn else en) for code, en, bn in rows}
+
+
+def csv_choice_labels(content: bytes, lang: str) -> dict[str, str]:
+    """``name`` → label from a choices CSV (``label::English (en)`` style or plain ``label``)."""
+    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
+    headers = reader.fieldnames or []
+    wanted = [h for h in headers if h.endswith(f"({lang})") or h == f"label_{lang}"] + \
+        [h for h in headers if h.endswith("(en)") or h == "label_en"] + \
+        [h for h in headers if h == "label"]
+    if "name" not in headers or not wanted:
+        return {}
+    return {row["name"]: next((row[h] for h in wanted if row.get(h)), row["name"]) for row in reader}
+
+
+def _field_header(spec: ColumnSpec, lang: str) -> str:
+    return pick(spec.labels, lang, spec.name)
+
+
+def columns_for(spec: TableSpec, table: Table, lang: str, files: FileChoices,
+                older: list[FormSchema] | None = None, *, is_main: bool) -> list[SheetColumn]:
+    """The sheet columns for one warehouse table, in form order, then the metadata."""
+    cols: list[SheetColumn] = []
+    present = set(table.c.keys())
+    seen: set[str] = set()
+    fields = list(spec.columns)
+    # Fields only older versions had still hold data: keep them, after the current ones.
+    for schema in older or []:
+        for old_spec in schema.tables:
+            if old_spec.name == spec.name:
+                fields += [c for c in old_spec.columns if c.name not in {f.name for f in fields}]
+    for f in fields:
+        if f.type == "geopoint":
+            for part, names in _GEOPOINT_PARTS.items():
+                name = f"{f.name}_{part}"
+                if name in present:
+                    cols.append(SheetColumn(name, name, f"{_field_header(f, lang)} ({pick(names, lang)})",
+                                            NUMBER, width=12))
+            continue
+        if f.name not in present or f.name in seen:
+            continue
+        seen.add(f.name)
+        cols.append(_column(f, lang, files))
+    for meta in (("_submitted_at", "_submitter", "_review_state", "_key") if is_main
+                 else ("_parent_key", "_key")):
+        if meta in present:
+            kind = DATETIME if meta == "_submitted_at" else TEXT
+            codes = review_state_names(lang) if meta == "_review_state" else None
+            width = 40 if meta.endswith("key") else 16
+            cols.append(SheetColumn(meta, meta.lstrip("_").upper() if meta.endswith("key") else meta,
+                                    pick(META_HEADERS[meta], lang), kind, codes, width=width))
+    return cols
+
+
+def _column(f: ColumnSpec, lang: str, files: FileChoices) -> SheetColumn:
+    header = _field_header(f, lang)
+    if f.type in _ATTACHMENT_TYPES:
+        return SheetColumn(f.name, f.name, header, LINK, width=24)
+    kind = _KINDS.get(f.type, TEXT)
+    codes: dict[str, str] | None = None
+    if f.name in geo.COLUMN_LEVELS:  # location codes read as place names in every form
+        codes = geo.column_names(f.name, lang)
+    elif f.choices:
+        codes = {value: pick(labels, lang, value) for value, labels in f.choices.items()}
+    elif f.choice_file:
+        codes = files.get(f.choice_file)
+    multiple = f.type in ("select_multiple", "rank")
+    width = {DATE: 12, DATETIME: 18, INTEGER: 10, NUMBER: 12}.get(kind, 18 if codes else 24)
+    return SheetColumn(f.name, f.name, header, kind, codes, multiple, width)
+
+
+@dataclass
+class Prepared:
+    """One chunk ready to write: one list of cell values per column (None = leave blank)."""
+
+    values: list[list[object]]
+    rows: int
+    extra: dict[str, list[object]] = field(default_factory=dict)
+
+
+def prepare(frame: pd.DataFrame, columns: list[SheetColumn],
+            link: Callable[[object, object], str] | None = None) -> Prepared:
+    """Convert a chunk of warehouse rows into cell values: labels for codes, Excel serial numbers
+    for dates, floats for numbers, URLs for attachments (``link(submission_id, file name)``)."""
+    values = []
+    for col in columns:
+        series = frame[col.source]
+        if col.kind in (DATE, DATETIME):
+            values.append(_excel_dates(series))
+        elif col.kind in (INTEGER, NUMBER):
+            numbers = pd.to_numeric(series, errors="coerce")
+            values.append([None if v != v else v for v in numbers.tolist()])
+        elif col.kind == LINK:
+            ids = frame["_submission_id"].tolist() if "_submission_id" in frame else [None] * len(frame)
+            names = series.tolist()
+            values.append([
+                (link(sid, name) if link and sid is not None else "", str(name)) if name else None
+                for sid, name in zip(ids, names, strict=True)
+            ])
+        elif col.codes is not None:
+            values.append(_labelled(series, col.codes, col.multiple))
+        else:
+            values.append(_text(series))
+    return Prepared(values, len(frame))
+
+
+def _text(series: pd.Series) -> list[object]:
+    return [None if v is None or v != v or v == "" else str(v) for v in series.tolist()]
+
+
+def _labelled(series: pd.Series, codes: dict[str, str], multiple: bool) -> list[object]:
+    """Codes to labels, each distinct value converted once (a chunk repeats few of them)."""
+    cache: dict[object, object] = {}
+    out = []
+    for v in series.tolist():
+        if v is None or v != v or v == "":
+            out.append(None)
+            continue
+        label = cache.get(v)
+        if label is None:
+            text = str(v)
+            if multiple:
+                label = "; ".join(codes.get(code, code) for code in text.split())
+            else:
+                label = codes.get(text, text)
+            cache[v] = label
+        out.append(label)
+    return out
+
+
+def _excel_dates(series: pd.Series) -> list[object]:
+    """Dates and datetimes as Excel serial numbers (days since 1899-12-30), UTC, vectorised."""
+    stamps = pd.to_datetime(series, utc=True, errors="coerce").dt.tz_localize(None)
+    serial = (stamps - EXCEL_EPOCH) / pd.Timedelta(days=1)
+    return [None if v != v else v for v in serial.tolist()]

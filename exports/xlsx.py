@@ -1,0 +1,239 @@
+"""The district workbook: Summary with charts, one sheet per form and per repeat, ballot results,
+action plans with their follow-ups, and the innovation project registry.
+
+Written with xlsxwriter in ``constant_memory`` mode: each data sheet is streamed chunk by chunk
+from the warehouse, so memory stays flat however many submissions the district has. The Summary
+sheet comes first in the workbook but is filled last, from counts gathered while streaming.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import pandas as pd
+import xlsxwriter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline import scope as scopes
+from pipeline.models import Form
+
+from . import domain_sheets, geo, labels, query, summaries
+from .period import Period
+from .sheets import EXCEL_MAX_ROWS, SCRIPT_FONT, Formats, WrittenTable, write_table
+
+# Forms in the order a district office reads them; sheet names stay English in every language
+# so formulas and macros that name a sheet keep working.
+FORM_SHEETS = {
+    "innovation_inspection": "Inspections",
+    "hl_nomination": "Nominations",
+    "hl_ballot": "Ballots",
+    "hl_action_plan": "Action plans",
+    "hl_followup": "Follow-ups",
+}
+LANGUAGES = ("en", "bn", "ne")
+
+SUMMARY_TEXT = {
+    "title": {"en": "Submissions", "bn": "জমাকৃত তথ্য", "ne": "पेश गरिएका फारामहरू"},
+    "area": {"en": "Upazila / local level", "bn": "উপজেলা / স্থানীয় সরকার", "ne": "उपजिल्ला / स्थानीय तह"},
+    "month": {"en": "Month", "bn": "মাস", "ne": "महिना"},
+    "form": {"en": "Form", "bn": "ফরম", "ne": "फाराम"},
+    "total": {"en": "Total", "bn": "মোট", "ne": "जम्मा"},
+}
+
+
+class Progress(Protocol):
+    """Anything with tqdm's ``update(n)``; ``total`` is set once the row count is known."""
+
+    total: Any
+
+    def update(self, n: int = 1) -> Any: ...
+
+
+@dataclass
+class WorkbookReport:
+    """What was written, for the CLI and the tests."""
+
+    sheets: list[str] = field(default_factory=list)
+    tables: list[WrittenTable] = field(default_factory=list)
+    submissions: dict[str, int] = field(default_factory=dict)  # form id -> rows written
+
+    @property
+    def splits(self) -> list[WrittenTable]:
+        return [t for t in self.tables if len(t.sheets) > 1]
+
+
+def attachment_url(server_url: str) -> Callable[[object, object], str]:
+    base = server_url.rstrip("/")
+    return lambda submission_id, name: f"{base}/attachments/{submission_id}/{name}"
+
+
+def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period: Period | str | None,
+                   lang: str, out: str | Path | IO[bytes], server_url: str,
+                   progress: Progress | None = None, *, max_rows: int = EXCEL_MAX_ROWS,
+                   chunk_rows: int = query.CHUNK_ROWS) -> WorkbookReport:
+    """Write the workbook for ``scope`` (scope codes) and ``period`` in ``lang`` to ``out``
+    (a path or a binary file-like object, so a web response can stream it)."""
+    if lang not in LANGUAGES:
+        raise labels_problem(lang)
+    if isinstance(period, str):
+        period = Period.parse(period)
+    scopes.parse(list(scope))  # refuse a bad scope before any file is written
+    workbook = xlsxwriter.Workbook(out, {
+        "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+        "strings_to_urls": False, "default_date_format": "yyyy-mm-dd",
+    })
+    font = SCRIPT_FONT if lang in ("bn", "ne") else None
+    formats = Formats(workbook, font)
+    taken = {"Summary"}
+    summary_sheet = workbook.add_worksheet("Summary")
+    report = WorkbookReport()
+    counter = summaries.Counter()
+    files = labels.FileChoices(session, lang)
+    link = attachment_url(server_url)
+
+    selections = _selections(session, scope, period)
+    if progress is not None:
+        progress.total = sum(query.count(session, s) for s in selections) or 1
+    for sel in selections:
+        title = FORM_SHEETS.get(sel.form_id, sel.title)
+        main_cols = labels.columns_for(sel.schema.main, sel.main, lang, files, sel.older_schemas,
+                                       is_main=True)
+
+        def main_chunks(sel: query.FormSelection = sel, cols: list = main_cols):
+            for frame in query.frames(session, sel, chunk_rows=chunk_rows):
+                counter.add(sel.form_id, frame)
+                if progress is not None:
+                    progress.update(len(frame))
+                yield labels.prepare(frame, cols, link)
+
+        written = write_table(workbook, formats, title, main_cols, main_chunks(), taken, max_rows)
+        report.tables.append(written)
+        report.submissions[sel.form_id] = written.rows
+        for spec in sel.repeat_specs():
+            cols = labels.columns_for(spec, sel.tables[spec.name], lang, files, sel.older_schemas,
+                                      is_main=False)
+            chunks = (labels.prepare(frame, cols, link)
+                      for frame in query.frames(session, sel, spec.name, chunk_rows))
+            repeat_title = f"{title} - {spec.name.split('__', 1)[1].replace('__', '-')}"
+            report.tables.append(write_table(workbook, formats, repeat_title, cols, chunks,
+                                             taken, max_rows))
+
+    context = domain_sheets.Context(session, workbook, formats, taken, lang, scope, period,
+                                    selections={s.form_id: s for s in selections})
+    domain_sheets.write_all(context)
+    _write_summary(summary_sheet, workbook, formats, counter.frame(), selections, report,
+                   scope, period, lang)
+    workbook.close()
+    report.sheets = [ws.get_name() for ws in workbook.worksheets()]
+    return report
+
+
+def labels_problem(lang: str) -> Exception:
+    from pipeline.problems import Problem
+
+    return Problem("export.bad_language", 400, f"'{lang}' is not a workbook language: use en, bn or ne.")
+
+
+def _selections(session: Session, scope: list[str] | tuple[str, ...],
+                period: Period | None) -> list[query.FormSelection]:
+    form_ids = list(session.scalars(select(Form.xml_form_id).order_by(Form.id)))
+    ordered = [f for f in FORM_SHEETS if f in form_ids] + [f for f in form_ids if f not in FORM_SHEETS]
+    found = (query.select_form(session, form_id, scope, period) for form_id in ordered)
+    return [sel for sel in found if sel is not None]
+
+
+def area_names(lang: str) -> dict[str, str]:
+    names = geo.column_names("district", lang)
+    names.update(geo.column_names("upazila", lang))
+    names.update(geo.column_names("local_level", lang))
+    return names
+
+
+def scope_title(scope: list[str] | tuple[str, ...], lang: str) -> str:
+    parts = []
+    for code in scope:
+        if code == "*":
+            return {"bn": "সকল এলাকা", "ne": "सबै क्षेत्र"}.get(lang, "All areas")
+        level, _, value = code.partition(":")
+        place = geo.place(level, value)
+        parts.append(place.name(lang) if place else code)
+    return ", ".join(parts)
+
+
+def _text(key: str, lang: str) -> str:
+    return labels.pick(SUMMARY_TEXT[key], lang)
+
+
+def _write_summary(ws: Any, workbook: Any, formats: Formats, counts: pd.DataFrame,
+                   selections: list[query.FormSelection], report: WorkbookReport,
+                   scope: list[str] | tuple[str, ...], period: Period | None, lang: str) -> None:
+    forms = [s.form_id for s in selections]
+    titles = [FORM_SHEETS.get(s.form_id, s.title) for s in selections]
+    names = area_names(lang)
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, len(forms) + 6, 14)
+    ws.write_string(0, 0, f"{_text('title', lang)}: {scope_title(scope, lang)}", formats.title)
+    ws.write_string(1, 0, f"Period: {period or 'all'} · generated "
+                          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", formats.note)
+    row = 3
+
+    by_area = summaries.per_area_and_form(counts, forms)
+    row = _pivot_block(ws, formats, row, _text("area", lang), titles, by_area,
+                       [names.get(code, code) for code in by_area.index], lang)
+    if len(by_area) and forms:
+        chart = workbook.add_chart({"type": "column", "subtype": "stacked"})
+        first, last = row - len(by_area) - 1, row - 2
+        for i, title in enumerate(titles):
+            chart.add_series({"name": title, "categories": ["Summary", first, 0, last, 0],
+                              "values": ["Summary", first, i + 1, last, i + 1]})
+        chart.set_title({"name": _text("title", lang)})
+        chart.set_y_axis({"name": _text("title", lang)})
+        chart.set_size({"width": 720, "height": 360})
+        ws.insert_chart(3, len(forms) + 3, chart)
+    row = max(row, 3 + 19)
+
+    by_month = summaries.per_month_and_form(counts, forms)
+    row = _pivot_block(ws, formats, row, _text("month", lang), titles, by_month, list(by_month.index), lang)
+
+    states = summaries.review_states(counts, forms)
+    state_names = labels.review_state_names(lang)
+    headers = [state_names.get(s, s) for s in states.columns[:-1]] + [_text("total", lang)]
+    row = _table(ws, formats, row, [_text("form", lang), *headers],
+                 [[title, *map(int, states.loc[form])] for form, title in zip(forms, titles, strict=True)])
+
+    long = summaries.per_area_form_month(counts)
+    title_of = dict(zip(forms, titles, strict=True))
+    row = _table(ws, formats, row, [_text("form", lang), _text("area", lang), _text("month", lang),
+                                    _text("title", lang)],
+                 [[title_of.get(r.form, r.form), names.get(r.area, r.area), r.month, int(r.submissions)]
+                  for r in long.itertuples()])
+
+    sheet_rows = [[t.title, ", ".join(t.sheets), t.rows,
+                   "split: Excel holds at most 1,048,576 rows per sheet" if len(t.sheets) > 1 else ""]
+                  for t in report.tables]
+    _table(ws, formats, row, ["Table", "Sheets", "Rows", "Note"], sheet_rows)
+
+
+def _pivot_block(ws: Any, formats: Formats, row: int, first_header: str, titles: list[str],
+                 table: pd.DataFrame, row_names: list[str], lang: str) -> int:
+    rows = [[name, *map(int, values)] for name, values in zip(row_names, table.to_numpy().tolist(),
+                                                             strict=True)]
+    return _table(ws, formats, row, [first_header, *titles, _text("total", lang)], rows)
+
+
+def _table(ws: Any, formats: Formats, row: int, headers: list[str], rows: list[list[Any]]) -> int:
+    """A small table with a header row; returns the row after it and one blank row."""
+    for col, header in enumerate(headers):
+        ws.write_string(row, col, header, formats.header)
+    for r, values in enumerate(rows, start=row + 1):
+        for col, value in enumerate(values):
+            if isinstance(value, (int, float)):
+                ws.write_number(r, col, value)
+            elif value not in (None, ""):
+                ws.write_string(r, col, str(value), formats.text)
+    return row + len(rows) + 2
