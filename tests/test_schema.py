@@ -1,0 +1,111 @@
+"""FormSchema from XForm XML: tables, column names, bind types, labels by language, choices."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.problems import Problem
+from pipeline.schema import MAX_IDENTIFIER, FormSchema, language_code, schema_for, table_name
+from tests import wh_forms
+from tests.wh_forms import V1, V2, xform
+
+
+@pytest.fixture(scope="module")
+def v1() -> FormSchema:
+    return FormSchema.from_xform(xform(V1))
+
+
+def test_identity_languages_and_instance_name(v1):
+    assert (v1.form_id, v1.version, v1.title) == ("site_check", V1, "Site check")
+    assert v1.languages == ("en", "bn") and v1.default_language == "en"
+    assert v1.instance_name == "concat( /data/header/officer , ' ', /data/visit_date )"
+    assert v1.root == "/data"
+
+
+def test_repeats_become_child_tables_named_by_their_path(v1):
+    assert [(t.name, t.path, t.parent) for t in v1.tables] == [
+        ("wh_site_check", "/data", None),
+        ("wh_site_check__photos", "/data/photos", "wh_site_check"),
+        ("wh_site_check__photos__marks", "/data/photos/marks", "wh_site_check__photos"),
+    ]
+    assert [c.name for c in v1.table("wh_site_check__photos").columns] == ["caption", "shot"]
+    assert [c.name for c in v1.table("wh_site_check__photos__marks").columns] == ["n"]
+
+
+def test_groups_flatten_with_double_underscore_and_meta_and_notes_are_not_columns(v1):
+    names = [c.name for c in v1.main.columns]
+    assert names == ["district", "visit_date", "visited_at", "start_time", "progress", "score",
+                     "on_plan", "tags", "project", "location", "header__officer", "photo"]
+    assert v1.main.column("header__officer").path == "/data/header/officer"
+    assert v1.ignored == frozenset({"/data/intro"})
+
+
+def test_types_come_from_binds_and_controls(v1):
+    types = {c.name: c.type for c in v1.main.columns}
+    assert types == {
+        "district": "select_one", "visit_date": "date", "visited_at": "dateTime",
+        "start_time": "time", "progress": "int", "score": "decimal", "on_plan": "select_one",
+        "tags": "select_multiple", "project": "select_one", "location": "geopoint",
+        "header__officer": "string", "photo": "binary",
+    }
+    assert v1.table("wh_site_check__photos__marks").column("n").type == "int"
+
+
+def test_labels_by_language_code(v1):
+    assert v1.main.column("district").labels == {"en": "District", "bn": "জেলা"}
+    assert v1.main.column("header__officer").labels == {"en": "Officer", "bn": "কর্মকর্তা"}
+    # A plain <label> belongs to the default language.
+    assert v1.main.column("visit_date").labels == {"en": "Visit date"}
+
+
+def test_choices_from_secondary_instances_inline_items_and_files(v1):
+    assert v1.main.column("district").choices == {
+        "d1": {"en": "Dhaka", "bn": "ঢাকা"}, "d2": {"en": "Khulna", "bn": "খুলনা"}}
+    assert v1.main.column("on_plan").choices == {"yes": {"en": "Yes"}, "no": {"en": "No"}}
+    project = v1.main.column("project")
+    assert project.choices is None and project.choice_file == "projects.csv"
+
+
+def test_geopoints_and_select_multiples_fill_several_columns(v1):
+    assert v1.main.column("location").sql_columns() == [
+        ("location_latitude", "float"), ("location_longitude", "float"),
+        ("location_altitude", "float"), ("location_accuracy", "float")]
+    assert v1.main.column("tags").sql_columns() == [
+        ("tags", "text"), ("tags_water", "integer"), ("tags_roads", "integer"),
+        ("tags_ict", "integer")]
+
+
+def test_a_new_version_differs_where_the_form_did():
+    v2 = FormSchema.from_xform(xform(V2))
+    names = [c.name for c in v2.main.columns]
+    assert "obstacles" in names and "score" not in names
+    assert v2.main.column("progress").type == "decimal"
+
+
+def test_language_codes():
+    assert language_code("English (en)") == "en"
+    assert language_code("Nepali (ne)") == "ne"
+    assert language_code("default") == "default"
+
+
+def test_long_names_fit_postgresql_identifiers():
+    long = "x" * 80
+    name = table_name(long)
+    assert len(name) <= MAX_IDENTIFIER and name != table_name("x" * 81)
+
+
+def test_not_an_xform_is_refused():
+    with pytest.raises(ValueError):
+        FormSchema.from_xform(b"<html/>")
+    with pytest.raises(ValueError):
+        FormSchema.from_xform(b"not xml")
+
+
+def test_schema_for_reads_the_published_version_once(session):
+    wh_forms.publish_form(session, V1)
+    first = schema_for(session, "site_check", V1)
+    assert first is schema_for(session, "site_check", V1)
+    assert first.version == V1
+    with pytest.raises(Problem) as caught:
+        schema_for(session, "site_check", "1999")
+    assert caught.value.code == "form.version_not_found"

@@ -1,0 +1,190 @@
+"""Warehouse tables: types from binds, columns added per version, edits replace rows, readers."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session
+
+from pipeline import warehouse
+from pipeline.models import Form, Submission
+from pipeline.parse import parse
+from pipeline.schema import DATE, DATETIME, FLOAT, INTEGER, TEXT, FormSchema
+from pipeline.warehouse import SubmissionMeta
+from tests.wh_forms import ANSWERS, V1, V2, publish_form, submission, xform
+
+S1, S2 = FormSchema.from_xform(xform(V1)), FormSchema.from_xform(xform(V2))
+MAIN, PHOTOS, MARKS = "wh_site_check", "wh_site_check__photos", "wh_site_check__photos__marks"
+
+
+def meta(submission_id: int, key: str, version: str = V1, **kw: Any) -> SubmissionMeta:
+    return SubmissionMeta(submission_id, key, version,
+                          submitted_at=datetime(2024, 1, 16, 8, 0, tzinfo=UTC), **kw)
+
+
+def kinds(session: Session, table: str) -> dict[str, str]:
+    return {c["name"]: warehouse._kind_of(c["type"])
+            for c in inspect(session.connection()).get_columns(table)}
+
+
+def rows(session: Session, table: str, order: str = "_key") -> list[dict[str, Any]]:
+    t = warehouse.form_tables(session.connection(), "site_check")[table]
+    return [dict(r._mapping) for r in session.execute(select(t).order_by(t.c[order]))]
+
+
+def write(session: Session, schema: FormSchema, m: SubmissionMeta, answers: dict[str, Any],
+          **kw: Any) -> None:
+    parsed = parse(schema, submission(m.key, answers, version=schema.version, **kw), key=m.key)
+    warehouse.write(session.connection(), m, parsed)
+    session.commit()
+
+
+def test_column_types_come_from_the_form(session):
+    warehouse.ensure_tables(session.connection(), S1)
+    session.commit()
+    main = kinds(session, MAIN)
+    assert {k: main[k] for k in ("district", "visit_date", "visited_at", "start_time", "progress",
+                                 "score", "location_latitude", "tags", "tags_ict", "photo",
+                                 "header__officer")} == {
+        "district": TEXT, "visit_date": DATE, "visited_at": DATETIME, "start_time": TEXT,
+        "progress": INTEGER, "score": FLOAT, "location_latitude": FLOAT, "tags": TEXT,
+        "tags_ict": INTEGER, "photo": TEXT, "header__officer": TEXT}
+    assert set(warehouse.MAIN_METADATA) <= set(main)
+    assert list(kinds(session, MARKS)) == ["_key", "_parent_key", "_submission_id", "n"]
+    insp = inspect(session.connection())
+    assert insp.get_pk_constraint(PHOTOS)["constrained_columns"] == ["_key"]
+    assert any(ix["column_names"] == ["_parent_key"] for ix in insp.get_indexes(PHOTOS))
+
+
+def test_rows_read_back_with_their_types_and_metadata(session):
+    write(session, S1, meta(7, "uuid:a", submitter="phone-1", device_id="collect:xyz",
+                            attachments_present=2, attachments_expected=3), ANSWERS, name="R")
+    [main] = rows(session, MAIN)
+    assert main["visit_date"] == date(2024, 1, 15)
+    assert main["visited_at"] == datetime(2024, 1, 15, 4, 30, tzinfo=UTC)
+    assert main["visited_at"].tzinfo is not None
+    assert (main["progress"], main["score"], main["tags_water"], main["location_altitude"]) == (
+        40, 7.5, 1, 12.5)
+    assert (main["_key"], main["_submission_id"], main["_submitter"], main["_device_id"],
+            main["_instance_name"], main["_attachments_present"], main["_attachments_expected"],
+            main["_edits"], main["_review_state"], main["_form_version"], main["_source"]) == (
+        "uuid:a", 7, "phone-1", "collect:xyz", "R", 2, 3, 0, "received", V1, "collect")
+    assert main["_submitted_at"] == datetime(2024, 1, 16, 8, 0, tzinfo=UTC)
+    photos = rows(session, PHOTOS)
+    assert [(p["_key"], p["_parent_key"], p["_submission_id"], p["caption"]) for p in photos] == [
+        ("uuid:a/photos[1]", "uuid:a", 7, "gate"), ("uuid:a/photos[2]", "uuid:a", 7, "yard")]
+    assert [m["n"] for m in rows(session, MARKS)] == [1, 2]
+
+
+def test_a_new_version_adds_columns_and_keeps_old_rows(session):
+    write(session, S1, meta(1, "uuid:old"), ANSWERS)
+    write(session, S2, meta(2, "uuid:new", V2),
+          {"progress": "62.5", "obstacles": "no budget", "header": {"officer": "Karim"}})
+    main = kinds(session, MAIN)
+    assert main["obstacles"] == TEXT
+    assert main["score"] == FLOAT  # removed from the form, kept in the warehouse
+    assert main["progress"] == FLOAT  # int in v1, decimal in v2: widened
+    old, new = rows(session, MAIN, "_submission_id")
+    assert (old["progress"], old["score"], old["obstacles"]) == (40.0, 7.5, None)
+    assert (new["progress"], new["score"], new["obstacles"]) == (62.5, None, "no budget")
+    # A late submission to the old version still lands in the same tables.
+    write(session, S1, meta(3, "uuid:late"), {"progress": "5", "score": "1.5"})
+    assert [r["progress"] for r in rows(session, MAIN, "_submission_id")] == [40.0, 62.5, 5.0]
+
+
+def test_a_type_change_to_text_keeps_a_working_column(session):
+    write(session, S1, meta(1, "uuid:d1"), ANSWERS)
+    as_text = dataclasses.replace(S1.main.column("visit_date"), type="string")
+    main_spec = dataclasses.replace(S1.main, columns=tuple(
+        as_text if c.name == "visit_date" else c for c in S1.main.columns))
+    s3 = dataclasses.replace(S1, version="3", md5="v3",
+                             tables=(main_spec, *S1.repeats))
+    write(session, s3, meta(2, "uuid:d2", "3"), {"visit_date": "mid January"})
+    assert kinds(session, MAIN)["visit_date"] == TEXT
+    assert [r["visit_date"] for r in rows(session, MAIN)] == ["2024-01-15", "mid January"]
+    # Dates parsed by the old version are written as their ISO text from now on.
+    write(session, S1, meta(3, "uuid:d3"), {"visit_date": "2024-03-01"})
+    assert rows(session, MAIN)[2]["visit_date"] == "2024-03-01"
+
+
+def test_an_edit_replaces_the_previous_rows_of_its_key(session):
+    write(session, S1, meta(1, "uuid:e"), ANSWERS)
+    write(session, S1, meta(2, "uuid:e", edits=1, review_state="edited"),
+          {"progress": "90", "photos": [{"caption": "only"}]})
+    [main] = rows(session, MAIN)
+    assert (main["progress"], main["_submission_id"], main["_edits"], main["_review_state"]) == (
+        90, 2, 1, "edited")
+    assert main["photo"] is None
+    assert [(p["_key"], p["caption"]) for p in rows(session, PHOTOS)] == [("uuid:e/photos[1]", "only")]
+    assert rows(session, MARKS) == []
+
+
+def test_write_many_matches_write(session):
+    batch = [(meta(i, f"uuid:m{i}"), parse(S1, submission(f"uuid:m{i}", ANSWERS)))
+             for i in range(1, 4)]
+    warehouse.write_many(session.connection(), batch, replace=False)
+    session.commit()
+    many = [rows(session, t) for t in (MAIN, PHOTOS, MARKS)]
+    for t in warehouse.form_tables(session.connection(), "site_check").values():
+        session.execute(t.delete())
+    for m, parsed in batch:
+        warehouse.write(session.connection(), m, parsed)
+    session.commit()
+    assert [rows(session, t) for t in (MAIN, PHOTOS, MARKS)] == many
+    assert [len(x) for x in many] == [3, 6, 6]
+
+
+def test_rolled_back_table_creation_is_not_remembered(session):
+    warehouse.ensure_tables(session.connection(), S1)
+    session.rollback()
+    assert not inspect(session.connection()).has_table(MAIN)
+    session.rollback()
+    write(session, S1, meta(1, "uuid:r"), ANSWERS)
+    assert len(rows(session, MAIN)) == 1
+
+
+def _stored(session: Session, instance_id: str) -> Submission:
+    form_pk = session.scalar(select(Form.id).where(Form.xml_form_id == "site_check"))
+    sub = Submission(instance_id=instance_id, root_id=instance_id, form_id=form_pk,
+                     form_version=V1, xml=b"<data/>", xml_sha256="0" * 64, parse_status="ok")
+    session.add(sub)
+    session.commit()
+    return sub
+
+
+def test_review_state_and_late_attachments_update_the_row(session):
+    publish_form(session, V1)
+    sub = _stored(session, "uuid:rv")
+    write(session, S1, meta(sub.id, "uuid:rv", attachments_expected=3), ANSWERS)
+    conn = session.connection()
+    assert warehouse.set_review_state(conn, sub.id, "approved") == 1
+    from pipeline.models import Attachment
+    session.add(Attachment(submission_id=sub.id, name="site.jpg", sha256="1" * 64, size=3))
+    session.flush()
+    assert warehouse.update_attachments(session.connection(), sub.id) == 1
+    session.commit()
+    [main] = rows(session, MAIN)
+    assert (main["_review_state"], main["_attachments_present"]) == ("approved", 1)
+    assert warehouse.set_review_state(session.connection(), 999_999, "approved") == 0
+
+
+def test_readers_get_the_latest_versions_tables_even_before_any_submission(session):
+    publish_form(session, V1)
+    publish_form(session, V2)
+    conn = session.connection()
+    table = warehouse.main_table(conn, "site_check")
+    session.commit()
+    assert "obstacles" in table.c and "_review_state" in table.c
+    assert list(warehouse.repeat_tables(session.connection(), "site_check")) == [PHOTOS, MARKS]
+    assert session.scalar(select(func.count()).select_from(table)) == 0
+
+
+def test_a_form_that_was_never_published_is_a_problem(session):
+    from pipeline.problems import Problem
+
+    with pytest.raises(Problem):
+        warehouse.main_table(session.connection(), "nope")
