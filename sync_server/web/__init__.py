@@ -1,0 +1,65 @@
+"""The web UI: one blueprint module per area, each with ``init_app(app)``.
+
+This module holds what every page shares: who is logged in, what they may see, and the
+decorator that turns anyone else away.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, redirect, request, session, url_for
+
+from pipeline import problems
+from pipeline import scope as scoping
+from pipeline.models import User
+
+from ..db import get_session
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_user() -> User | None:
+    """The logged-in, active user, or None. A password change logs out every other session."""
+    if "web_user" not in g:
+        g.web_user = None
+        user_id = session.get("user_id")
+        if user_id is not None:
+            user = get_session().get(User, user_id)
+            if user is not None and user.active and session.get("auth") == fingerprint(user):
+                g.web_user = user
+            else:
+                session.clear()
+    return g.web_user
+
+
+def fingerprint(user: User) -> str:
+    # The tail of the argon2 hash changes with every new password (new salt).
+    return user.password_hash[-16:]
+
+
+def current_scope() -> scoping.Scope:
+    user = current_user()
+    return scoping.parse(user.scope) if user is not None else scoping.Scope()
+
+
+def require(*roles: str) -> Callable[[F], F]:
+    """Only logged-in users with one of ``roles`` (any role when none is given)."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                if request.method == "GET":
+                    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                raise problems.unauthorized()
+            if roles and user.role not in roles:
+                raise problems.forbidden("this page")
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,162 @@
+"""Admins' pages for people: web users (role and the districts they see) and app users (one
+Collect QR code per phone, limited to chosen forms)."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from pipeline import accounts
+from pipeline.models import ROLES, AppUser, Form, User
+from pipeline.problems import Problem
+
+from .. import qr
+from ..db import get_session
+from . import current_user, people, require
+from .i18n import locale
+
+bp = Blueprint("admin_users", __name__, url_prefix="/admin")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals["scope_label"] = lambda code: people.scope_label(code, locale())
+
+
+def _users_page(status: int = 200, **extra):
+    db = get_session()
+    users = list(db.scalars(select(User).order_by(User.username)))
+    return render_template("admin_users.html", users=users, roles=ROLES,
+                           scope_choices=people.scope_choices(locale()), **extra), status
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@require("admin")
+def users():
+    if request.method == "GET":
+        return _users_page()
+    db = get_session()
+    role = request.form.get("role", "")
+    password = request.form.get("password", "").strip()
+    generated = not password
+    password = password or people.generate_password()
+    try:
+        scope = people.checked_scope(request.form.getlist("scope"), role)
+        user = accounts.create_user(db, request.form.get("username", ""), password, role, scope,
+                                    display_name=request.form.get("display_name", "").strip(),
+                                    actor=current_user().username)
+    except Problem as problem:
+        flash(problem.message, "error")
+        return _users_page(problem.status, draft=request.form)
+    if generated:
+        flash(_("User %(name)s created. Their password (shown once): %(password)s",
+                name=user.username, password=password), "secret")
+    else:
+        flash(_("User %(name)s created.", name=user.username), "info")
+    return redirect(url_for("admin_users.users"))
+
+
+@bp.route("/users/<username>/access", methods=["POST"])
+@require("admin")
+def access(username: str):
+    db = get_session()
+    user = people.get_user(db, username)
+    try:
+        people.set_access(db, user, request.form.get("role", ""), request.form.getlist("scope"),
+                          current_user().username)
+    except Problem as problem:
+        flash(problem.message, "error")
+        return _users_page(problem.status)
+    flash(_("Access of %(name)s changed.", name=username), "info")
+    return redirect(url_for("admin_users.users"))
+
+
+@bp.route("/users/<username>/active", methods=["POST"])
+@require("admin")
+def active(username: str):
+    db = get_session()
+    user = people.get_user(db, username)
+    try:
+        people.set_active(db, user, request.form.get("active") == "1", current_user().username)
+    except Problem as problem:
+        flash(problem.message, "error")
+        return _users_page(problem.status)
+    flash(_("%(name)s is enabled.", name=username) if user.active
+          else _("%(name)s is disabled and logged out.", name=username), "info")
+    return redirect(url_for("admin_users.users"))
+
+
+def _app_users_page(status: int = 200, **extra):
+    db = get_session()
+    return render_template(
+        "admin_app_users.html",
+        app_users=accounts.list_app_users(db, include_revoked=True),
+        forms=list(db.scalars(select(Form).order_by(Form.xml_form_id))),
+        masked=accounts.masked, **extra), status
+
+
+@bp.route("/app-users", methods=["GET", "POST"])
+@require("admin")
+def app_users():
+    if request.method == "GET":
+        return _app_users_page()
+    try:
+        app_user = accounts.create_app_user(get_session(), request.form.get("name", ""),
+                                            request.form.getlist("forms"), current_user().username)
+    except Problem as problem:
+        flash(problem.message, "error")
+        return _app_users_page(problem.status)
+    return redirect(url_for("admin_users.app_user", app_user_id=app_user.id))
+
+
+@bp.route("/app-users/<int:app_user_id>")
+@require("admin")
+def app_user(app_user_id: int):
+    found = _active_app_user(app_user_id)
+    return render_template("admin_app_user.html", app_user=found, url=_collect_url(found))
+
+
+@bp.route("/app-users/<int:app_user_id>/qr.png")
+@require("admin")
+def app_user_qr(app_user_id: int):
+    found = _active_app_user(app_user_id)
+    png = qr.app_user_qr(_server_url(), found.token, f"Sangjog · {found.name}")
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/app-users/<int:app_user_id>/revoke", methods=["POST"])
+@require("admin")
+def revoke(app_user_id: int):
+    found = _active_app_user(app_user_id)
+    accounts.revoke_app_user(get_session(), found.name, current_user().username)
+    flash(_("%(name)s is revoked: that phone can no longer send or download forms.",
+            name=found.name), "info")
+    return redirect(url_for("admin_users.app_users"))
+
+
+def _active_app_user(app_user_id: int) -> AppUser:
+    found = get_session().get(AppUser, app_user_id)
+    if found is None or found.revoked_at is not None:
+        from pipeline import problems
+
+        raise problems.not_found("An active app user with that id")
+    return found
+
+
+def _server_url() -> str:
+    return (current_app.config.get("SERVER_URL") or request.host_url).rstrip("/")
+
+
+def _collect_url(found: AppUser) -> str:
+    return qr.collect_url(_server_url(), found.token)

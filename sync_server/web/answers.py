@@ -1,0 +1,103 @@
+"""One submission's answers as a reader sees them: each field's label in the chosen language,
+choice labels instead of codes, place names instead of geo codes, photos and GPS points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from exports import geo
+from pipeline.schema import ColumnSpec, FormSchema, TableSpec
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
+
+
+@dataclass
+class Answer:
+    name: str
+    label: str
+    text: str = ""
+    kind: str = "text"  # text | image | file | geopoint | empty
+    file: str | None = None  # attachment name
+    point: dict[str, float | None] = field(default_factory=dict)
+
+
+def label_of(labels: dict[str, str], lang: str, fallback: str) -> str:
+    """The label in ``lang``, else English, else any label, else the field name."""
+    for key in (lang, "en", "default"):
+        if labels.get(key):
+            return labels[key]
+    return next((v for v in labels.values() if v), fallback)
+
+
+def answers(schema: FormSchema, spec: TableSpec, row: Any, lang: str,
+            attachments: set[str]) -> list[Answer]:
+    values = row._mapping
+    return [_answer(col, values, lang, attachments) for col in spec.columns
+            if col.type not in ("note",)]
+
+
+def _answer(col: ColumnSpec, values: Any, lang: str, attachments: set[str]) -> Answer:
+    label = label_of(col.labels, lang, col.name.replace("_", " "))
+    answer = Answer(col.name, label)
+    if col.type == "geopoint":
+        point = {part: values.get(f"{col.name}_{part}")
+                 for part in ("latitude", "longitude", "altitude", "accuracy")}
+        if point["latitude"] is None or point["longitude"] is None:
+            answer.kind = "empty"
+            return answer
+        answer.kind, answer.point = "geopoint", point
+        answer.text = f"{point['latitude']:.6f}, {point['longitude']:.6f}"
+        return answer
+    value = values.get(col.name)
+    if value is None or value == "":
+        answer.kind = "empty"
+        return answer
+    if col.type == "binary":
+        answer.file = str(value)
+        answer.text = str(value)
+        if str(value) not in attachments:
+            answer.kind = "missing"
+        elif str(value).lower().endswith(IMAGE_SUFFIXES):
+            answer.kind = "image"
+        else:
+            answer.kind = "file"
+        return answer
+    answer.text = display(col, value, lang)
+    return answer
+
+
+def display(col: ColumnSpec, value: Any, lang: str) -> str:
+    """A stored value as words: choice labels, place names, numbers without a trailing .0."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    names = _names(col.name, lang) if col.name in geo.COLUMN_LEVELS else {}
+    if col.type == "select_multiple":
+        return ", ".join(_choice(col, part, lang, names) for part in text.split())
+    if col.type == "select_one" or names:
+        return _choice(col, text, lang, names)
+    return text
+
+
+def _choice(col: ColumnSpec, value: str, lang: str, names: dict[str, str]) -> str:
+    if col.choices and value in col.choices:
+        return label_of(col.choices[value], lang, value)
+    return names.get(value, value)
+
+
+def place_name(column: str, code: str | None, lang: str) -> str:
+    if not code:
+        return ""
+    return _names(column, lang).get(str(code), str(code))
+
+
+def osm_url(point: dict[str, float | None]) -> str:
+    lat, lon = point["latitude"], point["longitude"]
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+
+
+@cache
+def _names(column: str, lang: str) -> dict[str, str]:
+    return geo.column_names(column, lang)

@@ -1,0 +1,53 @@
+"""Photos and files received with submissions, served from the BlobStore to people who may see
+the submission: the scope check is the same warehouse query the submission page makes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, send_file
+from sqlalchemy import select
+
+from pipeline import problems
+from pipeline.models import Attachment, Submission
+
+from ..db import get_blobs, get_session
+from . import current_scope, listing, require
+
+bp = Blueprint("attachments", __name__)
+INLINE_TYPES = ("image/", "audio/", "video/")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+@bp.route("/attachments/<int:submission_id>/<name>")
+@require("admin", "supervisor", "district_officer")
+def attachment(submission_id: int, name: str):
+    db = get_session()
+    sub = db.get(Submission, submission_id)
+    if sub is None:
+        raise problems.not_found("That file")
+    scope = current_scope()
+    if not scope.everything:
+        conn = db.connection()
+        table = listing.main_table(conn, sub.form.xml_form_id)
+        try:
+            if table is None:
+                raise problems.not_found("That file")
+            listing.one_row(conn, table, scope, submission_id)
+        except problems.Problem:
+            # Outside the user's scope reads exactly like a file that does not exist.
+            raise problems.not_found("That file") from None
+    found = db.scalar(select(Attachment).where(Attachment.submission_id == submission_id,
+                                               Attachment.name == name))
+    blobs = get_blobs()
+    if found is None or not blobs.exists(found.sha256):
+        raise problems.not_found("That file")
+    # Only pictures, sound and video open in the browser; anything else (HTML, SVG) downloads.
+    inline = found.content_type.startswith(INLINE_TYPES) and found.content_type != "image/svg+xml"
+    response = send_file(blobs.path(found.sha256), mimetype=found.content_type,
+                         as_attachment=not inline, download_name=found.name,
+                         conditional=True, max_age=86400)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,135 @@
+"""Web login with a session cookie, logout and password change; CSRF on every form.
+
+Login attempts are rate-limited per address (``LOGIN_RATE_LIMIT``). Collect's OpenRosa
+endpoints and the token JSON API authenticate every request themselves and are exempt from CSRF.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+
+from pipeline import accounts
+from pipeline.models import utcnow
+from pipeline.problems import Problem
+
+from ..db import get_session
+from . import current_user, fingerprint, require
+
+bp = Blueprint("auth", __name__)
+csrf = CSRFProtect()
+
+# Blueprints whose clients authenticate each request (Collect, API tokens), never with a cookie.
+CSRF_EXEMPT_BLUEPRINTS = ("openrosa", "api")
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form left open all day still posts
+    # CSRF is checked by our own hook so the exemptions are explicit, by blueprint name.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(app)
+    app.extensions["login_limiter"] = Limiter(
+        get_remote_address, app=app, storage_uri="memory://", headers_enabled=False
+    )
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def _check_csrf() -> None:
+        if not app.config.get("WTF_CSRF_ENABLED", True) or request.endpoint is None:
+            return
+        blueprint = (request.blueprint or "").split(".")[0]
+        if blueprint in CSRF_EXEMPT_BLUEPRINTS or request.path.startswith("/key/"):
+            return
+        csrf.protect()
+
+    app.context_processor(lambda: {"current_user": current_user()})
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    target = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_user() is not None:
+            return redirect(target)
+        return render_template("login.html", next=target)
+    limiter: Limiter = current_app.extensions["login_limiter"]
+    with limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"]):
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        db = get_session()
+        user = accounts.authenticate(db, username, password) if username and password else None
+    if user is None:
+        flash(_("That user name and password do not match an active account."), "error")
+        return render_template("login.html", next=target, username=username), 401
+    user.last_login_at = utcnow()
+    db.commit()
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user.id
+    session["auth"] = fingerprint(user)
+    session.setdefault("lang", user.language)
+    return redirect(target)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@require()
+def password():
+    user = current_user()
+    assert user is not None
+    if request.method == "GET":
+        return render_template("password.html")
+    current = request.form.get("current", "")
+    new, again = request.form.get("new", ""), request.form.get("again", "")
+    db = get_session()
+    if not accounts.verify_password(user.password_hash, current):
+        flash(_("Your current password is not right."), "error")
+        return render_template("password.html"), 400
+    if new != again:
+        flash(_("The two new passwords differ."), "error")
+        return render_template("password.html"), 400
+    try:
+        accounts.set_password(db, user, new, actor=user.username)
+    except Problem as problem:
+        flash(problem.message, "error")
+        return render_template("password.html"), problem.status
+    session["auth"] = fingerprint(user)
+    flash(_("Your password is changed. Other sessions are logged out."), "info")
+    return redirect(url_for("dashboard.home"))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site, so a crafted link cannot send someone elsewhere after login."""
+    if not target:
+        return url_for("dashboard.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("dashboard.home")
+    return target

@@ -1,0 +1,88 @@
+"""The start page: what arrived this period per form and upazila, each workshop's top five
+practices, innovation projects behind schedule; and the project registry with progress."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask import Blueprint, Flask, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from exports.period import Period
+from pipeline.domain import ballots, inspections
+from pipeline.models import Form
+from pipeline.problems import Problem
+
+from ..db import get_session
+from . import current_scope, current_user, listing, require
+from .i18n import locale
+
+bp = Blueprint("dashboard", __name__)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+def current_quarter(today: date | None = None) -> str:
+    today = today or datetime.now(UTC).date()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def chosen_period() -> Period:
+    text = request.args.get("period", "").strip() or current_quarter()
+    try:
+        return Period.parse(text)
+    except Problem:
+        return Period.parse(current_quarter())
+
+
+@bp.route("/")
+def home():
+    user = current_user()
+    if user is None:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("dashboard.overview"))
+
+
+@bp.route("/dashboard")
+@require()
+def overview():
+    db = get_session()
+    scope = current_scope()
+    period = chosen_period()
+    start, end = period.bounds()
+    conn = db.connection()
+    counts = []  # (form, total, [(upazila, n), ...])
+    for form in db.scalars(select(Form).order_by(Form.title)):
+        table = listing.main_table(conn, form.xml_form_id)
+        if table is None:
+            counts.append((form, 0, []))
+            continue
+        where = [listing.scoping.where(table, scope),
+                 table.c._submitted_at >= start, table.c._submitted_at < end]
+        if "upazila" in table.c:
+            per = list(conn.execute(
+                select(table.c.upazila, func.count()).where(*where)
+                .group_by(table.c.upazila).order_by(func.count().desc()).limit(12)))
+        else:
+            per = []
+        total = conn.scalar(select(func.count()).select_from(table).where(*where)) or 0
+        counts.append((form, int(total), per))
+    tallies = [t for t in ballots.tally(db, since=period.start, until=period.end, scope=scope)
+               if t.results]
+    behind = inspections.behind_schedule(db, datetime.now(UTC).date(), scope=scope)
+    return render_template("dashboard.html", period=period, counts=counts, tallies=tallies,
+                           behind=behind[:50], behind_total=len(behind), lang=locale())
+
+
+@bp.route("/projects")
+@require()
+def projects():
+    db = get_session()
+    scope = current_scope()
+    district = request.args.get("district", "").strip() or None
+    statuses = inspections.registry(db, district=district, scope=scope)
+    districts = sorted({s.district for s in inspections.registry(db, scope=scope)})
+    return render_template("projects.html", statuses=statuses, districts=districts,
+                           district=district or "", lang=locale())

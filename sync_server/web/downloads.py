@@ -1,0 +1,134 @@
+"""District offices' downloads: the workbook (or CSV zip) of an area and period they may see,
+built on request with a telling file name, and the scheduled workbooks already in
+``{data}/exports/`` for their areas."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, Flask, current_app, render_template, request, send_file
+from flask_babel import gettext as _
+
+from exports import geo
+from exports.period import Period
+from pipeline import problems
+from pipeline.problems import Problem
+
+from ..db import get_session
+from . import current_scope, current_user, require
+from .dashboard import current_quarter
+from .i18n import locale
+
+bp = Blueprint("downloads", __name__)
+FORMATS = {"xlsx": "Excel workbook", "csv": "CSV files (zip)"}
+LANGS = ("en", "bn")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "area"
+
+
+def area_slug(code: str) -> str:
+    """``bd_district:5549`` → ``rangpur``; ``*`` → ``all``."""
+    if code == "*":
+        return "all"
+    level, _sep, value = code.partition(":")
+    place = geo.place(level, value)
+    return slug(place.en) if place else slug(code)
+
+
+def area_choices() -> list[tuple[str, str]]:
+    """The areas this user may download: their own scope codes, or every district for admins."""
+    user = current_user()
+    lang = locale()
+    codes = list(user.scope) if user is not None else []
+    if "*" in codes:
+        codes = ["*"] + sorted(
+            (f"{lvl}:{code}" for (lvl, code) in geo.places() if lvl in ("bd_district", "np_district")),
+            key=lambda c: area_name(c, "en"))
+    return [(c, area_name(c, lang)) for c in codes]
+
+
+def area_name(code: str, lang: str) -> str:
+    if code == "*":
+        return _("All areas")
+    level, _sep, value = code.partition(":")
+    place = geo.place(level, value)
+    return place.name(lang) if place else code
+
+
+def file_name(area: str, period: Period, lang: str, fmt: str) -> str:
+    suffix = "xlsx" if fmt == "xlsx" else "zip"
+    return f"sangjog-{area_slug(area)}-{period.slug}-{lang}.{suffix}"
+
+
+def _scheduled() -> list[Path]:
+    """Workbooks in ``{data}/exports`` whose area is one of the user's (all of them for ``*``)."""
+    folder = Path(current_app.config["SANGJOG_DATA_DIR"]) / "exports"
+    if not folder.is_dir():
+        return []
+    user = current_user()
+    codes = list(user.scope) if user is not None else []
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix in (".xlsx", ".zip")]
+    if "*" not in codes:
+        prefixes = tuple(f"sangjog-{area_slug(c)}-" for c in codes)
+        files = [p for p in files if p.name.startswith(prefixes)]
+    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:100]
+
+
+@bp.route("/downloads")
+@require()
+def page():
+    return render_template("downloads.html", areas=area_choices(), formats=FORMATS,
+                           langs=LANGS, period=current_quarter(), scheduled=_scheduled(),
+                           lang=locale())
+
+
+@bp.route("/downloads/export")
+@require()
+def export():
+    area = request.args.get("area", "")
+    if area not in dict(area_choices()):
+        raise problems.forbidden("that area")
+    fmt = request.args.get("format", "xlsx")
+    lang = request.args.get("lang", "en")
+    if fmt not in FORMATS or lang not in LANGS:
+        raise Problem("export.bad_choice", 400, _("Choose a format and a language from the list."))
+    period = Period.parse(request.args.get("period", "") or current_quarter())
+    scope = [area]
+    current_scope()  # the chosen area is one of the user's own, checked above
+    server_url = (current_app.config.get("SERVER_URL") or request.host_url).rstrip("/")
+    # Built into a temporary file (deleted when the response closes), then streamed.
+    out = tempfile.TemporaryFile(dir=current_app.config["SANGJOG_DATA_DIR"])  # noqa: SIM115 (send_file closes it)
+    try:
+        if fmt == "xlsx":
+            from exports.xlsx import build_workbook
+
+            build_workbook(get_session(), scope, period, lang, out, server_url)
+            mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        else:
+            from exports import csvzip
+
+            csvzip.build_zip(get_session(), scope, period, lang, out)
+            mimetype = "application/zip"
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return send_file(out, mimetype=mimetype, as_attachment=True,
+                     download_name=file_name(area, period, lang, fmt))
+
+
+@bp.route("/downloads/files/<name>")
+@require()
+def scheduled_file(name: str):
+    for path in _scheduled():
+        if path.name == name:
+            return send_file(path, as_attachment=True, download_name=path.name)
+    raise problems.not_found("That file")

@@ -1,0 +1,127 @@
+"""The UI language (English or Bengali, switchable on every page) and dates in local form.
+
+The Bengali catalogue lives in ``sync_server/translations/bn``. The compiled ``.mo`` is kept in
+the repository; it is rebuilt at startup when the ``.po`` is newer, so an edited catalogue shows
+without a separate build step.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Blueprint, Flask, redirect, request, session, url_for
+from flask_babel import Babel, format_date, format_datetime, format_number
+from flask_babel import gettext as _
+
+from ..db import get_session
+from . import current_user
+
+LANGUAGES = {"en": "English", "bn": "বাংলা"}
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+bp = Blueprint("i18n", __name__)
+
+
+def init_app(app: Flask) -> None:
+    compile_catalogues()
+    # Times are stored in UTC and shown in Bangladesh time unless configured otherwise.
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Dhaka")
+    Babel(app, locale_selector=locale)
+    app.register_blueprint(bp)
+    app.jinja_env.filters["when"] = _when
+    app.jinja_env.filters["day"] = _day
+    app.jinja_env.filters["thousands"] = format_number
+    app.jinja_env.globals.update(role_name=role_name, state_name=state_name,
+                                  stage_name=stage_name)
+    app.context_processor(lambda: {"languages": LANGUAGES, "lang": locale()})
+
+
+def locale() -> str:
+    """The chosen language: this session's switch, the user's setting, then the browser's."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    user = current_user()
+    if user is not None and user.language in LANGUAGES:
+        return user.language
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
+
+
+@bp.route("/language", methods=["POST"])
+def switch():
+    chosen = request.form.get("lang", "en")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+        user = current_user()
+        if user is not None and user.language != chosen:
+            user.language = chosen
+            get_session().commit()
+    back = request.form.get("next") or request.referrer or ""
+    parts = urlsplit(back)
+    if parts.netloc and parts.netloc != request.host:
+        back = ""
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return redirect(path if path.startswith("/") and not path.startswith("//")
+                    else url_for("dashboard.home"))
+
+
+def compile_catalogues() -> None:
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh)
+        try:
+            with mo.open("wb") as fh:
+                write_mo(fh, catalog)
+        except OSError:  # a read-only install keeps the committed .mo
+            continue
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _when(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_datetime(_aware(value), "medium")
+
+
+def _day(value: date | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, "medium")
+
+
+def role_name(role: str) -> str:
+    return {"admin": _("Admin"), "supervisor": _("Supervisor"),
+            "district_officer": _("District officer")}.get(role, role)
+
+
+def state_name(state: str | None) -> str:
+    return {"received": _("Received"), "approved": _("Approved"), "has_issues": _("Has issues"),
+            "rejected": _("Rejected"), "edited": _("Edited")}.get(state or "", state or "")
+
+
+def stage_name(stage: str | None) -> str:
+    return {"idea": _("Idea"), "pilot_running": _("Pilot running"),
+            "pilot_complete": _("Pilot complete"), "recommended": _("Recommended for replication"),
+            "replicated": _("Replicated")}.get(stage or "", stage or "")

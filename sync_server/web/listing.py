@@ -1,0 +1,197 @@
+"""Scoped reads of the warehouse for the review pages: filters, search, keyset pages, cheap
+counts and single rows. Every query here carries the user's scope in its ``WHERE``.
+
+Pages are keyset pages on ``_submission_id`` (newest first), so page 2,000 costs what page 1
+costs; the count stops at ``COUNT_CAP`` rows so a large table never makes a list slow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    or_,
+    select,
+)
+
+from pipeline import problems, warehouse
+from pipeline import scope as scoping
+from pipeline.schema import table_name
+
+PAGE_SIZE = 50
+COUNT_CAP = 10_000
+# Filters offered when the form has the column (docs/fields.md names).
+FILTER_COLUMNS = ("division", "district", "upazila", "project", "inspector_name", "stage")
+# The date a list is filtered on: the form's own date where it has one, else when it arrived.
+DATE_COLUMNS = ("visit_date", "workshop_date", "followup_date", "date_prepared", "_submitted_at")
+SEARCH_LIMIT = 12  # text columns searched at most, so a search stays one quick scan
+
+
+@dataclass
+class Filters:
+    values: dict[str, str] = field(default_factory=dict)  # column -> code
+    date_from: date | None = None
+    date_to: date | None = None
+    review_state: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args: Any) -> Filters:
+        values = {c: args.get(c, "").strip() for c in FILTER_COLUMNS if args.get(c, "").strip()}
+        return cls(values, _date(args.get("from")), _date(args.get("to")),
+                   args.get("review_state", "").strip(), args.get("q", "").strip()[:100])
+
+    def query_args(self) -> dict[str, str]:
+        out = dict(self.values)
+        if self.date_from:
+            out["from"] = self.date_from.isoformat()
+        if self.date_to:
+            out["to"] = self.date_to.isoformat()
+        if self.review_state:
+            out["review_state"] = self.review_state
+        if self.q:
+            out["q"] = self.q
+        return out
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise problems.Problem("filter.bad_date", 400,
+                               f"'{text}' is not a date: use YYYY-MM-DD.") from None
+
+
+def main_table(conn: Connection, form_id: str) -> Table | None:
+    """The form's warehouse main table as it is now (None before its first submission)."""
+    return warehouse.form_tables(conn, form_id).get(table_name(form_id))
+
+
+def repeat_tables(conn: Connection, form_id: str) -> list[Table]:
+    main = table_name(form_id)
+    return [t for name, t in warehouse.form_tables(conn, form_id).items() if name != main]
+
+
+def date_column(table: Table) -> Any:
+    for name in DATE_COLUMNS:
+        if name in table.c:
+            return table.c[name]
+    return table.c._submission_id
+
+
+def conditions(table: Table, scope: scoping.Scope, filters: Filters) -> list[Any]:
+    where = [scoping.where(table, scope)]
+    for column, value in filters.values.items():
+        if column in table.c:
+            where.append(table.c[column] == value)
+    if filters.review_state and "_review_state" in table.c:
+        where.append(table.c._review_state == filters.review_state)
+    when = date_column(table)
+    if filters.date_from or filters.date_to:
+        where.extend(_date_range(when, filters.date_from, filters.date_to))
+    if filters.q:
+        where.append(_search(table, filters.q))
+    return where
+
+
+def _date_range(column: Any, start: date | None, end: date | None) -> list[Any]:
+    if isinstance(column.type, DateTime):
+        lo = datetime.combine(start, time(), UTC) if start else None
+        hi = datetime.combine(end + timedelta(days=1), time(), UTC) if end else None
+        return [c for c in (lo and column >= lo, hi and column < hi) if c is not None]
+    if isinstance(column.type, Date):
+        return [c for c in (start and column >= start, end and column <= end) if c is not None]
+    # Text dates (ISO) compare correctly as strings.
+    return [c for c in (start and column >= start.isoformat(),
+                        end and column <= end.isoformat()) if c is not None]
+
+
+def _search(table: Table, q: str) -> Any:
+    pattern = f"%{q.replace('%', '').replace('_', ' ').strip()}%"
+    text_columns = [c for c in table.c if isinstance(c.type, (String, Text))
+                    and not c.name.startswith("_")][:SEARCH_LIMIT]
+    text_columns += [table.c[n] for n in ("_instance_name", "_submitter", "_key") if n in table.c]
+    return or_(*(c.ilike(pattern) for c in text_columns))
+
+
+@dataclass
+class Page:
+    rows: list[Any]
+    newer: int | None  # pass as ?after= for the previous page
+    older: int | None  # pass as ?before= for the next page
+
+
+def page(conn: Connection, table: Table, where: list[Any], before: int | None = None,
+         after: int | None = None, size: int = PAGE_SIZE) -> Page:
+    key = table.c._submission_id
+    stmt = select(table).where(*where)
+    if after is not None:
+        rows = list(conn.execute(stmt.where(key > after).order_by(key.asc()).limit(size + 1)))
+        more_newer = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        older = rows[-1]._submission_id if rows else None
+        return Page(rows, rows[0]._submission_id if rows and more_newer else None, older)
+    if before is not None:
+        stmt = stmt.where(key < before)
+    rows = list(conn.execute(stmt.order_by(key.desc()).limit(size + 1)))
+    more_older = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, rows[0]._submission_id if rows and before is not None else None,
+                rows[-1]._submission_id if rows and more_older else None)
+
+
+def cheap_count(conn: Connection, table: Table, where: list[Any]) -> tuple[int, bool]:
+    """How many rows match, counting at most ``COUNT_CAP`` (+ whether it stopped there)."""
+    capped = select(table.c._submission_id).where(*where).limit(COUNT_CAP + 1).subquery()
+    n = int(conn.scalar(select(func.count()).select_from(capped)) or 0)
+    return min(n, COUNT_CAP), n > COUNT_CAP
+
+
+def options(conn: Connection, table: Table, scope: scoping.Scope, column: str,
+            narrow: dict[str, str] | None = None) -> list[str]:
+    """Values of ``column`` the user can see (optionally inside a chosen parent), for a filter."""
+    if column not in table.c:
+        return []
+    col = table.c[column]
+    where = [scoping.where(table, scope), col.is_not(None), col != ""]
+    where += [table.c[k] == v for k, v in (narrow or {}).items() if k in table.c]
+    return list(conn.scalars(select(col).where(*where).distinct().order_by(col).limit(500)))
+
+
+def one_row(conn: Connection, table: Table, scope: scoping.Scope, submission_id: int) -> Any:
+    """The warehouse row of one submission, or a 404 when it is outside the user's scope."""
+    row = conn.execute(
+        select(table).where(table.c._submission_id == submission_id, scoping.where(table, scope))
+    ).first()
+    if row is None:
+        raise problems.not_found(f"Submission {submission_id}")
+    return row
+
+
+def child_rows(conn: Connection, tables: list[Table], parent_key: str) -> dict[str, list[Any]]:
+    """Rows of every repeat table below one submission, by table name."""
+    out: dict[str, list[Any]] = {}
+    for table in tables:
+        keys = [parent_key]
+        if "_parent_key" not in table.c:
+            continue
+        stmt = select(table).where(
+            or_(table.c._parent_key.in_(keys), table.c._parent_key.like(f"{parent_key}/%"))
+        )
+        order = [table.c[c] for c in ("_key",) if c in table.c]
+        out[table.name] = list(conn.execute(stmt.order_by(*order)))
+    return out
+
+
+def and_all(where: list[Any]) -> Any:
+    return and_(*where)

@@ -1,0 +1,89 @@
+"""Changes to web users that the admin pages and ``sangjog user`` share: a generated password,
+disabling, a new role or scope. Each change commits with an ``AuditEvent``."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exports import geo
+from pipeline import problems
+from pipeline import scope as scoping
+from pipeline.db import begin_write
+from pipeline.models import ROLES, AuditEvent, User
+from pipeline.problems import Problem
+
+# Levels an admin can give as a scope, in the order the picker lists them.
+SCOPE_LEVELS = ("bd_division", "bd_district", "np_province", "np_district")
+
+
+def generate_password() -> str:
+    """Four groups of letters and digits: long enough, and readable aloud over a phone."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+
+
+def checked_scope(codes: Iterable[str], role: str) -> list[str]:
+    """Valid scope codes for a role; admins always see everything."""
+    clean = [scoping.validate(c) for c in codes if c and c.strip()]
+    if role == "admin":
+        return ["*"]
+    if not clean:
+        raise Problem("user.no_scope", 400,
+                      "Give the user at least one district, division or province (or * for all).")
+    for code in clean:
+        if code != "*" and geo.place(*code.split(":", 1)) is None:
+            raise Problem("scope.unknown_place", 400, f"'{code}' is not in the location lists.")
+    return sorted(set(clean))
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise problems.not_found(f"A user named '{username}'")
+    return user
+
+
+def set_active(session: Session, user: User, active: bool, actor: str) -> None:
+    if not active and user.username == actor:
+        raise Problem("user.self_disable", 400, "You cannot disable your own account.")
+    begin_write(session)
+    user.active = active
+    session.add(AuditEvent(actor=actor, action="user.enable" if active else "user.disable",
+                           details={"username": user.username}))
+    session.commit()
+
+
+def set_access(session: Session, user: User, role: str, scope: list[str], actor: str) -> None:
+    if role not in ROLES:
+        raise Problem("user.invalid_role", 400, f"Role '{role}' is not one of: {', '.join(ROLES)}.")
+    scope = checked_scope(scope, role)
+    begin_write(session)
+    before = {"role": user.role, "scope": list(user.scope)}
+    user.role, user.scope = role, scope
+    session.add(AuditEvent(actor=actor, action="user.access",
+                           details={"username": user.username, "before": before,
+                                    "after": {"role": role, "scope": scope}}))
+    session.commit()
+
+
+def scope_choices(lang: str) -> list[tuple[str, str]]:
+    """(code, readable name) for every place a scope can name."""
+    out = [("*", "*")]
+    for level in SCOPE_LEVELS:
+        places = sorted((p for (lvl, _code), p in geo.places().items() if lvl == level),
+                        key=lambda p: p.en)
+        out.extend((f"{level}:{p.code}", f"{p.name(lang)} ({level.split('_')[1]})")
+                   for p in places)
+    return out
+
+
+def scope_label(code: str, lang: str) -> str:
+    if code == "*":
+        return "*"
+    level, _sep, value = code.partition(":")
+    place = geo.place(level, value)
+    return place.name(lang) if place else code

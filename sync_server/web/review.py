@@ -1,0 +1,208 @@
+"""Supervisors' pages: submissions of any form (filters, search, pages), one submission with
+its answers, photos, location, project history and its own history, and the review itself."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from exports.labels import project_names
+from pipeline import problems, review
+from pipeline.models import REVIEW_STATES, Form, Submission
+from pipeline.problems import Problem
+from pipeline.schema import FormSchema, schema_for
+
+from ..db import get_session
+from . import answers as answering
+from . import current_scope, current_user, listing, require
+from .i18n import locale, state_name
+
+bp = Blueprint("review", __name__)
+
+READERS = ("admin", "supervisor", "district_officer")
+REVIEWERS = ("admin", "supervisor")
+INSPECTIONS = "innovation_inspection"
+# Columns a list shows when the form has them, after the date and before the review state.
+LIST_COLUMNS = ("district", "upazila", "project", "inspector_name", "stage", "progress",
+                "participant_name", "voter_name", "practice_title", "period_type")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals["osm_url"] = answering.osm_url
+    app.jinja_env.globals["place_name"] = answering.place_name
+
+
+def _form(form_id: str) -> Form:
+    form = get_session().scalar(select(Form).where(Form.xml_form_id == form_id))
+    if form is None or not form.versions:
+        raise problems.unknown_form(form_id)
+    return form
+
+
+def _schema(form: Form, version: str | None = None) -> FormSchema:
+    db = get_session()
+    try:
+        return schema_for(db, form.xml_form_id, version or form.versions[-1].version)
+    except Problem:  # a row written by a version since replaced: read it with the newest
+        return schema_for(db, form.xml_form_id, form.versions[-1].version)
+
+
+@bp.route("/inspections")
+@require(*READERS)
+def inspections():
+    return redirect(url_for("review.submissions", form_id=INSPECTIONS, **request.args))
+
+
+@bp.route("/forms/<form_id>/submissions")
+@require(*READERS)
+def submissions(form_id: str):
+    form = _form(form_id)
+    schema = _schema(form)
+    scope = current_scope()
+    filters = listing.Filters.from_args(request.args)
+    conn = get_session().connection()
+    table = listing.main_table(conn, form_id)
+    lang = locale()
+    columns = [c for c in LIST_COLUMNS if table is not None and c in table.c]
+    if table is None:
+        page, total, capped, options = listing.Page([], None, None), 0, False, {}
+    else:
+        where = listing.conditions(table, scope, filters)
+        page = listing.page(conn, table, where, _int_arg("before"), _int_arg("after"))
+        total, capped = listing.cheap_count(conn, table, where)
+        narrow_upazila = {k: v for k, v in filters.values.items() if k in ("district",)}
+        options = {
+            "division": listing.options(conn, table, scope, "division"),
+            "district": listing.options(conn, table, scope, "district",
+                                        {k: v for k, v in filters.values.items() if k == "division"}),
+            "upazila": listing.options(conn, table, scope, "upazila", narrow_upazila),
+            "project": listing.options(conn, table, scope, "project", narrow_upazila),
+            "inspector_name": listing.options(conn, table, scope, "inspector_name"),
+        }
+    labels = {c.name: answering.label_of(c.labels, lang, c.name) for c in schema.main.columns}
+    specs = {c.name: c for c in schema.main.columns}
+    stages = specs["stage"].choices if "stage" in specs and specs["stage"].choices else {}
+    return render_template(
+        "submissions.html", form=form, schema=schema, page=page, total=total, capped=capped,
+        filters=filters, options=options, columns=columns, labels=labels, specs=specs,
+        stages=stages, states=REVIEW_STATES, review_choices=review.REVIEW_CHOICES,
+        may_review=current_user().role in REVIEWERS, display=answering.display, lang=lang,
+        has_table=table is not None,
+        date_column=listing.date_column(table).name if table is not None else "",
+        all_forms=list(get_session().scalars(select(Form).order_by(Form.title))),
+        project_names=project_names(get_session(), lang),
+    )
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.route("/forms/<form_id>/submissions/review", methods=["POST"])
+@require(*REVIEWERS)
+def review_many(form_id: str):
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    back = request.form.get("next") or url_for("review.submissions", form_id=form_id)
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("review.submissions", form_id=form_id)
+    try:
+        done = review.set_review(get_session(), ids, request.form.get("state", ""),
+                                 request.form.get("comment"), current_user().username,
+                                 scope=current_scope())
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        flash(problem.message, "error")
+        return redirect(back)
+    flash(_("%(n)d submissions marked as %(state)s.", n=len(done),
+            state=_state_label(request.form["state"])), "info")
+    return redirect(back)
+
+
+@bp.route("/submissions/<int:submission_id>")
+@require(*READERS)
+def submission(submission_id: int):
+    db = get_session()
+    sub = db.get(Submission, submission_id)
+    if sub is None:
+        raise problems.not_found(f"Submission {submission_id}")
+    form = sub.form
+    conn = db.connection()
+    table = listing.main_table(conn, form.xml_form_id)
+    if table is None:
+        raise problems.not_found(f"Submission {submission_id}")
+    scope = current_scope()
+    row = listing.one_row(conn, table, scope, submission_id)  # 404 outside the user's scope
+    lang = locale()
+    schema = _schema(form, row._form_version)
+    files = {a.name for a in sub.attachments}
+    main_answers = answering.answers(schema, schema.main, row, lang, files)
+    repeats = []
+    children = listing.child_rows(conn, listing.repeat_tables(conn, form.xml_form_id), row._key)
+    for spec in schema.repeats:
+        rows = children.get(spec.name, [])
+        if rows:
+            label = spec.name.split("__")[-1].replace("_", " ")
+            repeats.append((label, spec, [answering.answers(schema, spec, r, lang, files)
+                                          for r in rows]))
+    return render_template(
+        "submission.html", sub=sub, form=form, row=row, schema=schema, answers=main_answers,
+        repeats=repeats, project_rows=_project_rows(conn, table, scope, row),
+        history=review.history(db, sub), review_choices=review.REVIEW_CHOICES,
+        may_review=current_user().role in REVIEWERS, state_label=_state_label,
+        specs={c.name: c for c in schema.main.columns}, display=answering.display, lang=lang,
+        project_names=project_names(db, lang),
+    )
+
+
+def _project_rows(conn, table, scope, row) -> list:
+    """Every inspection of the same project the user may see, oldest visit first."""
+    if "project" not in table.c or not row._mapping.get("project"):
+        return []
+    order = listing.date_column(table)
+    stmt = (select(table).where(table.c.project == row.project, listing.scoping.where(table, scope))
+            .order_by(order, table.c._submission_id).limit(200))
+    return list(conn.execute(stmt))
+
+
+@bp.route("/submissions/<int:submission_id>/review", methods=["POST"])
+@require(*REVIEWERS)
+def review_one(submission_id: int):
+    db = get_session()
+    state = request.form.get("state", "")
+    comment = request.form.get("comment", "")
+    try:
+        if state == "comment":
+            review.add_comment(db, submission_id, comment, current_user().username,
+                               scope=current_scope())
+            flash(_("Comment saved."), "info")
+        else:
+            review.set_review(db, [submission_id], state, comment, current_user().username,
+                              scope=current_scope())
+            flash(_("Marked as %(state)s.", state=_state_label(state)), "info")
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        flash(problem.message, "error")
+    return redirect(url_for("review.submission", submission_id=submission_id))
+
+
+@bp.route("/forms/<form_id>/submissions/count")
+@require(*READERS)
+def count(form_id: str):
+    """How many submissions the user can see (JSON), for dashboards that poll."""
+    _form(form_id)
+    conn = get_session().connection()
+    table = listing.main_table(conn, form_id)
+    if table is None:
+        return {"form_id": form_id, "count": 0}
+    n = conn.scalar(select(func.count()).select_from(table)
+                    .where(listing.scoping.where(table, current_scope())))
+    return {"form_id": form_id, "count": int(n or 0)}
+
+
+def _state_label(state: str) -> str:
+    return _("Comment") if state == "comment" else state_name(state)

@@ -1,0 +1,128 @@
+"""Data for the web tests: users of every role, a project registry and inspection submissions
+in two districts of Rangpur division, sent through the real ingest path with real photos.
+
+    from tests import webdata
+    world = webdata.seed(session, blobs)        # World with users and submission ids
+    webdata.login(client, "sup_rangpur")         # a logged-in test client
+
+Rangpur (5585) and Kurigram (5549) are the two districts; every scope test compares them.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import uuid
+from dataclasses import dataclass, field
+
+import png
+
+from pipeline import accounts
+from pipeline.domain import projects
+from pipeline.ingest import Incoming, accept
+from pipeline.storage import BlobStore
+
+PASSWORD = "correct horse battery"
+RANGPUR, KURIGRAM = "5585", "5549"
+UPAZILA = {RANGPUR: "558503", KURIGRAM: "554906"}  # Badarganj, Bhurungamari
+PROJECT = {RANGPUR: "RNG-2026-101", KURIGRAM: "KUR-2026-201"}
+
+USERS = {  # username -> (role, scope)
+    "admin": ("admin", ["*"]),
+    "sup_rangpur": ("supervisor", [f"bd_district:{RANGPUR}"]),
+    "sup_division": ("supervisor", ["bd_division:55"]),
+    "do_rangpur": ("district_officer", [f"bd_district:{RANGPUR}"]),
+    "do_kurigram": ("district_officer", [f"bd_district:{KURIGRAM}"]),
+    "do_dhaka": ("district_officer", ["bd_district:3026"]),
+}
+
+REGISTRY = (
+    "code,title_en,title_bn,division,district,upazila,office,started_on,category\n"
+    f"{PROJECT[RANGPUR]},Mobile land records desk,ভ্রাম্যমাণ ভূমি রেকর্ড ডেস্ক,55,{RANGPUR},"
+    f"{UPAZILA[RANGPUR]},DC Office Rangpur,2026-01-10,land\n"
+    f"{PROJECT[KURIGRAM]},Char school attendance by SMS,চরের স্কুলে এসএমএসে উপস্থিতি,55,{KURIGRAM},"
+    f"{UPAZILA[KURIGRAM]},DC Office Kurigram,2026-02-01,education\n"
+)
+
+
+@dataclass
+class World:
+    submissions: dict[str, list[int]] = field(default_factory=dict)  # district code -> ids
+    photo: bytes = b""
+
+    def first(self, district: str) -> int:
+        return self.submissions[district][0]
+
+
+@functools.cache
+def picture(shade: int = 90) -> bytes:
+    """A small real PNG (64×48, a green gradient) so browsers draw an actual thumbnail."""
+    rows = [[(x * 3) % 256 if c == 0 else shade + y if c == 1 else 120
+             for x in range(64) for c in range(3)] for y in range(48)]
+    out = io.BytesIO()
+    png.Writer(64, 48, greyscale=False).write(out, rows)
+    return out.getvalue()
+
+
+@functools.cache
+def _sample_xml() -> str:
+    from tests import formtools
+
+    return formtools.sample_submission("innovation_inspection").decode("utf-8")
+
+
+def inspection_xml(district: str, progress: int, visit_date: str = "2026-11-10",
+                   inspector: str = "Farhana Yasmin", stage: str = "pilot_running") -> bytes:
+    """The engine-filled sample, moved to ``district`` with a new instanceID and answers."""
+    xml = _sample_xml()
+    values = {"district": district, "upazila": UPAZILA[district], "project": PROJECT[district],
+              "progress": str(progress), "visit_date": visit_date, "inspector_name": inspector,
+              "stage": stage}
+    for name, value in values.items():
+        xml, n = re.subn(rf"<{name}>[^<]*</{name}>", f"<{name}>{value}</{name}>", xml, count=1)
+        assert n == 1, f"sample inspection has no <{name}>"
+    xml = re.sub(r"<instanceID>[^<]*</instanceID>", f"<instanceID>uuid:{uuid.uuid4()}</instanceID>",
+                 xml, count=1)
+    return xml.encode("utf-8")
+
+
+def add_inspection(session, blobs: BlobStore, district: str, progress: int, **answers) -> int:
+    files = {"desk.jpg": picture(), "queue.jpg": picture(140), "signature.png": picture(200)}
+    outcome = accept(session, blobs, Incoming(inspection_xml(district, progress, **answers),
+                                              files=files, submitter="phone-1"))
+    assert outcome.submission.parse_status == "ok", outcome.submission.parse_error
+    return outcome.submission.id
+
+
+def seed(session, blobs: BlobStore, per_district: int = 2) -> World:
+    from tests import formtools
+
+    formtools.publish_all(session)
+    projects.import_projects(session, REGISTRY.encode("utf-8"))
+    for username, (role, scope) in USERS.items():
+        accounts.create_user(session, username, PASSWORD, role, scope)
+    world = World(photo=picture())
+    for district in (RANGPUR, KURIGRAM):
+        world.submissions[district] = [
+            add_inspection(session, blobs, district, progress=20 + 10 * i,
+                           visit_date=f"2026-11-{10 + i:02d}")
+            for i in range(per_district)
+        ]
+    return world
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Log ``client`` in through the real login form (CSRF token included)."""
+    page = client.get("/login")
+    token = csrf(page.get_data(as_text=True))
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "page has no CSRF token"
+    return found.group(1)
