@@ -1,0 +1,135 @@
+"""Generated media CSVs: exact columns, deterministic bytes, md5 changes exactly with content."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+
+import pytest
+from sqlalchemy import delete
+
+from pipeline.domain.media import MEDIA_NAMES, generated_media
+from pipeline.domain.projects import SAMPLE, import_projects
+from pipeline.models import InnovationProject
+from pipeline.review import set_review
+from pipeline.storage import BlobStore
+from tests.domain_forms import publish_forms, submit
+
+HEADERS = {
+    "ballot_candidates.csv": "name,label,label_en,label_bn,label_ne,upazila\n",
+    "innovation_projects.csv": "name,label,label_en,label_bn,label_ne,division,district,upazila\n",
+    "action_plans.csv": "name,label,label_en,label_bn,label_ne,district,upazila,union,local_level\n",
+}
+
+
+def md5(session, name):
+    return hashlib.md5(generated_media(session, name)).hexdigest()
+
+
+def rows(session, name):
+    return list(csv.DictReader(io.StringIO(generated_media(session, name).decode("utf-8"))))
+
+
+@pytest.fixture
+def blobs(tmp_path):
+    return BlobStore(tmp_path / "blobs")
+
+
+def nominate(session, blobs, union, title, instance_id=None, upazila="100409"):
+    return submit(session, blobs, "hl_nomination",
+                  {"division": "10", "district": "1004", "upazila": upazila, "union": union,
+                   "workshop_date": "2026-03-10", "practice_title": title,
+                   "indicators": [{"indicator": "Tax collected"}]},
+                  instance_id=instance_id)
+
+
+def test_before_any_submission_each_file_is_its_header(session):
+    for name in MEDIA_NAMES:
+        assert generated_media(session, name) == HEADERS[name].encode()
+    publish_forms(session)  # published, still no submissions
+    for name in MEDIA_NAMES:
+        assert generated_media(session, name) == HEADERS[name].encode()
+    assert generated_media(session, "bd_union.csv") is None
+    assert generated_media(session, "../ballot_candidates.csv") is None
+
+
+def test_ballot_candidates_list_nominations_and_follow_their_review(session, blobs):
+    publish_forms(session, "hl_nomination", "hl_ballot")
+    nominate(session, blobs, "10040913", "Tax  fair\nevery month", "uuid:nom-1")
+    second = nominate(session, blobs, "10040915", "Open budget", "uuid:nom-2")
+    assert rows(session, "ballot_candidates.csv") == [
+        {"name": "nom-1", "label": "Amtali · আমতলী — Tax fair every month",
+         "label_en": "Amtali — Tax fair every month", "label_bn": "আমতলী — Tax fair every month",
+         "label_ne": "Amtali — Tax fair every month", "upazila": "100409"},
+        {"name": "nom-2", "label": "Arpangashia · আড়পাঙ্গাশিয়া — Open budget",
+         "label_en": "Arpangashia — Open budget", "label_bn": "আড়পাঙ্গাশিয়া — Open budget",
+         "label_ne": "Arpangashia — Open budget", "upazila": "100409"},
+    ]
+    data = generated_media(session, "ballot_candidates.csv")
+    assert b"\r" not in data and data.endswith(b"\n")
+
+    before = md5(session, "ballot_candidates.csv")
+    assert md5(session, "ballot_candidates.csv") == before  # asked twice, same bytes
+    submit(session, blobs, "hl_ballot", {"upazila": "100409", "voter_name": "Rahima",
+                                          "voter_role": "up_chairman", "picks": "nom-1"})
+    assert md5(session, "ballot_candidates.csv") == before  # another form's data: no change
+    session.commit()
+    set_review(session, [second.id], "approved", None, "supervisor")
+    assert md5(session, "ballot_candidates.csv") == before  # approval changes no content
+    set_review(session, [second.id], "rejected", "Duplicate of nom-1", "supervisor")
+    after_reject = md5(session, "ballot_candidates.csv")
+    assert after_reject != before
+    assert [r["name"] for r in rows(session, "ballot_candidates.csv")] == ["nom-1"]
+    nominate(session, blobs, "10040923", "School meals", "uuid:nom-3")
+    assert md5(session, "ballot_candidates.csv") not in (before, after_reject)
+
+
+def test_innovation_projects_come_from_the_registry_in_a_fixed_order(session):
+    assert generated_media(session, "innovation_projects.csv") == HEADERS["innovation_projects.csv"].encode()
+    import_projects(session, SAMPLE)
+    first = generated_media(session, "innovation_projects.csv")
+    kus = {r["name"]: r for r in rows(session, "innovation_projects.csv")}["KUS-2017-06"]
+    assert kus == {
+        "name": "KUS-2017-06",
+        "label": "Citizen charters of every district office on their web portals · "
+                 "জেলা পর্যায়ের প্রত্যেক দপ্তরের সিটিজেন চার্টার ওয়েব পোর্টালে সংযোজন",
+        "label_en": "Citizen charters of every district office on their web portals",
+        "label_bn": "জেলা পর্যায়ের প্রত্যেক দপ্তরের সিটিজেন চার্টার ওয়েব পোর্টালে সংযোজন",
+        "label_ne": "Citizen charters of every district office on their web portals",
+        "division": "40", "district": "4050", "upazila": "",
+    }
+    # The same registry imported in the opposite order gives the same bytes.
+    session.execute(delete(InnovationProject))
+    session.commit()
+    header, *lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    import_projects(session, (header + "".join(reversed(lines))).encode())
+    assert generated_media(session, "innovation_projects.csv") == first
+    # A changed title changes the file.
+    import_projects(session, (header + lines[0].replace("Rural electricity", "Rural power")).encode())
+    assert generated_media(session, "innovation_projects.csv") != first
+
+
+def test_action_plans_label_participant_place_and_date(session, blobs):
+    publish_forms(session, "hl_action_plan")
+    submit(session, blobs, "hl_action_plan",
+           {"country": "bd", "division": "10", "district": "1004", "upazila": "100409",
+            "union": "10040913", "participant_name": "Rahima Begum", "position": "Chairman",
+            "date_prepared": "2026-01-15"}, instance_id="uuid:plan-bd")
+    submit(session, blobs, "hl_action_plan",
+           {"country": "np", "province": "3", "district": "306", "local_level": "30601",
+            "participant_name": "Sita Sharma", "date_prepared": "2026-02-01"},
+           instance_id="uuid:plan-np")
+    assert rows(session, "action_plans.csv") == [
+        {"name": "plan-bd", "label": "Rahima Begum — Amtali · আমতলী — 2026-01-15",
+         "label_en": "Rahima Begum — Amtali — 2026-01-15",
+         "label_bn": "Rahima Begum — আমতলী — 2026-01-15",
+         "label_ne": "Rahima Begum — Amtali — 2026-01-15",
+         "district": "1004", "upazila": "100409", "union": "10040913", "local_level": ""},
+        {"name": "plan-np",
+         "label": "Sita Sharma — Shankharapur Municipality · शंखरापुर नगरपालिका — 2026-02-01",
+         "label_en": "Sita Sharma — Shankharapur Municipality — 2026-02-01",
+         "label_bn": "Sita Sharma — Shankharapur Municipality — 2026-02-01",
+         "label_ne": "Sita Sharma — शंखरापुर नगरपालिका — 2026-02-01",
+         "district": "306", "upazila": "", "union": "", "local_level": "30601"},
+    ]
