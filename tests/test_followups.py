@@ -6,8 +6,13 @@ from datetime import date
 
 import pytest
 
-from pipeline.domain.followups import Followup, period_label, periods_of, plan_followups
-from pipeline.domain.followups import unlinked_followups
+from pipeline.domain.followups import (
+    Followup,
+    period_label,
+    periods_of,
+    plan_followups,
+    unlinked_followups,
+)
 from pipeline.review import set_review
 from pipeline.storage import BlobStore
 from tests.domain_forms import publish_forms, submit
