@@ -81,3 +81,17 @@ def multipart(xml: bytes, files: dict[str, bytes] | None = None, *,
 
 def app_user(session: Session, name: str = "phone-1", forms: tuple[str, ...] = ()) -> AppUser:
     return accounts.create_app_user(session, name, list(forms), actor="tester")
+
+
+def encode_multipart(xml: bytes, files: dict[str, bytes] | None = None) -> tuple[bytes, str]:
+    """Collect's upload as raw bytes, for clients that speak real HTTP (body, Content-Type)."""
+    boundary = "sangjogBoundary7MA4YWxkTrZu0gW"
+    chunks = []
+    parts = [("xml_submission_file", "submission.xml", "text/xml", xml)]
+    parts += [(name, name, "image/jpeg", data) for name, data in (files or {}).items()]
+    for field_name, filename, content_type, data in parts:
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
+            f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode() + data + b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"

@@ -1,0 +1,132 @@
+"""A server killed mid-upload loses nothing it answered 201 for, and every retry succeeds.
+
+The real server (``sangjog serve --workers 2``, gunicorn) runs in a subprocess; several clients
+upload submissions with photos over real HTTP while the whole process group gets SIGKILL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from pipeline.db import make_engine, session_factory, upgrade
+from pipeline.models import Submission
+from pipeline.storage import BlobStore
+from tests.collect import encode_multipart, publish_site_visit, submission_xml
+from tests.live_server import LiveServer
+
+pytestmark = pytest.mark.slow
+
+CLIENTS = 6
+PER_CLIENT = 25
+
+
+def _upload(port: int, key: str, body: bytes, content_type: str) -> int | None:
+    """The HTTP status, or None when the connection failed (server down or killed)."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("POST", f"/key/{key}/submission?deviceID=collect:crash", body=body,
+                     headers={"Content-Type": content_type, "X-OpenRosa-Version": "1.0"})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+@pytest.fixture
+def prepared(tmp_path: Path):
+    """A migrated SQLite warehouse with the form and an app user, outside any Flask app."""
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_factory(engine)() as session:
+        from pipeline import accounts
+
+        publish_site_visit(session)
+        key = accounts.create_app_user(session, "crash-phone", [], actor="test").token
+    yield url, key, engine
+    engine.dispose()
+
+
+def test_sigkill_mid_upload_loses_nothing_acknowledged(prepared, tmp_path):
+    url, key, engine = prepared
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    # Each submission has its own photo (~150 kB) so uploads are still in flight at the kill.
+    planned = {}
+    for c in range(CLIENTS):
+        for n in range(PER_CLIENT):
+            iid = f"uuid:crash-{c}-{n}"
+            photo = hashlib.sha256(iid.encode()).digest() * 4700
+            xml = submission_xml(iid, photo=f"{c}-{n}.jpg")
+            planned[iid] = (xml, f"{c}-{n}.jpg", photo)
+    acknowledged: set[str] = set()
+    lock = threading.Lock()
+
+    server = LiveServer(url, data_dir, workers=2).start()
+    try:
+        # Real HTTP answers carry the headers Collect checks, Date included.
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("HEAD", f"/key/{key}/submission")
+        head = conn.getresponse()
+        assert head.status == 204
+        assert head.getheader("Date") and head.getheader("X-OpenRosa-Version") == "1.0"
+        assert head.getheader("X-OpenRosa-Accept-Content-Length") == str(100 * 1024 * 1024)
+        conn.close()
+
+        def client(c: int) -> None:
+            for n in range(PER_CLIENT):
+                iid = f"uuid:crash-{c}-{n}"
+                xml, name, photo = planned[iid]
+                body, content_type = encode_multipart(xml, {name: photo})
+                if _upload(server.port, key, body, content_type) == 201:
+                    with lock:
+                        acknowledged.add(iid)
+
+        threads = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < CLIENTS * PER_CLIENT // 3 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        server.kill()  # power cut while the clients keep sending
+        for t in threads:
+            t.join(timeout=120)
+        assert 0 < len(acknowledged) < len(planned), "the kill should land mid-way"
+
+        _assert_complete(engine, data_dir, planned, acknowledged)
+
+        server = LiveServer(url, data_dir, workers=2, port=server.port).start()
+        for iid in sorted(set(planned) - acknowledged):  # Collect retries what got no 201
+            xml, name, photo = planned[iid]
+            body, content_type = encode_multipart(xml, {name: photo})
+            assert _upload(server.port, key, body, content_type) == 201, iid
+        for iid in sorted(acknowledged)[:10]:  # and a resend of a stored one is still a 201
+            xml, name, photo = planned[iid]
+            assert _upload(server.port, key, *encode_multipart(xml, {name: photo})) == 201
+    finally:
+        server.stop()
+    _assert_complete(engine, data_dir, planned, set(planned))
+    with session_factory(engine)() as session:
+        assert len(session.scalars(select(Submission.id)).all()) == len(planned)
+
+
+def _assert_complete(engine, data_dir: Path, planned, instance_ids: set[str]) -> None:
+    """Each of ``instance_ids`` is stored with its exact XML and its photo's exact bytes."""
+    blobs = BlobStore(data_dir / "blobs")
+    with session_factory(engine)() as session:
+        stored = {s.instance_id: s for s in session.scalars(select(Submission))}
+        for iid in instance_ids:
+            xml, name, photo = planned[iid]
+            submission = stored.get(iid)
+            assert submission is not None, f"{iid} was acknowledged but is missing"
+            assert submission.xml == xml
+            assert [(a.name, a.size) for a in submission.attachments] == [(name, len(photo))]
+            assert blobs.get(submission.attachments[0].sha256) == photo
