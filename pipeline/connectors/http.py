@@ -148,7 +148,9 @@ class Client:
             self.sleep(wait)
 
     def get_json(self, path: str, *, what: str, params: dict[str, Any] | None = None) -> Any:
-        resp = self.request("GET", path, what=what, params=params)
+        return self.json_of(self.request("GET", path, what=what, params=params), what)
+
+    def json_of(self, resp: requests.Response, what: str) -> Any:
         try:
             return resp.json()
         except (ValueError, json.JSONDecodeError) as exc:

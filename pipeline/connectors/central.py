@@ -1,0 +1,267 @@
+"""Pull submissions of one ODK Central form: OData feed to find them, XML and attachments to
+store them exactly.
+
+* Session auth: ``POST /v1/sessions`` with email and password gives a bearer token; a 401 later
+  (token expired) logs in again, once.
+* New and changed submissions come from the OData feed filtered on
+  ``__system/submissionDate`` or ``__system/updatedAt`` (empty until a submission is edited or
+  reviewed, hence both), ordered by submission date, following ``@odata.nextLink``.
+* Central prints times to the millisecond while it stores them finer, and several submissions
+  can share a millisecond, so the filter uses ``ge`` on the last time seen: the rows at that
+  boundary come back and are recognised by their ``__id`` and state (kept in the cursor).
+* The cursor moves after each stored submission. Rows are read in submission-date order, so
+  whatever a cut-off pull did not reach is still at or after the saved submission date.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.orm import Session
+
+from pipeline.models import PullRun, Source
+from pipeline.problems import Problem
+from pipeline.storage import BlobStore
+
+from . import http, intake, runs
+
+REVIEW_STATES = {None: "received", "received": "received", "hasIssues": "has_issues",
+                 "approved": "approved", "rejected": "rejected", "edited": "edited"}
+Progress = Callable[[int, int | None], None]
+
+
+def bad_remote_form(value: str) -> Problem:
+    return Problem("source.bad_remote_form", 400,
+                   f"'{value}' is not a Central form: write it as PROJECT_ID:FORM_ID, e.g. 3:inspection.")
+
+
+class CentralClient(http.Client):
+    service = "ODK Central"
+
+    def __init__(self, url: str, email: str, password: http.Secret, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        self.email = email
+        self._password = password
+        self._token: http.Secret | None = None
+        self._logging_in = False
+        self.logins = 0
+
+    def auth_headers(self, url: str) -> dict[str, str]:
+        if self._logging_in or not self.same_host(url):
+            return {}
+        if self._token is None:
+            self._login()
+        assert self._token is not None
+        return {"Authorization": f"Bearer {self._token.reveal()}"}
+
+    def reauthenticate(self) -> bool:
+        if self._logging_in:
+            return False
+        self._token = None  # the next attempt logs in again
+        return True
+
+    def secrets(self) -> list[str]:
+        return [self._password.reveal()] + ([self._token.reveal()] if self._token else [])
+
+    def _login(self) -> None:
+        self._logging_in = True
+        try:
+            resp = self.request("POST", "v1/sessions", what="login",
+                                json={"email": self.email, "password": self._password.reveal()})
+        finally:
+            self._logging_in = False
+        try:
+            token = resp.json()["token"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise http.bad_page(self.service, "login", "no session token in the answer") from exc
+        self._token = http.Secret(str(token))
+        self.logins += 1
+
+    # Form paths ---------------------------------------------------------------------------
+    def form_path(self, project: str, form: str) -> str:
+        return f"v1/projects/{quote(project, safe='')}/forms/{quote(form, safe='')}"
+
+    def feed(self, project: str, form: str, params: dict[str, str] | None,
+             next_link: str | None) -> tuple[dict[str, Any], datetime | None]:
+        """One page of the OData feed, and the server's clock when it answered."""
+        what = f"submission list of form {form} in project {project}"
+        path = next_link or f"{self.form_path(project, form)}.svc/Submissions"
+        resp = self.request("GET", path, what=what, params=None if next_link else params)
+        body = self.json_of(resp, what)
+        rows = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(rows, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("__id"), str)
+                and isinstance(r.get("__system"), dict) for r in rows):
+            raise http.bad_page(self.service, what, "no list of submissions with __id")
+        return body, _server_time(resp.headers.get("Date"))
+
+    def submission_xml(self, project: str, form: str, instance_id: str) -> bytes:
+        path = f"{self.form_path(project, form)}/submissions/{quote(instance_id, safe=':')}.xml"
+        return self.get_bytes(path, what=f"XML of submission {instance_id}")
+
+    def attachments(self, project: str, form: str, instance_id: str) -> dict[str, bytes]:
+        base = f"{self.form_path(project, form)}/submissions/{quote(instance_id, safe=':')}"
+        listing = self.get_json(f"{base}/attachments", what=f"attachments of {instance_id}")
+        if not isinstance(listing, list):
+            raise http.bad_page(self.service, f"attachments of {instance_id}", "not a list")
+        return {
+            item["name"]: self.get_bytes(f"{base}/attachments/{quote(item['name'], safe='')}",
+                                         what=f"attachment {item['name']}")
+            for item in listing
+            if isinstance(item, dict) and item.get("exists") and isinstance(item.get("name"), str)
+        }
+
+
+def split_remote_form(value: str) -> tuple[str, str]:
+    project, sep, form = (value or "").partition(":")
+    if not sep or not project.strip() or not form.strip():
+        raise bad_remote_form(value)
+    return project.strip(), form.strip()
+
+
+def client_for(source: Source, **kwargs: Any) -> CentralClient:
+    return CentralClient(source.url, source.username or "", http.Secret(source.secret), **kwargs)
+
+
+def pull(session: Session, blobs: BlobStore, source: Source, *,
+         client: CentralClient | None = None, page_size: int = 250, from_start: bool = False,
+         progress: Progress | None = None) -> PullRun:
+    """Pull new and changed submissions; returns the recorded run."""
+    own_client = client is None
+    client = client or client_for(source)
+    run = runs.start(session, "central", source)
+    try:
+        project, form = split_remote_form(source.remote_form)
+        cursor = {} if from_start else dict(source.cursor or {})
+        _pull(session, blobs, source, client, run, cursor, project, form, page_size, progress)
+    except Problem as problem:
+        return run.finish("failed", client.redact(problem.message))
+    except Exception as exc:  # noqa: BLE001 - a crash is recorded, then re-raised
+        run.finish("failed", client.redact(f"Unexpected error: {type(exc).__name__}"))
+        raise
+    finally:
+        if own_client:
+            client.close()
+    return run.finish("ok")
+
+
+def feed_filter(cursor: dict[str, Any]) -> str | None:
+    clauses = []
+    if cursor.get("submitted"):
+        clauses.append(f"__system/submissionDate ge {cursor['submitted']}")
+    if cursor.get("updated_since"):
+        clauses.append(f"__system/updatedAt ge {cursor['updated_since']}")
+    return " or ".join(clauses) or None
+
+
+def _pull(session: Session, blobs: BlobStore, source: Source, client: CentralClient,
+          run: runs.Run, cursor: dict[str, Any], project: str, form: str, page_size: int,
+          progress: Progress | None) -> None:
+    params = {"$orderby": "__system/submissionDate asc", "$top": str(page_size),
+              "$count": "true"}
+    where = feed_filter(cursor)
+    if where:
+        params["$filter"] = where
+    next_link: str | None = None
+    started: datetime | None = None
+    newest_known = cursor.get("submitted")
+    done = 0
+    while True:
+        body, server_time = client.feed(project, form, params, next_link)
+        started = started or server_time
+        total = body.get("@odata.count") if isinstance(body.get("@odata.count"), int) else None
+        for row in body["value"]:
+            if not _seen_at_boundary(cursor, row):
+                # A row older than what we had came back for an edit or review: if nothing
+                # changed it is not counted as skipped.
+                submitted = row["__system"].get("submissionDate") or ""
+                fresh = not newest_known or submitted >= newest_known
+                _take(session, blobs, source, client, run, project, form, row, fresh)
+            _advance(cursor, row)
+            run.checkpoint(source, cursor)
+            done += 1
+            if progress:
+                progress(done, total)
+        next_link = body.get("@odata.nextLink")
+        if not next_link or not body["value"]:
+            break
+    # Edits and reviews made from now on have a later updatedAt. The server's clock, to the
+    # second, less a second: nothing slips between two pulls.
+    since = started or _time(cursor.get("updated")) or _time(cursor.get("submitted"))
+    if since is not None:
+        cursor["updated_since"] = _printed(since - timedelta(seconds=1))
+        run.checkpoint(source, cursor)
+
+
+def _server_time(header: str | None) -> datetime | None:
+    try:
+        when = email.utils.parsedate_to_datetime(header) if header else None
+    except (TypeError, ValueError):
+        return None
+    return when.astimezone(UTC) if when else None
+
+
+def _printed(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _signature(row: dict[str, Any]) -> str:
+    system = row["__system"]
+    return f"{_current_instance(row)}|{system.get('reviewState')}|{system.get('updatedAt')}"
+
+
+def _seen_at_boundary(cursor: dict[str, Any], row: dict[str, Any]) -> bool:
+    sig = _signature(row)
+    return any((cursor.get(key) or {}).get(row["__id"]) == sig
+               for key in ("at_submitted", "at_updated"))
+
+
+def _advance(cursor: dict[str, Any], row: dict[str, Any]) -> None:
+    """Move the cursor past ``row``, remembering the rows that share the newest times."""
+    system = row["__system"]
+    for time_key, seen_key, value in (("submitted", "at_submitted", system.get("submissionDate")),
+                                      ("updated", "at_updated", system.get("updatedAt"))):
+        if not value:
+            continue
+        if not cursor.get(time_key) or value > cursor[time_key]:
+            cursor[time_key], cursor[seen_key] = value, {}
+        if value == cursor[time_key]:
+            cursor[seen_key] = {**cursor.get(seen_key, {}), row["__id"]: _signature(row)}
+
+
+def _current_instance(row: dict[str, Any]) -> str | None:
+    meta = row.get("meta")
+    if isinstance(meta, dict) and meta.get("instanceID"):
+        return str(meta["instanceID"])
+    # Without the meta group, ``__id`` names the current version only before any edit.
+    return row["__id"] if not row["__system"].get("edits") else None
+
+
+def _take(session: Session, blobs: BlobStore, source: Source, client: CentralClient,
+          run: runs.Run, project: str, form: str, row: dict[str, Any], fresh: bool) -> str:
+    system = row["__system"]
+    remote = intake.Remote(
+        ref=row["__id"],
+        instance_id=_current_instance(row),
+        review_state=REVIEW_STATES.get(system.get("reviewState")),
+        received_at=_time(system.get("updatedAt") if system.get("edits") else None)
+        or _time(system.get("submissionDate")),
+        submitter=system.get("submitterName") or None,
+    )
+
+    def fetch() -> tuple[bytes, dict[str, bytes]]:
+        xml = client.submission_xml(project, form, row["__id"])
+        return xml, client.attachments(project, form, row["__id"])
+
+    return intake.take(session, blobs, run, source, remote, fetch, count_known=fresh)
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None

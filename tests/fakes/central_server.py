@@ -1,0 +1,244 @@
+"""A fake ODK Central: sessions, one form's OData feed, submission XML and attachments.
+
+Follows the documented API: ``POST /v1/sessions`` → bearer token; the OData ``Submissions``
+feed with ``$filter`` on ``__system/submissionDate`` / ``__system/updatedAt`` (``gt``/``ge``/
+``lt``/``le``, joined by ``or``), ``$orderby``, ``$top``, ``$count`` and ``@odata.nextLink``
+(a ``$skiptoken``); times stored to the microsecond and printed to the millisecond;
+``updatedAt`` null until a submission is edited or reviewed; ``/submissions/{id}.xml``
+(the current version) and ``/submissions/{id}/attachments[/{name}]``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from defusedxml import ElementTree
+from flask import Flask, Response, jsonify, request
+
+from tests.fakes.serve import drop_after
+
+CLAUSE = re.compile(r"^__system/(submissionDate|updatedAt) (gt|ge|lt|le) (\S+)$")
+
+
+def printed(when: datetime | None) -> str | None:
+    if when is None:
+        return None
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+@dataclass
+class Version:
+    instance_id: str
+    xml: bytes
+    files: dict[str, bytes]
+
+
+@dataclass
+class Record:
+    root_id: str
+    versions: list[Version]
+    submitted: datetime
+    submitter: str
+    updated: datetime | None = None
+    review: str | None = None
+    history: list[str] = field(default_factory=list)
+
+
+class FakeCentral:
+    def __init__(self, *, email: str = "admin@example.org",
+                 password: str = "central-pa55word-xyz", project: str = "3",
+                 form: str = "site_visit") -> None:
+        self.email, self.password, self.project, self.form = email, password, project, form
+        self.tokens: set[str] = set()
+        self.records: dict[str, Record] = {}
+        self.clock = datetime.now(UTC)
+        self.page_faults: list[str] = []
+        self.down_after_xml: int | None = None
+        self.xml_served = 0
+        self.sessions_created = 0
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.app = self._build()
+
+    # Test-side changes ------------------------------------------------------------------
+    def tick(self) -> datetime:
+        # The real clock, to the microsecond (so printed times cut it), never going backwards.
+        self.clock = max(datetime.now(UTC), self.clock + timedelta(microseconds=1500))
+        return self.clock
+
+    def add(self, xml: bytes, files: dict[str, bytes] | None = None, *,
+            submitter: str = "Collect phone 7", same_time: bool = False) -> str:
+        instance = self._instance_id(xml)
+        when = self.clock if same_time else self.tick()
+        self.records[instance] = Record(instance, [Version(instance, xml, dict(files or {}))],
+                                        when, submitter)
+        return instance
+
+    def edit(self, root_id: str, xml: bytes, files: dict[str, bytes] | None = None) -> None:
+        record = self.records[root_id]
+        kept = {**record.versions[-1].files, **(files or {})}
+        record.versions.append(Version(self._instance_id(xml), xml, kept))
+        record.review, record.updated = "edited", self.tick()
+
+    def set_review(self, root_id: str, state: str) -> None:
+        record = self.records[root_id]
+        record.review, record.updated = state, self.tick()
+
+    def expire_tokens(self) -> None:
+        self.tokens.clear()
+
+    @staticmethod
+    def _instance_id(xml: bytes) -> str:
+        root = ElementTree.fromstring(xml)
+        return next(el.text for el in root.iter() if _local(el.tag) == "instanceID")
+
+    # The API -----------------------------------------------------------------------------
+    def _row(self, record: Record) -> dict[str, Any]:
+        current = record.versions[-1]
+        root = ElementTree.fromstring(current.xml)
+        row: dict[str, Any] = {"__id": record.root_id}
+        for child in root:
+            tag = _local(child.tag)
+            if tag == "meta":
+                row["meta"] = {_local(c.tag): c.text for c in child}
+            elif len(child):
+                row[f"{tag}@odata.navigationLink"] = f"Submissions('{record.root_id}')/{tag}"
+            else:
+                row[tag] = child.text
+        row["__system"] = {
+            "submissionDate": printed(record.submitted),
+            "updatedAt": printed(record.updated),
+            "submitterId": "7",
+            "submitterName": record.submitter,
+            "attachmentsPresent": len(current.files),
+            "attachmentsExpected": len(current.files),
+            "status": None,
+            "reviewState": record.review,
+            "deviceId": "collect:abc",
+            "edits": len(record.versions) - 1,
+            "formVersion": root.get("version"),
+        }
+        return row
+
+    def _matches(self, record: Record, where: str) -> bool:
+        if not where:
+            return True
+        for clause in where.split(" or "):
+            m = CLAUSE.match(clause.strip())
+            if not m:
+                raise ValueError(clause)
+            name, op, text = m.groups()
+            value = record.submitted if name == "submissionDate" else record.updated
+            bound = datetime.fromisoformat(text)
+            if value is not None and {"gt": value > bound, "ge": value >= bound,
+                                      "lt": value < bound, "le": value <= bound}[op]:
+                return True
+        return False
+
+    def _build(self) -> Flask:
+        app = Flask("fake_central")
+        base = f"/v1/projects/<project>/forms/<form>"
+
+        @app.before_request
+        def _auth() -> Any:
+            self.requests.append((request.path, request.args.to_dict()))
+            if request.path == "/v1/sessions":
+                return None
+            header = request.headers.get("Authorization", "")
+            if not header.startswith("Bearer ") or header[7:] not in self.tokens:
+                return jsonify(code=401.2, message="Could not authenticate with the provided "
+                               "credentials."), 401
+            if request.view_args and (request.view_args.get("project") != self.project
+                                      or request.view_args.get("form") != self.form):
+                return jsonify(code=404.1, message="Could not find the resource you were "
+                               "looking for."), 404
+            return None
+
+        @app.post("/v1/sessions")
+        def sessions() -> Any:
+            body = request.get_json(silent=True) or {}
+            if body.get("email") != self.email or body.get("password") != self.password:
+                return jsonify(code=401.2, message="Could not authenticate with the provided "
+                               "credentials."), 401
+            token = secrets.token_urlsafe(48)
+            self.tokens.add(token)
+            self.sessions_created += 1
+            return jsonify(token=token, createdAt=printed(self.clock),
+                           expiresAt=printed(self.clock + timedelta(hours=24)))
+
+        @app.get(f"{base}.svc/Submissions")
+        def feed(project: str, form: str) -> Any:
+            fault = self.page_faults.pop(0) if self.page_faults else None
+            if fault == "429":
+                return Response("{}", 429, {"Retry-After": "3"}, mimetype="application/json")
+            if fault == "500":
+                return jsonify(code=500, message="Internal Server Error"), 500
+            where = request.args.get("$filter", "")
+            rows = [r for r in self.records.values() if self._matches(r, where)]
+            order = request.args.get("$orderby", "")
+            if order.startswith("__system/submissionDate"):
+                rows.sort(key=lambda r: (r.submitted, r.root_id), reverse=order.endswith("desc"))
+            token = request.args.get("$skiptoken")
+            offset = json.loads(base64.b64decode(token))["o"] if token else 0
+            top = int(request.args.get("$top", 1000))
+            page = rows[offset:offset + top]
+            body: dict[str, Any] = {
+                "@odata.context": f"{request.host_url}v1/projects/{project}/forms/{form}.svc/"
+                                  "$metadata#Submissions",
+                "value": [self._row(r) for r in page],
+            }
+            if request.args.get("$count") == "true":
+                body["@odata.count"] = len(rows)
+            if offset + top < len(rows):
+                args = {k: v for k, v in request.args.items() if k != "$skiptoken"}
+                args["$skiptoken"] = base64.b64encode(
+                    json.dumps({"o": offset + top}).encode()).decode()
+                body["@odata.nextLink"] = f"{request.base_url}?{urlencode(args)}"
+            data = json.dumps(body).encode()
+            if fault == "malformed":
+                data = data[: len(data) // 2]
+            if fault == "drop":
+                return Response(drop_after(request.environ, data), 200,
+                                {"Content-Length": str(len(data))}, mimetype="application/json")
+            return Response(data, 200, mimetype="application/json")
+
+        def _record(instance_id: str) -> Record | None:
+            return self.records.get(instance_id)
+
+        @app.get(f"{base}/submissions/<instance_id>.xml")
+        def xml(project: str, form: str, instance_id: str) -> Any:
+            record = _record(instance_id)
+            if record is None:
+                return jsonify(code=404.1, message="Not found"), 404
+            if self.down_after_xml is not None and self.xml_served >= self.down_after_xml:
+                return Response("<html>502 Bad Gateway</html>", 502, mimetype="text/html")
+            self.xml_served += 1
+            return Response(record.versions[-1].xml, 200, mimetype="application/xml")
+
+        @app.get(f"{base}/submissions/<instance_id>/attachments")
+        def attachments(project: str, form: str, instance_id: str) -> Any:
+            record = _record(instance_id)
+            if record is None:
+                return jsonify(code=404.1, message="Not found"), 404
+            return jsonify([{"name": n, "exists": True}
+                            for n in sorted(record.versions[-1].files)])
+
+        @app.get(f"{base}/submissions/<instance_id>/attachments/<name>")
+        def attachment(project: str, form: str, instance_id: str, name: str) -> Any:
+            record = _record(instance_id)
+            files = record.versions[-1].files if record else {}
+            if name not in files:
+                return jsonify(code=404.1, message="Not found"), 404
+            return Response(files[name], 200, mimetype="image/jpeg")
+
+        return app
