@@ -36,7 +36,7 @@ def load_id(session: Session, submission_id: int) -> bool:
     """``load`` by ``submissions.id``; the row is read inside the write transaction."""
     try:
         begin_write(session)
-        sub = session.get(Submission, submission_id)
+        sub = session.get(Submission, submission_id, populate_existing=True)
         if sub is None:
             session.rollback()
             return False

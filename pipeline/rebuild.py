@@ -65,7 +65,7 @@ def _rebuild_form(session: Session, form_pk: int, form_xml_id: str, batch_size: 
         warehouse.ensure_tables(conn, *schemas.values())
         edits = dict(session.execute(
             select(Submission.root_id, func.count()).where(Submission.form_id == form_pk)
-            .group_by(Submission.root_id).having(func.count() > 1)).tuples().all())
+            .group_by(Submission.root_id).having(func.count() > 1)).all())
         last_id = 0
         while True:
             batch = session.scalars(
@@ -91,7 +91,7 @@ def _load_batch(session: Session, batch: list[Submission], form_xml_id: str,
     ids = [s.id for s in batch]
     present = dict(session.execute(
         select(Attachment.submission_id, func.count()).where(Attachment.submission_id.in_(ids))
-        .group_by(Attachment.submission_id)).tuples().all())
+        .group_by(Attachment.submission_id)).all())
     rows, ok_ids = [], []
     for sub in batch:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 from tqdm import tqdm
 
 from pipeline import loader
@@ -12,7 +13,7 @@ from pipeline.problems import Problem
 from ..db import get_session
 
 
-@click.group("pipeline")
+@click.group("pipeline", cls=AppGroup)  # AppGroup: each command runs in an app context
 def command() -> None:
     """The warehouse: typed tables built from the raw submissions."""
 

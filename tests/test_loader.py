@@ -1,0 +1,114 @@
+"""The loader: stored submissions reach the warehouse; bad ones are flagged and block nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline import loader, rawstore, warehouse
+from pipeline.ingest import Incoming, accept
+from pipeline.models import Submission
+from tests.wh_forms import ANSWERS, V1, V2, publish_form, submission
+
+
+def main_rows(session: Session) -> list[dict[str, Any]]:
+    table = warehouse.main_table(session.connection(), "site_check")
+    result = [dict(r._mapping) for r in session.execute(select(table).order_by(table.c._submission_id))]
+    session.commit()
+    return result
+
+
+def stored(session: Session, instance_id: str) -> Submission:
+    sub = session.scalar(select(Submission).where(Submission.instance_id == instance_id))
+    assert sub is not None
+    return sub
+
+
+def test_an_accepted_submission_becomes_warehouse_rows(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    outcome = accept(session, blobs, Incoming(
+        submission("uuid:l1", ANSWERS, name="Rahima"),
+        files={"site.jpg": b"jpeg", "a.jpg": b"jpeg-a"}, submitter="phone-1", device_id="dev-9"))
+    assert outcome.status == "created"
+    [row] = main_rows(session)
+    assert (row["_key"], row["progress"], row["_submitter"], row["_device_id"],
+            row["_instance_name"], row["_attachments_expected"], row["_attachments_present"]) == (
+        "uuid:l1", 40, "phone-1", "dev-9", "Rahima", 3, 2)
+    assert stored(session, "uuid:l1").parse_status == "ok"
+    # The missing photo arrives later: the row counts it.
+    accept(session, blobs, Incoming(submission("uuid:l1", ANSWERS, name="Rahima"),
+                                    files={"b.jpg": b"jpeg-b"}))
+    assert main_rows(session)[0]["_attachments_present"] == 3
+
+
+def test_a_bad_submission_is_flagged_and_the_others_still_load(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    accept(session, blobs, Incoming(submission("uuid:g1", {"progress": "10"})))
+    outcome = accept(session, blobs, Incoming(submission("uuid:b1", {"progress": "ten"})))
+    accept(session, blobs, Incoming(submission("uuid:g2", {"progress": "20"})))
+    assert outcome.status == "created"  # stored: nothing is lost
+    bad = stored(session, "uuid:b1")
+    assert bad.parse_status == "failed" and bad.parse_error_code == "submission.unparsable"
+    assert "/data/progress" in (bad.parse_error or "")
+    assert [r["_key"] for r in main_rows(session)] == ["uuid:g1", "uuid:g2"]
+
+
+def test_an_edit_shows_the_current_version_under_the_original_key(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    accept(session, blobs, Incoming(submission("uuid:o1", ANSWERS)))
+    outcome = accept(session, blobs, Incoming(
+        submission("uuid:o2", {"progress": "75", "photos": [{"caption": "new"}]},
+                   deprecated_id="uuid:o1")))
+    assert outcome.status == "edited"
+    [row] = main_rows(session)
+    assert (row["_key"], row["progress"], row["_edits"], row["_review_state"]) == (
+        "uuid:o1", 75, 1, "edited")
+    assert row["_submission_id"] == stored(session, "uuid:o2").id
+    photos = warehouse.repeat_tables(session.connection(), "site_check")["wh_site_check__photos"]
+    assert [r.caption for r in session.execute(select(photos))] == ["new"]
+
+
+def test_versions_share_tables_and_old_data_stays(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    accept(session, blobs, Incoming(submission("uuid:v1", {"progress": "3", "score": "2.5"})))
+    publish_form(session, V2)
+    accept(session, blobs, Incoming(submission("uuid:v2", {"progress": "4.5", "obstacles": "rain"},
+                                               version=V2)))
+    accept(session, blobs, Incoming(submission("uuid:v1b", {"progress": "6"})))
+    found = [(r["_key"], r["_form_version"], r["progress"], r["score"], r["obstacles"])
+             for r in main_rows(session)]
+    assert found == [("uuid:v1", V1, 3.0, 2.5, None), ("uuid:v2", V2, 4.5, None, "rain"),
+                     ("uuid:v1b", V1, 6.0, None, None)]
+
+
+def test_pending_submissions_are_processed_later(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    # Stored but never loaded, as after a crash between the two steps.
+    rawstore.save(session, blobs, Incoming(submission("uuid:p1", {"progress": "1"})))
+    rawstore.save(session, blobs, Incoming(submission("uuid:p2", {"progress": "x"})))
+    assert stored(session, "uuid:p1").parse_status == "pending"
+    session.commit()
+    result = loader.process_pending(session)
+    assert (result.ok, result.failed) == (1, 1)
+    assert [r["_key"] for r in main_rows(session)] == ["uuid:p1"]
+    assert loader.process_pending(session).ok == 0  # nothing left pending
+    assert loader.process_pending(session, include_failed=True).failed == 1
+
+
+def test_load_never_raises_for_an_unknown_version(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    outcome = rawstore.save(session, blobs, Incoming(submission("uuid:u1", {})))
+    session.execute(Submission.__table__.update().values(form_version="gone"))
+    session.commit()
+    assert loader.load(session, outcome.submission) is False
+    sub = stored(session, "uuid:u1")
+    session.refresh(sub)
+    assert (sub.parse_status, sub.parse_error_code) == ("failed", "form.version_not_found")
