@@ -147,7 +147,7 @@ class FakeCentral:
 
     def _build(self) -> Flask:
         app = Flask("fake_central")
-        base = f"/v1/projects/<project>/forms/<form>"
+        base = "/v1/projects/<project>/forms/<form>"
 
         @app.before_request
         def _auth() -> Any:
