@@ -14,7 +14,8 @@ from flask.cli import FlaskGroup
 from . import create_app
 
 # Modules in sync_server.commands, each exposing a click command or group named ``command``.
-COMMAND_MODULES: list[str] = ["app_users", "serve", "pipeline", "forms"]
+COMMAND_MODULES: list[str] = ["app_users", "serve", "pipeline", "forms", "projects", "ballots",
+                              "users", "setup"]
 
 
 class SangjogGroup(FlaskGroup):

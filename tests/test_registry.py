@@ -13,6 +13,7 @@ from pipeline.models import AuditEvent, InnovationProject
 from pipeline.problems import Problem
 from pipeline.review import set_review
 from pipeline.storage import BlobStore
+from sync_server.cli import cli
 from tests.domain_forms import publish_forms, submit
 
 HEADER = "code,title_en,title_bn,division,district,upazila,office,started_on,category\n"
@@ -124,3 +125,19 @@ def test_behind_schedule_lists_stale_and_stalled_projects(session, blobs):
     reasons = {b.status.code: [code for code, _ in b.reasons] for b in behind}
     assert reasons == {"STALE": ["no_recent_inspection"], "STALLED": ["progress_stalled"],
                        "NEVER": ["never_inspected"]}
+
+
+def test_cli_imports_and_lists_projects(runner, tmp_path, session, blobs):
+    result = runner.invoke(cli, args=["projects", "import", str(SAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "16 created, 0 updated, 0 unchanged." in result.output
+    publish_forms(session, "innovation_inspection")
+    inspect_project(session, blobs, "KUS-2017-03", "2026-02-01", 45)
+    listing = runner.invoke(cli, args=["projects", "list", "--district", "4050"]).output.splitlines()
+    assert len(listing) == 1 + 9
+    assert "KUS-2017-03\t4050\t405015\t45%\tpilot_running\t1\t2026-02-01\tAgent banking" in listing[3]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "A-1,Title,,,9999,,,,\n", encoding="utf-8")
+    refused = runner.invoke(cli, args=["projects", "import", str(bad)])
+    assert refused.exit_code == 1
+    assert "row 2, column district: '9999' is not a Bangladesh district code." in refused.output
