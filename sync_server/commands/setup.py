@@ -1,0 +1,80 @@
+"""``sangjog setup``: make a fresh install usable in one step (``make run`` calls it).
+
+Migrates the database, publishes every XLSForm in ``xlsforms/`` whose version is not published
+yet, and creates the first admin with a generated password, printing how to log in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from pipeline import accounts, forms
+from pipeline.db import upgrade
+from pipeline.models import FormVersion, User
+from pipeline.problems import Problem
+
+from ..db import get_session
+from ..web import people
+
+XLSFORMS = Path(__file__).resolve().parents[2] / "xlsforms"
+
+
+@click.command("setup")
+@click.option("--forms", "forms_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=XLSFORMS, show_default=True, help="Folder of XLSForms (media in media/).")
+def command(forms_dir: Path) -> None:
+    """Migrate the database, publish new form versions and create the first admin."""
+    upgrade(current_app.extensions["engine"])
+    click.echo("Database is up to date.")
+    _publish_forms(forms_dir)
+    _first_admin()
+
+
+def _publish_forms(folder: Path) -> None:
+    db = get_session()
+    sources = sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$"))
+    if not sources:
+        click.echo(f"No XLSForms in {folder}.")
+    for path in sources:
+        content = path.read_bytes()
+        # The same spreadsheet already published: skip ODK Validate, which takes seconds.
+        if db.scalar(select(FormVersion.id).where(FormVersion.xlsx == content).limit(1)):
+            click.echo(f"  {path.name}: already published")
+            continue
+        try:
+            built = forms.convert(content, path.name)
+            version = forms.publish(db, built, content, forms.static_media(built, folder / "media"),
+                                    actor="setup")
+        except Problem as problem:
+            click.echo(f"  {path.name}: NOT published: {problem.message}", err=True)
+            for error in problem.details.get("errors", []):
+                click.echo(f"    sheet {error.get('sheet')}, row {error.get('row')}: "
+                           f"{error.get('message')}", err=True)
+            continue
+        click.echo(f"  {path.name}: {built.form_id} version {version.version} published")
+
+
+def _first_admin() -> None:
+    db = get_session()
+    if db.scalar(select(User.id).where(User.role == "admin", User.active.is_(True)).limit(1)):
+        click.echo("An admin exists; log in with that account.")
+        return
+    password = people.generate_password()
+    try:
+        accounts.create_user(db, "admin", password, "admin", ["*"], display_name="Administrator",
+                             actor="setup")
+    except Problem as problem:
+        raise click.ClickException(
+            f"{problem.message} Create an admin with: sangjog user create NAME --role admin"
+        ) from None
+    url = (current_app.config.get("SERVER_URL") or "http://127.0.0.1:5000").rstrip("/")
+    click.echo("")
+    click.echo("First admin created. Log in at:")
+    click.echo(f"  URL:       {url}/login")
+    click.echo("  User name: admin")
+    click.echo(f"  Password:  {password}")
+    click.echo("Change the password after logging in (menu at the top right).")
