@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.domain.ballots import ELIGIBLE_ROLES, Ballot, Nomination, count, normalise_name
+from pipeline.domain.ballots import (
+    ELIGIBLE_ROLES,
+    Ballot,
+    Nomination,
+    count,
+    normalise_name,
+    tally,
+)
+from pipeline.review import set_review
+from pipeline.storage import BlobStore
+from sync_server.cli import cli
+from tests.domain_forms import publish_forms, submit
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -176,3 +187,43 @@ def test_tally_matches_an_independent_count(sizes, raw_ballots):
             assert r.rank == 1 + len([v for v in ws if v > r.votes])
             assert r.top_five == (r.votes > 0 and r.rank <= 5)
         assert t.tie_at_cutoff == (len([v for v in ws if v > 0 and 1 + len([x for x in ws if x > v]) <= 5]) > 5)
+
+
+# ---- from the warehouse ----
+
+def test_tally_reads_the_warehouse_and_leaves_out_rejected_ballots(session, runner, tmp_path):
+    blobs = BlobStore(tmp_path / "blobs")
+    publish_forms(session, "hl_nomination", "hl_ballot")
+    place = {"division": "10", "district": "1004", "upazila": "100409"}
+    for i, (union, title) in enumerate([("10040913", "Tax fair"), ("10040915", "Open budget")], 1):
+        submit(session, blobs, "hl_nomination",
+               {**place, "union": union, "workshop_date": "2026-03-10", "practice_title": title,
+                "indicators": [{"indicator": f"{title} held"}, {"indicator": "Women attend"}]},
+               instance_id=f"uuid:nom-{i}")
+    cast = [("Rahima Begum", "up_chairman", "nom-1 nom-2"), ("Abdul Karim", "uno", "nom-2"),
+            ("rahima begum", "up_chairman", "nom-2"), ("Selina", "up_member", "nom-2 nom-9"),
+            ("Jamal", "up_member", "nom-2")]
+    subs = [submit(session, blobs, "hl_ballot",
+                   {**place, "voter_name": who, "voter_role": role, "picks": picks},
+                   received_at=T0 + timedelta(minutes=i))
+            for i, (who, role, picks) in enumerate(cast)]
+    session.commit()
+    set_review(session, [subs[-1].id], "rejected", "Voter was not present", "supervisor")
+
+    [t] = tally(session, upazila="100409")
+    assert [(r.nomination.practice_title, r.votes, r.rank) for r in t.results] == [
+        ("Open budget", 2, 1), ("Tax fair", 1, 2)]
+    assert t.results[0].nomination.indicators == ("Open budget held", "Women attend")
+    assert t.results[0].nomination.key == "nom-2" and t.district == "1004"
+    assert [b.voter_name for b in t.ineligible] == ["Abdul Karim"]
+    assert [(a.voter_name, b.voter_name) for a, b in t.duplicates] == [
+        ("rahima begum", "Rahima Begum")]
+    assert [p for _, p in t.unknown_picks] == ["nom-9"]
+    assert tally(session, district="3026") == []
+    assert tally(session, until=date(2026, 1, 1)) == []
+
+    out = runner.invoke(cli, args=["ballots", "tally", "--upazila", "100409"]).output
+    assert "Workshop 100409 (district 1004): 2 ballot(s) counted" in out
+    assert " *    1.    2 vote(s)  Open budget  [union 10040915, nom-2]" in out
+    assert "Not counted (role 'uno' may not vote): Abdul Karim" in out
+    assert "Pick ignored (not nominated at this workshop): nom-9" in out
