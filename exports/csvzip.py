@@ -18,11 +18,11 @@ import io
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, null, select
 from sqlalchemy.orm import Session
 
 from pipeline.models import Submission
@@ -37,8 +37,6 @@ CENTRAL_METADATA = ["KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent",
                     "FormVersion"]
 _GEOPOINT_PARTS = (("latitude", "Latitude"), ("longitude", "Longitude"),
                    ("altitude", "Altitude"), ("accuracy", "Accuracy"))
-# Central spells review states in camelCase and leaves "received" empty.
-REVIEW_STATES = {"received": "", "has_issues": "hasIssues"}
 
 
 @dataclass(frozen=True)
@@ -55,21 +53,9 @@ def _iso_datetime(value: Any) -> str:
     return str(value)
 
 
-def _iso_date(value: Any) -> str:
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def _number(value: Any) -> str:
-    return format(value, ".15g") if isinstance(value, float) else str(value)
-
-
-def _review_state(value: Any) -> str:
-    return REVIEW_STATES.get(value, value)
-
-
-_CONVERTERS: dict[str, Callable[[Any], str]] = {
-    "dateTime": _iso_datetime, "date": _iso_date, "decimal": _number,
-}
+# Only datetimes need converting: csv.writer already writes dates as YYYY-MM-DD, numbers
+# as Python prints them and None as an empty field.
+_CONVERTERS: dict[str, Callable[[Any], str]] = {"dateTime": _iso_datetime}
 
 
 def field_columns(spec: TableSpec, present: set[str], older: Iterable[TableSpec] = ()) -> list[CsvColumn]:
@@ -83,7 +69,7 @@ def field_columns(spec: TableSpec, present: set[str], older: Iterable[TableSpec]
     for f in fields:
         header = "-".join(f.relpath)
         if f.type == "geopoint":
-            cols += [CsvColumn(f"{header}-{label}", f"{f.name}_{part}", _number)
+            cols += [CsvColumn(f"{header}-{label}", f"{f.name}_{part}")
                      for part, label in _GEOPOINT_PARTS if f"{f.name}_{part}" in present]
         elif f.name in present:
             cols.append(CsvColumn(header, f.name, _CONVERTERS.get(f.type)))
@@ -105,9 +91,7 @@ def main_columns(sel: query.FormSelection) -> list[CsvColumn]:
                "FormVersion": "_form_version"}
     for header in CENTRAL_METADATA:
         source = sources[header]
-        convert = _review_state if header == "ReviewState" else None
-        cols.append(CsvColumn(header, source if source is None or source in present else None,
-                              convert))
+        cols.append(CsvColumn(header, source if source is None or source in present else None))
     return cols
 
 
@@ -124,27 +108,37 @@ def repeat_filename(form_id: str, spec: TableSpec, root: str) -> str:
     return f"{form_id}-{path}.csv"
 
 
+def _select_in_order(cols: list[CsvColumn], sources: dict[str, Any]) -> list[Any]:
+    """One SELECT column per CSV column, in CSV order, so rows go to ``csv.writer`` as they are
+    (it writes None as an empty field and numbers and dates in the form Central uses)."""
+    exprs = []
+    for i, c in enumerate(cols):
+        expr = sources[c.source] if c.source is not None else null()
+        if c.source == "_review_state":  # Central's spelling, computed by the database
+            expr = case((expr == "received", ""), (expr == "has_issues", "hasIssues"), else_=expr)
+        exprs.append(expr.label(f"c{i}"))
+    return exprs
+
+
 def _write_rows(zf: zipfile.ZipFile, name: str, cols: list[CsvColumn], stmt: Select,
                 session: Session, chunk_rows: int, progress: Any) -> int:
-    result = session.execute(stmt.execution_options(yield_per=chunk_rows))
-    positions = {key: i for i, key in enumerate(result.keys())}
-    plan = [(positions[c.source] if c.source is not None else None, c.convert) for c in cols]
+    result = session.connection().execute(stmt.execution_options(yield_per=chunk_rows))
+    converters = [(i, c.convert) for i, c in enumerate(cols) if c.convert is not None]
     count = 0
     with zf.open(name, "w") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow([c.header for c in cols])
         for rows in result.partitions():
-            out = []
-            for row in rows:
-                out.append([
-                    "" if pos is None or row[pos] is None
-                    else (convert(row[pos]) if convert is not None else row[pos])
-                    for pos, convert in plan
-                ])
-            writer.writerows(out)
-            count += len(out)
+            if converters:
+                rows = [list(row) for row in rows]
+                for row in rows:
+                    for i, convert in converters:
+                        if row[i] is not None:
+                            row[i] = convert(row[i])
+            writer.writerows(rows)
+            count += len(rows)
             if progress is not None:
-                progress.update(len(out))
+                progress.update(len(rows))
     return count
 
 
@@ -159,18 +153,22 @@ def write_zip(session: Session, form_id: str, out: str | Path | IO[bytes],
         raise Problem("export.no_data", 404,
                       f"Form '{form_id}' has no published version with warehouse tables.")
     main = sel.main
+    sources = {**dict(main.c.items()), "_current_instance_id": Submission.instance_id}
+    cols = main_columns(sel)
     main_stmt: Select = (
-        select(main, Submission.instance_id.label("_current_instance_id"))
-        .outerjoin(Submission, Submission.id == main.c._submission_id)
+        select(*_select_in_order(cols, sources))
+        .select_from(main.outerjoin(Submission, Submission.id == main.c._submission_id))
         .where(sel.condition).order_by(main.c._submitted_at, main.c._key)
     )
     written: dict[str, int] = {}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        written[f"{form_id}.csv"] = _write_rows(zf, f"{form_id}.csv", main_columns(sel),
-                                                main_stmt, session, chunk_rows, progress)
+        written[f"{form_id}.csv"] = _write_rows(zf, f"{form_id}.csv", cols, main_stmt, session,
+                                                chunk_rows, progress)
         for spec in sel.repeat_specs():
             name = repeat_filename(form_id, spec, sel.schema.root)
-            written[name] = _write_rows(zf, name, repeat_columns(sel, spec),
-                                        query.repeat_query(sel, spec.name), session,
-                                        chunk_rows, progress)
+            repeat_cols = repeat_columns(sel, spec)
+            table = sel.tables[spec.name]
+            stmt = query.repeat_query(sel, spec.name).with_only_columns(
+                *_select_in_order(repeat_cols, dict(table.c.items())), maintain_column_froms=True)
+            written[name] = _write_rows(zf, name, repeat_cols, stmt, session, chunk_rows, progress)
     return written

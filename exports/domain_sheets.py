@@ -1,14 +1,46 @@
-"""Ballot results, action plans with their follow-ups, and innovation projects (placeholder)."""
+"""The programme sheets of the workbook: Ballot results, Action plans and follow-ups, and
+Innovation projects (the registry with each project's inspections in the period).
+
+The numbers come from ``pipeline.domain`` (the same tally, plan links and registry the web pages
+show); this module only lays them out, in the chosen language.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pipeline import scope as scopes
+from pipeline.domain import ballots, followups, inspections
+
+from . import geo, labels, query
 from .period import Period
-from .sheets import Formats
+from .sheets import Formats, WrittenTable, sheet_name
+
+TEXT = {
+    "yes": {"en": "yes", "bn": "হ্যাঁ", "ne": "हो"},
+    "upazila": {"en": "Upazila (workshop)", "bn": "উপজেলা (কর্মশালা)", "ne": "उपजिल्ला (कार्यशाला)"},
+    "union": {"en": "Union / pourashava", "bn": "ইউনিয়ন / পৌরসভা", "ne": "युनियन / नगरपालिका"},
+    "practice": {"en": "Good practice", "bn": "ভালো শিখন", "ne": "असल अभ्यास"},
+    "indicators": {"en": "Indicators", "bn": "সূচকসমূহ", "ne": "सूचकहरू"},
+    "votes": {"en": "Votes", "bn": "ভোট", "ne": "मत"},
+    "rank": {"en": "Rank", "bn": "ক্রম", "ne": "स्थान"},
+    "top_five": {"en": "Top five", "bn": "সেরা পাঁচ", "ne": "उत्कृष्ट पाँच"},
+    "tied": {"en": "Tied", "bn": "সমান ভোট", "ne": "बराबर मत"},
+    "first": {"en": "First preferences", "bn": "প্রথম পছন্দ", "ne": "पहिलो रोजाइ"},
+    "ballots": {"en": "Ballots counted", "bn": "গণনাকৃত ব্যালট", "ne": "गणना गरिएका मतपत्र"},
+    "ineligible": {"en": "Not eligible to vote", "bn": "ভোটের অযোগ্য", "ne": "मतदान गर्न अयोग्य"},
+    "duplicates": {"en": "Duplicate voters", "bn": "একাধিকবার ভোট", "ne": "दोहोरो मतदाता"},
+    "spoiled": {"en": "Spoiled (more than five picks)", "bn": "বাতিল (পাঁচটির বেশি)", "ne": "बदर (पाँचभन्दा बढी)"},
+    "tie_cutoff": {"en": "Tie at fifth place", "bn": "পঞ্চম স্থানে সমান ভোট", "ne": "पाँचौं स्थानमा बराबरी"},
+}
+
+
+def _t(key: str, lang: str) -> str:
+    return labels.pick(TEXT[key], lang)
 
 
 @dataclass
@@ -18,10 +50,231 @@ class Context:
     formats: Formats
     taken: set[str]
     lang: str
-    scope: Any
+    scope: Any  # list of scope codes
     period: Period | None
-    selections: dict[str, Any] = field(default_factory=dict)
+    selections: dict[str, query.FormSelection] = field(default_factory=dict)
+    written: list[WrittenTable] = field(default_factory=list)
+
+    @property
+    def user_scope(self) -> scopes.Scope:
+        return scopes.parse(list(self.scope))
+
+    @property
+    def since(self) -> date | None:
+        return self.period.start if self.period else None
+
+    @property
+    def until(self) -> date | None:
+        return self.period.end if self.period else None
 
 
 def write_all(ctx: Context) -> None:
-    return None
+    if "hl_ballot" in ctx.selections or "hl_nomination" in ctx.selections:
+        write_ballot_results(ctx)
+    if "hl_action_plan" in ctx.selections:
+        write_action_plans(ctx)
+    if "innovation_inspection" in ctx.selections:
+        write_projects(ctx)
+
+
+def _header(ws: Any, fmt: Formats, row: int, headers: list[str], widths: list[float] | None = None) -> None:
+    for col, text in enumerate(headers):
+        ws.write_string(row, col, text, fmt.header)
+        if widths:
+            ws.set_column(col, col, widths[col])
+
+
+def _cell(ws: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
+    if value is None or value == "":
+        return
+    if isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, (int, float)):
+        ws.write_number(row, col, value, fmt)
+    elif isinstance(value, date):
+        ws.write_datetime(row, col, value, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+# ---- Ballot results ----------------------------------------------------------------------
+
+def write_ballot_results(ctx: Context) -> None:
+    lang, fmt = ctx.lang, ctx.formats
+    tallies = ballots.tally(ctx.session, since=ctx.since, until=ctx.until, scope=ctx.user_scope)
+    ws = ctx.workbook.add_worksheet(sheet_name("Ballot results", ctx.taken))
+    upazilas = geo.column_names("upazila", lang)
+    unions = geo.column_names("union", lang)
+    yes = _t("yes", lang)
+    # Per workshop: how many ballots counted and which were set aside.
+    headers = [_t(k, lang) for k in ("upazila", "ballots", "ineligible", "duplicates", "spoiled", "tie_cutoff")]
+    _header(ws, fmt, 0, headers, [28, 16, 16, 16, 18, 16])
+    row = 1
+    for t in tallies:
+        values = [upazilas.get(t.upazila, t.upazila), t.ballots_counted, len(t.ineligible),
+                  len(t.duplicates), len(t.spoiled), yes if t.tie_at_cutoff else ""]
+        for col, value in enumerate(values):
+            _cell(ws, row, col, value, fmt.warning if t.tie_at_cutoff and col == 5 else None)
+        row += 1
+    row += 1
+    # Per nominated practice: votes, rank, top five with indicators, ties marked.
+    headers = [_t(k, lang) for k in ("upazila", "union", "practice", "indicators", "votes", "rank",
+                                    "top_five", "tied", "first")]
+    _header(ws, fmt, row, headers)
+    ws.set_column(2, 3, 40)
+    row += 1
+    chart_rows: list[tuple[str, int, int]] = []
+    for t in tallies:
+        first = row
+        for r in t.results:
+            n = r.nomination
+            style = fmt.highlight if r.top_five else None
+            values = [upazilas.get(t.upazila, t.upazila), unions.get(n.union, n.union),
+                      n.practice_title, "; ".join(n.indicators), r.votes, r.rank,
+                      yes if r.top_five else "", yes if r.tied else "", r.first_preferences]
+            for col, value in enumerate(values):
+                _cell(ws, row, col, value, fmt.warning if col == 7 and r.tied else style)
+            row += 1
+        if row > first:
+            chart_rows.append((upazilas.get(t.upazila, t.upazila), first, row - 1))
+    # One bar chart of votes per workshop, beside the table (at most 60 to keep the file light).
+    name = ws.get_name()
+    for i, (title, first, last) in enumerate(chart_rows[:60]):
+        chart = ctx.workbook.add_chart({"type": "bar"})
+        chart.add_series({"name": _t("votes", lang), "categories": [name, first, 2, last, 2],
+                          "values": [name, first, 4, last, 4], "data_labels": {"value": True}})
+        chart.set_title({"name": title})
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"reverse": True})  # best practice on top, as in the table
+        chart.set_size({"width": 560, "height": max(200, 40 + 28 * (last - first + 1))})
+        ws.insert_chart(1 + 18 * i, 10, chart)
+
+
+# ---- Action plans and follow-ups ---------------------------------------------------------
+
+PLAN_HEADERS = {
+    "en": ["Participant", "Position", "District", "Upazila / local level", "Union / pourashava",
+           "Date prepared", "Planned practices", "Follow-up period type", "Follow-up period",
+           "Follow-up date", "Follow-up officer", "Linked by", "Results", "Plan KEY", "Follow-up KEY"],
+    "bn": ["অংশগ্রহণকারী", "পদবি", "জেলা", "উপজেলা / স্থানীয় সরকার", "ইউনিয়ন / পৌরসভা",
+           "তৈরির তারিখ", "পরিকল্পিত ভালো শিখন", "ফলো-আপের ধরন", "ফলো-আপের সময়কাল",
+           "ফলো-আপের তারিখ", "ফলো-আপ কর্মকর্তা", "সংযোগের ভিত্তি", "ফলাফল", "Plan KEY", "Follow-up KEY"],
+}
+PERIOD_TYPE_NAMES = {
+    "quarterly": {"en": "Quarterly", "bn": "ত্রৈমাসিক", "ne": "त्रैमासिक"},
+    "half_yearly": {"en": "Half-yearly", "bn": "ষাণ্মাসিক", "ne": "अर्धवार्षिक"},
+    "annual": {"en": "Annual", "bn": "বার্ষিক", "ne": "वार्षिक"},
+}
+
+
+def write_action_plans(ctx: Context) -> None:
+    lang, fmt = ctx.lang, ctx.formats
+    rows = followups.plan_followups(ctx.session, scope=ctx.user_scope)
+    ws = ctx.workbook.add_worksheet(sheet_name("Action plans and follow-ups", ctx.taken))
+    headers = PLAN_HEADERS.get(lang, PLAN_HEADERS["en"])
+    _header(ws, fmt, 0, headers, [24, 18, 14, 22, 22, 12, 40, 14, 14, 12, 20, 10, 50, 40, 40])
+    ws.freeze_panes(1, 1)
+    districts = geo.column_names("district", lang)
+    areas = {**geo.column_names("upazila", lang), **geo.column_names("local_level", lang)}
+    unions = geo.column_names("union", lang)
+    r = 1
+    for entry in rows:
+        p = entry.plan
+        in_period = [f for f in entry.followups
+                     if ctx.period is None or (f.reference_date and ctx.period.contains(f.reference_date))]
+        prepared_in = ctx.period is None or (p.date_prepared and ctx.period.contains(p.date_prepared))
+        if not in_period and not prepared_in:
+            continue
+        plan_cells = [p.participant_name, p.position, districts.get(p.district, p.district),
+                      areas.get(p.upazila or p.local_level, p.upazila or p.local_level),
+                      unions.get(p.union, p.union), p.date_prepared, "; ".join(p.practices)]
+        for f in in_period or [None]:
+            cells = list(plan_cells)
+            if f is not None:
+                results = "; ".join(f"{x.practice}: {x.result}" for x in f.results)
+                cells += [labels.pick(PERIOD_TYPE_NAMES.get(f.period_type, {}), lang, f.period_type),
+                          followups.period_label(f) or "", f.followup_date, f.officer_name,
+                          entry.linked_by.get(f.key, ""), results, p.key, f.key]
+            else:
+                cells += [""] * 6 + [p.key, ""]
+            for col, value in enumerate(cells):
+                _cell(ws, r, col, value, fmt.date if isinstance(value, date) else None)
+            r += 1
+    ws.autofilter(0, 0, max(r - 1, 1), len(headers) - 1)
+
+
+# ---- Innovation projects -----------------------------------------------------------------
+
+PROJECT_HEADERS = {
+    "en": ["Code", "Project", "District", "Upazila", "Office", "Category", "Started", "Inspections",
+           "Last inspected", "Progress (%)", "Stage", "Recommendation", "Time before", "Time after",
+           "Cost before", "Cost after", "Visits before", "Visits after",
+           "Inspections in period", "Received", "Approved", "Has issues", "Rejected",
+           "Latest inspection in period", "Its review state"],
+    "bn": ["কোড", "প্রকল্প", "জেলা", "উপজেলা", "দপ্তর", "ধরন", "শুরু", "পরিদর্শন সংখ্যা",
+           "সর্বশেষ পরিদর্শন", "অগ্রগতি (%)", "পর্যায়", "সুপারিশ", "আগে সময়", "পরে সময়",
+           "আগে খরচ", "পরে খরচ", "আগে যাতায়াত", "পরে যাতায়াত",
+           "এই সময়ের পরিদর্শন", "প্রাপ্ত", "অনুমোদিত", "সমস্যা আছে", "প্রত্যাখ্যাত",
+           "এই সময়ের সর্বশেষ পরিদর্শন", "তার পর্যালোচনার অবস্থা"],
+}
+
+
+def _choice_names(ctx: Context, field_name: str) -> dict[str, str]:
+    sel = ctx.selections["innovation_inspection"]
+    try:
+        spec = sel.schema.main.column(field_name)
+    except KeyError:
+        return {}
+    return {v: labels.pick(names, ctx.lang, v) for v, names in (spec.choices or {}).items()}
+
+
+def write_projects(ctx: Context) -> None:
+    lang, fmt = ctx.lang, ctx.formats
+    statuses = inspections.registry(ctx.session, scope=ctx.user_scope)
+    ws = ctx.workbook.add_worksheet(sheet_name("Innovation projects", ctx.taken))
+    headers = PROJECT_HEADERS.get(lang, PROJECT_HEADERS["en"])
+    _header(ws, fmt, 0, headers, [16, 40, 14, 16, 20, 14, 12, 11, 13, 11, 18, 22] + [11] * 11 + [14, 14])
+    ws.freeze_panes(1, 2)
+    districts, upazilas = geo.column_names("district", lang), geo.column_names("upazila", lang)
+    stages, recommendations = _choice_names(ctx, "stage"), _choice_names(ctx, "recommendation")
+    in_period = _period_inspections(ctx)
+    state_names = labels.review_state_names(lang)
+    r = 1
+    for s in statuses:
+        seen = in_period.get(s.code, {})
+        latest_day, latest_state = seen.get("latest", (None, ""))
+        title = s.title_bn if lang == "bn" and s.title_bn else s.title_en
+        cells = [s.code, title, districts.get(s.district, s.district),
+                 upazilas.get(s.upazila or "", s.upazila or ""), s.office, s.category, s.started_on,
+                 s.inspections, s.last_inspected, s.progress,
+                 stages.get(s.stage or "", s.stage or ""),
+                 recommendations.get(s.recommendation or "", s.recommendation or ""),
+                 *(s.tcv(name) for name in inspections.TCV_FIELDS),
+                 sum(seen.get(state, 0) for state in REVIEW_COLUMNS), *(seen.get(state, 0) for state in REVIEW_COLUMNS),
+                 latest_day, state_names.get(latest_state, latest_state)]
+        for col, value in enumerate(cells):
+            _cell(ws, r, col, value, fmt.date if isinstance(value, date) else None)
+        r += 1
+    ws.autofilter(0, 0, max(r - 1, 1), len(headers) - 1)
+
+
+# Review states counted per project for the period; "edited" counts as received.
+REVIEW_COLUMNS = ("received", "approved", "has_issues", "rejected")
+
+
+def _period_inspections(ctx: Context) -> dict[str, dict[str, Any]]:
+    """Per project: the period's inspections (the workbook's selection) by review state, and the
+    latest one's visit date and state. Reads three columns, in chunks."""
+    sel = ctx.selections["innovation_inspection"]
+    found: dict[str, dict[str, Any]] = {}
+    if not {"project", "visit_date"} <= set(sel.main.c.keys()):
+        return found
+    for frame in query.frames(ctx.session, sel, columns=["project", "visit_date", "_review_state"]):
+        for project, day, state in zip(frame["project"].tolist(), frame["visit_date"].tolist(),
+                                       frame["_review_state"].tolist(), strict=True):
+            entry = found.setdefault(project or "", {})
+            state = "received" if state in (None, "edited") else state
+            entry[state] = entry.get(state, 0) + 1
+            if day is not None and (entry.get("latest") is None or day >= entry["latest"][0]):
+                entry["latest"] = (day, state)
+    return found

@@ -87,11 +87,17 @@ def repeat_query(sel: FormSelection, table_name: str) -> Select:
 
 
 def frames(session: Session, sel: FormSelection, table_name: str | None = None,
-           chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+           chunk_rows: int = CHUNK_ROWS, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
     """The selected rows of the main table (or of repeat ``table_name``) in DataFrames of at most
-    ``chunk_rows`` rows, streamed from the database (server-side cursor on PostgreSQL)."""
-    stmt = main_query(sel) if table_name in (None, sel.schema.main.name) else repeat_query(sel, table_name)
-    result = session.execute(stmt.execution_options(yield_per=chunk_rows))
+    ``chunk_rows`` rows, streamed from the database (server-side cursor on PostgreSQL).
+    ``columns`` limits the read to those columns."""
+    is_main = table_name in (None, sel.schema.main.name)
+    stmt = main_query(sel) if is_main else repeat_query(sel, table_name)
+    if columns is not None:
+        table = sel.main if is_main else sel.tables[table_name]
+        stmt = stmt.with_only_columns(*(table.c[c] for c in columns if c in table.c),
+                                      maintain_column_froms=True)
+    result = session.connection().execute(stmt.execution_options(yield_per=chunk_rows))
     columns = list(result.keys())
     for rows in result.partitions():
         yield pd.DataFrame.from_records(rows, columns=columns)

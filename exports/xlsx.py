@@ -126,6 +126,7 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
     context = domain_sheets.Context(session, workbook, formats, taken, lang, scope, period,
                                     selections={s.form_id: s for s in selections})
     domain_sheets.write_all(context)
+    report.tables += context.written
     _write_summary(summary_sheet, workbook, formats, counter.frame(), selections, report,
                    scope, period, lang)
     workbook.close()
