@@ -7,13 +7,15 @@
     formtools.sample_submission("innovation_inspection")   # a realistic submission the engine accepts
     formtools.publish_all(session)                          # publish all five (with static media)
 
-``fill`` runs tests/engine/fill.mjs (Node + @getodk/xforms-engine; ``make test`` installs it).
+``fill`` talks to one long-running ``node tests/engine/fill.mjs --serve`` (ODK's
+@getodk/xforms-engine; ``make test`` installs it), which loads each form only once per test run.
 Answers are ``(path, value)`` pairs applied in order; ``/data/plans[2]/topic`` adds repeat rows.
 Conversion runs ODK Validate (Java), so built forms are cached on disk, keyed by the XLSForm bytes.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import json
@@ -21,6 +23,7 @@ import pickle
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,25 +98,67 @@ def _plain(path: str) -> str:
     return path.replace("[1]", "")
 
 
+class _Engine:
+    """One ``node fill.mjs --serve`` process for the whole test run: each form loads once."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            process = self._start()
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(json.dumps(request).encode() + b"\n")
+            process.stdin.flush()
+            line = process.stdout.readline()
+        if not line:
+            raise RuntimeError("fill.mjs stopped; run it by hand to see why: "
+                               "echo '{...}' | node tests/engine/fill.mjs")
+        answer = json.loads(line)
+        if "crash" in answer:
+            raise RuntimeError(f"fill.mjs failed: {answer['crash']}")
+        return answer
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._process.poll() is not None:
+            node = shutil.which("node")
+            if node is None or not (ENGINE / "node_modules" / "@getodk" / "xforms-engine").is_dir():
+                raise RuntimeError("ODK's form engine is not installed: run `make test` "
+                                   "(or `cd tests/engine && npm install`).")
+            self._process = subprocess.Popen([node, str(ENGINE / "fill.mjs"), "--serve"], cwd=ENGINE,
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            atexit.register(self.close)
+        return self._process
+
+    def close(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            assert self._process.stdin is not None
+            self._process.stdin.close()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            for stream in (self._process.stdout,):
+                if stream is not None:
+                    stream.close()
+        self._process = None
+
+
+_engine = _Engine()
+
+
 def fill_xform(xform: bytes | str, answers: Iterable[Sequence[Any]],
                media: dict[str, bytes | str] | None = None, language: str | None = None) -> FillResult:
     """Fill any XForm with ODK's engine (see module docstring)."""
-    node = shutil.which("node")
-    if node is None or not (ENGINE / "node_modules" / "@getodk" / "xforms-engine").is_dir():
-        raise RuntimeError("ODK's form engine is not installed: run `make test` "
-                           "(or `cd tests/engine && npm install`).")
-    request = {
+    out = _engine.ask({
         "xform": xform.decode("utf-8") if isinstance(xform, bytes) else xform,
         "media": {name: content.decode("utf-8") if isinstance(content, bytes) else content
                   for name, content in (media or {}).items()},
         "answers": [[path, value] for path, value in answers],
         "language": language,
-    }
-    done = subprocess.run([node, str(ENGINE / "fill.mjs")], input=json.dumps(request).encode(),
-                          capture_output=True, timeout=60, cwd=ENGINE)
-    if done.returncode != 0:
-        raise RuntimeError(f"fill.mjs failed: {done.stderr.decode(errors='replace')[-2000:]}")
-    out = json.loads(done.stdout)
+    })
     return FillResult(ok=out["ok"], xml=out["instance_xml"].encode("utf-8"),
                       violations=out["violations"], errors=out["errors"], relevant=out["relevant"],
                       options=out["options"], option_labels=out["option_labels"],
@@ -188,7 +233,7 @@ SAMPLE_ANSWERS: dict[str, list[tuple[str, Any]]] = {
         ("/data/recommendation", "scale_district"),
         ("/data/photos[1]/photo", "desk.jpg"), ("/data/photos[1]/caption", "সেবা ডেস্ক"),
         ("/data/photos[2]/photo", "queue.jpg"), ("/data/photos[2]/caption", "অপেক্ষমাণ নাগরিক"),
-        ("/data/location", "25.6279 88.6332 35 4.5"), ("/data/signature", "signature.png"),
+        ("/data/location", "25.6279 88.6332 35.0 4.5"), ("/data/signature", "signature.png"),
     ],
 }
 
