@@ -27,8 +27,11 @@ def free_port() -> int:
 
 class LiveServer:
     def __init__(self, database_url: str, data_dir: Path, *, workers: int = 2,
-                 port: int | None = None, log: Path | None = None) -> None:
+                 port: int | None = None, log: Path | None = None,
+                 app_spec: str | None = None) -> None:
         self.port = port or free_port()
+        # Another WSGI app under the same gunicorn settings (the benchmark's baseline).
+        self.app_spec = app_spec
         self.workers = workers
         self.log = log or data_dir / "server.log"
         self.env = {**os.environ, "DATABASE_URL": database_url, "SANGJOG_DATA_DIR": str(data_dir),
@@ -36,10 +39,14 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> LiveServer:
+        argv = [sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1",
+                "--port", str(self.port), "--workers", str(self.workers)]
+        if self.app_spec:
+            argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
+                    "--bind", f"127.0.0.1:{self.port}", self.app_spec]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--workers", str(self.workers)],
+                argv,
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         deadline = time.monotonic() + timeout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 from defusedxml import ElementTree
 from sqlalchemy import select
@@ -169,3 +170,49 @@ def test_web_user_submits_with_basic_auth(client, session):
     assert _stored(session, "uuid:0001").submitter == "officer"
     assert client.post("/submission", content_type="multipart/form-data",
                        data=multipart(submission_xml("uuid:x"))).status_code == 401
+
+
+def test_collect_round_trip_with_the_real_inspection_form(client, session):
+    """formList → download → manifest and media → fill with ODK's engine → submit photos."""
+    from pipeline.domain.projects import SAMPLE, import_projects
+    from tests import formtools
+
+    formtools.publish_all(session)
+    import_projects(session, SAMPLE)
+    key = app_user(session, "inspector-phone", forms=("innovation_inspection",)).token
+    listing = ElementTree.fromstring(client.get(f"/key/{key}/formList").data)
+    ns = "{http://openrosa.org/xforms/xformsList}"
+    (entry,) = listing.findall(f"{ns}xform")
+    assert entry.findtext(f"{ns}formID") == "innovation_inspection"
+    path = entry.findtext(f"{ns}downloadUrl").removeprefix("http://localhost")
+    xform = client.get(path).data
+    assert entry.findtext(f"{ns}hash") == "md5:" + hashlib.md5(xform).hexdigest()
+
+    mf = "{http://openrosa.org/xforms/xformsManifest}"
+    manifest = ElementTree.fromstring(
+        client.get(entry.findtext(f"{ns}manifestUrl").removeprefix("http://localhost")).data)
+    media = {}
+    for item in manifest.findall(f"{mf}mediaFile"):
+        content = client.get(item.findtext(f"{mf}downloadUrl").removeprefix("http://localhost")).data
+        assert item.findtext(f"{mf}hash") == "md5:" + hashlib.md5(content).hexdigest()
+        media[item.findtext(f"{mf}filename")] = content
+    assert b"KUS-2017-01" in media["innovation_projects.csv"]  # generated from the registry
+
+    place = {"/data/division": "40", "/data/district": "4050", "/data/upazila": "405079",
+             "/data/project": "KUS-2017-01"}
+    answers = [(p, place.get(p, v)) for p, v in formtools.SAMPLE_ANSWERS["innovation_inspection"]]
+    filled = formtools.fill_xform(xform, answers, media)
+    assert filled.ok, (filled.violations, filled.errors)
+    photos = {"desk.jpg": JPEG, "queue.jpg": OTHER_JPEG, "signature.png": b"\x89PNG signature"}
+    first = _post(client, key, filled.xml, {"desk.jpg": photos["desk.jpg"]}, incomplete=True)
+    assert first.status_code == 201
+    rest = {k: v for k, v in photos.items() if k != "desk.jpg"}
+    assert _post(client, key, filled.xml, rest).status_code == 201
+    assert _post(client, key, filled.xml, photos).status_code == 201  # a resend changes nothing
+
+    session.rollback()
+    (stored,) = session.scalars(select(Submission)).all()
+    assert stored.xml == filled.xml and stored.submitter == "inspector-phone"
+    assert stored.attachments_expected == 3
+    assert {a.name: a.size for a in stored.attachments} == {k: len(v) for k, v in photos.items()}
+    assert stored.parse_status == "ok"
