@@ -1,0 +1,149 @@
+"""Import filled forms copied off a phone: a Collect ``instances/`` folder (one subfolder per
+filled form: the XML and its media) or an ODK Briefcase storage folder
+(``instances/uuid…/submission.xml`` and media).
+
+Every instance goes through ``ingest.accept`` with the files beside it; one already stored is
+skipped, one that cannot be taken is refused with the reason, and the rest go on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline import ingest, rawstore
+from pipeline.models import Submission
+from pipeline.problems import Problem
+from pipeline.storage import BlobStore
+
+from . import runs
+
+
+@dataclass
+class ImportReport:
+    """What an import did, instance by instance (paths relative to the folder imported)."""
+
+    imported: list[str] = field(default_factory=list)  # instanceIDs stored now
+    skipped: list[str] = field(default_factory=list)  # instanceIDs we already had
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    incomplete: list[tuple[str, list[str]]] = field(default_factory=list)  # (path, files missing)
+    run_id: int | None = None
+
+    def summary(self) -> str:
+        return (f"{len(self.imported)} imported, {len(self.skipped)} already here, "
+                f"{len(self.refused)} refused")
+
+
+def no_such_folder(path: Path) -> Problem:
+    return Problem("import.not_found", 404, f"There is no file or folder at {path}.")
+
+
+def find_instances(root: Path) -> list[Path]:
+    """Instance XML files under ``root`` (or ``root`` itself), in a stable order."""
+    if root.is_file():
+        return [root]
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(folder) / name for name in sorted(files)
+                     if not name.startswith(".") and name.lower().endswith((".xml", ".xml.enc")))
+    return found
+
+
+def import_instances(session: Session, blobs: BlobStore, path: str | os.PathLike[str],
+                     actor: str | None = None) -> ImportReport:
+    """Import every instance under ``path``; the run is recorded as a ``PullRun``."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise no_such_folder(root)
+    base = root.parent if root.is_file() else root
+    report = ImportReport()
+    run = runs.start(session, "import")
+    report.run_id = run.row.id
+    try:
+        for xml_path in find_instances(root):
+            _import_one(session, blobs, run, report, xml_path, xml_path.relative_to(base).as_posix(),
+                        actor)
+            run.checkpoint()
+    except Exception as exc:  # noqa: BLE001 - recorded, then re-raised
+        run.finish("failed", f"Stopped by an unexpected error: {type(exc).__name__}")
+        raise
+    run.finish("ok", f"Import of {root}: {report.summary()}.")
+    return report
+
+
+def _import_one(session: Session, blobs: BlobStore, run: runs.Run, report: ImportReport,
+                xml_path: Path, rel: str, actor: str | None) -> None:
+    if xml_path.name.lower().endswith(".enc"):
+        _refuse(run, report, rel, "The instance is encrypted; decrypt it with ODK Briefcase "
+                                  "and its private key first.")
+        return
+    xml = xml_path.read_bytes()
+    try:
+        envelope = rawstore.read_envelope(xml)
+    except Problem as problem:
+        if _is_form_definition(xml):  # a copied forms/ folder: not a filled form, not an error
+            return
+        _refuse(run, report, rel, problem.message)
+        return
+    existing = session.scalar(select(Submission).where(Submission.instance_id == envelope.instance_id))
+    if existing is not None and len(existing.attachments) >= existing.attachments_expected:
+        session.commit()
+        report.skipped.append(envelope.instance_id)
+        run.skipped += 1
+        return
+    session.commit()
+    files = _media_beside(xml_path, xml)
+    try:
+        outcome = ingest.accept(session, blobs, ingest.Incoming(
+            xml=xml, files=files, source="import", source_ref=rel[-255:], submitter=actor))
+    except Problem as problem:
+        session.rollback()
+        _refuse(run, report, rel, problem.message)
+        return
+    sub = outcome.submission
+    if outcome.status == "duplicate":
+        report.skipped.append(envelope.instance_id)
+        run.skipped += 1
+    elif outcome.status == "attachments_added":
+        report.imported.append(envelope.instance_id)
+        run.updated += 1
+    else:
+        report.imported.append(envelope.instance_id)
+        run.new += 1
+    have = {a.name for a in sub.attachments}
+    if len(have) < sub.attachments_expected:
+        referenced = rawstore.binary_values(envelope.root, _binary_paths(session, sub))
+        report.incomplete.append((rel, [n for n in referenced if n not in have]))
+
+
+def _media_beside(xml_path: Path, xml: bytes) -> dict[str, bytes]:
+    """Files in the instance's folder that the XML names (the raw store keeps only those)."""
+    return {
+        entry.name: entry.read_bytes()
+        for entry in sorted(xml_path.parent.iterdir())
+        if entry.is_file() and entry != xml_path and not entry.name.startswith(".")
+        and entry.name.encode("utf-8") in xml
+    }
+
+
+def _binary_paths(session: Session, sub: Submission) -> frozenset[str]:
+    version = next((v for v in sub.form.versions if v.version == sub.form_version), None)
+    return rawstore.binary_paths(version.xml) if version is not None else frozenset()
+
+
+def _is_form_definition(xml: bytes) -> bool:
+    try:
+        root = rawstore.parse_xml(xml)
+    except Problem:
+        return False
+    return root.tag.rsplit("}", 1)[-1] == "html"
+
+
+def _refuse(run: runs.Run, report: ImportReport, rel: str, why: str) -> None:
+    report.refused.append((rel, why))
+    run.error(rel, why)

@@ -1,0 +1,196 @@
+"""Importing filled forms copied off a phone: a Collect ``instances/`` folder and an ODK Briefcase
+storage folder, made by filling the real forms with ODK's engine. Every answer and photo
+round-trips; known instances are skipped; bad ones are refused with the reason."""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from pipeline import warehouse
+from pipeline.connectors.instances import import_instances
+from pipeline.models import PullRun, Submission
+from pipeline.problems import Problem
+from tests import formtools
+from tests.collect import app_user, multipart
+
+DESK = b"\xff\xd8\xff\xe0desk photo" + bytes(range(256)) * 20 + b"\xff\xd9"
+QUEUE = b"\xff\xd8\xff\xe0queue photo" + bytes(range(255, -1, -1)) * 20 + b"\xff\xd9"
+SIGNATURE = b"\x89PNG\r\n\x1a\nsignature strokes" + b"\x00\x01" * 300
+MEDIA = {"desk.jpg": DESK, "queue.jpg": QUEUE, "signature.png": SIGNATURE}
+
+
+@functools.cache
+def filled(form_id: str, copy: int = 0) -> bytes:
+    """A submission filled by the engine (cached: the engine takes a second or two)."""
+    return formtools.sample_submission(form_id)
+
+
+def instance_id(xml: bytes) -> str:
+    return re.search(rb"<instanceID>([^<]+)</instanceID>", xml).group(1).decode()
+
+
+def collect_folder(root: Path, form_id: str, stamp: str, xml: bytes,
+                   media: dict[str, bytes]) -> Path:
+    """What Collect keeps for one filled form: instances/{form}_{time}/{form}_{time}.xml + media."""
+    folder = root / "instances" / f"{form_id}_{stamp}"
+    folder.mkdir(parents=True)
+    (folder / f"{form_id}_{stamp}.xml").write_bytes(xml)
+    for name, content in media.items():
+        (folder / name).write_bytes(content)
+    return folder
+
+
+@pytest.fixture
+def published(session):
+    return formtools.publish_all(session)
+
+
+@pytest.fixture
+def phone(tmp_path) -> Path:
+    """A realistic copy of a phone's odk/ folder: two filled forms and the forms themselves."""
+    root = tmp_path / "odk"
+    collect_folder(root, "innovation_inspection", "2026-11-10_10-15-31",
+                   filled("innovation_inspection"), MEDIA)
+    collect_folder(root, "hl_action_plan", "2026-10-20_16-02-11", filled("hl_action_plan"),
+                   {"signature.png": SIGNATURE, ".nomedia": b""})
+    forms = root / "forms"
+    forms.mkdir()
+    built = formtools.built_forms()["hl_action_plan"]
+    (forms / "hl_action_plan.xml").write_bytes(built.xml)  # a form, not a filled one: ignored
+    return root
+
+
+def _norm(value) -> str:
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return repr(float(value))
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()[:10]
+    if isinstance(value, list):
+        return " ".join(value)
+    try:
+        return repr(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def assert_answers_in_warehouse(session, form_id: str, key: str) -> None:
+    """Every sample answer of ``form_id`` is in its warehouse row (or repeat row)."""
+    conn = session.connection()
+    tables = warehouse.tables_for(conn, form_id)
+    main = tables[f"wh_{form_id}"]
+    row = conn.execute(select(main).where(main.c._key == key)).mappings().one()
+    for path, value in formtools.SAMPLE_ANSWERS[form_id]:
+        steps = path.split("/")[2:]
+        if len(steps) == 1:
+            name = steps[0]
+            if name == "location":
+                lat, lon, alt, acc = value.split()
+                got = [row["location_latitude"], row["location_longitude"],
+                       row["location_altitude"], row["location_accuracy"]]
+                assert [_norm(g) for g in got] == [_norm(v) for v in (lat, lon, alt, acc)]
+                continue
+            assert _norm(row[name]) == _norm(value), (form_id, name)
+        else:
+            repeat, index = re.match(r"(\w+)\[(\d+)\]", steps[0]).groups()
+            table = tables[f"wh_{form_id}__{repeat}"]
+            child = conn.execute(select(table).where(
+                table.c._key == f"{key}/{repeat}[{index}]")).mappings().one()
+            assert _norm(child[steps[1]]) == _norm(value), (form_id, path)
+
+
+def stored(session) -> dict[str, Submission]:
+    session.rollback()
+    return {s.instance_id: s for s in session.scalars(select(Submission))}
+
+
+def test_a_collect_instances_folder_round_trips_every_answer_and_photo(app, session, published,
+                                                                       phone):
+    blobs = app.extensions["blobs"]
+    report = import_instances(session, blobs, phone)
+    inspection, plan = filled("innovation_inspection"), filled("hl_action_plan")
+    assert sorted(report.imported) == sorted([instance_id(inspection), instance_id(plan)])
+    assert (report.skipped, report.refused, report.incomplete) == ([], [], [])
+    subs = stored(session)
+    sub = subs[instance_id(inspection)]
+    assert sub.xml == inspection and sub.source == "import"
+    assert sub.source_ref == "instances/innovation_inspection_2026-11-10_10-15-31/" \
+                             "innovation_inspection_2026-11-10_10-15-31.xml"
+    assert {a.name: blobs.get(a.sha256) for a in sub.attachments} == MEDIA
+    assert {a.name for a in subs[instance_id(plan)].attachments} == {"signature.png"}
+    assert_answers_in_warehouse(session, "innovation_inspection", instance_id(inspection))
+    assert_answers_in_warehouse(session, "hl_action_plan", instance_id(plan))
+    run = session.get(PullRun, report.run_id)
+    assert (run.kind, run.status, run.new, run.skipped, run.errors) == ("import", "ok", 2, 0, 0)
+
+
+def test_importing_again_skips_what_is_already_here(app, session, published, phone):
+    blobs = app.extensions["blobs"]
+    import_instances(session, blobs, phone)
+    again = import_instances(session, blobs, phone)
+    assert (again.imported, again.refused) == ([], [])
+    assert len(again.skipped) == 2
+    assert len(stored(session)) == 2
+
+
+def test_an_instance_already_sent_from_collect_is_skipped(app, client, session, published, phone):
+    xml = filled("hl_action_plan")
+    key = app_user(session).token
+    resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
+                       data=multipart(xml, {"signature.png": SIGNATURE}))
+    assert resp.status_code == 201
+    report = import_instances(session, app.extensions["blobs"], phone)
+    assert report.skipped == [instance_id(xml)]
+    assert stored(session)[instance_id(xml)].source == "collect"
+
+
+def test_a_briefcase_storage_folder_is_imported(app, session, published, tmp_path):
+    xml = filled("innovation_inspection")
+    storage = tmp_path / "ODK Briefcase Storage" / "forms" / "Innovation inspection" / "instances"
+    folder = storage / instance_id(xml).replace(":", "")
+    folder.mkdir(parents=True)
+    (folder / "submission.xml").write_bytes(xml)
+    for name, content in MEDIA.items():
+        (folder / name).write_bytes(content)
+    report = import_instances(session, app.extensions["blobs"], tmp_path / "ODK Briefcase Storage")
+    assert report.imported == [instance_id(xml)]
+    assert len(stored(session)[instance_id(xml)].attachments) == 3
+
+
+def test_bad_instances_are_refused_with_reasons_and_the_rest_imported(app, session, published,
+                                                                      tmp_path):
+    root = tmp_path / "instances-copy"
+    good = filled("hl_action_plan")
+    collect_folder(root, "hl_action_plan", "2026-10-20_16-02-11", good, {})  # photo not copied
+    collect_folder(root, "broken", "2026-10-21_09-00-00", good[: len(good) // 2], {})
+    collect_folder(root, "other", "2026-10-21_09-30-00",
+                   good.replace(b'id="hl_action_plan"', b'id="not_published_here"'), {})
+    encrypted = root / "instances" / "secret_2026-10-22_08-00-00"
+    encrypted.mkdir()
+    (encrypted / "submission.xml.enc").write_bytes(b"\x00encrypted bytes")
+    report = import_instances(session, app.extensions["blobs"], root)
+    assert report.imported == [instance_id(good)]
+    reasons = dict(report.refused)
+    assert len(reasons) == 3
+    assert "not well-formed XML" in reasons["instances/broken_2026-10-21_09-00-00/"
+                                            "broken_2026-10-21_09-00-00.xml"]
+    assert "not_published_here" in reasons["instances/other_2026-10-21_09-30-00/"
+                                           "other_2026-10-21_09-30-00.xml"]
+    assert "encrypted" in reasons["instances/secret_2026-10-22_08-00-00/submission.xml.enc"]
+    assert report.incomplete == [("instances/hl_action_plan_2026-10-20_16-02-11/"
+                                  "hl_action_plan_2026-10-20_16-02-11.xml", ["signature.png"])]
+    run = session.get(PullRun, report.run_id)
+    assert (run.status, run.new, run.errors) == ("ok", 1, 3)
+    assert "not_published_here" in run.message
+
+
+def test_a_missing_folder_is_a_clear_problem(app, session, tmp_path):
+    with pytest.raises(Problem) as caught:
+        import_instances(session, app.extensions["blobs"], tmp_path / "nowhere")
+    assert caught.value.code == "import.not_found"
