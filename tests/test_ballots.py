@@ -227,3 +227,66 @@ def test_tally_reads_the_warehouse_and_leaves_out_rejected_ballots(session, runn
     assert " *    1.    2 vote(s)  Open budget  [union 10040915, nom-2]" in out
     assert "Not counted (role 'uno' may not vote): Abdul Karim" in out
     assert "Pick ignored (not nominated at this workshop): nom-9" in out
+
+
+# ---- end to end: the real forms, filled by ODK's engine, through ingest ----
+
+_filled: dict[tuple, bytes] = {}
+
+
+def engine_fill(form_id: str, answers: list, media: dict[str, bytes] | None = None) -> bytes:
+    """Fill with ODK's engine once per answers/media (the same on both backends)."""
+    from tests import formtools
+
+    key = (form_id, repr(answers), repr(sorted((media or {}).items())))
+    if key not in _filled:
+        result = formtools.fill(form_id, answers, media)
+        assert result.ok, (result.violations, result.errors)
+        _filled[key] = result.xml
+        _filled[(*key, "options")] = " ".join(result.options.get("/data/picks", [])).encode()
+    return _filled[key]
+
+
+def test_engine_filled_ballots_pick_from_generated_candidates_and_are_tallied(session, tmp_path):
+    from pipeline.domain.media import generated_media
+    from pipeline.ingest import Incoming, accept
+    from tests import formtools
+
+    blobs = BlobStore(tmp_path / "blobs")
+    formtools.publish_all(session)
+    place = [("/data/division", "30"), ("/data/district", "3033"), ("/data/upazila", "303334")]
+    keys = []
+    for union, title in [("30333417", "Ward shava every quarter"),
+                         ("30333415", "One-stop birth registration"),
+                         ("30333460", "Open budget meeting")]:
+        xml = engine_fill("hl_nomination", [
+            *place, ("/data/workshop_date", "2026-11-02"), ("/data/union", union),
+            ("/data/practice_title", title), ("/data/practice_description", title),
+            ("/data/indicators[1]/indicator", f"{title}: done"),
+        ])
+        sub = accept(session, blobs, Incoming(xml=xml)).submission
+        keys.append(sub.instance_id.removeprefix("uuid:"))
+
+    candidates = generated_media(session, "ballot_candidates.csv")
+    assert candidates.count(b"\n") == 4
+    voters = [("Abdul Hamid", "up_chairman", [keys[0], keys[1]]),
+              ("Nasrin Akter", "up_member_reserved", [keys[1]]),
+              ("abdul hamid", "up_chairman", [keys[2]])]  # a second ballot: reported, not counted
+    for i, (who, role, picks) in enumerate(voters):
+        xml = engine_fill("hl_ballot", [*place, ("/data/voter_name", who),
+                                        ("/data/voter_role", role), ("/data/picks", picks),
+                                        ("/data/priority", picks)],
+                          {"ballot_candidates.csv": candidates})
+        accept(session, blobs, Incoming(xml=xml, received_at=T0 + timedelta(minutes=i)))
+    # The form offered exactly this workshop's nominations, from the generated file.
+    offered = next(v for k, v in _filled.items() if k[0] == "hl_ballot" and k[-1] == "options")
+    assert sorted(offered.decode().split()) == sorted(keys)
+
+    [t] = tally(session, upazila="303334")
+    assert [(r.nomination.practice_title, r.votes, r.rank, r.tied) for r in t.results] == [
+        ("One-stop birth registration", 2, 1, False), ("Ward shava every quarter", 1, 2, False),
+        ("Open budget meeting", 0, 3, False)]
+    assert [r.nomination.indicators for r in t.top_five] == [
+        ("One-stop birth registration: done",), ("Ward shava every quarter: done",)]
+    assert [(a.voter_name, b.voter_name) for a, b in t.duplicates] == [("abdul hamid", "Abdul Hamid")]
+    assert t.results[0].first_preferences == 1
