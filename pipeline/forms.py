@@ -142,6 +142,8 @@ def _validate_errors(message: str, content: bytes, suffix: str) -> list[dict[str
         names = FIELD_REF.findall(line)
         name = names[0] if names else None
         readable = re.sub(r"^bind for \$\{(\w+)\}", r"Field '\1'", line)
+        readable = re.sub(r"node \[\$\{(\w+)\}\]", r"field '\1'", readable)
+        readable = readable.replace("display condition", "relevant condition")
         errors.append({
             "sheet": "survey" if name else None,
             "row": rows.get(name) if name else None,
