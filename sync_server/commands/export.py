@@ -1,0 +1,141 @@
+"""``sangjog export``: the district workbook, the Central-layout CSV zip, and scheduled runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from tqdm import tqdm
+
+from exports import geo
+from exports.csvzip import write_zip
+from exports.period import Period
+from exports.xlsx import LANGUAGES, build_workbook
+from pipeline import warehouse
+from pipeline.models import Form
+from pipeline.problems import Problem
+from pipeline.schema import table_name
+
+from ..db import get_session
+
+DEFAULT_SERVER_URL = "http://127.0.0.1:5000"
+
+
+@click.group("export")
+def command() -> None:
+    """Excel workbooks for district offices and ODK Central-layout CSV zips."""
+
+
+def _server_url(given: str | None) -> str:
+    return given or current_app.config.get("SERVER_URL") or DEFAULT_SERVER_URL
+
+
+def _period(text: str | None) -> Period | None:
+    return Period.parse(text) if text else None
+
+
+def _bar(quiet: bool, unit: str) -> tqdm:
+    return tqdm(unit=unit, unit_scale=True, disable=quiet, leave=False)
+
+
+def _scope(district: str | None, division: str | None, everything: bool) -> tuple[list[str], str]:
+    """Scope codes and a file-name stem for the chosen area (exactly one must be chosen)."""
+    if sum(map(bool, (district, division, everything))) != 1:
+        raise click.UsageError("Choose one of --district, --division or --all.")
+    if everything:
+        return ["*"], "all"
+    place = geo.find_district(district) if district else geo.find_division(division or "")
+    return [geo.scope_code(place)], f"{place.en.lower().replace(' ', '-')}-{place.code}"
+
+
+@command.command("district")
+@click.option("--district", help="District code or name (English, Bengali or Nepali).")
+@click.option("--division", help="Division (Bangladesh) or province (Nepal) code or name.")
+@click.option("--all", "everything", is_flag=True, help="Every area.")
+@click.option("--period", help="2026, 2026-H2, 2026-Q3, 2026-07, 2026-07-01..2026-09-30, "
+                               "last-month (default: all time).")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="Language of headers and answers.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Workbook to write (default: sangjog-AREA-PERIOD-LANG.xlsx).")
+@click.option("--server-url", help="Base of the attachment links (default: SERVER_URL).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@with_appcontext
+def district(district: str | None, division: str | None, everything: bool, period: str | None,
+             lang: str, output: Path | None, server_url: str | None, quiet: bool) -> None:
+    """Write the consolidated workbook of one district (or division, or everything)."""
+    try:
+        scope, stem = _scope(district, division, everything)
+        chosen = _period(period)
+        output = output or Path(f"sangjog-{stem}-{chosen.slug if chosen else 'all'}-{lang}.xlsx")
+        with _bar(quiet, "submission") as bar:
+            report = build_workbook(get_session(), scope, chosen, lang, output,
+                                    _server_url(server_url), bar)
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    rows = sum(report.submissions.values())
+    click.echo(f"{output}: {rows} submissions on {len(report.sheets)} sheets")
+    for table in report.splits:
+        click.echo(f"  {table.title}: {table.rows} rows split over {', '.join(table.sheets)}")
+
+
+@command.command("csv")
+@click.option("--form", "form_id", required=True, help="Form id, e.g. innovation_inspection.")
+@click.option("--period", help="As for `export district` (default: all time).")
+@click.option("--district", help="Only this district (code or name).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Zip to write (default: FORM.csv.zip, as ODK Central names it).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@with_appcontext
+def csv_zip(form_id: str, period: str | None, district: str | None, output: Path | None,
+            quiet: bool) -> None:
+    """Write one form's submissions as ODK Central's CSV zip (main + one CSV per repeat)."""
+    output = output or Path(f"{form_id}.csv.zip")
+    try:
+        scope = [geo.scope_code(geo.find_district(district))] if district else ["*"]
+        with _bar(quiet, "row") as bar:
+            written = write_zip(get_session(), form_id, output, scope, _period(period), bar)
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    click.echo(f"{output}: " + ", ".join(f"{name} ({rows} rows)" for name, rows in written.items()))
+
+
+def districts_with_data(session) -> list[geo.Place]:
+    """Every district that has at least one submission in the warehouse, in code order."""
+    codes: set[str] = set()
+    for form_id in session.scalars(select(Form.xml_form_id)):
+        main = warehouse.form_tables(session.connection(), form_id).get(table_name(form_id))
+        if main is not None and "district" in main.c:
+            codes.update(c for c in session.scalars(select(main.c.district).distinct()) if c)
+    places = [geo.place("bd_district", c) or geo.place("np_district", c) for c in sorted(codes)]
+    return [p for p in places if p is not None]
+
+
+@command.command("schedule")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the workbooks (created if missing).")
+@click.option("--period", default="last-month", show_default=True,
+              help="The period to export; last-month and last-quarter are relative to today.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--server-url", help="Base of the attachment links (default: SERVER_URL).")
+@with_appcontext
+def schedule(out_dir: Path, period: str, lang: str, server_url: str | None) -> None:
+    """Write every district's workbook for the period (for cron; see docs/exports.md)."""
+    try:
+        chosen = Period.parse(period)
+        session = get_session()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        places = districts_with_data(session)
+        for place in places:
+            path = out_dir / f"sangjog-{place.en.lower().replace(' ', '-')}-{place.code}-{chosen.slug}-{lang}.xlsx"
+            tmp = path.with_suffix(".xlsx.part")  # a half-written file never looks finished
+            report = build_workbook(session, [geo.scope_code(place)], chosen, lang, tmp,
+                                    _server_url(server_url))
+            tmp.replace(path)
+            click.echo(f"{path}: {sum(report.submissions.values())} submissions")
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    click.echo(f"{len(places)} district workbooks for {chosen} in {out_dir}")
