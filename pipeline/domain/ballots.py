@@ -181,8 +181,8 @@ def tally(
 ) -> list[WorkshopTally]:
     """Tally from the warehouse; rejected and replaced (edited) submissions are left out.
 
-    ``since``/``until`` (inclusive) select nominations by workshop date (the submission date when
-    the workshop date is empty) and ballots by the date they were received.
+    ``since``/``until`` (inclusive) select nominations by workshop date and ballots by ballot
+    date (for either, the date received when the form has no such date).
     """
     places = {"upazila": upazila, "district": district, "division": division}
     nominations = [
@@ -193,7 +193,7 @@ def tally(
     ballots = [
         _ballot(row)
         for row in tables.current_rows(session, "hl_ballot", places, scope=scope)
-        if _within(row.get("_submitted_at"), since, until)
+        if _within(row.get("ballot_date") or row.get("_submitted_at"), since, until)
     ]
     return count(nominations, ballots)
 
