@@ -15,7 +15,7 @@ from . import create_app
 
 # Modules in sync_server.commands, each exposing a click command or group named ``command``.
 COMMAND_MODULES: list[str] = ["app_users", "serve", "pipeline", "forms", "projects", "ballots",
-                              "users", "setup", "export"]
+                              "users", "setup", "export", "sources"]
 
 
 class SangjogGroup(FlaskGroup):
@@ -31,4 +31,8 @@ def cli() -> None:
 
 
 for _name in COMMAND_MODULES:
-    cli.add_command(importlib.import_module(f"sync_server.commands.{_name}").command)
+    _module = importlib.import_module(f"sync_server.commands.{_name}")
+    cli.add_command(_module.command)
+    # A module may add top-level commands besides its group (sources: ``pull``, ``import``).
+    for _extra in getattr(_module, "more_commands", ()):
+        cli.add_command(_extra)

@@ -100,8 +100,10 @@ def pull(session: Session, blobs: BlobStore, source: Source, *, client: KoboClie
         run.checkpoint(source, cursor)
     except Problem as problem:
         return run.finish("failed", client.redact(problem.message))
-    except Exception as exc:  # noqa: BLE001 - a crash is recorded, then re-raised
-        run.finish("failed", client.redact(f"Unexpected error: {type(exc).__name__}"))
+    except BaseException as exc:  # a crash or Ctrl-C is recorded, then re-raised
+        run.finish("failed", "Stopped by Ctrl-C; the next pull resumes from here."
+                   if isinstance(exc, KeyboardInterrupt)
+                   else client.redact(f"Unexpected error: {type(exc).__name__}"))
         raise
     finally:
         if own_client:

@@ -1,0 +1,216 @@
+"""``sangjog source``, ``sangjog pull`` and ``sangjog import``: submissions from KoBoToolbox,
+ODK Central and phone folders. Secrets are read from the environment or a file, never from the
+command line (where they would land in shell history) and never printed."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup, with_appcontext
+from tqdm import tqdm
+
+from pipeline.connectors import instances
+from pipeline.connectors import sources as configured
+from pipeline.models import PullRun, Source
+from pipeline.problems import Problem
+
+from ..db import get_blobs, get_session
+
+_sleep = time.sleep  # the --every loop's wait; tests replace it
+
+
+@click.group("source", cls=AppGroup)  # AppGroup: each command runs in an app context
+def command() -> None:
+    """Remote servers to pull submissions from: KoBoToolbox assets and ODK Central forms."""
+
+
+@command.group("add")
+def add() -> None:
+    """Add a KoBoToolbox or ODK Central source."""
+
+
+def _secret(env: str | None, path: Path | None, what: str) -> str:
+    if bool(env) == bool(path):
+        raise click.UsageError(f"Give the {what} with exactly one of --{what}-env or --{what}-file.")
+    if env:
+        value = os.environ.get(env, "").strip()
+        if not value:
+            raise click.ClickException(f"The environment variable {env} is not set or is empty.")
+        return value
+    assert path is not None
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise click.ClickException(f"Cannot read {path}: {exc.strerror}.") from None
+    if not value:
+        raise click.ClickException(f"{path} is empty.")
+    return value
+
+
+def _added(source: Source) -> None:
+    click.echo(f"Source '{source.name}' added: {source.kind} {source.url} "
+               f"({source.remote_form}) → form {source.form.xml_form_id}. "
+               f"Pull it with: sangjog pull {source.name}")
+
+
+@add.command("kobo")
+@click.argument("name")
+@click.option("--url", required=True, help="KoBoToolbox server, e.g. https://kf.kobotoolbox.org.")
+@click.option("--token-env", metavar="VAR", help="Environment variable holding the API token.")
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="File holding the API token.")
+@click.option("--asset", required=True, help="The project's asset uid (in its URL).")
+@click.option("--form", "form_id", required=True, help="Our form_id the submissions belong to.")
+def add_kobo(name: str, url: str, token_env: str | None, token_file: Path | None, asset: str,
+             form_id: str) -> None:
+    """Add KoBoToolbox source NAME (one asset, mapped to one of our forms)."""
+    token = _secret(token_env, token_file, "token")
+    try:
+        source = configured.add(get_session(), kind="kobo", name=name, url=url, secret=token,
+                                remote_form=asset, form_id=form_id, actor="cli")
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    _added(source)
+
+
+@add.command("central")
+@click.argument("name")
+@click.option("--url", required=True, help="ODK Central server, e.g. https://central.example.org.")
+@click.option("--email", required=True, help="The Central account's email address.")
+@click.option("--password-env", metavar="VAR", help="Environment variable holding the password.")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="File holding the password.")
+@click.option("--project", required=True, help="Central project id (a number).")
+@click.option("--remote-form", required=True, help="The form's id on Central.")
+@click.option("--form", "form_id", required=True, help="Our form_id the submissions belong to.")
+def add_central(name: str, url: str, email: str, password_env: str | None,
+                password_file: Path | None, project: str, remote_form: str,
+                form_id: str) -> None:
+    """Add ODK Central source NAME (one form of one project, mapped to one of our forms)."""
+    password = _secret(password_env, password_file, "password")
+    try:
+        source = configured.add(get_session(), kind="central", name=name, url=url,
+                                secret=password, username=email,
+                                remote_form=f"{project}:{remote_form}", form_id=form_id,
+                                actor="cli")
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    _added(source)
+
+
+@command.command("list")
+def list_() -> None:
+    """List sources with their last pull (secrets are never shown)."""
+    session = get_session()
+    found = configured.list_all(session)
+    if not found:
+        click.echo("No sources. Add one with 'sangjog source add kobo|central'.")
+        return
+    for source in found:
+        info = configured.describe(source)
+        run = configured.last_run(session, source)
+        last = (f"last pull {run.started_at:%Y-%m-%d %H:%M} {run.status}: {_counts(run)}"
+                if run else "never pulled")
+        who = f" as {info['username']}" if info["username"] else ""
+        click.echo(f"{info['name']}\t{info['kind']}\t{info['url']}{who}\t{info['remote_form']}"
+                   f" → {info['form']}\t{last}")
+
+
+@command.command("remove")
+@click.argument("name")
+def remove(name: str) -> None:
+    """Remove source NAME (what it brought in stays)."""
+    try:
+        configured.remove(get_session(), name, actor="cli")
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    click.echo(f"Source '{name}' removed.")
+
+
+def _counts(run: PullRun) -> str:
+    return f"{run.new} new, {run.updated} updated, {run.skipped} skipped, {run.errors} errors"
+
+
+def _pull_all(name: str | None, from_start: bool, recheck_days: float) -> bool:
+    """Pull one source or every enabled one; True when all succeeded."""
+    session = get_session()
+    try:
+        chosen = [configured.get(session, name)] if name else [
+            s for s in configured.list_all(session) if s.enabled]
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    if not chosen:
+        click.echo("No sources to pull. Add one with 'sangjog source add kobo|central'.")
+    ok = True
+    for source in chosen:
+        with tqdm(desc=source.name, unit="sub", disable=None, leave=False) as bar:
+            def progress(done: int, total: int | None, bar: tqdm = bar) -> None:
+                if total is not None and bar.total != total:
+                    bar.total = total
+                bar.update(done - bar.n)
+
+            run = configured.pull(session, get_blobs(), source, from_start=from_start,
+                                  recheck_days=recheck_days, progress=progress)
+        click.echo(f"{source.name}: {_counts(run)} ({run.status})")
+        if run.message:
+            click.echo("  " + run.message.replace("\n", "\n  "))
+        ok = ok and run.status == "ok"
+    return ok
+
+
+@click.command("pull")
+@click.argument("source", required=False)
+@click.option("--every", type=float, metavar="MINUTES",
+              help="Keep pulling every MINUTES minutes until Ctrl-C.")
+@click.option("--from-start", is_flag=True,
+              help="Read the whole remote list again (what is already here is skipped).")
+@click.option("--recheck-days", type=float, default=7, show_default=True,
+              help="KoBoToolbox: look again at submissions of the last N days for edits and "
+                   "validation statuses (0: never).")
+@with_appcontext
+def pull_command(source: str | None, every: float | None, from_start: bool,
+                 recheck_days: float) -> None:
+    """Pull new and changed submissions from SOURCE (default: every source)."""
+    if every is None:
+        if not _pull_all(source, from_start, recheck_days):
+            raise SystemExit(1)
+        return
+    if every <= 0:
+        raise click.UsageError("--every takes a number of minutes above 0.")
+    try:
+        while True:
+            click.echo(f"Pulling at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+            _pull_all(source, from_start, recheck_days)
+            from_start = False
+            _sleep(every * 60)
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+
+
+@click.group("import", cls=AppGroup)
+def import_command() -> None:
+    """Import submissions from files."""
+
+
+@import_command.command("instances")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def import_instances(path: Path) -> None:
+    """Import filled forms from PATH: a copy of Collect's instances/ folder or of an ODK
+    Briefcase storage folder."""
+    try:
+        report = instances.import_instances(get_session(), get_blobs(), path, actor="cli")
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    click.echo(report.summary())
+    for rel, why in report.refused:
+        click.echo(f"refused {rel}: {why}")
+    for rel, missing in report.incomplete:
+        click.echo(f"incomplete {rel}: missing {', '.join(missing)}")
+
+
+# Top-level commands of this module besides the ``source`` group; cli.py registers them too.
+more_commands = [pull_command, import_command]
