@@ -141,3 +141,21 @@ def test_cli_imports_and_lists_projects(runner, tmp_path, session, blobs):
     refused = runner.invoke(cli, args=["projects", "import", str(bad)])
     assert refused.exit_code == 1
     assert "row 2, column district: '9999' is not a Bangladesh district code." in refused.output
+
+
+def test_scope_and_unregistered_inspections(session, blobs):
+    from pipeline.scope import parse
+
+    import_projects(session, SAMPLE)
+    publish_forms(session, "innovation_inspection")
+    inspect_project(session, blobs, "KUS-2017-01", "2026-01-10", 30)
+    stray = inspect_project(session, blobs, "NOT-IN-REGISTRY", "2026-01-11", 10)
+    rangpur = inspections.registry(session, scope=parse(["bd_division:55"]))
+    assert {s.district for s in rangpur} == {"5585", "5532", "5527", "5573"}
+    kushtia = inspections.registry(session, scope=parse(["bd_district:4050"]))
+    assert len(kushtia) == 9
+    assert [i.project for i in inspections.unregistered_inspections(session)] == ["NOT-IN-REGISTRY"]
+    assert inspections.unregistered_inspections(session, scope=parse(["bd_district:5585"])) == []
+    session.commit()
+    set_review(session, [stray.id], "rejected", "No such project", "supervisor")
+    assert inspections.unregistered_inspections(session) == []

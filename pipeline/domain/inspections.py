@@ -21,7 +21,8 @@ from ..scope import Scope
 from . import tables
 from .projects import import_projects, list_projects
 
-__all__ = ["import_projects", "registry", "behind_schedule", "project_history"]
+__all__ = ["import_projects", "registry", "behind_schedule", "project_history",
+           "unregistered_inspections"]
 
 FORM_ID = "innovation_inspection"
 TCV_FIELDS = ("time_before", "time_after", "cost_before", "cost_after", "visits_before",
@@ -93,6 +94,14 @@ def registry(
 def project_history(session: Session, code: str) -> list[Inspection]:
     """The project's standing inspections, oldest first (progress over time)."""
     return [i for i in _inspections(session) if i.project == code]
+
+
+def unregistered_inspections(session: Session, scope: Scope | None = None) -> list[Inspection]:
+    """Standing inspections whose project code is not in the registry (import it, or fix the
+    inspection), oldest first."""
+    known = {p.code for p in list_projects(session)}
+    rows = tables.current_rows(session, FORM_ID, scope=scope)
+    return sorted((i for i in map(_inspection, rows) if i.project not in known), key=_order)
 
 
 def behind_schedule(
