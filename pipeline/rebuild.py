@@ -8,10 +8,11 @@ form is rebuilt in one transaction: readers see the old tables until it commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from . import warehouse
@@ -68,15 +69,14 @@ def _rebuild_form(session: Session, form_pk: int, form_xml_id: str, batch_size: 
             .group_by(Submission.root_id).having(func.count() > 1)).all())
         last_id = 0
         while True:
-            batch = session.scalars(
-                select(Submission).where(Submission.form_id == form_pk,
-                                         Submission.current.is_(True), Submission.id > last_id)
+            batch = session.execute(
+                select(*_COLUMNS).where(Submission.form_id == form_pk,
+                                        Submission.current.is_(True), Submission.id > last_id)
                 .order_by(Submission.id).limit(batch_size)).all()
             if not batch:
                 break
             last_id = batch[-1].id
             _load_batch(session, batch, form_xml_id, schemas, edits, result)
-            session.expunge_all()  # keep memory flat: nothing from past batches stays
             if on_progress:
                 on_progress(len(batch))
         session.commit()
@@ -86,7 +86,14 @@ def _rebuild_form(session: Session, form_pk: int, form_xml_id: str, batch_size: 
     return result
 
 
-def _load_batch(session: Session, batch: list[Submission], form_xml_id: str,
+# Plain rows rather than ORM objects: a batch is read, parsed, written and forgotten.
+_COLUMNS = (Submission.id, Submission.root_id, Submission.form_version, Submission.xml,
+            Submission.received_at, Submission.submitter, Submission.device_id,
+            Submission.review_state, Submission.attachments_expected, Submission.source,
+            Submission.parse_status)
+
+
+def _load_batch(session: Session, batch: Sequence[Row[Any]], form_xml_id: str,
                 schemas: dict[str, FormSchema], edits: dict[str, int], result: Rebuilt) -> None:
     ids = [s.id for s in batch]
     present = dict(session.execute(

@@ -94,7 +94,8 @@ class SubmissionMeta:
     source: str = "collect"
 
     @classmethod
-    def of(cls, submission: Submission, edits: int = 0, attachments_present: int = 0) -> SubmissionMeta:
+    def of(cls, submission: Any, edits: int = 0, attachments_present: int = 0) -> SubmissionMeta:
+        """From a ``Submission`` (or a row with the same column names)."""
         return cls(
             submission_id=submission.id, key=submission.root_id,
             form_version=submission.form_version, submitted_at=submission.received_at,
@@ -343,12 +344,19 @@ def _as_text(value: Any) -> Any:
     return str(value)
 
 
-def _coerce(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    """Fit values parsed with one version into columns widened by another."""
-    for name, value in row.items():
-        if value is not None and table.c[name].info["kind"] == TEXT and not isinstance(value, str):
-            row[name] = _as_text(value)
-    return row
+def _text_columns(table: Table, schema: FormSchema) -> list[str]:
+    """Columns this table keeps as text although ``schema`` parses them to another type."""
+    wanted = wanted_columns([schema]).get(table.name, {})
+    return [name for name, kind in wanted.items()
+            if kind != TEXT and name in table.c and table.c[name].info["kind"] == TEXT]
+
+
+def _coerce(rows: list[dict[str, Any]], text_columns: list[str]) -> list[dict[str, Any]]:
+    """Fit values parsed with one version into columns widened to text by another."""
+    for row in rows:
+        for name in text_columns:
+            row[name] = _as_text(row.get(name))
+    return rows
 
 
 def _rows(meta: SubmissionMeta, parsed: ParsedSubmission) -> dict[str, list[dict[str, Any]]]:
@@ -380,7 +388,8 @@ def write(conn: Connection, meta: SubmissionMeta, parsed: ParsedSubmission) -> N
     _delete_current(conn, parsed.schema.form_id, meta.key)
     for name, rows in _rows(meta, parsed).items():
         if rows:
-            conn.execute(tables[name].insert(), [_coerce(tables[name], r) for r in rows])
+            table = tables[name]
+            conn.execute(table.insert(), _coerce(rows, _text_columns(table, parsed.schema)))
 
 
 def write_many(conn: Connection, batch: list[tuple[SubmissionMeta, ParsedSubmission]],
@@ -389,15 +398,17 @@ def write_many(conn: Connection, batch: list[tuple[SubmissionMeta, ParsedSubmiss
     deletes when the tables are known to be empty of these keys (a rebuild)."""
     grouped: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
     tables: dict[str, Table] = {}
-    schemas = {p.schema.md5: p.schema for _, p in batch}
-    for schema in schemas.values():
-        tables.update(ensure_tables(conn, schema))
+    text_columns: dict[tuple[str, str], list[str]] = {}
+    for schema in {id(p.schema): p.schema for _, p in batch}.values():
+        for name, table in ensure_tables(conn, schema).items():
+            tables[name] = table
+            text_columns[(schema.md5, name)] = _text_columns(table, schema)
     for meta, parsed in batch:
         if replace:
             _delete_current(conn, parsed.schema.form_id, meta.key)
         for name, rows in _rows(meta, parsed).items():
-            for row in rows:
-                grouped[(name, tuple(row))].append(_coerce(tables[name], row))
+            for row in _coerce(rows, text_columns[(parsed.schema.md5, name)]):
+                grouped[(name, tuple(row))].append(row)
     # Parents before children so readers never see an orphan mid-way (and for foreign checks).
     for (name, _keys), rows in sorted(grouped.items(), key=lambda kv: kv[0][0].count("__")):
         conn.execute(tables[name].insert(), rows)

@@ -183,3 +183,20 @@ def test_random_values_in_known_fields_parse_or_raise_a_problem(values: dict[str
         parse(SCHEMA, submission("uuid:junk", values))
     except Problem as problem:
         assert problem.code == "submission.unparsable"
+
+
+@pytest.mark.parametrize("xml", [
+    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+    b'<data id="site_check"><progress>&b;</progress><meta><instanceID>uuid:e</instanceID></meta></data>',
+    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b'<data id="site_check"><header><officer>&x;</officer></header></data>',
+    '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE d [<!ENTITY a "x">]><data>&a;</data>'.encode("utf-16"),
+])
+def test_entities_and_dtds_are_refused_in_any_encoding(xml: bytes):
+    assert "not well-formed" in unparsable(xml).message
+
+
+def test_other_encodings_are_read():
+    xml = submission("uuid:enc", {"header": {"officer": "Zoë"}}).decode()
+    latin = ('<?xml version="1.0" encoding="ISO-8859-1"?>' + xml).encode("latin-1")
+    assert parse(SCHEMA, latin).main["header__officer"] == "Zoë"
