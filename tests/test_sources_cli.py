@@ -1,0 +1,167 @@
+"""``sangjog source``, ``sangjog pull`` and ``sangjog import instances`` as an admin types them,
+against fake KoBoToolbox and ODK Central servers. Secrets never appear in what is printed."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from pipeline.models import AuditEvent, PullRun, Source, Submission
+from sync_server.cli import cli
+from sync_server.commands import sources as sources_command
+from tests.collect import JPEG, publish_site_visit, submission_xml
+from tests.fakes.central_server import FakeCentral
+from tests.fakes.kobo_server import FakeKobo
+from tests.fakes.serve import serving
+
+
+@pytest.fixture
+def kobo_fake():
+    server = FakeKobo()
+    with serving(server.app) as url:
+        server.url = url
+        yield server
+
+
+@pytest.fixture
+def central_fake():
+    server = FakeCentral()
+    with serving(server.app) as url:
+        server.url = url
+        yield server
+
+
+@pytest.fixture
+def form(session):
+    return publish_site_visit(session).form
+
+
+def run(runner, *args, env=None):
+    return runner.invoke(cli, args=list(args), env=env, catch_exceptions=False)
+
+
+def add_kobo(runner, fake, name="kobo-dhaka", token=None):
+    return run(runner, "source", "add", "kobo", name, "--url", fake.url, "--token-env", "KOBO_T",
+               "--asset", fake.asset, "--form", "site_visit", env={"KOBO_T": token or fake.token})
+
+
+def add_central(runner, fake, name="central-np"):
+    return run(runner, "source", "add", "central", name, "--url", fake.url, "--email", fake.email,
+               "--password-env", "CENTRAL_PW", "--project", fake.project, "--remote-form",
+               fake.form, "--form", "site_visit", env={"CENTRAL_PW": fake.password})
+
+
+def test_add_list_and_remove_sources_without_showing_secrets(runner, session, form, kobo_fake,
+                                                             central_fake, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    secrets = [kobo_fake.token, central_fake.password]
+    outputs = [add_kobo(runner, kobo_fake).output, add_central(runner, central_fake).output]
+    assert "Source 'kobo-dhaka' added" in outputs[0]
+    listed = run(runner, "source", "list")
+    assert listed.exit_code == 0
+    assert "kobo-dhaka\tkobo" in listed.output and "central-np\tcentral" in listed.output
+    assert f"{central_fake.project}:{central_fake.form} → site_visit" in listed.output
+    assert "never pulled" in listed.output
+    outputs.append(listed.output)
+    session.rollback()
+    saved = {s.name: s for s in session.scalars(select(Source))}
+    assert saved["kobo-dhaka"].secret == kobo_fake.token
+    assert saved["central-np"].username == central_fake.email
+    details = [repr(e.details) for e in session.scalars(select(AuditEvent))]
+    assert len(details) >= 2
+    removed = run(runner, "source", "remove", "central-np")
+    assert removed.exit_code == 0 and "removed" in removed.output
+    assert "central-np" not in run(runner, "source", "list").output
+    texts = [*outputs, *details, caplog.text]
+    assert not [t for t in texts for s in secrets if s in t]
+
+
+def test_token_from_a_file_and_clear_refusals(runner, form, kobo_fake, tmp_path):
+    token_file = tmp_path / "kobo.token"
+    token_file.write_text(kobo_fake.token + "\n")
+    ok = run(runner, "source", "add", "kobo", "from-file", "--url", kobo_fake.url,
+             "--token-file", str(token_file), "--asset", kobo_fake.asset, "--form", "site_visit")
+    assert ok.exit_code == 0, ok.output
+    again = add_kobo(runner, kobo_fake, name="from-file")
+    assert again.exit_code == 1 and "already exists" in again.output
+    unknown = run(runner, "source", "add", "kobo", "x", "--url", kobo_fake.url, "--token-env",
+                  "KOBO_T", "--asset", "a1", "--form", "no_such_form", env={"KOBO_T": "abc"})
+    assert unknown.exit_code == 1 and "No form with id 'no_such_form'" in unknown.output
+    no_env = run(runner, "source", "add", "kobo", "y", "--url", kobo_fake.url, "--token-env",
+                 "UNSET_VAR_FOR_TEST", "--asset", "a1", "--form", "site_visit")
+    assert no_env.exit_code == 1 and "UNSET_VAR_FOR_TEST is not set" in no_env.output
+    bad_url = run(runner, "source", "add", "kobo", "z", "--url", "kf.kobotoolbox.org",
+                  "--token-env", "KOBO_T", "--asset", "a1", "--form", "site_visit",
+                  env={"KOBO_T": "abc"})
+    assert bad_url.exit_code == 1 and "https://" in bad_url.output
+    assert run(runner, "source", "remove", "nope").exit_code == 1
+
+
+def test_pull_brings_submissions_from_every_source(runner, session, form, kobo_fake,
+                                                   central_fake):
+    kobo_fake.add(submission_xml("uuid:k1", photo="a.jpg"), {"a.jpg": JPEG})
+    central_fake.add(submission_xml("uuid:c1"))
+    central_fake.add(submission_xml("uuid:c2"))
+    add_kobo(runner, kobo_fake)
+    add_central(runner, central_fake)
+    result = run(runner, "pull")
+    assert result.exit_code == 0, result.output
+    assert "kobo-dhaka: 1 new, 0 updated, 0 skipped, 0 errors (ok)" in result.output
+    assert "central-np: 2 new, 0 updated, 0 skipped, 0 errors (ok)" in result.output
+    session.rollback()
+    assert sorted(s.instance_id for s in session.scalars(select(Submission))) == [
+        "uuid:c1", "uuid:c2", "uuid:k1"]
+    one = run(runner, "pull", "central-np")
+    assert "central-np: 0 new" in one.output and "kobo-dhaka" not in one.output
+    assert "last pull" in run(runner, "source", "list").output
+
+
+def test_a_failed_pull_exits_1_and_says_why_without_the_secret(runner, session, form,
+                                                               kobo_fake):
+    add_kobo(runner, kobo_fake, token="a-wrong-token-1234567")
+    result = run(runner, "pull", "kobo-dhaka")
+    assert result.exit_code == 1
+    assert "refused the API token" in result.output
+    assert "a-wrong-token-1234567" not in result.output
+    session.rollback()
+    assert session.scalars(select(PullRun)).one().status == "failed"
+    assert run(runner, "pull", "nope").exit_code == 1
+
+
+def test_pull_every_keeps_pulling_until_ctrl_c(runner, session, form, kobo_fake, monkeypatch):
+    add_kobo(runner, kobo_fake)
+    waits: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 1:
+            kobo_fake.add(submission_xml("uuid:arrived-later"))
+            return
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sources_command, "_sleep", fake_sleep)
+    kobo_fake.add(submission_xml("uuid:first"))
+    result = run(runner, "pull", "--every", "15")
+    assert result.exit_code == 0
+    assert waits == [900, 900]
+    assert result.output.count("kobo-dhaka: 1 new") == 2
+    assert result.output.rstrip().endswith("Stopped.")
+
+
+def test_import_instances_prints_what_happened(runner, session, form, tmp_path):
+    folder = tmp_path / "instances" / "site_visit_2026-11-20_09-00-00"
+    folder.mkdir(parents=True)
+    (folder / "site_visit_2026-11-20_09-00-00.xml").write_bytes(
+        submission_xml("uuid:from-phone", photo="p.jpg"))
+    (folder / "p.jpg").write_bytes(JPEG)
+    bad = tmp_path / "instances" / "broken"
+    bad.mkdir()
+    (bad / "broken.xml").write_bytes(b"<site_visit id='site_visit'")
+    result = run(runner, "import", "instances", str(tmp_path / "instances"))
+    assert result.exit_code == 0
+    assert "1 imported, 0 already here, 1 refused" in result.output
+    assert "refused broken/broken.xml: The submission is not well-formed XML" in result.output
+    again = run(runner, "import", "instances", str(tmp_path / "instances"))
+    assert "0 imported, 1 already here, 1 refused" in again.output
