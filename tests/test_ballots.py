@@ -15,6 +15,7 @@ from pipeline.domain.ballots import (
     normalise_name,
     tally,
 )
+from pipeline import scope
 from pipeline.review import set_review
 from pipeline.storage import BlobStore
 from sync_server.cli import cli
@@ -220,6 +221,8 @@ def test_tally_reads_the_warehouse_and_leaves_out_rejected_ballots(session, runn
         ("rahima begum", "Rahima Begum")]
     assert [p for _, p in t.unknown_picks] == ["nom-9"]
     assert tally(session, district="3026") == []
+    assert len(tally(session, scope=scope.parse(["bd_division:10"]))) == 1
+    assert tally(session, scope=scope.parse(["bd_district:3026"])) == []
     assert tally(session, until=date(2026, 1, 1)) == []
 
     out = runner.invoke(cli, args=["ballots", "tally", "--upazila", "100409"]).output
