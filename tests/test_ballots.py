@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline import scope
 from pipeline.domain.ballots import (
     ELIGIBLE_ROLES,
     Ballot,
@@ -15,7 +16,6 @@ from pipeline.domain.ballots import (
     normalise_name,
     tally,
 )
-from pipeline import scope
 from pipeline.review import set_review
 from pipeline.storage import BlobStore
 from sync_server.cli import cli
