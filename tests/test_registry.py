@@ -72,12 +72,19 @@ def test_a_bad_row_refuses_the_whole_file(session):
 @pytest.mark.parametrize("content, words", [
     (b"code,title\nA,B\n", "missing column(s) title_en, district and unknown column(s) title"),
     (HEADER.encode(), "no projects"),
+    ((HEADER + "A-1,Schools, clinics,,,4050,,,,\n").encode(), "Row 2 has more cells than the header"),
     ("code,title_en,district\nA,\u0995,4050\n".encode("utf-16"), "not UTF-8"),
 ])
 def test_unreadable_files_are_refused_clearly(session, content, words):
     with pytest.raises(Problem) as caught:
         import_projects(session, content)
     assert words in caught.value.message
+
+
+def test_a_missing_file_is_a_problem(session, tmp_path):
+    with pytest.raises(Problem) as caught:
+        import_projects(session, tmp_path / "nope.csv")
+    assert caught.value.code == "projects.unreadable_file"
 
 
 def test_progress_comes_from_inspections_that_were_not_rejected(session, blobs):

@@ -42,7 +42,7 @@ class ImportResult:
 
 def import_projects(session: Session, source: str | Path | bytes, actor: str = "import") -> ImportResult:
     """Create or update projects from a registry CSV (path or bytes); all rows or none."""
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    data = source if isinstance(source, bytes) else _read_file(Path(source))
     rows = _checked_rows(_read(data))
     if session.in_transaction():
         session.commit()  # end the caller's reads so the write starts fresh (SQLite write lock)
@@ -107,10 +107,23 @@ def _read(data: bytes) -> list[dict[str, str]]:
         raise _invalid(f"The header row has {' and '.join(parts)}; the columns are: "
                        + ", ".join(COLUMNS) + ".")
     reader.fieldnames = header
-    rows = [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+    rows = []
+    for row in reader:
+        if None in row:  # DictReader keeps cells beyond the header under the key None
+            raise _invalid(f"Row {reader.line_num} has more cells than the header; a title with "
+                           "a comma must be quoted.")
+        rows.append({k: (v or "").strip() for k, v in row.items()})
     if not rows:
         raise _invalid("The file has a header but no projects.")
     return rows
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise Problem("projects.unreadable_file", 400,
+                      f"Cannot read the registry file {path}: {exc.strerror}.") from exc
 
 
 def _checked_rows(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
