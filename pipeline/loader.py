@@ -24,6 +24,7 @@ from .schema import schema_for
 log = logging.getLogger(__name__)
 
 WRITE_FAILED = "warehouse.write_failed"
+LOAD_FAILED = "warehouse.load_failed"
 
 
 def load(session: Session, submission: Submission) -> bool:
@@ -53,8 +54,13 @@ def load_id(session: Session, submission_id: int) -> bool:
         _flag(session, submission_id, problem.code, problem.message)
     except SQLAlchemyError as exc:
         session.rollback()
+        warehouse.forget(session.get_bind())  # the tables may not be what the cache believes
         log.exception("writing submission %s to the warehouse failed", submission_id)
         _flag(session, submission_id, WRITE_FAILED, f"The warehouse refused the rows: {exc}")
+    except Exception as exc:  # a defect must not turn a stored submission into a 500
+        session.rollback()
+        log.exception("loading submission %s failed", submission_id)
+        _flag(session, submission_id, LOAD_FAILED, f"Loading failed: {type(exc).__name__}: {exc}")
     return False
 
 

@@ -172,8 +172,8 @@ _PENDING = "sangjog_warehouse_pending"
 _LISTENING: set[int] = set()
 
 
-def _db(conn: Connection) -> str:
-    return conn.engine.url.render_as_string(hide_password=True)
+def _db(bind: Connection | Engine) -> str:
+    return bind.engine.url.render_as_string(hide_password=True)
 
 
 def _listen(engine: Engine) -> None:
@@ -212,10 +212,11 @@ def _remember(conn: Connection, table: Table, ddl: bool) -> None:
         _CACHE.setdefault(_db(conn), {})[table.name] = table
 
 
-def forget(conn: Connection) -> None:
-    """Drop every cached table of this database (after dropping tables by hand)."""
-    _CACHE.pop(_db(conn), None)
-    conn.info.pop(_PENDING, None)
+def forget(bind: Connection | Engine) -> None:
+    """Drop every cached table of this database (after a failed write, or tables changed by hand)."""
+    _CACHE.pop(_db(bind), None)
+    if isinstance(bind, Connection):
+        bind.info.pop(_PENDING, None)
 
 
 # ---- DDL ---------------------------------------------------------------------------------

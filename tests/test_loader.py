@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from pipeline import loader, rawstore, warehouse
@@ -162,3 +162,16 @@ def test_real_forms_filled_by_the_odk_engine_land_as_answered(app, session, engi
                 got = set(row[name].split()) if isinstance(want, set) else row[name]
                 assert got == want, (form_id, path, name)
         session.commit()
+
+
+def test_a_warehouse_changed_behind_its_back_is_flagged_then_repaired(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    accept(session, blobs, Incoming(submission("uuid:w1", {"photo": "a.jpg"})))
+    session.execute(text("ALTER TABLE wh_site_check DROP COLUMN photo"))
+    session.commit()
+    accept(session, blobs, Incoming(submission("uuid:w2", {"photo": "b.jpg"})))
+    failed = stored(session, "uuid:w2")
+    assert (failed.parse_status, failed.parse_error_code) == ("failed", loader.WRITE_FAILED)
+    assert loader.process_pending(session, include_failed=True).ok == 1
+    assert [r["photo"] for r in main_rows(session)] == [None, "b.jpg"]
