@@ -166,3 +166,34 @@ def test_scope_and_unregistered_inspections(session, blobs):
     session.commit()
     set_review(session, [stray.id], "rejected", "No such project", "supervisor")
     assert inspections.unregistered_inspections(session) == []
+
+
+def test_engine_filled_inspection_picks_from_the_generated_registry(session, tmp_path):
+    from pipeline.domain.media import generated_media
+    from pipeline.ingest import Incoming, accept
+    from tests import formtools
+
+    import_projects(session, SAMPLE)
+    formtools.publish_all(session)
+    projects_csv = generated_media(session, "innovation_projects.csv")
+    answers = [(p, "KUS-2017-01" if p == "/data/project" else v)
+               for p, v in formtools.SAMPLE_ANSWERS["innovation_inspection"]
+               if not p.startswith(("/data/division", "/data/district", "/data/upazila"))]
+    answers = [("/data/division", "40"), ("/data/district", "4050"), ("/data/upazila", "405079"),
+               *answers]
+    key = repr(answers) + projects_csv.decode()
+    if key not in _filled:
+        result = formtools.fill("innovation_inspection", answers,
+                                {"innovation_projects.csv": projects_csv})
+        assert result.ok, (result.violations, result.errors)
+        _filled[key] = (result.xml, result.options["/data/project"])
+    xml, offered = _filled[key]
+    # Kushtia Sadar's projects and Kushtia's district-wide one, nothing from elsewhere.
+    assert sorted(offered) == ["KUS-2017-01", "KUS-2017-06", "KUS-2017-08"]
+    accept(session, BlobStore(tmp_path / "blobs"), Incoming(xml=xml))
+    [s] = [s for s in inspections.registry(session, district="4050") if s.code == "KUS-2017-01"]
+    assert (s.progress, s.stage, s.recommendation, s.tcv("time_before"), s.tcv("visits_after")) == (
+        60, "pilot_running", "scale_district", 21, 1)
+
+
+_filled: dict[str, tuple[bytes, list[str]]] = {}
