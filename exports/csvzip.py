@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from defusedxml import ElementTree
 from sqlalchemy import Select, case, null, select
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ from pipeline.schema import ColumnSpec, TableSpec
 from . import query
 from .period import Period
 
+XF = "{http://www.w3.org/2002/xforms}"
 CENTRAL_METADATA = ["KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent",
                     "AttachmentsExpected", "Status", "ReviewState", "DeviceID", "Edits",
                     "FormVersion"]
@@ -58,15 +60,44 @@ def _iso_datetime(value: Any) -> str:
 _CONVERTERS: dict[str, Callable[[Any], str]] = {"dateTime": _iso_datetime}
 
 
-def field_columns(spec: TableSpec, present: set[str], older: Iterable[TableSpec] = ()) -> list[CsvColumn]:
-    """The form's fields in document order (fields only older versions had come after)."""
-    fields: list[ColumnSpec] = list(spec.columns)
-    names = {f.name for f in fields}
+def document_order(xform: bytes) -> dict[str, int]:
+    """Position of every element of the form's primary instance, in document order."""
+    root = ElementTree.fromstring(xform)
+    instance = next(el for el in root.iter(f"{XF}instance") if not el.get("id"))
+    order: dict[str, int] = {}
+
+    def walk(el: Any, path: str) -> None:
+        for child in el:
+            if isinstance(child.tag, str):
+                child_path = f"{path}/{child.tag.rsplit('}', 1)[-1]}"
+                order.setdefault(child_path, len(order))
+                walk(child, child_path)
+
+    top = instance[0]
+    walk(top, "/" + top.tag.rsplit("}", 1)[-1])
+    return order
+
+
+def field_columns(spec: TableSpec, present: set[str], older: Iterable[TableSpec] = (),
+                  notes: Iterable[str] = (), order: dict[str, int] | None = None) -> list[CsvColumn]:
+    """The form's fields in document order (fields only older versions had come after).
+
+    ``notes`` (paths the warehouse does not store) become empty columns where Central has them.
+    """
+    fields: list[ColumnSpec | str] = list(spec.columns)
+    names = {f.name for f in spec.columns}
+    depth = spec.path.count("/") + 1
+    fields += [p for p in notes if p.startswith(spec.path + "/") and p.count("/") == depth]
+    if order:
+        fields.sort(key=lambda f: order.get(f if isinstance(f, str) else f.path, len(order)))
     for old in older:
         fields += [f for f in old.columns if f.name not in names]
         names |= {f.name for f in old.columns}
     cols: list[CsvColumn] = []
     for f in fields:
+        if isinstance(f, str):
+            cols.append(CsvColumn(f.rsplit("/", 1)[-1], None))
+            continue
         header = "-".join(f.relpath)
         if f.type == "geopoint":
             cols += [CsvColumn(f"{header}-{label}", f"{f.name}_{part}")
@@ -76,11 +107,11 @@ def field_columns(spec: TableSpec, present: set[str], older: Iterable[TableSpec]
     return cols
 
 
-def main_columns(sel: query.FormSelection) -> list[CsvColumn]:
+def main_columns(sel: query.FormSelection, order: dict[str, int] | None = None) -> list[CsvColumn]:
     present = set(sel.main.c.keys())
     older = [s.main for s in sel.older_schemas]
     cols = [CsvColumn("SubmissionDate", "_submitted_at", _iso_datetime)]
-    cols += field_columns(sel.schema.main, present, older)
+    cols += field_columns(sel.schema.main, present, older, sel.schema.ignored, order)
     cols.append(CsvColumn("meta-instanceID", "_current_instance_id"))
     if sel.schema.instance_name:  # pyxform writes <meta><instanceID/><instanceName/></meta>
         cols.append(CsvColumn("meta-instanceName", "_instance_name"))
@@ -95,10 +126,12 @@ def main_columns(sel: query.FormSelection) -> list[CsvColumn]:
     return cols
 
 
-def repeat_columns(sel: query.FormSelection, spec: TableSpec) -> list[CsvColumn]:
+def repeat_columns(sel: query.FormSelection, spec: TableSpec,
+                   order: dict[str, int] | None = None) -> list[CsvColumn]:
     present = set(sel.tables[spec.name].c.keys())
     older = [t for s in sel.older_schemas for t in s.tables if t.name == spec.name]
-    return [*field_columns(spec, present, older), CsvColumn("PARENT_KEY", "_parent_key"),
+    return [*field_columns(spec, present, older, sel.schema.ignored, order),
+            CsvColumn("PARENT_KEY", "_parent_key"),
             CsvColumn("KEY", "_key")]
 
 
@@ -154,7 +187,8 @@ def write_zip(session: Session, form_id: str, out: str | Path | IO[bytes],
                       f"Form '{form_id}' has no published version with warehouse tables.")
     main = sel.main
     sources = {**dict(main.c.items()), "_current_instance_id": Submission.instance_id}
-    cols = main_columns(sel)
+    order = document_order(sel.xform)
+    cols = main_columns(sel, order)
     main_stmt: Select = (
         select(*_select_in_order(cols, sources))
         .select_from(main.outerjoin(Submission, Submission.id == main.c._submission_id))
@@ -166,7 +200,7 @@ def write_zip(session: Session, form_id: str, out: str | Path | IO[bytes],
                                                 chunk_rows, progress)
         for spec in sel.repeat_specs():
             name = repeat_filename(form_id, spec, sel.schema.root)
-            repeat_cols = repeat_columns(sel, spec)
+            repeat_cols = repeat_columns(sel, spec, order)
             table = sel.tables[spec.name]
             stmt = query.repeat_query(sel, spec.name).with_only_columns(
                 *_select_in_order(repeat_cols, dict(table.c.items())), maintain_column_froms=True)

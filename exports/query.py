@@ -37,6 +37,7 @@ class FormSelection:
     tables: dict[str, Table]  # warehouse table name -> reflected table (main and repeats)
     condition: ColumnElement[bool]  # on the main table
     older_schemas: list[FormSchema] = field(default_factory=list)  # newest first
+    xform: bytes = b""  # the newest version's XForm
 
     @property
     def main(self) -> Table:
@@ -65,7 +66,7 @@ def select_form(session: Session, form_id: str, scope: Iterable[str] = ("*",),
         condition = and_(condition, main.c._submitted_at >= start, main.c._submitted_at < end)
     older = [schema_for(session, form_id, v) for v in versions[1:]]
     return FormSelection(form_id, form.title or schema.title or form_id, schema, tables,
-                         condition, older)
+                         condition, older, form.versions[-1].xml)
 
 
 def main_query(sel: FormSelection) -> Select:
