@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 WRITE_FAILED = "warehouse.write_failed"
 LOAD_FAILED = "warehouse.load_failed"
+_ATTEMPTS = 2
 
 
 def load(session: Session, submission: Submission) -> bool:
@@ -35,33 +36,43 @@ def load(session: Session, submission: Submission) -> bool:
 
 def load_id(session: Session, submission_id: int) -> bool:
     """``load`` by ``submissions.id``; the row is read inside the write transaction."""
-    try:
-        begin_write(session)
-        sub = session.get(Submission, submission_id, populate_existing=True)
-        if sub is None:
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _load(session, submission_id)
+        except Problem as problem:
             session.rollback()
-            return False
-        form_xml_id = session.scalar(select(Form.xml_form_id).where(Form.id == sub.form_id))
-        schema = schema_for(session, form_xml_id or "", sub.form_version)
-        parsed = parse(schema, sub.xml, key=sub.root_id)
-        if sub.current:
-            warehouse.write(session.connection(), submission_meta(session, sub), parsed)
-        sub.parse_status, sub.parse_error_code, sub.parse_error = "ok", None, None
-        session.commit()
-        return True
-    except Problem as problem:
-        session.rollback()
-        _flag(session, submission_id, problem.code, problem.message)
-    except SQLAlchemyError as exc:
-        session.rollback()
-        warehouse.forget(session.get_bind())  # the tables may not be what the cache believes
-        log.exception("writing submission %s to the warehouse failed", submission_id)
-        _flag(session, submission_id, WRITE_FAILED, f"The warehouse refused the rows: {exc}")
-    except Exception as exc:  # a defect must not turn a stored submission into a 500
-        session.rollback()
-        log.exception("loading submission %s failed", submission_id)
-        _flag(session, submission_id, LOAD_FAILED, f"Loading failed: {type(exc).__name__}: {exc}")
+            _flag(session, submission_id, problem.code, problem.message)
+        except SQLAlchemyError as exc:
+            session.rollback()
+            # Another process may have created the same table or column a moment ago, or the
+            # tables were changed by hand: look at them afresh and try again once.
+            warehouse.forget(session.get_bind())
+            if attempt + 1 < _ATTEMPTS:
+                continue
+            log.exception("writing submission %s to the warehouse failed", submission_id)
+            _flag(session, submission_id, WRITE_FAILED, f"The warehouse refused the rows: {exc}")
+        except Exception as exc:  # a defect must not turn a stored submission into a 500
+            session.rollback()
+            log.exception("loading submission %s failed", submission_id)
+            _flag(session, submission_id, LOAD_FAILED, f"Loading failed: {type(exc).__name__}: {exc}")
+        return False
     return False
+
+
+def _load(session: Session, submission_id: int) -> bool:
+    begin_write(session)
+    sub = session.get(Submission, submission_id, populate_existing=True)
+    if sub is None:
+        session.rollback()
+        return False
+    form_xml_id = session.scalar(select(Form.xml_form_id).where(Form.id == sub.form_id))
+    schema = schema_for(session, form_xml_id or "", sub.form_version)
+    parsed = parse(schema, sub.xml, key=sub.root_id)
+    if sub.current:
+        warehouse.write(session.connection(), submission_meta(session, sub), parsed)
+    sub.parse_status, sub.parse_error_code, sub.parse_error = "ok", None, None
+    session.commit()
+    return True
 
 
 def submission_meta(session: Session, sub: Submission) -> warehouse.SubmissionMeta:
