@@ -49,10 +49,12 @@ def stored(session: Session, instance_id: str) -> Submission | None:
 
 
 def take(session: Session, blobs: BlobStore, run: Run, source: Source, remote: Remote,
-         fetch: Callable[[], tuple[bytes, dict[str, bytes]]], *, count_known: bool = True) -> str:
+         fetch: Callable[[], tuple[bytes, dict[str, bytes]]], *, count_known: bool = True,
+         adapt: Callable[[bytes], bytes] | None = None) -> str:
     """Bring one remote submission in; returns created|edited|attachments_added|reviewed|known.
 
-    ``count_known=False`` (for re-checks) leaves unchanged submissions out of the skipped count.
+    ``count_known=False`` (for re-checks) leaves unchanged submissions out of the skipped count;
+    ``adapt`` turns the fetched XML into an instance of our form (KoBo renames the root).
     A refusal by the raw store is counted on the run and the pull goes on; a transport failure
     (raised by ``fetch``) ends the pull, to be resumed from the cursor.
     """
@@ -63,6 +65,7 @@ def take(session: Session, blobs: BlobStore, run: Run, source: Source, remote: R
         return _reviewed_or_known(session, run, source, existing, remote.review_state, count_known)
     xml, files = fetch()
     try:
+        xml = adapt(xml) if adapt else xml
         envelope = rawstore.read_envelope(xml)
         if envelope.form_id != source.form.xml_form_id:
             raise form_mismatch(envelope.form_id, source.form.xml_form_id)

@@ -165,18 +165,19 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: KoboClient
         received_at=submission_time(record),
         submitter=record.get("_submitted_by") or None,
     )
+    xform = source.form.current_version.xml if source.form.current_version else b""
     return intake.take(session, blobs, run, source, remote,
-                       lambda: _fetch(client, source, record), count_known=count_known)
+                       lambda: _fetch(client, source, record), count_known=count_known,
+                       adapt=lambda xml: xmlmap.kobo_xml_to_form(xml, xform))
 
 
 def _fetch(client: KoboClient, source: Source, record: dict[str, Any]) -> tuple[bytes, dict]:
+    version = source.form.current_version
+    if version is None:
+        raise Problem("connector.form_unpublished", 409,
+                      f"Form '{source.form.xml_form_id}' has no published version here.")
     xml = client.xml(source.remote_form, record["_id"])
-    if xml is None:
-        version = source.form.current_version
-        if version is None:
-            raise Problem("connector.form_unpublished", 409,
-                          f"Form '{source.form.xml_form_id}' has no published version here.")
-        xml = xmlmap.kobo_json_to_xml(record, version.xml)
+    xml = xml if xml is not None else xmlmap.kobo_json_to_xml(record, version.xml)
     files: dict[str, bytes] = {}
     for attachment in record.get("_attachments") or []:
         if not isinstance(attachment, dict) or attachment.get("is_deleted"):

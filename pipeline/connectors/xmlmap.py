@@ -25,10 +25,48 @@ def kobo_json_to_xml(record: dict[str, Any], xform: bytes) -> bytes:
     top = Element(_local(template.tag), {k: v for k, v in template.attrib.items()
                                          if _local(k) in ("id", "version")})
     _fill(top, template, record, "", repeats)
-    instance_id = top.find("meta/instanceID")
-    if instance_id is not None and not instance_id.text and record.get("_uuid"):
+    # OpenRosa metadata the form template may not list (deprecatedID of an edit, rootUuid,
+    # instanceName) is kept: it says which submission this is.
+    meta = top.find("meta")
+    meta = meta if meta is not None else SubElement(top, "meta")
+    for key, value in record.items():
+        name = key[len("meta/"):] if key.startswith("meta/") else ""
+        if name and "/" not in name and value not in (None, "") and meta.find(name) is None:
+            SubElement(meta, name).text = str(value)
+    instance_id = meta.find("instanceID")
+    if instance_id is None:
+        instance_id = SubElement(meta, "instanceID")
+    if not instance_id.text and record.get("_uuid"):
         instance_id.text = f"uuid:{record['_uuid']}"
     return tostring(top, encoding="utf-8", xml_declaration=True)
+
+
+def kobo_xml_to_form(xml: bytes, xform: bytes) -> bytes:
+    """KoBo's XML of a submission, as an instance of our form ``xform``.
+
+    KoBo names the instance root after the asset uid (``<aBcD id="aBcD" version="vXyz">``) and
+    adds ``formhub/uuid`` and ``__version__``. When the root already names our form the bytes are
+    kept exactly; otherwise the answers are moved onto our form's instance, as for JSON.
+    """
+    root = rawstore.parse_xml(xml)
+    template, repeats = _template(xform)
+    if root.get("id") == template.get("id"):
+        return xml
+    return kobo_json_to_xml(_flatten(root, "", repeats), xform)
+
+
+def _flatten(el: Element, prefix: str, repeats: set[str]) -> dict[str, Any]:
+    """An instance element as KoBo's JSON has it: ``grp/field`` keys, repeats as lists."""
+    out: dict[str, Any] = {}
+    for child in el:
+        path = prefix + _local(child.tag)
+        if path in repeats:
+            out.setdefault(path, []).append(_flatten(child, path + "/", repeats))
+        elif len(child):
+            out.update(_flatten(child, path + "/", repeats))
+        elif (child.text or "").strip():
+            out[path] = child.text.strip()
+    return out
 
 
 def _template(xform: bytes) -> tuple[Element, set[str]]:

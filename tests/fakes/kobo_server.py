@@ -11,6 +11,7 @@ next list requests ("429", "500", "drop", "malformed"), ``down_after_xml`` for a
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,6 +84,7 @@ class FakeKobo:
         self.page_faults: list[str] = []
         self.down_after_xml: int | None = None
         self.serve_xml = True
+        self.kobo_naming = True
         self.xml_served = 0
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.app = self._build()
@@ -139,6 +141,22 @@ class FakeKobo:
         self.records[record_id] = record
         self.xml[record_id] = xml
         self.files[record_id] = list(files.items())
+
+    def served_xml(self, record_id: int) -> bytes:
+        """The XML as KoBo serves it: root named after the asset uid, its own version id,
+        ``formhub/uuid`` first and ``__version__`` before ``meta`` (unless ``kobo_naming`` is off,
+        as on servers that kept the XLSForm's form_id)."""
+        xml = self.xml[record_id]
+        if not self.kobo_naming:
+            return xml
+        xml = re.sub(rb"^(<\?xml[^>]*\?>)?\s*<([\w.-]+)([^>]*)>",
+                     lambda m: (m.group(1) or b"") + b"<" + self.asset.encode()
+                     + re.sub(rb'\s(id|version)="[^"]*"', b"", m.group(3))
+                     + f' id="{self.asset}" version="vKoboVersion1">'.encode()
+                     + b"<formhub><uuid>0123456789abcdef</uuid></formhub>", xml, count=1)
+        xml = re.sub(rb"<(/?)([\w.-]+)>\s*$", b"<\\1" + self.asset.encode() + b">", xml.rstrip())
+        return re.sub(rb"<(orx:)?meta>", lambda m: b"<__version__>vKoboVersion1</__version__>"
+                      + m.group(0), xml, count=1)
 
     # The API -----------------------------------------------------------------------------
     def _build(self) -> Flask:
@@ -197,7 +215,7 @@ class FakeKobo:
             if self.down_after_xml is not None and self.xml_served >= self.down_after_xml:
                 return Response("<h1>Service Unavailable</h1>", 503, mimetype="text/html")
             self.xml_served += 1
-            return Response(self.xml[record_id], 200, mimetype="application/xml")
+            return Response(self.served_xml(record_id), 200, mimetype="application/xml")
 
         @app.get("/api/v2/assets/<asset>/data/<int:record_id>/attachments/<int:number>/")
         def attachment(asset: str, record_id: int, number: int) -> Any:
