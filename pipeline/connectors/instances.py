@@ -54,8 +54,8 @@ def find_instances(root: Path) -> list[Path]:
     return found
 
 
-def import_instances(session: Session, blobs: BlobStore, path: str | os.PathLike[str],
-                     actor: str | None = None) -> ImportReport:
+def import_instances(session: Session, blobs: BlobStore,
+                     path: str | os.PathLike[str]) -> ImportReport:
     """Import every instance under ``path``; the run is recorded as a ``PullRun``."""
     root = Path(path).expanduser()
     if not root.exists():
@@ -66,18 +66,19 @@ def import_instances(session: Session, blobs: BlobStore, path: str | os.PathLike
     report.run_id = run.row.id
     try:
         for xml_path in find_instances(root):
-            _import_one(session, blobs, run, report, xml_path, xml_path.relative_to(base).as_posix(),
-                        actor)
+            _import_one(session, blobs, run, report, xml_path, xml_path.relative_to(base).as_posix())
             run.checkpoint()
-    except Exception as exc:  # noqa: BLE001 - recorded, then re-raised
-        run.finish("failed", f"Stopped by an unexpected error: {type(exc).__name__}")
+    except BaseException as exc:  # a crash or Ctrl-C is recorded, then re-raised
+        run.finish("failed", "Stopped by Ctrl-C; importing again skips what is done."
+                   if isinstance(exc, KeyboardInterrupt)
+                   else f"Stopped by an unexpected error: {type(exc).__name__}")
         raise
     run.finish("ok", f"Import of {root}: {report.summary()}.")
     return report
 
 
 def _import_one(session: Session, blobs: BlobStore, run: runs.Run, report: ImportReport,
-                xml_path: Path, rel: str, actor: str | None) -> None:
+                xml_path: Path, rel: str) -> None:
     if xml_path.name.lower().endswith(".enc"):
         _refuse(run, report, rel, "The instance is encrypted; decrypt it with ODK Briefcase "
                                   "and its private key first.")
@@ -100,7 +101,7 @@ def _import_one(session: Session, blobs: BlobStore, run: runs.Run, report: Impor
     files = _media_beside(xml_path, xml)
     try:
         outcome = ingest.accept(session, blobs, ingest.Incoming(
-            xml=xml, files=files, source="import", source_ref=rel[-255:], submitter=actor))
+            xml=xml, files=files, source="import", source_ref=rel[-255:]))
     except Problem as problem:
         session.rollback()
         _refuse(run, report, rel, problem.message)

@@ -181,10 +181,20 @@ def pull_command(source: str | None, every: float | None, from_start: bool,
         return
     if every <= 0:
         raise click.UsageError("--every takes a number of minutes above 0.")
+    if source:
+        try:
+            configured.get(get_session(), source)
+        except Problem as problem:
+            raise click.ClickException(problem.message) from None
     try:
         while True:
             click.echo(f"Pulling at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
-            _pull_all(source, from_start, recheck_days)
+            try:
+                _pull_all(source, from_start, recheck_days)
+            except Exception as exc:  # noqa: BLE001 - one bad round must not end the schedule
+                get_session().rollback()
+                click.echo(f"This round failed ({type(exc).__name__}); trying again later.",
+                           err=True)
             from_start = False
             _sleep(every * 60)
     except KeyboardInterrupt:
@@ -202,7 +212,7 @@ def import_instances(path: Path) -> None:
     """Import filled forms from PATH: a copy of Collect's instances/ folder or of an ODK
     Briefcase storage folder."""
     try:
-        report = instances.import_instances(get_session(), get_blobs(), path, actor="cli")
+        report = instances.import_instances(get_session(), get_blobs(), path)
     except Problem as problem:
         raise click.ClickException(problem.message) from None
     click.echo(report.summary())
