@@ -25,9 +25,14 @@ def command() -> None:
 
 
 def _fail(problem: Problem, source: str) -> None:
-    """Print a form problem by sheet and row, the way a designer looks for it."""
-    click.echo(f"{source}: {problem.message}", err=True)
-    for error in problem.details.get("errors", []):
+    """Print a form problem by sheet and row, the way a designer looks for it; exit status 1."""
+    errors = problem.details.get("errors", [])
+    if not errors:
+        click.echo(problem.message if source in problem.message else f"{source}: {problem.message}",
+                   err=True)
+    else:
+        click.echo(f"{source}: {len(errors)} problem(s) to fix", err=True)
+    for error in errors:
         where = []
         if error.get("sheet"):
             where.append(f"{error['sheet']} sheet")
