@@ -1,80 +1,34 @@
 """Warehouse tables: one SQLAlchemy Core table per form and per repeat, built from ``FormSchema``.
 
-Tables only grow: a new form version adds columns, nothing is dropped, and a field whose type
-changes across versions keeps one working column (widened to float or text, see
-``docs/warehouse.md``). The warehouse is derived data: ``pipeline.rebuild`` recreates it from the
-raw store.
-
-Table objects are cached per database. DDL done inside a transaction reaches the cache only when
-that transaction commits, so a rolled-back ``ensure_tables`` never leaves a stale entry.
+This module writes and reads rows; ``warehouse_tables`` defines the tables and grows them. The
+warehouse is derived data: ``pipeline.rebuild`` recreates it from the raw store.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Connection,
-    Date,
-    DateTime,
-    Engine,
-    Float,
-    MetaData,
-    Table,
-    Text,
-    TypeDecorator,
-    event,
-    func,
-    inspect,
-    select,
-    update,
-)
-from sqlalchemy import types as sqltypes
+from sqlalchemy import Connection, Table, func, select, update
 
 from .models import Attachment, Form, Submission
 from .parse import ParsedSubmission
-from .schema import DATE, DATETIME, FLOAT, INTEGER, TEXT, FormSchema, schema_for, table_name
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware datetimes on both backends: stored in UTC, read back as UTC.
-
-    SQLite has no time zones, so the value is normalised before it is written."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        if isinstance(value, datetime):
-            value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-            if dialect.name == "sqlite":
-                value = value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: Any, dialect: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value
-
-
-SQL_TYPES: dict[str, Any] = {
-    TEXT: Text, INTEGER: BigInteger, FLOAT: Float, DATE: Date, DATETIME: UTCDateTime,
-}
-
-# Metadata columns (docs/fields.md). Repeat tables carry the first three only.
-MAIN_METADATA: dict[str, str] = {
-    "_key": TEXT, "_submission_id": INTEGER, "_submitted_at": DATETIME, "_submitter": TEXT,
-    "_device_id": TEXT, "_form_version": TEXT, "_review_state": TEXT,
-    "_attachments_present": INTEGER, "_attachments_expected": INTEGER, "_edits": INTEGER,
-    "_source": TEXT, "_instance_name": TEXT,
-}
-REPEAT_METADATA: dict[str, str] = {"_key": TEXT, "_parent_key": TEXT, "_submission_id": INTEGER}
+from .schema import TEXT, FormSchema, schema_for, table_name
+from .warehouse_tables import (  # re-exported: readers and writers import them from here
+    MAIN_METADATA,
+    REPEAT_METADATA,
+    SQL_TYPES,
+    UTCDateTime,
+    drop_form_tables,
+    ensure_tables,
+    forget,
+    form_tables,
+    kind_of,
+    wanted_columns,
+    widen,
+)
 
 
 @dataclass
@@ -114,192 +68,6 @@ class SubmissionMeta:
             "_attachments_expected": self.attachments_expected, "_edits": self.edits,
             "_source": self.source, "_instance_name": instance_name,
         }
-
-
-# ---- column kinds -------------------------------------------------------------------------
-
-def widen(existing: str, new: str) -> str:
-    """The kind one column needs to hold values of both kinds."""
-    if existing == new:
-        return existing
-    if {existing, new} == {INTEGER, FLOAT}:
-        return FLOAT
-    return TEXT
-
-
-def _kind_of(sql_type: Any) -> str:
-    if isinstance(sql_type, sqltypes.Integer):
-        return INTEGER
-    if isinstance(sql_type, sqltypes.Float | sqltypes.Numeric):
-        return FLOAT
-    if isinstance(sql_type, sqltypes.DateTime):
-        return DATETIME
-    if isinstance(sql_type, sqltypes.Date):
-        return DATE
-    return TEXT
-
-
-def wanted_columns(schemas: Iterable[FormSchema]) -> dict[str, dict[str, str]]:
-    """Table name → column name → kind, merged over versions (oldest first), metadata first."""
-    tables: dict[str, dict[str, str]] = {}
-    for schema in schemas:
-        for spec in schema.tables:
-            cols = tables.setdefault(
-                spec.name, dict(MAIN_METADATA if spec.parent is None else REPEAT_METADATA))
-            for field in spec.columns:
-                for name, kind in field.sql_columns():
-                    cols[name] = widen(cols[name], kind) if name in cols else kind
-    return tables
-
-
-def _build(name: str, columns: dict[str, str]) -> Table:
-    is_repeat = "_parent_key" in columns
-    cols = []
-    for col, kind in columns.items():
-        cols.append(Column(
-            col, SQL_TYPES[kind](), primary_key=col == "_key",
-            index=col == "_parent_key" or col == "_submission_id",
-            unique=col == "_submission_id" and not is_repeat,
-            info={"kind": kind},
-        ))
-    return Table(name, MetaData(), *cols)
-
-
-# ---- the per-database cache --------------------------------------------------------------
-
-_CACHE: dict[str, dict[str, Table]] = {}
-_PENDING = "sangjog_warehouse_pending"
-_LISTENING: set[int] = set()
-
-
-def _db(bind: Connection | Engine) -> str:
-    return bind.engine.url.render_as_string(hide_password=True)
-
-
-def _listen(engine: Engine) -> None:
-    if id(engine) in _LISTENING:
-        return
-    _LISTENING.add(id(engine))
-
-    @event.listens_for(engine, "commit")
-    def _on_commit(conn: Connection) -> None:
-        pending = conn.info.pop(_PENDING, None)
-        if pending:
-            known = _CACHE.setdefault(_db(conn), {})
-            for name, table in pending.items():
-                if table is None:
-                    known.pop(name, None)
-                else:
-                    known[name] = table
-
-    @event.listens_for(engine, "rollback")
-    def _on_rollback(conn: Connection) -> None:
-        conn.info.pop(_PENDING, None)
-
-
-def _lookup(conn: Connection, name: str) -> Table | None:
-    pending = conn.info.get(_PENDING, {})
-    if name in pending:
-        return pending[name]
-    return _CACHE.get(_db(conn), {}).get(name)
-
-
-def _remember(conn: Connection, table: Table, ddl: bool) -> None:
-    if ddl:
-        _listen(conn.engine)
-        conn.info.setdefault(_PENDING, {})[table.name] = table
-    else:
-        _CACHE.setdefault(_db(conn), {})[table.name] = table
-
-
-def forget(bind: Connection | Engine) -> None:
-    """Drop every cached table of this database (after a failed write, or tables changed by hand)."""
-    _CACHE.pop(_db(bind), None)
-    if isinstance(bind, Connection):
-        bind.info.pop(_PENDING, None)
-
-
-# ---- DDL ---------------------------------------------------------------------------------
-
-def _quote(conn: Connection, name: str) -> str:
-    return conn.dialect.identifier_preparer.quote(name)
-
-
-def _fits(table: Table, columns: dict[str, str]) -> bool:
-    return all(
-        name in table.c and widen(table.c[name].info["kind"], kind) == table.c[name].info["kind"]
-        for name, kind in columns.items()
-    )
-
-
-def _sync_table(conn: Connection, name: str, columns: dict[str, str]) -> Table:
-    """Make the database table hold ``columns``: create it, add columns, widen types."""
-    insp = inspect(conn)
-    if not insp.has_table(name):
-        table = _build(name, columns)
-        table.create(conn)
-        _remember(conn, table, ddl=True)
-        return table
-    existing = {c["name"]: _kind_of(c["type"]) for c in insp.get_columns(name)}
-    ddl = False
-    for col, kind in columns.items():
-        if col not in existing:
-            sql_type = SQL_TYPES[kind]().compile(dialect=conn.dialect)
-            conn.exec_driver_sql(
-                f"ALTER TABLE {_quote(conn, name)} ADD COLUMN {_quote(conn, col)} {sql_type}")
-            existing[col] = kind
-            ddl = True
-        elif widen(existing[col], kind) != existing[col]:
-            existing[col] = widen(existing[col], kind)
-            _retype(conn, name, col, existing[col])
-            ddl = True
-    # Keep metadata in its declared kind even where the reflection is looser (SQLite).
-    meta = MAIN_METADATA if "_parent_key" not in existing else REPEAT_METADATA
-    table = _build(name, {**existing, **{c: k for c, k in meta.items() if c in existing}})
-    _remember(conn, table, ddl)
-    return table
-
-
-def _retype(conn: Connection, table: str, col: str, kind: str) -> None:
-    """Change a column's type the same way on SQLite and PostgreSQL: copy, drop, rename."""
-    t, c, tmp = _quote(conn, table), _quote(conn, col), _quote(conn, col + "__retype")
-    sql_type = SQL_TYPES[kind]().compile(dialect=conn.dialect)
-    conn.exec_driver_sql(f"ALTER TABLE {t} ADD COLUMN {tmp} {sql_type}")
-    conn.exec_driver_sql(f"UPDATE {t} SET {tmp} = CAST({c} AS {sql_type})")
-    conn.exec_driver_sql(f"ALTER TABLE {t} DROP COLUMN {c}")
-    conn.exec_driver_sql(f"ALTER TABLE {t} RENAME COLUMN {tmp} TO {c}")
-
-
-def ensure_tables(conn: Connection, *schemas: FormSchema) -> dict[str, Table]:
-    """Create missing tables and add missing columns for these versions; never drop anything.
-
-    Returns table name → Table for every table the schemas name."""
-    tables = {}
-    for name, columns in wanted_columns(schemas).items():
-        table = _lookup(conn, name)
-        if table is None or not _fits(table, columns):
-            table = _sync_table(conn, name, columns)
-        tables[name] = table
-    return tables
-
-
-def form_tables(conn: Connection, form_xml_id: str) -> dict[str, Table]:
-    """Every warehouse table of a form that exists now, main table first."""
-    main = table_name(form_xml_id)
-    names = [n for n in inspect(conn).get_table_names()
-             if n == main or n.startswith(main + "__")]
-    result = {}
-    for name in sorted(names, key=lambda n: (n != main, n)):
-        table = _lookup(conn, name)
-        result[name] = table if table is not None else _sync_table(conn, name, {})
-    return result
-
-
-def drop_form_tables(conn: Connection, form_xml_id: str) -> None:
-    _listen(conn.engine)
-    for name, table in reversed(list(form_tables(conn, form_xml_id).items())):
-        table.drop(conn)
-        conn.info.setdefault(_PENDING, {})[name] = None
 
 
 # ---- readers -----------------------------------------------------------------------------
@@ -448,7 +216,8 @@ def update_attachments(conn: Connection, submission_id: int) -> int:
 
 
 __all__ = [
-    "SubmissionMeta", "UTCDateTime", "drop_form_tables", "ensure_tables", "forget", "form_tables",
-    "main_table", "repeat_tables", "set_review_state", "tables_for", "update_attachments",
-    "wanted_columns", "widen", "write", "write_many",
+    "MAIN_METADATA", "REPEAT_METADATA", "SQL_TYPES", "SubmissionMeta", "UTCDateTime",
+    "drop_form_tables", "ensure_tables", "forget", "form_tables", "kind_of", "main_table",
+    "repeat_tables", "set_review_state", "tables_for", "update_attachments", "wanted_columns",
+    "widen", "write", "write_many",
 ]

@@ -27,7 +27,7 @@ def meta(submission_id: int, key: str, version: str = V1, **kw: Any) -> Submissi
 
 
 def kinds(session: Session, table: str) -> dict[str, str]:
-    return {c["name"]: warehouse._kind_of(c["type"])
+    return {c["name"]: warehouse.kind_of(c["type"])
             for c in inspect(session.connection()).get_columns(table)}
 
 
