@@ -110,9 +110,9 @@ def save(session: Session, blobs: BlobStore, incoming: Incoming) -> Outcome:
     texts = {_text(el) for el in envelope.root.iter()}
     digests = {name: blobs.put(data) for name, data in incoming.files.items()
                if name in texts and is_plain_name(name)}
-    if session.in_transaction():
-        # End the caller's reads (authentication, form lookups) so the write transaction starts
-        # fresh and, on SQLite, takes the write lock up front instead of upgrading a reader.
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        # End the caller's reads (authentication) so the write transaction takes SQLite's write
+        # lock up front instead of upgrading a reader. PostgreSQL simply carries on.
         session.commit()
     for attempt in range(_ATTEMPTS):
         try:
@@ -132,13 +132,13 @@ def _save_rows(session: Session, incoming: Incoming, env: Envelope,
                digests: dict[str, str]) -> Outcome:
     begin_write(session)
     try:
-        form_pk, state, version_md5, version_pk = _form_and_version(session, env)
+        form_pk, state, version_md5, version_pk, existing_pk = _lookup(session, env)
         paths = _binary_paths_by_md5.get(version_md5)
         if paths is None:
             xform = session.scalar(select(FormVersion.xml).where(FormVersion.id == version_pk))
             paths = _binary_paths_by_md5[version_md5] = binary_paths(xform or b"")
         referenced = binary_values(env.root, paths)
-        existing = session.scalar(select(Submission).where(Submission.instance_id == env.instance_id))
+        existing = session.get(Submission, existing_pk) if existing_pk is not None else None
         if existing is not None:
             outcome = _resend(session, existing, incoming, referenced, digests)
         else:
@@ -152,9 +152,11 @@ def _save_rows(session: Session, incoming: Incoming, env: Envelope,
         raise
 
 
-def _form_and_version(session: Session, env: Envelope) -> tuple[int, str, str, int]:
+def _lookup(session: Session, env: Envelope) -> tuple[int, str, str, int, int | None]:
+    """Form, version and any stored submission with this instanceID, in one round trip."""
+    stored = select(Submission.id).where(Submission.instance_id == env.instance_id)
     row = session.execute(
-        select(Form.id, Form.state, FormVersion.md5, FormVersion.id)
+        select(Form.id, Form.state, FormVersion.md5, FormVersion.id, stored.scalar_subquery())
         .outerjoin(FormVersion, (FormVersion.form_id == Form.id)
                    & (FormVersion.version == env.version))
         .where(Form.xml_form_id == env.form_id)
@@ -163,7 +165,7 @@ def _form_and_version(session: Session, env: Envelope) -> tuple[int, str, str, i
         raise problems.unknown_form(env.form_id)
     if row[3] is None:
         raise problems.unknown_form(env.form_id, env.version)
-    return row[0], row[1], row[2], row[3]
+    return row[0], row[1], row[2], row[3], row[4]
 
 
 def _resend(session: Session, existing: Submission, incoming: Incoming, referenced: list[str],
