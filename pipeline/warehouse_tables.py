@@ -121,32 +121,36 @@ def _build(name: str, columns: dict[str, str]) -> Table:
 
 _CACHE: dict[str, dict[str, Table]] = {}
 _PENDING = "sangjog_warehouse_pending"
-_LISTENING: set[int] = set()
 
 
 def _db(bind: Connection | Engine) -> str:
     return bind.engine.url.render_as_string(hide_password=True)
 
 
+def _on_commit(conn: Connection) -> None:
+    pending = conn.info.pop(_PENDING, None)
+    if pending:
+        known = _CACHE.setdefault(_db(conn), {})
+        for name, table in pending.items():
+            if table is None:
+                known.pop(name, None)
+            else:
+                known[name] = table
+
+
+def _on_rollback(conn: Connection) -> None:
+    conn.info.pop(_PENDING, None)
+
+
+def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info.pop(_PENDING, None)  # returned to the pool without a commit: nothing happened
+
+
 def _listen(engine: Engine) -> None:
-    if id(engine) in _LISTENING:
-        return
-    _LISTENING.add(id(engine))
-
-    @event.listens_for(engine, "commit")
-    def _on_commit(conn: Connection) -> None:
-        pending = conn.info.pop(_PENDING, None)
-        if pending:
-            known = _CACHE.setdefault(_db(conn), {})
-            for name, table in pending.items():
-                if table is None:
-                    known.pop(name, None)
-                else:
-                    known[name] = table
-
-    @event.listens_for(engine, "rollback")
-    def _on_rollback(conn: Connection) -> None:
-        conn.info.pop(_PENDING, None)
+    if not event.contains(engine, "commit", _on_commit):
+        event.listen(engine, "commit", _on_commit)
+        event.listen(engine, "rollback", _on_rollback)
+        event.listen(engine.pool, "checkin", _on_checkin)
 
 
 def _lookup(conn: Connection, name: str) -> Table | None:
