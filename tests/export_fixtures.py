@@ -112,7 +112,7 @@ def workshop() -> list[Sent]:
     sent = []
     base = engine_xml("hl_nomination")
     for short, key in NOMINATION_KEYS.items():
-        answers = {"practice_title": f"ভালো শিখন {short}"}
+        answers = {"practice_title": f"ভালো শিখন {short}", "workshop_date": "2026-08-02"}
         iid = f"uuid:{key}"
         sent.append(Sent("hl_nomination", iid, vary(base, iid, **answers), at("2026-08-02 09:00"),
                          answers=answers))
@@ -124,7 +124,7 @@ def workshop() -> list[Sent]:
         xml = engine_xml_with("hl_ballot", (("/data/voter_role", filled_role),
                                             ("/data/picks", tuple(keys)), ("/data/priority", tuple(keys))))
         iid = f"uuid:ex-b{i}"
-        answers = {"voter_name": f"ভোটার {i}", "voter_role": role}
+        answers = {"voter_name": f"ভোটার {i}", "voter_role": role, "ballot_date": "2026-08-02"}
         sent.append(Sent("hl_ballot", iid, vary(xml, iid, **answers), at("2026-08-02 12:00"),
                          answers={**answers, "picks": " ".join(keys)}))
     return sent

@@ -1,0 +1,182 @@
+"""exports.xlsx: the district workbook, opened with openpyxl and python-calamine and checked
+against what was submitted (labels from the XLSForm, names from shared/geo, tallies by hand)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+from sqlalchemy import select
+
+from exports.period import Period
+from exports.xlsx import build_workbook
+from pipeline.ingest import Incoming, accept
+from pipeline.models import Submission
+from pipeline.problems import Problem
+from tests.export_fixtures import (
+    BALLOTS,
+    DINAJPUR,
+    ELIGIBLE,
+    GAZIPUR,
+    NOMINATION_KEYS,
+    SERVER,
+    load_all,
+    vary,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+GEO = Path("/work/shared/geo") if Path("/work/shared/geo").is_dir() else ROOT / "shared" / "geo"
+
+
+def xlsform(form_id: str) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], dict[str, str]]]:
+    """(field name -> row, (list, choice) -> row) read straight from the XLSForm."""
+    wb = load_workbook(ROOT / "xlsforms" / f"{form_id}.xlsx", read_only=True)
+    sheets = {}
+    for name in ("survey", "choices"):
+        rows = list(wb[name].iter_rows(values_only=True))
+        sheets[name] = [dict(zip(rows[0], r, strict=False)) for r in rows[1:]]
+    wb.close()
+    survey = {r["name"]: r for r in sheets["survey"] if r.get("name")}
+    choices = {(r["list_name"], r["name"]): r for r in sheets["choices"] if r.get("list_name")}
+    return survey, choices
+
+
+def geo_names(level: str, column: str = "label::Bengali (bn)") -> dict[str, str]:
+    with (GEO / f"{level}.csv").open(encoding="utf-8") as f:
+        return {row["name"]: row[column] for row in csv.DictReader(f)}
+
+
+def build(session, scope, period, lang, **kwargs) -> tuple[bytes, object]:
+    out = io.BytesIO()
+    report = build_workbook(session, scope, period, lang, out, SERVER, **kwargs)
+    return out.getvalue(), report
+
+
+def table(values: list[list[object]]) -> tuple[list[object], list[list[object]]]:
+    """Header row 1 (labels), row 2 (field names), data."""
+    return values[1], values[2:]
+
+
+def test_the_district_workbook_holds_exactly_the_districts_submissions(app, session):
+    sent = load_all(app, session)["inspections"]
+    data, report = build(session, [f"bd_district:{DINAJPUR}"], "2026-Q3", "bn")
+    q3 = Period.parse("2026-Q3")
+    chosen = [s for s in sent if s.value("district") == DINAJPUR and q3.contains(s.received_at)]
+    survey, choices = xlsform("innovation_inspection")
+    upazilas = geo_names("bd_upazila")
+
+    values = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    assert values.sheet_names[:3] == ["Summary", "Inspections", "Inspections - photos"]
+    assert "Innovation projects" in values.sheet_names
+    sheet = values.get_sheet_by_name("Inspections").to_python()
+    labels, fields = sheet[0], sheet[1]
+    rows = [dict(zip(fields, r, strict=True)) for r in sheet[2:]]
+    # headers: the question's Bengali label above its field name
+    for name in ("stage", "progress", "visit_date", "inspector_name"):
+        assert labels[fields.index(name)] == survey[name]["label::Bengali (bn)"]
+    assert [r["KEY"] for r in rows] == [s.instance_id for s in chosen]
+    for s, r in zip(chosen, rows, strict=True):
+        assert r["stage"] == choices[("stage", s.value("stage"))]["label::Bengali (bn)"]
+        assert r["upazila"] == upazilas[s.value("upazila")]
+        assert r["inspector_name"] == s.value("inspector_name")  # Bengali text round-trips
+        assert r["progress"] == float(s.value("progress"))
+        assert r["visit_date"] == datetime.fromisoformat(s.value("visit_date")).date()
+    # photo rows linked by PARENT_KEY
+    photos = values.get_sheet_by_name("Inspections - photos").to_python()
+    assert photos[1] == ["photo", "caption", "PARENT_KEY", "KEY"]
+    assert [(r[2], r[3]) for r in photos[2:]] == [
+        (s.instance_id, f"{s.instance_id}/photos[{i}]")
+        for s in chosen for i in range(1, len(s.repeat_rows("photos")) + 1)]
+    # no other district or period anywhere in the file
+    everything = [str(c) for name in values.sheet_names
+                  for row in values.get_sheet_by_name(name).to_python() for c in row]
+    assert not [c for c in everything if "ex-g1" in c or "ex-d4" in c or "গাজীপুর" in c]
+
+    # Summary: submissions per upazila and review states, counted here from what was sent
+    summary = values.get_sheet_by_name("Summary").to_python()
+    per_upazila = Counter(upazilas[s.value("upazila")] for s in chosen)
+    found = {r[0]: r[1] for r in summary if r and r[0] in per_upazila}
+    assert found == dict(per_upazila)
+    states = Counter(s.review_state for s in chosen)
+    header_row = next(i for i, r in enumerate(summary) if "অনুমোদিত" in r)
+    state_row = summary[header_row + 1]
+    heads = summary[header_row]
+    assert state_row[0] == "Inspections"
+    assert {h: state_row[i] for i, h in enumerate(heads) if h in ("প্রাপ্ত", "অনুমোদিত", "সমস্যা আছে")} == {
+        "প্রাপ্ত": states["received"], "অনুমোদিত": states["approved"], "সমস্যা আছে": states["has_issues"]}
+    assert report.submissions["innovation_inspection"] == len(chosen)
+
+    # formatting, links and charts, read with openpyxl and from the file itself
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb["Inspections"]
+    assert ws.freeze_panes == "A3" and ws.auto_filter.ref.startswith("A2:")
+    col = fields.index("signature") + 1
+    ids = dict(session.execute(select(Submission.instance_id, Submission.id)).all())
+    for offset, s in enumerate(chosen):
+        cell = ws.cell(row=3 + offset, column=col)
+        assert cell.hyperlink.target == f"{SERVER}/attachments/{ids[s.instance_id]}/signature.png"
+    date_cell = ws.cell(row=3, column=fields.index("visit_date") + 1)
+    assert date_cell.is_date and isinstance(ws.cell(row=3, column=fields.index("progress") + 1).value, (int, float))
+    assert ws.cell(row=3, column=fields.index("inspector_name") + 1).font.name == "Nirmala UI"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert any(n.startswith("xl/charts/chart") for n in zf.namelist())
+
+
+def test_ballot_results_rank_votes_of_elected_representatives_and_mark_ties(app, session):
+    data_sent = load_all(app, session)["workshop"]
+    # one more councillor's ballot for c01 ties it with c04
+    ballot = next(s for s in data_sent if s.form_id == "hl_ballot")
+    extra = vary(ballot.xml, "uuid:ex-b9", voter_role="councillor", picks=NOMINATION_KEYS["c01"],
+                 priority=NOMINATION_KEYS["c01"], voter_name="নতুন ভোটার")
+    accept(session, app.extensions["blobs"], Incoming(extra, received_at=ballot.received_at))
+    session.commit()
+    votes = Counter(p for role, picks in [*BALLOTS, ("councillor", ["c01"])] if role in ELIGIBLE
+                    for p in picks)
+    assert votes == {"c02": 3, "c04": 2, "c01": 2}
+
+    data, _ = build(session, [f"bd_district:{GAZIPUR}"], "2026-08", "en")
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Ballot results").to_python()
+    assert sheet[0][:3] == ["Upazila (workshop)", "Ballots counted", "Not eligible to vote"]
+    assert sheet[1][:3] == ["Kaliganj", 4.0, 1.0]
+    start = next(i for i, r in enumerate(sheet) if r and r[0] == "Upazila (workshop)" and "Votes" in r)
+    head = sheet[start]
+    results = {r[head.index("Good practice")]: dict(zip(head, r, strict=True)) for r in sheet[start + 1:] if r[0]}
+    titles = {f"ভালো শিখন {k}": k for k in NOMINATION_KEYS}
+    assert {titles[t]: r["Votes"] for t, r in results.items()} == votes
+    ranks = {titles[t]: r["Rank"] for t, r in results.items()}
+    assert ranks == {"c02": 1, "c04": 2, "c01": 2}  # equal votes share a rank
+    assert {titles[t]: r["Tied"] for t, r in results.items()} == {"c02": "", "c04": "yes", "c01": "yes"}
+    assert all(r["Top five"] == "yes" for r in results.values())
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:  # the summary chart and one per workshop
+        assert len([n for n in zf.namelist() if n.startswith("xl/charts/chart")]) >= 2
+
+
+def test_a_sheet_longer_than_the_row_limit_continues_on_a_numbered_sheet(app, session):
+    sent = load_all(app, session)["inspections"]
+    everything = [s.instance_id for s in sent]
+    data, report = build(session, ["*"], None, "en", max_rows=4)  # 2 header rows + 2 data rows
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    parts = [n for n in wb.sheet_names if n.startswith("Inspections") and "photos" not in n]
+    assert parts == ["Inspections", "Inspections (2)", "Inspections (3)"]
+    keys = [r[-1] for name in parts for r in wb.get_sheet_by_name(name).to_python()[2:]]
+    assert sorted(keys) == sorted(everything)
+    assert [t.title for t in report.splits][:1] == ["Inspections"]
+    summary = [c for r in wb.get_sheet_by_name("Summary").to_python() for c in r]
+    assert "Inspections, Inspections (2), Inspections (3)" in summary
+
+
+def test_bad_language_or_scope_is_a_problem_before_anything_is_written(app, session, tmp_path):
+    target = tmp_path / "w.xlsx"
+    with pytest.raises(Problem) as caught:
+        build_workbook(session, ["*"], None, "fr", target, SERVER)
+    assert caught.value.code == "export.bad_language"
+    with pytest.raises(Problem) as caught:
+        build_workbook(session, ["district:12"], None, "en", target, SERVER)
+    assert caught.value.code == "scope.invalid" and not target.exists()
