@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
@@ -188,3 +190,28 @@ def test_a_form_that_was_never_published_is_a_problem(session):
 
     with pytest.raises(Problem):
         warehouse.main_table(session.connection(), "nope")
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(values=st.fixed_dictionaries({
+    "visit_date": st.dates(),
+    "visited_at": st.datetimes(datetime(1900, 1, 1), datetime(2100, 1, 1),
+                               timezones=st.integers(-14 * 60, 14 * 60).map(
+                                   lambda m: timezone(timedelta(minutes=m)))),
+    "progress": st.integers(-(2**63), 2**63 - 1),
+    "score": st.floats(allow_nan=False, allow_infinity=False),
+    "officer": st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20),
+}))
+def test_typed_values_survive_the_database(session, values):
+    for table in reversed(warehouse.form_tables(session.connection(), "site_check").values()):
+        session.execute(table.delete())
+    answers = {"visit_date": values["visit_date"].isoformat(),
+               "visited_at": values["visited_at"].isoformat(), "progress": str(values["progress"]),
+               "score": repr(values["score"]), "header": {"officer": values["officer"]}}
+    write(session, S1, meta(1, "uuid:h"), answers)
+    [row] = rows(session, MAIN)
+    assert row["visit_date"] == values["visit_date"]
+    assert row["visited_at"] == values["visited_at"] and row["visited_at"].utcoffset() == timedelta(0)
+    assert (row["progress"], row["score"], row["header__officer"]) == (
+        values["progress"], values["score"], values["officer"])
