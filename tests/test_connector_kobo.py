@@ -3,16 +3,24 @@ validation statuses, the JSON fallback, and secrets that never leak. Real HTTP t
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from pipeline import warehouse
-from pipeline.connectors import kobo
+from pipeline.connectors import kobo, xmlmap
 from pipeline.connectors.http import Secret
 from pipeline.models import AuditEvent, PullRun, Source, Submission
-from tests.collect import JPEG, app_user, multipart, publish_site_visit, submission_xml
+from pipeline.parse import parse
+from pipeline.schema import FormSchema
+from tests import formtools
+from tests.collect import JPEG, XFORM, app_user, multipart, publish_site_visit, submission_xml
+from tests.fakes.expected import assert_answers_in_warehouse
 from tests.fakes.kobo_server import FakeKobo
 from tests.fakes.serve import serving
 
@@ -254,3 +262,57 @@ def test_the_token_never_appears_in_logs_errors_or_reprs(app, session, fake, sou
     texts = [caplog.text, run.message or "", repr(client.__dict__), repr(Secret(fake.token))]
     assert "retry" in caplog.text
     assert not [t for t in texts if fake.token in t]
+
+
+# The JSON and KoBo-XML mappings are faithful: whatever Collect sent, the rows parsed from the
+# mapped XML are the rows parsed from the original.
+_plain_text = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="<>&"), max_size=20,
+).filter(lambda s: s == s.strip())
+_file_name = st.sampled_from(["", "a.jpg", "1700000000123.jpg", "ছবি.png"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=_plain_text, photo=_file_name,
+       rows=st.lists(st.tuples(_plain_text, _file_name), max_size=4))
+def test_kobo_json_and_kobo_xml_map_back_to_the_same_rows(name, photo, rows):
+    xform = XFORM.format(form_id="site_visit", version="1", title="Site visit").encode()
+    schema = FormSchema.from_xform(xform)
+    row_xml = "".join(f"<rows><item>{item}</item><snap>{snap}</snap></rows>" for item, snap in rows)
+    original = (f'<site_visit id="site_visit" version="1"><name>{name}</name><photo>{photo}</photo>'
+                f"{row_xml}<meta><instanceID>uuid:p1</instanceID></meta></site_visit>").encode()
+    expected = parse(schema, original).rows
+    fake = FakeKobo()
+    record_id = fake.add(original)
+    from_json = xmlmap.kobo_json_to_xml(fake.records[record_id], xform)
+    from_kobo_xml = xmlmap.kobo_xml_to_form(fake.served_xml(record_id), xform)
+    assert parse(schema, from_json).rows == expected
+    assert parse(schema, from_kobo_xml).rows == expected
+
+
+@functools.cache
+def _inspection(copy: int) -> bytes:
+    """An inspection filled by ODK's engine (a fresh instanceID per copy; cached across tests)."""
+    return formtools.sample_submission("innovation_inspection")
+
+
+def test_a_real_form_round_trips_through_kobo_xml_and_kobo_json(app, session, waits):
+    published = formtools.publish_all(session)
+    photos = {"desk.jpg": JPEG, "queue.jpg": OTHER_JPEG, "signature.png": JPEG + b"sig"}
+    fake = FakeKobo(asset="aInspection7", repeats=("photos",))
+    with serving(fake.app) as url:
+        src = Source(name="kobo-inspections", kind="kobo", url=url, secret=fake.token,
+                     remote_form=fake.asset, form_id=published["innovation_inspection"].form_id)
+        session.add(src)
+        session.commit()
+        fake.add(_inspection(1), photos)
+        assert pull(app, session, src, waits).new == 1  # through KoBo's XML
+        fake.serve_xml = False
+        fake.add(_inspection(2), photos)
+        assert pull(app, session, src, waits).new == 1  # through KoBo's JSON
+    subs = stored(session)
+    for xml in (_inspection(1), _inspection(2)):
+        iid = re.search(rb"<instanceID>([^<]+)</instanceID>", xml).group(1).decode()
+        blobs = app.extensions["blobs"]
+        assert {a.name: blobs.get(a.sha256) for a in subs[iid].attachments} == photos
+        assert_answers_in_warehouse(session, "innovation_inspection", iid)
