@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import png
+import pytest
 
 from pipeline import accounts
 from pipeline.domain import projects
@@ -44,6 +45,26 @@ REGISTRY = (
     f"{PROJECT[KURIGRAM]},Char school attendance by SMS,চরের স্কুলে এসএমএসে উপস্থিতি,55,{KURIGRAM},"
     f"{UPAZILA[KURIGRAM]},DC Office Kurigram,2026-02-01,education\n"
 )
+
+
+@pytest.fixture
+def db(app):
+    """A session on the test's database that, unlike ``session``, pushes no app context: the
+    app's requests then each get their own ``g``, as they do in production."""
+    s = app.extensions["sessions"]()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def blobs(app) -> BlobStore:
+    return app.extensions["blobs"]
+
+
+@pytest.fixture
+def world(db, blobs):
+    """Users of every role, the registry, and two inspections in each of the two districts."""
+    return seed(db, blobs)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from pipeline import accounts, forms
@@ -24,6 +25,7 @@ XLSFORMS = Path(__file__).resolve().parents[2] / "xlsforms"
 
 
 @click.command("setup")
+@with_appcontext
 @click.option("--forms", "forms_dir", type=click.Path(file_okay=False, path_type=Path),
               default=XLSFORMS, show_default=True, help="Folder of XLSForms (media in media/).")
 def command(forms_dir: Path) -> None:

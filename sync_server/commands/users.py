@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from pipeline import accounts
@@ -15,7 +16,8 @@ from ..db import get_session
 from ..web import people
 
 
-@click.group("user")
+# AppGroup: every subcommand runs inside the app context (Flask pushes none for group commands).
+@click.group("user", cls=AppGroup)
 def command() -> None:
     """Web users: who may log in, with which role, seeing which districts."""
 

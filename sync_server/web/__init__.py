@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import g, redirect, request, session, url_for
+from flask import redirect, request, session, url_for
 
 from pipeline import problems
 from pipeline import scope as scoping
@@ -19,20 +19,23 @@ from pipeline.models import User
 from ..db import get_session
 
 F = TypeVar("F", bound=Callable[..., Any])
+_KEY = "sangjog.web_user"
 
 
 def current_user() -> User | None:
     """The logged-in, active user, or None. A password change logs out every other session."""
-    if "web_user" not in g:
-        g.web_user = None
+    # Cached on the request, not on ``g``: an app context (and its ``g``) can outlive a request.
+    cache = request.environ
+    if _KEY not in cache:
+        cache[_KEY] = None
         user_id = session.get("user_id")
         if user_id is not None:
             user = get_session().get(User, user_id)
             if user is not None and user.active and session.get("auth") == fingerprint(user):
-                g.web_user = user
+                cache[_KEY] = user
             else:
                 session.clear()
-    return g.web_user
+    return cache[_KEY]
 
 
 def fingerprint(user: User) -> str:

@@ -10,19 +10,22 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, render_template, request, send_file
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from exports import geo
 from exports.period import Period
 from pipeline import problems
+from pipeline.models import Form
 from pipeline.problems import Problem
 
 from ..db import get_session
-from . import current_scope, current_user, require
+from . import current_user, require
 from .dashboard import current_quarter
 from .i18n import locale
 
 bp = Blueprint("downloads", __name__)
-FORMATS = {"xlsx": "Excel workbook", "csv": "CSV files (zip)"}
+FORMATS = {"xlsx": _l("Excel workbook"), "csv": _l("CSV files of one form (zip)")}
 LANGS = ("en", "bn")
 
 
@@ -63,9 +66,10 @@ def area_name(code: str, lang: str) -> str:
     return place.name(lang) if place else code
 
 
-def file_name(area: str, period: Period, lang: str, fmt: str) -> str:
+def file_name(area: str, period: Period, last: str, fmt: str) -> str:
+    """``sangjog-rangpur-2026-Q3-bn.xlsx``; a CSV zip ends with its form id instead."""
     suffix = "xlsx" if fmt == "xlsx" else "zip"
-    return f"sangjog-{area_slug(area)}-{period.slug}-{lang}.{suffix}"
+    return f"sangjog-{area_slug(area)}-{period.slug}-{last}.{suffix}"
 
 
 def _scheduled() -> list[Path]:
@@ -85,7 +89,8 @@ def _scheduled() -> list[Path]:
 @bp.route("/downloads")
 @require()
 def page():
-    return render_template("downloads.html", areas=area_choices(), formats=FORMATS,
+    forms = list(get_session().scalars(select(Form).order_by(Form.title)))
+    return render_template("downloads.html", areas=area_choices(), formats=FORMATS, forms=forms,
                            langs=LANGS, period=current_quarter(), scheduled=_scheduled(),
                            lang=locale())
 
@@ -101,8 +106,7 @@ def export():
     if fmt not in FORMATS or lang not in LANGS:
         raise Problem("export.bad_choice", 400, _("Choose a format and a language from the list."))
     period = Period.parse(request.args.get("period", "") or current_quarter())
-    scope = [area]
-    current_scope()  # the chosen area is one of the user's own, checked above
+    scope = [area]  # one of the user's own areas, checked above
     server_url = (current_app.config.get("SERVER_URL") or request.host_url).rstrip("/")
     # Built into a temporary file (deleted when the response closes), then streamed.
     out = tempfile.TemporaryFile(dir=current_app.config["SANGJOG_DATA_DIR"])  # noqa: SIM115 (send_file closes it)
@@ -115,14 +119,17 @@ def export():
         else:
             from exports import csvzip
 
-            csvzip.build_zip(get_session(), scope, period, lang, out)
+            form_id = request.args.get("form", "")
+            if get_session().scalar(select(Form.id).where(Form.xml_form_id == form_id)) is None:
+                raise problems.unknown_form(form_id or "?")
+            csvzip.write_zip(get_session(), form_id, out, scope, period)
             mimetype = "application/zip"
     except BaseException:
         out.close()
         raise
     out.seek(0)
-    return send_file(out, mimetype=mimetype, as_attachment=True,
-                     download_name=file_name(area, period, lang, fmt))
+    name = file_name(area, period, lang if fmt == "xlsx" else request.args["form"], fmt)
+    return send_file(out, mimetype=mimetype, as_attachment=True, download_name=name)
 
 
 @bp.route("/downloads/files/<name>")

@@ -70,7 +70,8 @@ def submissions(form_id: str):
         page, total, capped, options = listing.Page([], None, None), 0, False, {}
     else:
         where = listing.conditions(table, scope, filters)
-        page = listing.page(conn, table, where, _int_arg("before"), _int_arg("after"))
+        page = listing.page(conn, table, where, _int_arg("before"), _int_arg("after"),
+                            size=listing.PAGE_SIZE)
         total, capped = listing.cheap_count(conn, table, where)
         narrow_upazila = {k: v for k, v in filters.values.items() if k in ("district",)}
         options = {
