@@ -316,3 +316,17 @@ def test_a_real_form_round_trips_through_kobo_xml_and_kobo_json(app, session, wa
         blobs = app.extensions["blobs"]
         assert {a.name: blobs.get(a.sha256) for a in subs[iid].attachments} == photos
         assert_answers_in_warehouse(session, "innovation_inspection", iid)
+
+
+def test_an_edit_without_deprecated_id_is_linked_through_its_root_uuid(app, session, fake, source,
+                                                                       waits):
+    add_visits(fake, 1)
+    pull(app, session, source, waits)
+    (record_id,) = fake.records
+    fake.edit(record_id, submission_xml("uuid:kobo-0001-e2", name="Visitor 1 (again)"))
+    run = pull(app, session, source, waits)
+    assert (run.new, run.updated) == (0, 1)
+    subs = stored(session)
+    assert subs["uuid:kobo-0001-e2"].root_id == "uuid:kobo-0001"
+    assert subs["uuid:kobo-0001-e2"].current and not subs["uuid:kobo-0001"].current
+    assert b"<deprecatedID>uuid:kobo-0001</deprecatedID>" in subs["uuid:kobo-0001-e2"].xml

@@ -20,9 +20,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.models import PullRun, Source
+from pipeline.models import PullRun, Source, Submission
 from pipeline.problems import Problem
 from pipeline.storage import BlobStore
 
@@ -166,9 +167,24 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: KoboClient
         submitter=record.get("_submitted_by") or None,
     )
     xform = source.form.current_version.xml if source.form.current_version else b""
+    replaced = _replaced_version(session, record, remote.instance_id)
+    if replaced:
+        record = {**record, "meta/deprecatedID": replaced}
     return intake.take(session, blobs, run, source, remote,
                        lambda: _fetch(client, source, record), count_known=count_known,
-                       adapt=lambda xml: xmlmap.kobo_xml_to_form(xml, xform))
+                       adapt=lambda xml: xmlmap.kobo_xml_to_form(xml, xform, replaced))
+
+
+def _replaced_version(session: Session, record: dict[str, Any], current: str | None) -> str | None:
+    """For an edit that does not say which version it replaces (no ``meta/deprecatedID``), the
+    version we hold of the same root (``meta/rootUuid``), so it is stored as an edit."""
+    root = str(record.get("meta/rootUuid") or "")
+    if not root or record.get("meta/deprecatedID") or not current:
+        return None
+    root = root if root.startswith("uuid:") else f"uuid:{root}"
+    held = session.scalar(select(Submission.instance_id).where(
+        Submission.root_id == root, Submission.current.is_(True)))
+    return held if held and held != current else None
 
 
 def _fetch(client: KoboClient, source: Source, record: dict[str, Any]) -> tuple[bytes, dict]:

@@ -41,18 +41,23 @@ def kobo_json_to_xml(record: dict[str, Any], xform: bytes) -> bytes:
     return tostring(top, encoding="utf-8", xml_declaration=True)
 
 
-def kobo_xml_to_form(xml: bytes, xform: bytes) -> bytes:
+def kobo_xml_to_form(xml: bytes, xform: bytes, deprecated_id: str | None = None) -> bytes:
     """KoBo's XML of a submission, as an instance of our form ``xform``.
 
     KoBo names the instance root after the asset uid (``<aBcD id="aBcD" version="vXyz">``) and
     adds ``formhub/uuid`` and ``__version__``. When the root already names our form the bytes are
     kept exactly; otherwise the answers are moved onto our form's instance, as for JSON.
+    ``deprecated_id`` names the version an edit replaces when the XML does not say.
     """
     root = rawstore.parse_xml(xml)
     template, repeats = _template(xform)
-    if root.get("id") == template.get("id"):
+    record = _flatten(root, "", repeats)
+    says_replaced = bool(record.get("meta/deprecatedID"))
+    if root.get("id") == template.get("id") and (says_replaced or not deprecated_id):
         return xml
-    return kobo_json_to_xml(_flatten(root, "", repeats), xform)
+    if deprecated_id and not says_replaced:
+        record["meta/deprecatedID"] = deprecated_id
+    return kobo_json_to_xml(record, xform)
 
 
 def _flatten(el: Element, prefix: str, repeats: set[str]) -> dict[str, Any]:

@@ -106,11 +106,13 @@ class FakeKobo:
         return record_id
 
     def edit(self, record_id: int, xml: bytes, files: dict[str, bytes] | None = None) -> None:
-        """An edit in Enketo: same ``_id``, new ``_uuid``; files not resent are kept."""
+        """An edit in Enketo: same ``_id``, new ``_uuid``, same ``meta/rootUuid``; files not
+        resent are kept."""
         old = self.records[record_id]
         kept = dict(self.files[record_id])
         kept.update(files or {})
         self._store(record_id, xml, kept, old["_submission_time"], old["_submitted_by"])
+        self.records[record_id]["meta/rootUuid"] = old["meta/rootUuid"]
         self.records[record_id]["_validation_status"] = old["_validation_status"]
         self.records[record_id]["_last_edited"] = self._tick()
 
@@ -125,6 +127,7 @@ class FakeKobo:
         record: dict[str, Any] = {"_id": record_id, "formhub/uuid": "0123456789abcdef"}
         record.update(flatten(root, "", self.repeats))
         instance = record.get("meta/instanceID", f"uuid:{uuid.uuid4()}")
+        record.setdefault("meta/rootUuid", instance)
         record.update({
             "__version__": "vKoboVersion1",
             "_uuid": instance.removeprefix("uuid:"),
