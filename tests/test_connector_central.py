@@ -201,3 +201,17 @@ def test_password_and_token_never_appear_in_logs_or_errors(app, session, fake, s
     texts = [caplog.text, run.message or "", repr(client.__dict__)]
     assert len(secrets) == 2
     assert not [t for t in texts for s in secrets if s in t]
+
+
+def test_a_central_form_with_another_form_id_feeds_ours(app, session, source):
+    fake = FakeCentral(form="inspection_2025")
+    with serving(fake.app) as url:
+        source.url, source.remote_form = url, f"{fake.project}:{fake.form}"
+        session.commit()
+        fake.add(submission_xml("uuid:renamed", name="Anis", form_id="inspection_2025"))
+        run = pull(app, session, source)
+    assert (run.status, run.new, run.errors) == ("ok", 1, 0)
+    sub = stored(session)["uuid:renamed"]
+    assert b'<site_visit id="site_visit" version="1"><name>Anis</name>' in sub.xml
+    table = warehouse.main_table(session.connection(), "site_visit")
+    assert session.scalar(select(table.c.name)) == "Anis"

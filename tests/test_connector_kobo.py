@@ -285,7 +285,7 @@ def test_kobo_json_and_kobo_xml_map_back_to_the_same_rows(name, photo, rows):
     fake = FakeKobo()
     record_id = fake.add(original)
     from_json = xmlmap.kobo_json_to_xml(fake.records[record_id], xform)
-    from_kobo_xml = xmlmap.kobo_xml_to_form(fake.served_xml(record_id), xform)
+    from_kobo_xml = xmlmap.onto_form(fake.served_xml(record_id), xform)
     assert parse(schema, from_json).rows == expected
     assert parse(schema, from_kobo_xml).rows == expected
 

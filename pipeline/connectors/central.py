@@ -27,7 +27,7 @@ from pipeline.models import PullRun, Source
 from pipeline.problems import Problem
 from pipeline.storage import BlobStore
 
-from . import http, intake, runs
+from . import http, intake, runs, xmlmap
 
 REVIEW_STATES = {None: "received", "received": "received", "hasIssues": "has_issues",
                  "approved": "approved", "rejected": "rejected", "edited": "edited"}
@@ -259,7 +259,10 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: CentralCli
         xml = client.submission_xml(project, form, row["__id"])
         return xml, client.attachments(project, form, row["__id"])
 
-    return intake.take(session, blobs, run, source, remote, fetch, count_known=fresh)
+    version = source.form.current_version
+    xform = version.xml if version is not None else b""
+    return intake.take(session, blobs, run, source, remote, fetch, count_known=fresh,
+                       adapt=lambda xml: xmlmap.onto_form(xml, xform))
 
 
 def _time(value: Any) -> datetime | None:

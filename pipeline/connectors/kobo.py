@@ -172,7 +172,7 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: KoboClient
         record = {**record, "meta/deprecatedID": replaced}
     return intake.take(session, blobs, run, source, remote,
                        lambda: _fetch(client, source, record), count_known=count_known,
-                       adapt=lambda xml: xmlmap.kobo_xml_to_form(xml, xform, replaced))
+                       adapt=lambda xml: xmlmap.onto_form(xml, xform, replaced))
 
 
 def _replaced_version(session: Session, record: dict[str, Any], current: str | None) -> str | None:

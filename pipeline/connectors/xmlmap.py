@@ -1,4 +1,5 @@
-"""KoBo's JSON view of a submission → submission XML, for servers that will not serve the XML.
+"""Remote submissions → instances of our form: KoBo's JSON view (for servers that will not serve
+the XML), and XML whose root names another form (KoBo's asset uid, a Central form id).
 
 Pure functions. KoBo's JSON flattens the instance: group paths joined by ``/``
 (``grp/field``), every value a string, a repeat as a list of objects whose keys are full paths,
@@ -41,12 +42,13 @@ def kobo_json_to_xml(record: dict[str, Any], xform: bytes) -> bytes:
     return tostring(top, encoding="utf-8", xml_declaration=True)
 
 
-def kobo_xml_to_form(xml: bytes, xform: bytes, deprecated_id: str | None = None) -> bytes:
-    """KoBo's XML of a submission, as an instance of our form ``xform``.
+def onto_form(xml: bytes, xform: bytes, deprecated_id: str | None = None) -> bytes:
+    """A remote server's XML of a submission, as an instance of our form ``xform``.
 
     KoBo names the instance root after the asset uid (``<aBcD id="aBcD" version="vXyz">``) and
-    adds ``formhub/uuid`` and ``__version__``. When the root already names our form the bytes are
-    kept exactly; otherwise the answers are moved onto our form's instance, as for JSON.
+    adds ``formhub/uuid`` and ``__version__``; a Central form may have another form id than ours.
+    When the root already names our form the bytes are kept exactly; otherwise the answers are
+    moved onto our form's instance, as for JSON.
     ``deprecated_id`` names the version an edit replaces when the XML does not say.
     """
     root = rawstore.parse_xml(xml)
