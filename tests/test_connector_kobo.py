@@ -330,3 +330,18 @@ def test_an_edit_without_deprecated_id_is_linked_through_its_root_uuid(app, sess
     assert subs["uuid:kobo-0001-e2"].root_id == "uuid:kobo-0001"
     assert subs["uuid:kobo-0001-e2"].current and not subs["uuid:kobo-0001"].current
     assert b"<deprecatedID>uuid:kobo-0001</deprecatedID>" in subs["uuid:kobo-0001-e2"].xml
+
+
+def test_a_photo_missing_from_a_collect_upload_is_completed_from_kobo(app, client, session, fake,
+                                                                     source, waits):
+    xml = submission_xml("uuid:half-sent", photo="p.jpg")
+    key = app_user(session).token
+    resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
+                       data=multipart(xml, {}, incomplete=True))
+    assert resp.status_code == 201
+    fake.add(xml, {"p.jpg": JPEG})
+    run = pull(app, session, source, waits)
+    assert (run.new, run.updated, run.errors) == (0, 1, 0)
+    (sub,) = stored(session).values()
+    assert sub.xml == xml and sub.source == "collect"
+    assert [a.name for a in sub.attachments] == ["p.jpg"]

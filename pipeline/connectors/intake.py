@@ -65,7 +65,12 @@ def take(session: Session, blobs: BlobStore, run: Run, source: Source, remote: R
         return _reviewed_or_known(session, run, source, existing, remote.review_state, count_known)
     xml, files = fetch()
     try:
-        xml = adapt(xml) if adapt else xml
+        if existing is not None:
+            # Held already, but without some of its files: the remote copy brings them, under
+            # the names our stored XML gives (its bytes may differ from the remote's dialect).
+            xml = existing.xml
+        elif adapt:
+            xml = adapt(xml)
         envelope = rawstore.read_envelope(xml)
         if envelope.form_id != source.form.xml_form_id:
             raise form_mismatch(envelope.form_id, source.form.xml_form_id)
