@@ -74,7 +74,7 @@ def test_a_bad_row_refuses_the_whole_file(session):
     (HEADER.encode(), "no projects"),
     ((HEADER + "A-1,Schools, clinics,,,4050,,,,\n").encode(), "Row 2 has more cells than the header"),
     ("code,title_en,district\nA,\u0995,4050\n".encode("utf-16"), "not UTF-8"),
-])
+], ids=["bad-header", "no-rows", "unquoted-comma", "utf-16"])
 def test_unreadable_files_are_refused_clearly(session, content, words):
     with pytest.raises(Problem) as caught:
         import_projects(session, content)
