@@ -230,6 +230,8 @@ def test_tally_reads_the_warehouse_and_leaves_out_rejected_ballots(session, runn
     assert " *    1.    2 vote(s)  Open budget  [union 10040915, nom-2]" in out
     assert "Not counted (role 'uno' may not vote): Abdul Karim" in out
     assert "Pick ignored (not nominated at this workshop): nom-9" in out
+    empty = runner.invoke(cli, args=["ballots", "tally", "--until", "2026-01-01"]).output
+    assert empty == "No nominations or ballots.\n"
 
 
 # ---- end to end: the real forms, filled by ODK's engine, through ingest ----

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from pipeline.domain.ballots import TOP, WorkshopTally, tally
@@ -17,9 +19,13 @@ def command() -> None:
 @command.command("tally")
 @click.option("--upazila", help="Only this workshop (upazila code, e.g. 100409).")
 @click.option("--district", help="Only workshops in this district (code, e.g. 1004).")
-def tally_(upazila: str | None, district: str | None) -> None:
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+def tally_(upazila: str | None, district: str | None, since: datetime | None,
+           until: datetime | None) -> None:
     """Each workshop's ranking: votes, rank, top five (*), ties (=) and refused ballots."""
-    workshops = tally(get_session(), upazila=upazila, district=district)
+    workshops = tally(get_session(), upazila=upazila, district=district,
+                      since=since.date() if since else None, until=until.date() if until else None)
     if not workshops:
         click.echo("No nominations or ballots.")
         return
