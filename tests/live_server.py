@@ -42,7 +42,9 @@ class LiveServer:
         argv = [sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1",
                 "--port", str(self.port), "--workers", str(self.workers)]
         if self.app_spec:
+            # The same gunicorn settings ``sangjog serve`` uses (threads, access log).
             argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
+                    "--threads", "4", "--access-logfile", "-",
                     "--bind", f"127.0.0.1:{self.port}", self.app_spec]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(

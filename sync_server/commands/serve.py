@@ -20,11 +20,14 @@ from werkzeug.serving import run_simple
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="More than 1 runs gunicorn with this many worker processes.")
-def command(host: str, port: int, workers: int) -> None:
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1),
+              help="Threads per gunicorn worker: requests waiting on the database overlap.")
+def command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve ODK Collect (OpenRosa) and the web pages."""
     if workers > 1:
         # Replace this process: gunicorn's master then owns signals and worker restarts.
         args = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                "--threads", str(threads), "--timeout", "120",
                 "--bind", f"{host}:{port}", "--access-logfile", "-", "sync_server:create_app()"]
         os.execv(sys.executable, args)
     click.echo(f"Serving Sangjog on http://{host}:{port}/ (Collect app users: /key/<token>)")
