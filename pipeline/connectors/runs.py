@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipeline.db import begin_write
@@ -77,3 +77,11 @@ def start(session: Session, kind: str, source: Source | None = None) -> Run:
     session.add(row)
     session.commit()
     return Run(session, row)
+
+
+def recent(session: Session, limit: int = 50, source: Source | None = None) -> list[PullRun]:
+    """The latest runs, newest first (the sync health page)."""
+    query = select(PullRun).order_by(PullRun.id.desc()).limit(limit)
+    if source is not None:
+        query = query.where(PullRun.source_id == source.id)
+    return list(session.scalars(query))
