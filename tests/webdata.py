@@ -48,6 +48,16 @@ REGISTRY = (
 
 
 @pytest.fixture
+def fast_hashing(monkeypatch):
+    """argon2 with its cheapest settings: the web tests log in hundreds of times, and the cost
+    parameters are stored in each hash, so verification still runs the real algorithm."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                            parallelism=1))
+
+
+@pytest.fixture
 def db(app):
     """A session on the test's database that, unlike ``session``, pushes no app context: the
     app's requests then each get their own ``g``, as they do in production."""

@@ -1,0 +1,219 @@
+# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
+"""Supervisors' review pages: the submissions list (filters, search, keyset pages), the
+submission page (labels, photos, GPS, histories) and the review itself, one or many at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from pipeline import review, warehouse
+from pipeline import scope as scoping
+from pipeline.models import AuditEvent, Submission
+from pipeline.problems import Problem
+from sync_server.web import listing
+from tests import webdata
+from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+LIST = "/forms/innovation_inspection/submissions"
+
+
+def listed_ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'href="/submissions/(\d+)"', html)]
+
+
+def warehouse_state(db, submission_id: int) -> str:
+    db.rollback()
+    table = warehouse.form_tables(db.connection(), "innovation_inspection")["wh_innovation_inspection"]
+    return db.scalar(select(table.c._review_state).where(table.c._submission_id == submission_id))
+
+
+def test_list_filters_and_search(client, world):
+    webdata.login(client, "sup_division")  # sees both districts
+    everything = listed_ids(client.get(LIST).get_data(as_text=True))
+    assert sorted(everything) == sorted(world.submissions[RANGPUR] + world.submissions[KURIGRAM])
+    assert everything == sorted(everything, reverse=True)  # newest first
+    only = listed_ids(client.get(f"{LIST}?district={KURIGRAM}").get_data(as_text=True))
+    assert sorted(only) == world.submissions[KURIGRAM]
+    by_project = client.get(f"{LIST}?project={webdata.PROJECT[RANGPUR]}").get_data(as_text=True)
+    assert sorted(listed_ids(by_project)) == world.submissions[RANGPUR]
+    dated = listed_ids(client.get(f"{LIST}?from=2026-11-11&to=2026-11-11").get_data(as_text=True))
+    assert sorted(dated) == [world.submissions[RANGPUR][1], world.submissions[KURIGRAM][1]]
+    assert listed_ids(client.get(f"{LIST}?review_state=approved").get_data(as_text=True)) == []
+    page = client.get(f"{LIST}?q=Farhana&upazila={webdata.UPAZILA[RANGPUR]}")
+    assert sorted(listed_ids(page.get_data(as_text=True))) == world.submissions[RANGPUR]
+    assert listed_ids(client.get(f"{LIST}?q=nobody-by-this-name").get_data(as_text=True)) == []
+    bad = client.get(f"{LIST}?from=yesterday")
+    assert bad.status_code == 400 and "is not a date" in bad.get_data(as_text=True)
+
+
+def test_keyset_pages_walk_every_row_once(client, world, db, blobs, monkeypatch):
+    for i in range(3):
+        webdata.add_inspection(db, blobs, RANGPUR, 50 + i)
+    monkeypatch.setattr(listing, "PAGE_SIZE", 2)
+    webdata.login(client, "sup_rangpur")
+    seen, url = [], LIST
+    for _ in range(10):  # bounded: 5 rows, 2 per page
+        html = client.get(url).get_data(as_text=True)
+        seen.extend(listed_ids(html))
+        older = re.search(r'href="([^"]*before=\d+[^"]*)"', html)
+        if older is None:
+            break
+        url = older.group(1).replace("&amp;", "&")
+    expected = db.scalars(select(Submission.id).where(Submission.id.not_in(
+        world.submissions[KURIGRAM])).order_by(Submission.id.desc())).all()
+    assert seen == expected
+    newer = re.search(r'href="([^"]*after=\d+[^"]*)"', html)
+    back = listed_ids(client.get(newer.group(1).replace("&amp;", "&")).get_data(as_text=True))
+    assert back == expected[2:4]
+
+
+def test_cheap_count_stops_at_the_cap(world, db, monkeypatch):
+    table = warehouse.form_tables(db.connection(), "innovation_inspection")["wh_innovation_inspection"]
+    where = [scoping.where(table, scoping.parse(["*"]))]
+    assert listing.cheap_count(db.connection(), table, where) == (4, False)
+    monkeypatch.setattr(listing, "COUNT_CAP", 3)
+    assert listing.cheap_count(db.connection(), table, where) == (3, True)
+
+
+def test_submission_page_shows_labels_photos_location_and_project_history(client, world):
+    webdata.login(client, "sup_rangpur")
+    first, second = world.submissions[RANGPUR]
+    html = client.get(f"/submissions/{first}").get_data(as_text=True)
+    assert "Inspecting officer&#39;s name" in html or "Inspecting officer's name" in html
+    assert "Pilot running" in html and "Mobile land records desk" in html
+    assert f'src="/attachments/{first}/desk.jpg"' in html
+    assert "https://www.openstreetmap.org/?mlat=25.6279&amp;mlon=88.6332" in html
+    assert "(± 4.5 m)" in html
+    # The project's history lists both inspections of the project, with their progress.
+    assert f'href="/submissions/{second}"' in html and "30%" in html and "20%" in html
+    photo = client.get(f"/attachments/{first}/desk.jpg")
+    assert photo.status_code == 200 and photo.data == webdata.picture()
+    assert photo.headers["Content-Type"] == "image/jpeg"
+    token = webdata.csrf(html)
+    client.post("/language", data={"lang": "bn", "csrf_token": token})
+    bengali = client.get(f"/submissions/{first}").get_data(as_text=True)
+    # Labels and choices in the form's own Bengali, project titles from the registry.
+    assert "প্রকল্পের পর্যায়" in bengali and "পাইলট চলমান" in bengali
+    assert "ভ্রাম্যমাণ ভূমি রেকর্ড ডেস্ক" in bengali
+
+
+def test_approve_with_comment_writes_state_warehouse_and_audit(client, world, db):
+    webdata.login(client, "sup_rangpur")
+    target = world.first(RANGPUR)
+    token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
+    response = client.post(f"/submissions/{target}/review",
+                           data={"state": "approved", "comment": "Desk works well",
+                                 "csrf_token": token})
+    assert response.status_code == 302
+    assert db.get(Submission, target).review_state == "approved"
+    assert warehouse_state(db, target) == "approved"
+    event = db.scalar(select(AuditEvent).where(AuditEvent.submission_id == target))
+    assert (event.actor, event.action, event.from_state, event.to_state, event.comment) == (
+        "sup_rangpur", "submission.review", "received", "approved", "Desk works well")
+    page = client.get(f"/submissions/{target}").get_data(as_text=True)
+    assert "Desk works well" in page and "Marked as Approved." in page
+
+
+def test_rejection_needs_a_comment_and_changes_nothing_without_one(client, world, db):
+    webdata.login(client, "sup_rangpur")
+    target = world.first(RANGPUR)
+    token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
+    client.post(f"/submissions/{target}/review", data={"state": "rejected", "comment": " ",
+                                                       "csrf_token": token})
+    page = client.get(f"/submissions/{target}").get_data(as_text=True)
+    assert "Say what is wrong in the comment" in page
+    db.rollback()
+    assert db.get(Submission, target).review_state == "received"
+    assert warehouse_state(db, target) == "received"
+    assert db.scalar(select(AuditEvent.id).where(AuditEvent.submission_id == target)) is None
+
+
+def test_comment_only_keeps_the_state(client, world, db):
+    webdata.login(client, "sup_rangpur")
+    target = world.first(RANGPUR)
+    token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
+    client.post(f"/submissions/{target}/review", data={"state": "comment",
+                                                       "comment": "Visit again in March",
+                                                       "csrf_token": token})
+    db.rollback()
+    assert db.get(Submission, target).review_state == "received"
+    assert "Visit again in March" in client.get(f"/submissions/{target}").get_data(as_text=True)
+
+
+def test_bulk_review_from_the_list(client, world, db):
+    webdata.login(client, "sup_rangpur")
+    html = client.get(LIST).get_data(as_text=True)
+    ids = world.submissions[RANGPUR]
+    response = client.post(f"{LIST}/review", data={"ids": [str(i) for i in ids],
+                                                   "state": "has_issues",
+                                                   "comment": "Photos are blurred",
+                                                   "next": LIST, "csrf_token": webdata.csrf(html)})
+    assert response.status_code == 302 and response.headers["Location"] == LIST
+    db.rollback()
+    assert [db.get(Submission, i).review_state for i in ids] == ["has_issues", "has_issues"]
+    assert [warehouse_state(db, i) for i in ids] == ["has_issues", "has_issues"]
+    assert "2 submissions marked as Has issues." in client.get(LIST).get_data(as_text=True)
+    filtered = client.get(f"{LIST}?review_state=has_issues").get_data(as_text=True)
+    assert sorted(listed_ids(filtered)) == ids
+
+
+def test_bulk_review_reaching_outside_the_scope_changes_nothing(client, world, db):
+    webdata.login(client, "sup_rangpur")
+    html = client.get(LIST).get_data(as_text=True)
+    ids = [world.first(RANGPUR), world.first(KURIGRAM)]
+    response = client.post(f"{LIST}/review", data={"ids": [str(i) for i in ids],
+                                                   "state": "approved", "csrf_token":
+                                                   webdata.csrf(html)})
+    assert response.status_code == 404
+    db.rollback()
+    assert [db.get(Submission, i).review_state for i in ids] == ["received", "received"]
+    assert db.scalar(select(AuditEvent.id).where(AuditEvent.action == "submission.review")) is None
+
+
+def test_set_review_is_one_transaction(world, db):
+    ids = world.submissions[RANGPUR]
+    with pytest.raises(Problem) as refused:
+        review.set_review(db, [*ids, 999_999], "approved", None, "tester")
+    assert refused.value.code == "resource.not_found"
+    assert [db.get(Submission, i).review_state for i in ids] == ["received", "received"]
+    done = review.set_review(db, ids, "rejected", "Duplicate visit", "tester",
+                             scope=scoping.parse([f"bd_district:{RANGPUR}"]))
+    assert [s.review_state for s in done] == ["rejected", "rejected"]
+    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "submission.review")
+                        .order_by(AuditEvent.id)).all()
+    assert [(e.submission_id, e.from_state, e.to_state) for e in events] == [
+        (ids[0], "received", "rejected"), (ids[1], "received", "rejected")]
+    for bad_state in ("received", "maybe"):
+        with pytest.raises(Problem):
+            review.set_review(db, ids, bad_state, "x", "tester")
+
+
+def test_district_officers_read_but_do_not_review(client, world, db):
+    webdata.login(client, "do_rangpur")
+    target = world.first(RANGPUR)
+    html = client.get(f"/submissions/{target}").get_data(as_text=True)
+    assert "Save review" not in html
+    response = client.post(f"/submissions/{target}/review",
+                           data={"state": "approved", "csrf_token": webdata.csrf(html)})
+    assert response.status_code == 403
+    assert db.get(Submission, target).review_state == "received"
+
+
+def test_registry_shows_progress_after_review(client, world, db, blobs):
+    webdata.login(client, "sup_rangpur")
+    newest = webdata.add_inspection(db, blobs, RANGPUR, 85, visit_date="2026-11-20")
+    registry = client.get("/projects").get_data(as_text=True)
+    row = re.search(rf'data-project="{webdata.PROJECT[RANGPUR]}".*?</tr>', registry, re.S).group(0)
+    assert "85%" in row
+    assert webdata.PROJECT[KURIGRAM] not in registry
+    token = webdata.csrf(registry)
+    client.post(f"/submissions/{newest}/review", data={"state": "rejected",
+                                                       "comment": "Wrong project",
+                                                       "csrf_token": token})
+    registry = client.get("/projects").get_data(as_text=True)
+    row = re.search(rf'data-project="{webdata.PROJECT[RANGPUR]}".*?</tr>', registry, re.S).group(0)
+    assert "85%" not in row and "30%" in row
