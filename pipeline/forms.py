@@ -69,10 +69,18 @@ def convert(source: bytes | str | Path, filename: str = "form.xlsx") -> BuiltFor
         raise problems.invalid_form(
             f"{filename} fails ODK Validate: {errors[0]['message']}", errors
         ) from None
-    except (PyXFormError, ValueError, KeyError) as exc:
-        errors = [_pyxform_error(str(exc))]
+    except OSError as exc:  # Java is missing: the server's fault, not the form's
+        raise problems.validator_unavailable(str(exc)) from None
+    except PyXFormError as exc:
+        message = str(exc)
+        if "not recognized as a supported type" in message or "not a supported type" in message:
+            message = f"The file could not be read as an XLSForm workbook ({suffix}): save it from Excel as .xlsx."
+        errors = [_pyxform_error(message)]
         raise problems.invalid_form(f"{filename} is not a valid XLSForm: {_describe(errors[0])}",
                                     errors) from None
+    except Exception as exc:  # pyxform fails in other ways on some malformed sheets
+        errors = [{"sheet": None, "row": None, "message": f"{type(exc).__name__}: {exc}"}]
+        raise problems.invalid_form(f"{filename} could not be converted: {exc}", errors) from None
     xml = result.xform.encode("utf-8")
     form_id, version, title, instance_name = _identity(xml)
     if not version:

@@ -109,3 +109,8 @@ def form_version_exists(form_id: str, version: str) -> Problem:
 
 def bad_form_state(state: str) -> Problem:
     return Problem("form.bad_state", 400, f"'{state}' is not a form state: use open, closing or closed.")
+
+
+def validator_unavailable(reason: str) -> Problem:
+    return Problem("form.validator_unavailable", 503,
+                   f"Forms cannot be checked now: ODK Validate needs Java ({reason}).")

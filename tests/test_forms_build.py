@@ -109,6 +109,16 @@ def test_an_odk_validate_error_names_the_field_and_its_row():
     assert "relevant condition for field 'b'" in error["message"] and "/data/" not in error["message"]
 
 
+@pytest.mark.parametrize("content, filename", [(b"not a workbook", "form.xlsx"), (b"", "form.xlsx"),
+                                                (b"%PDF-1.4", "form.pdf"),
+                                                (b"type,name,label\ntext,a,A\n", "form.csv")])
+def test_a_file_that_is_not_an_xlsform_is_a_clear_problem(content, filename):
+    with pytest.raises(Problem) as caught:
+        forms.convert(content, filename)
+    assert caught.value.code == "form.invalid" and caught.value.status == 400
+    assert caught.value.message.startswith(filename)
+
+
 def test_a_form_without_a_version_is_refused():
     with pytest.raises(Problem) as caught:
         forms.convert(_xlsx([("type", "name", "label"), ("text", "a", "A")],
