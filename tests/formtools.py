@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import functools
 import hashlib
+import importlib.metadata
 import json
 import pickle
 import shutil
@@ -41,9 +42,10 @@ CACHE = Path(tempfile.gettempdir()) / "sangjog-built-forms"
 
 @functools.cache
 def built_forms() -> dict[str, forms.BuiltForm]:
-    """All five forms converted and validated; cached on disk until an .xlsx or forms.py changes."""
+    """All five forms converted and validated; cached on disk until an .xlsx, forms.py or pyxform
+    changes."""
     built = {}
-    code = (ROOT / "pipeline" / "forms.py").read_bytes()
+    code = (ROOT / "pipeline" / "forms.py").read_bytes() + importlib.metadata.version("pyxform").encode()
     for form_id in FORM_IDS:
         source = XLSFORMS / f"{form_id}.xlsx"
         key = hashlib.sha256(source.read_bytes() + code).hexdigest()[:24]
