@@ -345,3 +345,19 @@ def test_a_photo_missing_from_a_collect_upload_is_completed_from_kobo(app, clien
     (sub,) = stored(session).values()
     assert sub.xml == xml and sub.source == "collect"
     assert [a.name for a in sub.attachments] == ["p.jpg"]
+
+
+def test_answers_to_fields_we_do_not_have_are_refused_not_dropped(app, session, fake, source,
+                                                                 waits):
+    extra = submission_xml("uuid:extra").replace(b"<name>", b"<surprise>!</surprise><name>")
+    fake.add(extra)
+    fake.add(submission_xml("uuid:fine"))
+    run = pull(app, session, source, waits)
+    assert (run.status, run.new, run.errors) == ("ok", 1, 1)
+    assert "uuid:extra" in run.message and "(surprise)" in run.message
+    assert sorted(stored(session)) == ["uuid:fine"]
+    fake.serve_xml = False  # the same through KoBo's JSON
+    fake.add(extra.replace(b"uuid:extra", b"uuid:extra-json"))
+    run = pull(app, session, source, waits)
+    assert (run.new, run.errors) == (0, 2)  # the re-check meets the first one again
+    assert "uuid:extra-json" in run.message

@@ -259,10 +259,9 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: CentralCli
         xml = client.submission_xml(project, form, row["__id"])
         return xml, client.attachments(project, form, row["__id"])
 
-    version = source.form.current_version
-    xform = version.xml if version is not None else b""
+    versions = [v.xml for v in reversed(source.form.versions)]  # newest first
     return intake.take(session, blobs, run, source, remote, fetch, count_known=fresh,
-                       adapt=lambda xml: xmlmap.onto_form(xml, xform))
+                       adapt=lambda xml: xmlmap.onto_form(xml, versions))
 
 
 def _time(value: Any) -> datetime | None:

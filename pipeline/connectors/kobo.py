@@ -166,13 +166,26 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: KoboClient
         received_at=submission_time(record),
         submitter=record.get("_submitted_by") or None,
     )
-    xform = source.form.current_version.xml if source.form.current_version else b""
+    versions = [v.xml for v in reversed(source.form.versions)]  # newest first
     replaced = _replaced_version(session, record, remote.instance_id)
     if replaced:
         record = {**record, "meta/deprecatedID": replaced}
-    return intake.take(session, blobs, run, source, remote,
-                       lambda: _fetch(client, source, record), count_known=count_known,
-                       adapt=lambda xml: xmlmap.onto_form(xml, xform, replaced))
+    served_xml = True
+
+    def fetch() -> tuple[bytes, dict[str, bytes]]:
+        nonlocal served_xml
+        xml = client.xml(source.remote_form, record["_id"])
+        served_xml = xml is not None
+        names = xml if xml is not None else json.dumps(record, ensure_ascii=False).encode()
+        return xml or b"", _attachments(client, record, names)
+
+    def adapt(xml: bytes) -> bytes:
+        if served_xml:
+            return xmlmap.onto_form(xml, versions, replaced)
+        return xmlmap.kobo_json_to_xml(record, versions)
+
+    return intake.take(session, blobs, run, source, remote, fetch, count_known=count_known,
+                       adapt=adapt)
 
 
 def _replaced_version(session: Session, record: dict[str, Any], current: str | None) -> str | None:
@@ -187,13 +200,8 @@ def _replaced_version(session: Session, record: dict[str, Any], current: str | N
     return held if held and held != current else None
 
 
-def _fetch(client: KoboClient, source: Source, record: dict[str, Any]) -> tuple[bytes, dict]:
-    version = source.form.current_version
-    if version is None:
-        raise Problem("connector.form_unpublished", 409,
-                      f"Form '{source.form.xml_form_id}' has no published version here.")
-    xml = client.xml(source.remote_form, record["_id"])
-    xml = xml if xml is not None else xmlmap.kobo_json_to_xml(record, version.xml)
+def _attachments(client: KoboClient, record: dict[str, Any], names: bytes) -> dict[str, bytes]:
+    """The files of ``_attachments`` whose names the submission (``names``) mentions."""
     files: dict[str, bytes] = {}
     for attachment in record.get("_attachments") or []:
         if not isinstance(attachment, dict) or attachment.get("is_deleted"):
@@ -201,9 +209,9 @@ def _fetch(client: KoboClient, source: Source, record: dict[str, Any]) -> tuple[
         name = posixpath.basename(attachment.get("media_file_basename")
                                   or attachment.get("filename") or "")
         url = attachment.get("download_url")
-        if name and url and name.encode() in xml:
+        if name and url and name.encode() in names:
             files[name] = client.get_bytes(url, what=f"attachment {name}")
-    return xml, files
+    return files
 
 
 def instance_id(record: dict[str, Any]) -> str | None:

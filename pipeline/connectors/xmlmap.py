@@ -12,16 +12,29 @@ metadata and are left out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from pipeline import rawstore
+from pipeline.problems import Problem
 
 JR_TEMPLATE = "{http://openrosa.org/javarosa}template"
+# One XForm, or every published version of our form, newest first.
+XForms = bytes | Sequence[bytes]
 
 
-def kobo_json_to_xml(record: dict[str, Any], xform: bytes) -> bytes:
-    """Rebuild the submission XML of one KoBo JSON record for the form ``xform``."""
+def fields_not_in_form(fields: list[str]) -> Problem:
+    shown = ", ".join(fields[:8]) + (" ..." if len(fields) > 8 else "")
+    return Problem("connector.fields_not_in_form", 422,
+                   f"The remote submission answers fields no published version of the form has "
+                   f"({shown}); publish the version it was filled with, then pull again.")
+
+
+def kobo_json_to_xml(record: dict[str, Any], xforms: XForms) -> bytes:
+    """Rebuild the submission XML of one KoBo JSON record for our form (the newest version
+    that has every field answered)."""
+    xform = pick_version(record, xforms)
     template, repeats = _template(xform)
     top = Element(_local(template.tag), {k: v for k, v in template.attrib.items()
                                          if _local(k) in ("id", "version")})
@@ -42,8 +55,8 @@ def kobo_json_to_xml(record: dict[str, Any], xform: bytes) -> bytes:
     return tostring(top, encoding="utf-8", xml_declaration=True)
 
 
-def onto_form(xml: bytes, xform: bytes, deprecated_id: str | None = None) -> bytes:
-    """A remote server's XML of a submission, as an instance of our form ``xform``.
+def onto_form(xml: bytes, xforms: XForms, deprecated_id: str | None = None) -> bytes:
+    """A remote server's XML of a submission, as an instance of our form.
 
     KoBo names the instance root after the asset uid (``<aBcD id="aBcD" version="vXyz">``) and
     adds ``formhub/uuid`` and ``__version__``; a Central form may have another form id than ours.
@@ -51,15 +64,64 @@ def onto_form(xml: bytes, xform: bytes, deprecated_id: str | None = None) -> byt
     moved onto our form's instance, as for JSON.
     ``deprecated_id`` names the version an edit replaces when the XML does not say.
     """
+    versions = _listed(xforms)
     root = rawstore.parse_xml(xml)
-    template, repeats = _template(xform)
+    repeats = set().union(*(_template(x)[1] for x in versions))
     record = _flatten(root, "", repeats)
     says_replaced = bool(record.get("meta/deprecatedID"))
-    if root.get("id") == template.get("id") and (says_replaced or not deprecated_id):
+    if root.get("id") == _template(versions[0])[0].get("id") and (says_replaced or not deprecated_id):
         return xml
     if deprecated_id and not says_replaced:
         record["meta/deprecatedID"] = deprecated_id
-    return kobo_json_to_xml(record, xform)
+    return kobo_json_to_xml(record, versions)
+
+
+def pick_version(record: dict[str, Any], xforms: XForms) -> bytes:
+    """The newest version of our form that has a field for every answer in ``record``."""
+    versions = _listed(xforms)
+    answered = _answered(record)
+    for xform in versions:
+        if answered <= _leaves(_template(xform)[0], ""):
+            return xform
+    raise fields_not_in_form(sorted(answered - _leaves(_template(versions[0])[0], "")))
+
+
+def _listed(xforms: XForms) -> list[bytes]:
+    versions = [xforms] if isinstance(xforms, bytes) else list(xforms)
+    if not versions:
+        raise Problem("connector.form_unpublished", 409,
+                      "The form this source feeds has no published version here.")
+    return versions
+
+
+def _answered(record: dict[str, Any]) -> set[str]:
+    """Paths of the answers in a KoBo-style record (KoBo's own additions left out)."""
+    found: set[str] = set()
+    for key, value in record.items():
+        if not _is_answer(key) or key == "__version__" or key.startswith(("meta/", "formhub/")):
+            continue
+        if isinstance(value, list):
+            for row in value:
+                found |= _answered(row) if isinstance(row, dict) else set()
+        elif value not in (None, ""):
+            found.add(key)
+    return found
+
+
+def _leaves(template: Element, prefix: str) -> set[str]:
+    found: set[str] = set()
+    for child in template:
+        path = prefix + _local(child.tag)
+        if len(child):
+            found |= _leaves(child, path + "/")
+        else:
+            found.add(path)
+    return found
+
+
+def _is_answer(key: str) -> bool:
+    # Server metadata starts with one underscore; ``__version__`` is an element KoBo adds.
+    return bool(key) and (not key.startswith("_") or key == "__version__")
 
 
 def _flatten(el: Element, prefix: str, repeats: set[str]) -> dict[str, Any]:
@@ -72,7 +134,7 @@ def _flatten(el: Element, prefix: str, repeats: set[str]) -> dict[str, Any]:
         elif len(child):
             out.update(_flatten(child, path + "/", repeats))
         elif (child.text or "").strip():
-            out[path] = child.text.strip()
+            out[path] = child.text
     return out
 
 
