@@ -131,20 +131,17 @@ def _select_multiple(column: ColumnSpec) -> Callable[[str | None], dict[str, Any
     return convert
 
 
-def _single(column: ColumnSpec) -> Callable[[str | None], dict[str, Any]]:
-    typed = _CONVERTERS.get(column.type)
-    name = column.name
-    if typed is None:
-        return lambda text: {name: text}
-    return lambda text: {name: None if text is None else typed(text.strip())}
-
-
-def _converter(column: ColumnSpec) -> Callable[[str | None], dict[str, Any]]:
+def _converter(column: ColumnSpec) -> tuple[str | None, Callable[[str | None], Any]]:
+    """(column name, text → value) for one-column fields; (None, text → {column: value}) for
+    fields that fill several columns."""
     if column.type == "geopoint":
-        return _geopoint(column)
+        return None, _geopoint(column)
     if column.type == "select_multiple" and column.choices:
-        return _select_multiple(column)
-    return _single(column)
+        return None, _select_multiple(column)
+    typed = _CONVERTERS.get(column.type)
+    if typed is None:
+        return column.name, lambda text: text
+    return column.name, lambda text: None if text is None else typed(text.strip())
 
 
 FIELD, REPEAT, GROUP, IGNORED = range(4)
@@ -175,7 +172,7 @@ def _plan(schema: FormSchema) -> _Plan:
         if table.parent is not None:
             template["_parent_key"] = None
         for column in table.columns:
-            nodes[column.path] = (FIELD, (column, _converter(column)))
+            nodes[column.path] = (FIELD, (column, *_converter(column)))
             template.update(dict.fromkeys(name for name, _ in column.sql_columns()))
         templates[table.name] = template
     for path in schema.ignored:
@@ -283,11 +280,14 @@ def _walk(el: Element, path: str, table_path: str, row: dict[str, Any], key: str
             if child_path in seen:
                 raise parse_failure(f"Field '{child_path}' appears more than once.")
             seen.add(child_path)
-            column, convert = payload
+            column, name, convert = payload
             if len(child):
                 raise parse_failure(f"Field '{child_path}' holds elements, not a value.")
             try:
-                row.update(convert(child.text or None))
+                if name is None:
+                    row.update(convert(child.text or None))
+                else:
+                    row[name] = convert(child.text or None)
             except _Bad as bad:
                 raise parse_failure(
                     f"Field '{child_path}' ({column.type}) must be {bad}; got {child.text!r}."

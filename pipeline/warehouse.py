@@ -178,9 +178,24 @@ def write_many(conn: Connection, batch: list[tuple[SubmissionMeta, ParsedSubmiss
         for name, rows in _rows(meta, parsed).items():
             for row in _coerce(rows, text_columns[(parsed.schema.md5, name)]):
                 grouped[(name, tuple(row))].append(row)
-    # Parents before children so readers never see an orphan mid-way (and for foreign checks).
-    for (name, _keys), rows in sorted(grouped.items(), key=lambda kv: kv[0][0].count("__")):
-        conn.execute(tables[name].insert(), rows)
+    # Parents before children, so a reader of an uncommitted-isolation view never sees orphans.
+    for (name, keys), rows in sorted(grouped.items(), key=lambda kv: kv[0][0].count("__")):
+        if conn.dialect.name == "postgresql":
+            _copy(conn, name, keys, rows)
+        else:
+            conn.execute(tables[name].insert(), rows)
+
+
+def _copy(conn: Connection, table: str, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY, several times faster than INSERTs for a batch. psycopg adapts the
+    values itself (aware datetimes to timestamptz), so no SQLAlchemy type processing is needed."""
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, keys)))
+    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[k] for k in keys])
 
 
 def _main_of(conn: Connection, submission_id: int) -> Table | None:
