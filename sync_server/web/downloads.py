@@ -20,7 +20,7 @@ from pipeline.models import Form
 from pipeline.problems import Problem
 
 from ..db import get_session
-from . import current_user, require
+from . import current_scope, current_user, require
 from .dashboard import current_quarter
 from .i18n import locale
 
@@ -38,24 +38,37 @@ def slug(text: str) -> str:
 
 
 def area_slug(code: str) -> str:
-    """``bd_district:5549`` → ``rangpur``; ``*`` → ``all``."""
+    """``bd_district:5585`` → ``rangpur``; ``bd_division:55`` → ``rangpur-division``; ``*`` → ``all``."""
     if code == "*":
         return "all"
     level, _sep, value = code.partition(":")
     place = geo.place(level, value)
-    return slug(place.en) if place else slug(code)
+    if place is None:
+        return slug(code)
+    return slug(place.en) + ("" if level.endswith("_district") else f"-{level.split('_')[1]}")
+
+
+# Levels below an area a user holds, so a division's officer can also take one district.
+CHILD_LEVEL = {"bd_division": "bd_district", "np_province": "np_district"}
 
 
 def area_choices() -> list[tuple[str, str]]:
-    """The areas this user may download: their own scope codes, or every district for admins."""
+    """Areas this user may download: each area of their scope and every district inside it
+    (every district for users who see everything)."""
     user = current_user()
     lang = locale()
     codes = list(user.scope) if user is not None else []
     if "*" in codes:
-        codes = ["*"] + sorted(
-            (f"{lvl}:{code}" for (lvl, code) in geo.places() if lvl in ("bd_district", "np_district")),
-            key=lambda c: area_name(c, "en"))
-    return [(c, area_name(c, lang)) for c in codes]
+        districts = [f"{lvl}:{code}" for (lvl, code) in geo.places()
+                     if lvl in ("bd_district", "np_district")]
+        codes = ["*"] + sorted(districts, key=lambda c: area_name(c, "en"))
+    else:
+        for code in list(codes):
+            level, _sep, value = code.partition(":")
+            if level in CHILD_LEVEL:
+                children = geo.children(CHILD_LEVEL[level], value)
+                codes += [f"{CHILD_LEVEL[level]}:{p.code}" for p in sorted(children, key=lambda p: p.en)]
+    return [(c, area_name(c, lang)) for c in dict.fromkeys(codes)]
 
 
 def area_name(code: str, lang: str) -> str:
@@ -73,17 +86,27 @@ def file_name(area: str, period: Period, last: str, fmt: str) -> str:
 
 
 def _scheduled() -> list[Path]:
-    """Workbooks in ``{data}/exports`` whose area is one of the user's (all of them for ``*``)."""
+    """Workbooks in ``{data}/exports`` named for one of the user's areas (all for ``*``)."""
     folder = Path(current_app.config["SANGJOG_DATA_DIR"]) / "exports"
     if not folder.is_dir():
         return []
-    user = current_user()
-    codes = list(user.scope) if user is not None else []
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix in (".xlsx", ".zip")]
-    if "*" not in codes:
-        prefixes = tuple(f"sangjog-{area_slug(c)}-" for c in codes)
-        files = [p for p in files if p.name.startswith(prefixes)]
+    if not current_scope().everything:
+        prefixes = tuple(f"sangjog-{area_slug(code)}-" for code, _name in area_choices())
+        # Longest slug first would matter only if one area's name began another's; the dash
+        # after each slug keeps "rangpur-" from matching "rangpur-division-" files.
+        files = [p for p in files if p.name.startswith(prefixes)
+                 and not _names_a_larger_area(p.name, prefixes)]
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:100]
+
+
+def _names_a_larger_area(name: str, prefixes: tuple[str, ...]) -> bool:
+    """``sangjog-rangpur-division-…`` starts with the district's ``sangjog-rangpur-`` too."""
+    for suffix in ("division-", "province-"):
+        for prefix in prefixes:
+            if name.startswith(prefix + suffix) and prefix + suffix not in prefixes:
+                return True
+    return False
 
 
 @bp.route("/downloads")

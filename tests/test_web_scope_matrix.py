@@ -1,0 +1,111 @@
+# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
+"""Every role × every data endpoint × own and other district: a user sees, counts, opens and
+downloads exactly the rows of their own area, whatever URL they type."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from pipeline.models import AuditEvent
+from tests import webdata
+from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+LIST = "/forms/innovation_inspection/submissions"
+NAMES = {RANGPUR: ("rangpur", "Badarganj"), KURIGRAM: ("kurigram", "Bhurungamari")}
+# username -> districts whose rows they may see
+VISIBLE = {
+    "admin": {RANGPUR, KURIGRAM},
+    "sup_division": {RANGPUR, KURIGRAM},
+    "sup_rangpur": {RANGPUR},
+    "do_rangpur": {RANGPUR},
+    "do_kurigram": {KURIGRAM},
+    "do_dhaka": set(),
+}
+REVIEWERS = {"admin", "sup_division", "sup_rangpur"}
+
+
+def test_every_role_sees_exactly_its_own_districts(app, world, db):
+    exports = Path(app.config["SANGJOG_DATA_DIR"]) / "exports"
+    exports.mkdir()
+    for slug in ("rangpur", "kurigram", "rangpur-division", "dhaka-division"):
+        (exports / f"sangjog-{slug}-2026-Q3-en.xlsx").write_bytes(b"scheduled " + slug.encode())
+    for username, visible in VISIBLE.items():
+        client = webdata.login(app.test_client(), username)
+        listing = client.get(LIST).get_data(as_text=True)
+        token = webdata.csrf(listing)
+        shown = {int(i) for i in re.findall(r'href="/submissions/(\d+)"', listing)}
+        assert shown == {i for d in visible for i in world.submissions[d]}, username
+        count = client.get(f"{LIST}/count", headers={"Accept": "application/json"}).get_json()
+        assert count["count"] == 2 * len(visible), username
+        dashboard = client.get("/dashboard").get_data(as_text=True)
+        projects = client.get("/projects").get_data(as_text=True)
+        downloads = client.get("/downloads").get_data(as_text=True)
+        # A district's officer never gets the workbook of the division around it.
+        division_file = "sangjog-rangpur-division-2026-Q3-en.xlsx"
+        assert (division_file in downloads) == (username in ("admin", "sup_division")), username
+        assert ("sangjog-dhaka-division" in downloads) == (username == "admin"), username
+        for district in (RANGPUR, KURIGRAM):
+            own = district in visible
+            slug, upazila = NAMES[district]
+            case = f"{username} on {slug}"
+            target = world.first(district)
+            # Asking for the other district by filter shows nothing either.
+            filtered = client.get(f"{LIST}?district={district}").get_data(as_text=True)
+            assert (f'href="/submissions/{target}"' in filtered) == own, case
+            assert client.get(f"/submissions/{target}").status_code == (200 if own else 404), case
+            photo = client.get(f"/attachments/{target}/desk.jpg")
+            assert photo.status_code == (200 if own else 404), case
+            assert (photo.data == webdata.picture()) == own, case
+            assert (upazila in dashboard) == own, case
+            assert (webdata.PROJECT[district] in projects) == own, case
+            scheduled = f"sangjog-{slug}-2026-Q3-en.xlsx"
+            assert (scheduled in downloads) == own, case
+            fetched = client.get(f"/downloads/files/{scheduled}")
+            assert fetched.status_code == (200 if own else 404), case
+            area = f"bd_district:{district}"
+            export = client.get(f"/downloads/export?area={area}&period=2026-Q4&lang=en&format=xlsx")
+            if not own:
+                assert export.status_code == 403, case
+            comment = client.post(f"/submissions/{target}/review",
+                                  data={"state": "comment", "comment": f"seen by {username}",
+                                        "csrf_token": token})
+            expected = (302 if own else 404) if username in REVIEWERS else 403
+            assert comment.status_code == expected, case
+    comments = set(db.scalars(select(AuditEvent.comment).where(
+        AuditEvent.action == "submission.comment")))
+    assert comments == {f"seen by {u}" for u in REVIEWERS}
+
+
+def test_district_workbook_holds_only_its_district(app, world):
+    client = webdata.login(app.test_client(), "do_rangpur")
+    response = client.get(f"/downloads/export?area=bd_district:{RANGPUR}&period=2026-Q4"
+                          "&lang=bn&format=xlsx")
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    assert "sangjog-rangpur-2026-Q4-bn.xlsx" in disposition
+    book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+    sheet = book["Inspections"]
+    text = " ".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c)
+    assert webdata.PROJECT[RANGPUR] in text or "ভ্রাম্যমাণ ভূমি রেকর্ড ডেস্ক" in text
+    assert webdata.PROJECT[KURIGRAM] not in text and "কুড়িগ্রাম" not in text
+    badarganj = [r for r in sheet.iter_rows(values_only=True) if "বদরগঞ্জ" in r]  # in Bengali
+    assert len(badarganj) == len(world.submissions[RANGPUR])
+    zipped = client.get(f"/downloads/export?area=bd_district:{RANGPUR}&period=2026-Q4"
+                        "&lang=en&format=csv&form=innovation_inspection")
+    assert zipped.status_code == 200
+    assert "sangjog-rangpur-2026-Q4-innovation_inspection.zip" in zipped.headers["Content-Disposition"]
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(zipped.data)) as archive:
+        main = archive.read("innovation_inspection.csv").decode("utf-8")
+    assert main.count(webdata.PROJECT[RANGPUR]) == 2 and webdata.PROJECT[KURIGRAM] not in main
+    other = client.get(f"/downloads/export?area=bd_district:{KURIGRAM}&period=2026-Q4"
+                       "&lang=en&format=csv&form=innovation_inspection")
+    assert other.status_code == 403
