@@ -61,12 +61,15 @@ def load_id(session: Session, submission_id: int) -> bool:
 
 def _load(session: Session, submission_id: int) -> bool:
     begin_write(session)
-    sub = session.get(Submission, submission_id, populate_existing=True)
-    if sub is None:
+    found = session.execute(
+        select(Submission, Form.xml_form_id).join(Form, Form.id == Submission.form_id)
+        .where(Submission.id == submission_id)
+        .execution_options(populate_existing=True)).first()
+    if found is None:
         session.rollback()
         return False
-    form_xml_id = session.scalar(select(Form.xml_form_id).where(Form.id == sub.form_id))
-    schema = schema_for(session, form_xml_id or "", sub.form_version)
+    sub, form_xml_id = found
+    schema = schema_for(session, form_xml_id, sub.form_version)
     parsed = parse(schema, sub.xml, key=sub.root_id)
     if sub.current:
         warehouse.write(session.connection(), submission_meta(session, sub), parsed)
@@ -77,9 +80,12 @@ def _load(session: Session, submission_id: int) -> bool:
 
 def submission_meta(session: Session, sub: Submission) -> warehouse.SubmissionMeta:
     """The metadata columns of ``sub``'s main row, counted from the raw store."""
-    versions = session.scalar(select(func.count()).where(Submission.root_id == sub.root_id))
-    present = session.scalar(
-        select(func.count()).select_from(Attachment).where(Attachment.submission_id == sub.id))
+    versions, present = session.execute(select(
+        select(func.count()).select_from(Submission)
+        .where(Submission.root_id == sub.root_id).scalar_subquery(),
+        select(func.count()).select_from(Attachment)
+        .where(Attachment.submission_id == sub.id).scalar_subquery(),
+    )).one()
     return warehouse.SubmissionMeta.of(sub, edits=max((versions or 1) - 1, 0),
                                        attachments_present=present or 0)
 

@@ -138,15 +138,20 @@ def _rows(meta: SubmissionMeta, parsed: ParsedSubmission) -> dict[str, list[dict
     return out
 
 
-def _delete_current(conn: Connection, form_xml_id: str, key: str) -> None:
-    tables = form_tables(conn, form_xml_id)
-    main = tables[table_name(form_xml_id)]
-    old = conn.scalar(select(main.c._submission_id).where(main.c._key == key))
+def _delete_current(conn: Connection, schema: FormSchema, tables: dict[str, Table],
+                    key: str) -> None:
+    """Remove the rows of ``key``'s previous version, repeats included. ``tables`` are the
+    schema's own; a previous version of another form version may have rows in others."""
+    main = tables[schema.main.name]
+    old = conn.execute(select(main.c._submission_id, main.c._form_version)
+                       .where(main.c._key == key)).first()
     if old is None:
-        return
+        return  # the usual case: a new submission, no lookups of other tables needed
+    if old._form_version != schema.version:
+        tables = form_tables(conn, schema.form_id)
     for name, table in tables.items():
         if name != main.name:
-            conn.execute(table.delete().where(table.c._submission_id == old))
+            conn.execute(table.delete().where(table.c._submission_id == old._submission_id))
     conn.execute(main.delete().where(main.c._key == key))
 
 
@@ -154,7 +159,7 @@ def write(conn: Connection, meta: SubmissionMeta, parsed: ParsedSubmission) -> N
     """Make ``parsed`` the current version of ``meta.key``: its old rows (and repeat rows) go,
     the new ones come in. Call inside the caller's transaction."""
     tables = ensure_tables(conn, parsed.schema)
-    _delete_current(conn, parsed.schema.form_id, meta.key)
+    _delete_current(conn, parsed.schema, tables, meta.key)
     for name, rows in _rows(meta, parsed).items():
         if rows:
             table = tables[name]
@@ -167,14 +172,16 @@ def write_many(conn: Connection, batch: list[tuple[SubmissionMeta, ParsedSubmiss
     deletes when the tables are known to be empty of these keys (a rebuild)."""
     grouped: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
     tables: dict[str, Table] = {}
+    own: dict[str, dict[str, Table]] = {}
     text_columns: dict[tuple[str, str], list[str]] = {}
     for schema in {id(p.schema): p.schema for _, p in batch}.values():
-        for name, table in ensure_tables(conn, schema).items():
+        own[schema.md5] = ensure_tables(conn, schema)
+        for name, table in own[schema.md5].items():
             tables[name] = table
             text_columns[(schema.md5, name)] = _text_columns(table, schema)
     for meta, parsed in batch:
         if replace:
-            _delete_current(conn, parsed.schema.form_id, meta.key)
+            _delete_current(conn, parsed.schema, own[parsed.schema.md5], meta.key)
         for name, rows in _rows(meta, parsed).items():
             for row in _coerce(rows, text_columns[(parsed.schema.md5, name)]):
                 grouped[(name, tuple(row))].append(row)

@@ -215,3 +215,11 @@ def test_typed_values_survive_the_database(session, values):
     assert row["visited_at"] == values["visited_at"] and row["visited_at"].utcoffset() == timedelta(0)
     assert (row["progress"], row["score"], row["header__officer"]) == (
         values["progress"], values["score"], values["officer"])
+
+
+def test_an_edit_in_another_version_removes_repeat_rows_that_version_lacks(session):
+    write(session, S1, meta(1, "uuid:x"), ANSWERS)
+    without_repeats = dataclasses.replace(S1, version="4", md5="v4", tables=(S1.main,))
+    write(session, without_repeats, meta(2, "uuid:x", "4", edits=1), {"progress": "3"})
+    assert [(r["_submission_id"], r["progress"]) for r in rows(session, MAIN)] == [(2, 3)]
+    assert rows(session, PHOTOS) == [] and rows(session, MARKS) == []
