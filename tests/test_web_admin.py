@@ -1,0 +1,165 @@
+# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
+"""Admins' pages: publishing XLSForms (errors by sheet and row), form states, web users and
+their areas, app users with Collect QR codes, and sync health."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from pipeline import accounts
+from pipeline.models import AppUser, Form, PullRun, Source, Submission, User, utcnow
+from sync_server import qr
+from tests import webdata
+from tests.webdata import RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+ADMIN_PAGES = ("/admin/forms", "/admin/users", "/admin/app-users", "/admin/health")
+
+
+@pytest.fixture
+def people(db):
+    accounts.create_user(db, "admin", webdata.PASSWORD, "admin", ["*"])
+    accounts.create_user(db, "sup_rangpur", webdata.PASSWORD, "supervisor",
+                         [f"bd_district:{RANGPUR}"])
+
+
+@pytest.fixture
+def admin(app):
+    return webdata.login(app.test_client(), "admin")
+
+
+def xlsform(survey: list[list[str]], choices: list[list[str]] | None = None,
+            form_id: str = "web_check", version: str = "1") -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "survey"
+    for row in [["type", "name", "label"], *survey]:
+        sheet.append(row)
+    if choices:
+        choice_sheet = book.create_sheet("choices")
+        for row in [["list_name", "name", "label"], *choices]:
+            choice_sheet.append(row)
+    settings = book.create_sheet("settings")
+    settings.append(["form_id", "version", "form_title"])
+    settings.append([form_id, version, "Web check"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def upload(client, content: bytes, name: str = "web_check.xlsx"):
+    token = webdata.csrf(client.get("/admin/forms").get_data(as_text=True))
+    return client.post("/admin/forms", data={"csrf_token": token,
+                                             "xlsform": (io.BytesIO(content), name)},
+                       content_type="multipart/form-data")
+
+
+def test_only_admins_reach_admin_pages(app, people, admin):
+    supervisor = webdata.login(app.test_client(), "sup_rangpur")
+    for page in ADMIN_PAGES:
+        assert admin.get(page).status_code == 200, page
+        assert supervisor.get(page).status_code == 403, page
+    assert app.test_client().get("/admin/forms").status_code == 302
+
+
+def test_broken_xlsform_shows_errors_by_sheet_and_row(people, admin, db):
+    broken = xlsform([["text", "name", "Name"], ["select_one colours", "colour", "Colour"]],
+                     [["sizes", "s", "Small"]])
+    response = upload(admin, broken)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "web_check.xlsx was not published" in html
+    assert "<td>survey</td><td>3</td>" in html and "colours" in html
+    assert db.scalar(select(Form).where(Form.xml_form_id == "web_check")) is None
+
+
+def test_upload_publishes_a_version_then_states_change(people, admin, db):
+    good = xlsform([["text", "visitor", "Visitor"]])
+    response = upload(admin, good)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    page = admin.get("/admin/forms").get_data(as_text=True)
+    assert "Published web_check version 1." in page
+    form = db.scalar(select(Form).where(Form.xml_form_id == "web_check"))
+    assert [v.version for v in form.versions] == ["1"] and form.versions[0].published_by == "admin"
+    clash = upload(admin, xlsform([["integer", "visitors", "Visitors"]]))
+    assert clash.status_code == 409 and "raise the version" in clash.get_data(as_text=True)
+    token = webdata.csrf(page)
+    admin.post("/admin/forms/web_check/state", data={"state": "closing", "csrf_token": token})
+    db.rollback()
+    assert db.scalar(select(Form.state).where(Form.xml_form_id == "web_check")) == "closing"
+    bad = admin.post("/admin/forms/web_check/state", data={"state": "gone", "csrf_token": token})
+    assert bad.status_code == 400
+
+
+def test_create_user_with_generated_password_and_change_access(app, people, admin, db):
+    token = webdata.csrf(admin.get("/admin/users").get_data(as_text=True))
+    response = admin.post("/admin/users", data={
+        "csrf_token": token, "username": "mina", "display_name": "Mina Akter",
+        "role": "district_officer", "scope": [f"bd_district:{RANGPUR}"], "password": ""})
+    assert response.status_code == 302
+    page = admin.get("/admin/users").get_data(as_text=True)
+    password = page.split("(shown once): ")[1].split("<")[0].strip()
+    assert "Rangpur" in page and "Mina Akter" in page
+    mina = webdata.login(app.test_client(), "mina", password)
+    assert mina.get("/dashboard").status_code == 200
+    nowhere = admin.post("/admin/users", data={"csrf_token": token, "username": "rafi",
+                                               "role": "supervisor", "password": ""})
+    assert nowhere.status_code == 400 and "at least one district" in nowhere.get_data(as_text=True)
+    unknown = admin.post("/admin/users", data={"csrf_token": token, "username": "rafi",
+                                               "role": "supervisor", "scope": ["bd_district:9999"]})
+    assert unknown.status_code == 400 and "not in the location lists" in unknown.get_data(as_text=True)
+    admin.post("/admin/users/mina/access", data={"csrf_token": token, "role": "supervisor",
+                                                 "scope": ["bd_division:55"]})
+    db.rollback()
+    user = db.scalar(select(User).where(User.username == "mina"))
+    assert (user.role, user.scope) == ("supervisor", ["bd_division:55"])
+    admin.post("/admin/users/mina/active", data={"csrf_token": token, "active": "0"})
+    assert mina.get("/dashboard").status_code == 302  # logged out at once
+    itself = admin.post("/admin/users/admin/active", data={"csrf_token": token, "active": "0"})
+    assert itself.status_code == 400
+
+
+def test_app_user_qr_code_and_revoke(world, admin, db):
+    token = webdata.csrf(admin.get("/admin/app-users").get_data(as_text=True))
+    response = admin.post("/admin/app-users", data={"csrf_token": token, "name": "Rangpur team",
+                                                    "forms": ["innovation_inspection"]})
+    assert response.status_code == 302
+    app_user = db.scalar(select(AppUser).where(AppUser.name == "Rangpur team"))
+    assert app_user.forms == ["innovation_inspection"]
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"/key/{app_user.token}" in page
+    png = admin.get(f"/admin/app-users/{app_user.id}/qr.png")
+    assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+    assert png.data == qr.app_user_qr("http://localhost", app_user.token, "Sangjog · Rangpur team")
+    unknown = admin.post("/admin/app-users", data={"csrf_token": token, "name": "x",
+                                                   "forms": ["no_such_form"]})
+    assert unknown.status_code == 404
+    admin.post(f"/admin/app-users/{app_user.id}/revoke", data={"csrf_token": token})
+    db.rollback()
+    assert db.get(AppUser, app_user.id).revoked_at is not None
+    assert admin.get(f"/admin/app-users/{app_user.id}/qr.png").status_code == 404
+    assert admin.get(f"/key/{app_user.token}/formList").status_code == 403
+
+
+def test_sync_health_lists_failures_and_pull_runs(world, admin, db):
+    failed = db.get(Submission, world.first(RANGPUR))
+    failed.parse_status, failed.parse_error_code = "failed", "submission.unparsable"
+    failed.parse_error = "progress 'lots' is not a number"
+    form = db.scalar(select(Form).where(Form.xml_form_id == "innovation_inspection"))
+    source = Source(name="kobo-rangpur", kind="kobo", url="http://127.0.0.1:9/", secret="s3cret",
+                    remote_form="aBcD", form_id=form.id)
+    db.add(source)
+    db.flush()
+    db.add(PullRun(source_id=source.id, kind="kobo", status="failed", finished_at=utcnow(),
+                   new=3, errors=1, message="KoBo answered 502 Bad Gateway"))
+    db.commit()
+    html = admin.get("/admin/health").get_data(as_text=True)
+    assert "progress &#39;lots&#39; is not a number" in html
+    assert "submission.unparsable" in html
+    assert "kobo-rangpur" in html and "KoBo answered 502 Bad Gateway" in html
+    assert "3 new, 0 updated, 1 errors" in html
+    assert "s3cret" not in html
