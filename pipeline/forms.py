@@ -16,6 +16,7 @@ from typing import Any
 
 from defusedxml import ElementTree
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import problems
@@ -192,21 +193,41 @@ def publish(
     actor: str | None,
 ) -> FormVersion:
     """Publish a converted form; the same version with the same XML is returned as it is."""
+    try:
+        return _publish(session, built, xlsx, media, actor)
+    except IntegrityError:
+        # Another admin published this form at the same moment: answer as if we came second.
+        session.rollback()
+        existing = _existing_version(session, built)
+        session.rollback()
+        if existing is None:
+            raise
+        if existing.md5 == built.md5:
+            return existing
+        raise problems.form_version_exists(built.form_id, built.version) from None
+
+
+def _existing_version(session: Session, built: BuiltForm) -> FormVersion | None:
+    return session.scalar(
+        select(FormVersion).join(Form).where(Form.xml_form_id == built.form_id,
+                                             FormVersion.version == built.version))
+
+
+def _publish(session: Session, built: BuiltForm, xlsx: bytes | None, media: dict[str, bytes],
+             actor: str | None) -> FormVersion:
     begin_write(session)
+    existing = _existing_version(session, built)
+    if existing is not None:
+        same = existing.md5 == built.md5
+        session.rollback()
+        if same:
+            return existing
+        raise problems.form_version_exists(built.form_id, built.version)
     form = session.scalar(select(Form).where(Form.xml_form_id == built.form_id))
     if form is None:
         form = Form(xml_form_id=built.form_id, title=built.title, state="open")
         session.add(form)
-        session.flush()
-    existing = session.scalar(
-        select(FormVersion).where(FormVersion.form_id == form.id,
-                                  FormVersion.version == built.version)
-    )
-    if existing is not None:
-        session.rollback()
-        if existing.md5 == built.md5:
-            return existing
-        raise problems.form_version_exists(built.form_id, built.version)
+    form.title = built.title
     version = FormVersion(
         form=form,
         version=built.version,
@@ -224,7 +245,6 @@ def publish(
             content = media[name]
             session.add(FormMedia(form_version=version, name=name, content=content,
                                   md5=hashlib.md5(content).hexdigest()))
-    form.title = built.title
     session.flush()
     session.add(AuditEvent(
         actor=actor or "system",

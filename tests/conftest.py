@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,8 +48,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(tmp_path_factory.mktemp("pg")).start()
+def pg_cluster() -> Iterator[Cluster]:
+    # Not under pytest's temp root: another pytest run on the machine makes that root private
+    # (0700) and prunes old runs, which cuts the postgres user off from a live cluster.
+    base = Path(tempfile.mkdtemp(prefix="sangjog-pg-"))
+    cluster = Cluster(base).start()
     engine = make_engine(cluster.url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("CREATE DATABASE sangjog_template"))
@@ -58,6 +62,7 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     template.dispose()
     yield cluster
     cluster.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
