@@ -1,0 +1,151 @@
+# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
+"""The web UI in a real Chromium (Playwright) against the app served on 127.0.0.1.
+
+Each scenario saves screenshots of the pages it passes through in the test's tmp folder.
+SQLite only: the pages and queries are the same on PostgreSQL, which the other web tests cover.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from tests import webdata
+from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def server(app, backend) -> Iterator[str]:
+    if backend != "sqlite":
+        pytest.skip("browser tests run on SQLite only")
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def log_in(page: Page, server: str, username: str) -> None:
+    page.goto(f"{server}/login")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(webdata.PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def shot(page: Page, folder: Path, name: str) -> None:
+    folder.mkdir(exist_ok=True)
+    page.screenshot(path=folder / f"{name}.png", full_page=True)
+
+
+def test_supervisor_filters_opens_approves_and_registry_updates(server, page, world, db, blobs,
+                                                                tmp_path):
+    newest = webdata.add_inspection(db, blobs, RANGPUR, 85, visit_date="2026-11-20")
+    shots = tmp_path / "screens"
+    page.goto(f"{server}/login")
+    shot(page, shots, "login")
+    log_in(page, server, "sup_division")
+    shot(page, shots, "dashboard")
+    page.get_by_role("link", name="Submissions").click()
+    expect(page.locator("table.data tbody tr")).to_have_count(5)
+    page.locator("select[name=district]").select_option(RANGPUR)  # submits on change
+    expect(page.locator("table.data tbody tr")).to_have_count(3)
+    assert "district=5585" in page.url
+    shot(page, shots, "submissions")
+    page.locator(f'a[href="/submissions/{newest}"]').click()
+    expect(page.get_by_role("heading", name="Photos (2)")).to_be_visible()
+    photo = page.locator(f'img[src="/attachments/{newest}/desk.jpg"]')
+    expect(photo).to_be_visible()
+    assert photo.evaluate("img => img.complete && img.naturalWidth") == 64
+    assert "openstreetmap.org" in page.get_by_role("link", name="Open in map").get_attribute("href")
+    shot(page, shots, "submission")
+    page.get_by_label("Approved").check()
+    page.get_by_label("Comment", exact=True).fill("Desk is busy and well run")
+    page.get_by_role("button", name="Save review").click()
+    expect(page.locator(".flash-info")).to_have_text("Marked as Approved.")
+    expect(page.locator("ol.history")).to_contain_text("Desk is busy and well run")
+    expect(page.locator(".badge.big")).to_have_text("Approved")
+    page.get_by_role("link", name="Projects").click()
+    row = page.locator(f'tr[data-project="{webdata.PROJECT[RANGPUR]}"]')
+    expect(row).to_contain_text("85%")
+    expect(row.locator("td").nth(6)).to_have_text("3")
+    shot(page, shots, "projects")
+    page.get_by_role("button", name="বাংলা").click()
+    expect(page.get_by_role("heading", name="উদ্ভাবন প্রকল্প")).to_be_visible()
+    shot(page, shots, "projects-bn")
+
+
+def test_district_officer_downloads_a_workbook_that_opens(server, page, world, tmp_path):
+    log_in(page, server, "do_rangpur")
+    page.get_by_role("link", name="Downloads").click()
+    page.get_by_label("Period").fill("2026-Q4")
+    page.get_by_label("বাংলা").check()
+    shot(page, tmp_path / "screens", "downloads")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download").click()
+    download = info.value
+    assert download.suggested_filename == "sangjog-rangpur-2026-Q4-bn.xlsx"
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert "Inspections" in book.sheetnames
+    cells = [c for row in book["Inspections"].iter_rows(values_only=True) for c in row]
+    assert "বদরগঞ্জ" in cells  # Badarganj, Rangpur
+    assert "ভুরুঙ্গামারী" not in cells  # Bhurungamari, Kurigram
+
+
+def test_officer_cannot_open_another_districts_submission_by_url(server, page, world, tmp_path):
+    log_in(page, server, "do_rangpur")
+    own = world.first(RANGPUR)
+    response = page.goto(f"{server}/submissions/{own}")
+    assert response.status == 200
+    other = world.first(KURIGRAM)
+    response = page.goto(f"{server}/submissions/{other}")
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    shot(page, tmp_path / "screens", "not-found")
+    response = page.goto(f"{server}/attachments/{other}/desk.jpg")
+    assert response.status == 404
+    page.goto(f"{server}/forms/innovation_inspection/submissions?district={KURIGRAM}")
+    expect(page.get_by_text("No submissions match.")).to_be_visible()
+    assert not re.search(rf'href="/submissions/{other}"', page.content())
+
+
+def test_admin_pages_render(server, page, world, tmp_path):
+    log_in(page, server, "admin")
+    for name, path, heading in (("forms", "/admin/forms", "Forms"),
+                                ("people", "/admin/users", "People"),
+                                ("app-users", "/admin/app-users", "App users"),
+                                ("health", "/admin/health", "Sync health")):
+        page.goto(server + path)
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        shot(page, tmp_path / "screens", name)
