@@ -215,3 +215,14 @@ def test_a_central_form_with_another_form_id_feeds_ours(app, session, source):
     assert b'<site_visit id="site_visit" version="1"><name>Anis</name>' in sub.xml
     table = warehouse.main_table(session.connection(), "site_visit")
     assert session.scalar(select(table.c.name)) == "Anis"
+
+
+def test_edits_after_a_cut_off_first_pull_are_still_caught(app, session, fake, source):
+    ids = add_visits(fake, 4)
+    fake.down_after_xml = 2
+    assert pull(app, session, source, retries=0).status == "failed"
+    fake.down_after_xml = None
+    fake.set_review(ids[0], "approved")  # stored by the cut-off pull, reviewed afterwards
+    run = pull(app, session, source)
+    assert (run.status, run.new, run.updated) == ("ok", 2, 1)
+    assert stored(session)[ids[0]].review_state == "approved"

@@ -155,8 +155,9 @@ def feed_filter(cursor: dict[str, Any]) -> str | None:
     clauses = []
     if cursor.get("submitted"):
         clauses.append(f"__system/submissionDate ge {cursor['submitted']}")
-    if cursor.get("updated_since"):
-        clauses.append(f"__system/updatedAt ge {cursor['updated_since']}")
+    since = cursor.get("updated_since") or cursor.get("pending_since")
+    if since:
+        clauses.append(f"__system/updatedAt ge {since}")
     return " or ".join(clauses) or None
 
 
@@ -174,7 +175,12 @@ def _pull(session: Session, blobs: BlobStore, source: Source, client: CentralCli
     done = 0
     while True:
         body, server_time = client.feed(project, form, params, next_link)
-        started = started or server_time
+        if started is None and server_time is not None:
+            started = server_time
+            if not cursor.get("updated_since"):
+                # The first pull of this source: if it is cut off, the next one must still see
+                # edits made to what it did store.
+                cursor.setdefault("pending_since", _printed(started - timedelta(seconds=1)))
         total = body.get("@odata.count") if isinstance(body.get("@odata.count"), int) else None
         for row in body["value"]:
             if not _seen_at_boundary(cursor, row):
@@ -191,11 +197,12 @@ def _pull(session: Session, blobs: BlobStore, source: Source, client: CentralCli
         next_link = body.get("@odata.nextLink")
         if not next_link or not body["value"]:
             break
-    # Edits and reviews made from now on have a later updatedAt. The server's clock, to the
-    # second, less a second: nothing slips between two pulls.
+    # Edits and reviews made since this pull began have a later updatedAt. The server's clock,
+    # to the second, less a second: nothing slips between two pulls.
     since = started or _time(cursor.get("updated")) or _time(cursor.get("submitted"))
     if since is not None:
         cursor["updated_since"] = _printed(since - timedelta(seconds=1))
+        cursor.pop("pending_since", None)
         run.checkpoint(source, cursor)
 
 
