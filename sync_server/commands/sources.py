@@ -189,6 +189,7 @@ def pull_command(source: str | None, every: float | None, from_start: bool,
     try:
         while True:
             click.echo(f"Pulling at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+            get_session().expire_all()  # see sources and cursors as they are now
             try:
                 _pull_all(source, from_start, recheck_days)
             except Exception as exc:  # noqa: BLE001 - one bad round must not end the schedule
