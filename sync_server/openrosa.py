@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +34,7 @@ bp = Blueprint("openrosa", __name__)
 XML_PART = "xml_submission_file"
 INCOMPLETE_PART = "*isIncomplete*"
 OPENROSA_XML = "text/xml; charset=utf-8"
+_sqlite_writer = threading.Lock()
 
 
 def init_app(app: Flask) -> None:
@@ -124,7 +126,14 @@ def submission(token: str | None = None) -> Response:
         raise problems.forbidden(f"form '{envelope.form_id}' with this key")
     incoming = Incoming(xml=xml, files=files, source="collect", submitter=who.name,
                         device_id=request.args.get("deviceID") or None, incomplete=incomplete)
-    accept(get_session(), get_blobs(), incoming)
+    session = get_session()
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has one writer at a time; threads of this process queue here instead of in
+        # SQLite's busy handler, which sleeps in steps of milliseconds.
+        with _sqlite_writer:
+            accept(session, get_blobs(), incoming)
+    else:
+        accept(session, get_blobs(), incoming)
     return _xml(bodies.submission_received(), status=201)
 
 
