@@ -76,14 +76,16 @@ def scope_choices(lang: str) -> list[tuple[str, str]]:
     for level in SCOPE_LEVELS:
         places = sorted((p for (lvl, _code), p in geo.places().items() if lvl == level),
                         key=lambda p: p.en)
-        out.extend((f"{level}:{p.code}", f"{p.name(lang)} ({level.split('_')[1]})")
-                   for p in places)
+        out.extend((f"{level}:{p.code}", f"{p.name(lang)} ({level[3:]})") for p in places)
     return out
 
 
 def scope_label(code: str, lang: str) -> str:
+    """``Rangpur`` for a district, ``Rangpur (division)`` for a division, ``*`` for all."""
     if code == "*":
         return "*"
     level, _sep, value = code.partition(":")
     place = geo.place(level, value)
-    return place.name(lang) if place else code
+    if place is None:
+        return code
+    return place.name(lang) if level.endswith("_district") else f"{place.name(lang)} ({level[3:]})"
