@@ -114,6 +114,8 @@ def test_sigkill_mid_upload_loses_nothing_acknowledged(prepared, tmp_path):
     finally:
         server.stop()
     _assert_complete(engine, data_dir, planned, set(planned))
+    log = server.log.read_text()
+    assert "/submission" in log and key not in log  # the access log never shows the key
     with session_factory(engine)() as session:
         assert len(session.scalars(select(Submission.id)).all()) == len(planned)
 

@@ -1,17 +1,47 @@
 """``sangjog serve``: run the server for Collect and the web UI.
 
 One worker runs Werkzeug's threaded server (fine for a workshop laptop); more workers run
-gunicorn, which is what production uses (see docs/collect.md).
+gunicorn, which is what production uses (see docs/collect.md). Either way the request log never
+shows app-user keys: they sit in the URL path and are passwords.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import sys
+from typing import Any
 
 import click
 from flask import current_app
+from gunicorn.glogging import Logger as GunicornLogger
 from werkzeug.serving import run_simple
+
+KEY_IN_PATH = re.compile(r"/key/[^/?\s\"]+")
+
+
+def redact(text: str) -> str:
+    return KEY_IN_PATH.sub("/key/…", text)
+
+
+class RedactingLogger(GunicornLogger):
+    """gunicorn's access log with app-user keys masked."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in ("r", "U"):
+            if isinstance(atoms.get(name), str):
+                atoms[name] = redact(atoms[name])
+        return atoms
+
+
+class _RedactKeys(logging.Filter):
+    """The same for Werkzeug's request log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), ()
+        return True
 
 
 @click.command("serve")
@@ -27,8 +57,10 @@ def command(host: str, port: int, workers: int, threads: int) -> None:
     if workers > 1:
         # Replace this process: gunicorn's master then owns signals and worker restarts.
         args = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                "--threads", str(threads), "--timeout", "120",
-                "--bind", f"{host}:{port}", "--access-logfile", "-", "sync_server:create_app()"]
+                "--threads", str(threads), "--timeout", "120", "--bind", f"{host}:{port}",
+                "--access-logfile", "-", "--logger-class", f"{__name__}.RedactingLogger",
+                "sync_server:create_app()"]
         os.execv(sys.executable, args)
+    logging.getLogger("werkzeug").addFilter(_RedactKeys())
     click.echo(f"Serving Sangjog on http://{host}:{port}/ (Collect app users: /key/<token>)")
     run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
