@@ -79,15 +79,16 @@ def document_order(xform: bytes) -> dict[str, int]:
 
 
 def field_columns(spec: TableSpec, present: set[str], older: Iterable[TableSpec] = (),
-                  notes: Iterable[str] = (), order: dict[str, int] | None = None) -> list[CsvColumn]:
+                  notes: Iterable[str] = (), order: dict[str, int] | None = None,
+                  repeats: Iterable[str] = ()) -> list[CsvColumn]:
     """The form's fields in document order (fields only older versions had come after).
 
     ``notes`` (paths the warehouse does not store) become empty columns where Central has them.
     """
     fields: list[ColumnSpec | str] = list(spec.columns)
     names = {f.name for f in spec.columns}
-    depth = spec.path.count("/") + 1
-    fields += [p for p in notes if p.startswith(spec.path + "/") and p.count("/") == depth]
+    fields += [p for p in notes if p.startswith(spec.path + "/")
+               and not any(p.startswith(r + "/") for r in repeats if r != spec.path)]
     if order:
         fields.sort(key=lambda f: order.get(f if isinstance(f, str) else f.path, len(order)))
     for old in older:
@@ -95,8 +96,8 @@ def field_columns(spec: TableSpec, present: set[str], older: Iterable[TableSpec]
         names |= {f.name for f in old.columns}
     cols: list[CsvColumn] = []
     for f in fields:
-        if isinstance(f, str):
-            cols.append(CsvColumn(f.rsplit("/", 1)[-1], None))
+        if isinstance(f, str):  # a note: Central gives it a column, always empty
+            cols.append(CsvColumn(f[len(spec.path) + 1:].replace("/", "-"), None))
             continue
         header = "-".join(f.relpath)
         if f.type == "geopoint":
@@ -111,7 +112,8 @@ def main_columns(sel: query.FormSelection, order: dict[str, int] | None = None) 
     present = set(sel.main.c.keys())
     older = [s.main for s in sel.older_schemas]
     cols = [CsvColumn("SubmissionDate", "_submitted_at", _iso_datetime)]
-    cols += field_columns(sel.schema.main, present, older, sel.schema.ignored, order)
+    cols += field_columns(sel.schema.main, present, older, sel.schema.ignored, order,
+                          [t.path for t in sel.schema.repeats])
     cols.append(CsvColumn("meta-instanceID", "_current_instance_id"))
     if sel.schema.instance_name:  # pyxform writes <meta><instanceID/><instanceName/></meta>
         cols.append(CsvColumn("meta-instanceName", "_instance_name"))
@@ -130,7 +132,8 @@ def repeat_columns(sel: query.FormSelection, spec: TableSpec,
                    order: dict[str, int] | None = None) -> list[CsvColumn]:
     present = set(sel.tables[spec.name].c.keys())
     older = [t for s in sel.older_schemas for t in s.tables if t.name == spec.name]
-    return [*field_columns(spec, present, older, sel.schema.ignored, order),
+    return [*field_columns(spec, present, older, sel.schema.ignored, order,
+                          [t.path for t in sel.schema.repeats]),
             CsvColumn("PARENT_KEY", "_parent_key"),
             CsvColumn("KEY", "_key")]
 

@@ -155,10 +155,10 @@ def write_ballot_results(ctx: Context) -> None:
 PLAN_HEADERS = {
     "en": ["Participant", "Position", "District", "Upazila / local level", "Union / pourashava",
            "Date prepared", "Planned practices", "Follow-up period type", "Follow-up period",
-           "Follow-up date", "Follow-up officer", "Linked by", "Results", "Plan KEY", "Follow-up KEY"],
+           "Follow-up date", "Follow-up officer", "Linked by", "Results", "Plan key", "Follow-up key"],
     "bn": ["অংশগ্রহণকারী", "পদবি", "জেলা", "উপজেলা / স্থানীয় সরকার", "ইউনিয়ন / পৌরসভা",
            "তৈরির তারিখ", "পরিকল্পিত ভালো শিখন", "ফলো-আপের ধরন", "ফলো-আপের সময়কাল",
-           "ফলো-আপের তারিখ", "ফলো-আপ কর্মকর্তা", "সংযোগের ভিত্তি", "ফলাফল", "Plan KEY", "Follow-up KEY"],
+           "ফলো-আপের তারিখ", "ফলো-আপ কর্মকর্তা", "সংযোগের ভিত্তি", "ফলাফল", "Plan key", "Follow-up key"],
 }
 PERIOD_TYPE_NAMES = {
     "quarterly": {"en": "Quarterly", "bn": "ত্রৈমাসিক", "ne": "त्रैमासिक"},

@@ -130,6 +130,31 @@ def workshop() -> list[Sent]:
     return sent
 
 
+PLAN_KEY = "5d1c6a52-8b0e-4c7e-9f0a-3b2d1e4f5a62"  # offered by the sample action_plans.csv
+NEPAL_PLACE = [("/data/country", "np"), ("/data/province", "3"), ("/data/district", KATHMANDU),
+               ("/data/local_level", "30601")]
+
+
+@functools.cache
+def nepal_followup_xml() -> bytes:
+    """The sample follow-up, answered for Kathmandu and linked to the Nepal plan."""
+    places = {"/data/country", "/data/division", "/data/district", "/data/upazila", "/data/union"}
+    answers = NEPAL_PLACE + [(p, PLAN_KEY if p == "/data/action_plan" else v)
+                             for p, v in formtools.SAMPLE_ANSWERS["hl_followup"] if p not in places]
+    result = formtools.fill("hl_followup", answers)
+    assert result.ok, (result.violations, result.errors)
+    return result.xml
+
+
+def plans() -> list[Sent]:
+    """A Nepal action plan (the engine's sample, Kathmandu) and its quarterly follow-up."""
+    plan_id = f"uuid:{PLAN_KEY}"
+    return [Sent("hl_action_plan", plan_id, vary(engine_xml("hl_action_plan"), plan_id),
+                 at("2026-10-20 08:00")),
+            Sent("hl_followup", "uuid:ex-f1", vary(nepal_followup_xml(), "uuid:ex-f1"),
+                 at("2026-10-21 08:00"))]
+
+
 def send(app, session: Session, items: list[Sent]) -> None:
     blobs = app.extensions["blobs"]
     for item in items:
@@ -142,7 +167,7 @@ def send(app, session: Session, items: list[Sent]) -> None:
 
 def load_all(app, session: Session) -> dict[str, list[Sent]]:
     formtools.publish_all(session)
-    data = {"inspections": inspections(), "workshop": workshop()}
+    data = {"inspections": inspections(), "workshop": workshop(), "plans": plans()}
     for items in data.values():
         send(app, session, items)
     return data

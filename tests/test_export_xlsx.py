@@ -180,3 +180,24 @@ def test_bad_language_or_scope_is_a_problem_before_anything_is_written(app, sess
     with pytest.raises(Problem) as caught:
         build_workbook(session, ["district:12"], None, "en", target, SERVER)
     assert caught.value.code == "scope.invalid" and not target.exists()
+
+
+def test_nepal_plans_and_their_follow_ups_in_nepali(app, session):
+    plan, followup = load_all(app, session)["plans"]
+    data, _ = build(session, ["np_district:306"], "2026", "ne")
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    rows = wb.get_sheet_by_name("Action plans and follow-ups").to_python()
+    head, found = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert len(found) == 1
+    row = found[0]
+    assert row["Participant"] == plan.value("participant_name")  # Nepali text round-trips
+    assert row["Upazila / local level"] == geo_names("np_local_level", "label::Nepali (ne)")["30601"]
+    # keys as the phones' action_plans.csv names them: the instanceID without "uuid:"
+    assert (row["Plan key"], row["Follow-up key"], row["Linked by"]) == (
+        plan.instance_id.removeprefix("uuid:"), followup.instance_id.removeprefix("uuid:"), "key")
+    results = followup.repeat_rows("results")
+    assert row["Results"] == "; ".join(f"{r['practice']}: {r['result']}" for r in results)
+    assert head[0] == "Participant"
+    # the plan's own sheets: one row, and its practices on the repeat sheet
+    assert len(wb.get_sheet_by_name("Action plans").to_python()) == 3
+    assert len(wb.get_sheet_by_name("Action plans - plans").to_python()) == 2 + len(plan.repeat_rows("plans"))

@@ -103,13 +103,16 @@ def csv_zip(form_id: str, period: str | None, district: str | None, output: Path
     click.echo(f"{output}: " + ", ".join(f"{name} ({rows} rows)" for name, rows in written.items()))
 
 
-def districts_with_data(session) -> list[geo.Place]:
-    """Every district that has at least one submission in the warehouse, in code order."""
+def districts_with_data(session, period: Period) -> list[geo.Place]:
+    """Every district with at least one submission in the period, in code order."""
     codes: set[str] = set()
+    start, end = period.bounds()
     for form_id in session.scalars(select(Form.xml_form_id)):
         main = warehouse.form_tables(session.connection(), form_id).get(table_name(form_id))
         if main is not None and "district" in main.c:
-            codes.update(c for c in session.scalars(select(main.c.district).distinct()) if c)
+            stmt = (select(main.c.district).distinct()
+                    .where(main.c._submitted_at >= start, main.c._submitted_at < end))
+            codes.update(c for c in session.scalars(stmt) if c)
     places = [geo.place("bd_district", c) or geo.place("np_district", c) for c in sorted(codes)]
     return [p for p in places if p is not None]
 
@@ -123,12 +126,13 @@ def districts_with_data(session) -> list[geo.Place]:
 @click.option("--server-url", help="Base of the attachment links (default: SERVER_URL).")
 @with_appcontext
 def schedule(out_dir: Path, period: str, lang: str, server_url: str | None) -> None:
-    """Write every district's workbook for the period (for cron; see docs/exports.md)."""
+    """Write the workbook of every district with submissions in the period (for cron; see
+    docs/exports.md)."""
     try:
         chosen = Period.parse(period)
         session = get_session()
         out_dir.mkdir(parents=True, exist_ok=True)
-        places = districts_with_data(session)
+        places = districts_with_data(session, chosen)
         for place in places:
             path = out_dir / f"sangjog-{place.en.lower().replace(' ', '-')}-{place.code}-{chosen.slug}-{lang}.xlsx"
             tmp = path.with_suffix(".xlsx.part")  # a half-written file never looks finished
