@@ -52,7 +52,8 @@ def test_build_writes_every_form_and_its_media(tmp_path):
         "ballot_candidates.csv", "bd_union.csv", "hl_ballot.xml", "hl_nomination.xml"]
 
 
-def test_publish_twice_is_idempotent_and_takes_media_by_name(runner, session):
+def test_publish_twice_is_idempotent_then_list_and_state(runner, session):
+    assert "No forms are published." in runner.invoke(forms_command, args=["list"]).output
     args = ["publish", str(formtools.XLSFORMS / "hl_nomination.xlsx")]
     first = runner.invoke(forms_command, args=args)
     second = runner.invoke(forms_command, args=args)
@@ -60,38 +61,32 @@ def test_publish_twice_is_idempotent_and_takes_media_by_name(runner, session):
     assert first.output.splitlines()[0] == second.output.splitlines()[0]
     form = session.scalar(select(Form).where(Form.xml_form_id == "hl_nomination"))
     assert len(form.versions) == 1
-    assert [m.name for m in session.scalars(select(FormMedia))] == ["bd_union.csv"]
+    assert [m.name for m in session.scalars(select(FormMedia))] == ["bd_union.csv"]  # by name
+
+    state = runner.invoke(forms_command, args=["state", "hl_nomination", "closing"])
+    assert state.output.strip() == "hl_nomination is now closing."
+    listing = runner.invoke(forms_command, args=["list"]).output
+    assert listing.startswith("hl_nomination\tclosing\t2026112501\t1 version(s)")
+    unknown = runner.invoke(forms_command, args=["state", "nope", "closed"])
+    assert unknown.exit_code == 1 and "No form with id 'nope'" in unknown.output
 
 
-def test_publish_with_explicit_media_file(runner, session, tmp_path):
+def test_explicit_media_and_a_changed_form_under_the_same_version(runner, session, tmp_path):
     custom = tmp_path / "ballot_candidates.csv"
     custom.write_text("name,label,label_en,label_bn,label_ne,upazila\nk1,A,A,A,A,303334\n", encoding="utf-8")
     result = runner.invoke(forms_command, args=["publish", str(formtools.XLSFORMS / "hl_ballot.xlsx"),
-                                 "--media", str(custom)])
+                                                "--media", str(custom)])
     assert result.exit_code == 0, result.output
     [media] = session.scalars(select(FormMedia)).all()
     assert media.content == custom.read_bytes()
 
-
-def test_same_version_with_different_content_is_refused(runner, tmp_path):
-    assert runner.invoke(forms_command, args=["publish", str(formtools.XLSFORMS / "hl_ballot.xlsx")]).exit_code == 0
     changed = tmp_path / "hl_ballot.xlsx"
     book = load_workbook(formtools.XLSFORMS / "hl_ballot.xlsx")
     book["settings"]["A2"].value = "HLP ballot (renamed)"
     book.save(changed)
-    result = runner.invoke(forms_command, args=["publish", str(changed)])
-    assert result.exit_code == 1
-    assert "raise the version in the settings sheet" in result.output
-
-
-def test_list_and_state(runner):
-    assert "No forms are published." in runner.invoke(forms_command, args=["list"]).output
-    runner.invoke(forms_command, args=["publish", str(formtools.XLSFORMS / "hl_ballot.xlsx")])
-    assert runner.invoke(forms_command, args=["state", "hl_ballot", "closing"]).output.strip() == "hl_ballot is now closing."
-    listing = runner.invoke(forms_command, args=["list"]).output
-    assert listing.startswith("hl_ballot\tclosing\t2026112501\t1 version(s)")
-    unknown = runner.invoke(forms_command, args=["state", "nope", "closed"])
-    assert unknown.exit_code == 1 and "No form with id 'nope'" in unknown.output
+    refused = runner.invoke(forms_command, args=["publish", str(changed)])
+    assert refused.exit_code == 1
+    assert "raise the version in the settings sheet" in refused.output
 
 
 def test_the_forms_group_is_part_of_the_sangjog_command():
