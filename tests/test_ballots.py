@@ -216,6 +216,7 @@ def test_tally_reads_the_warehouse_and_leaves_out_rejected_ballots(session, runn
         ("Open budget", 2, 1), ("Tax fair", 1, 2)]
     assert t.results[0].nomination.indicators == ("Open budget held", "Women attend")
     assert t.results[0].nomination.key == "nom-2" and t.district == "1004"
+    assert t.workshop_date == date(2026, 3, 10)
     assert [b.voter_name for b in t.ineligible] == ["Abdul Karim"]
     assert [(a.voter_name, b.voter_name) for a, b in t.duplicates] == [
         ("rahima begum", "Rahima Begum")]

@@ -82,6 +82,7 @@ class WorkshopTally:
     spoiled: list[Ballot] = field(default_factory=list)  # more than five picks
     unknown_picks: list[tuple[Ballot, str]] = field(default_factory=list)
     tie_at_cutoff: bool = False
+    workshop_date: date | None = None  # the earliest date its nominations give
 
     @property
     def top_five(self) -> list[PracticeResult]:
@@ -121,6 +122,7 @@ def _count_workshop(upazila: str, noms: list[Nomination], ballots: list[Ballot])
         upazila=upazila,
         district=first_place.district if first_place else "",
         division=first_place.division if first_place else "",
+        workshop_date=min((n.workshop_date for n in noms if n.workshop_date), default=None),
     )
     votes: Counter[str] = Counter()
     firsts: Counter[str] = Counter()

@@ -93,7 +93,8 @@ def registry(
 
 def project_history(session: Session, code: str) -> list[Inspection]:
     """The project's standing inspections, oldest first (progress over time)."""
-    return [i for i in _inspections(session) if i.project == code]
+    return sorted(map(_inspection, tables.current_rows(session, FORM_ID, {"project": code})),
+                  key=_order)
 
 
 def unregistered_inspections(session: Session, scope: Scope | None = None) -> list[Inspection]:
