@@ -162,6 +162,10 @@ def test_a_malformed_page_is_reported_and_nothing_from_it_imported(app, session,
     assert stored(session) == {}
     assert session.get(Source, source.id).cursor == {}
     assert pull(app, session, source, waits).new == 3  # the next pull picks them all up
+    fake.ignore_query = True  # a server that ignores the query must not make us loop
+    add_visits(fake, 1, start=4)
+    run = pull(app, session, source, waits)
+    assert run.status == "failed" and "not asked for" in run.message
 
 
 def test_a_refused_token_and_an_unknown_asset_are_clear(app, session, fake, source, waits):

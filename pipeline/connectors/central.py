@@ -170,6 +170,7 @@ def _pull(session: Session, blobs: BlobStore, source: Source, client: CentralCli
     if where:
         params["$filter"] = where
     next_link: str | None = None
+    links_seen: set[str] = set()
     started: datetime | None = None
     newest_known = cursor.get("submitted")
     done = 0
@@ -197,6 +198,9 @@ def _pull(session: Session, blobs: BlobStore, source: Source, client: CentralCli
         next_link = body.get("@odata.nextLink")
         if not next_link or not body["value"]:
             break
+        if next_link in links_seen:  # a server sending us round in circles
+            raise http.bad_page(client.service, "submission list", "its next link repeats")
+        links_seen.add(next_link)
     # Edits and reviews made since this pull began have a later updatedAt. The server's clock,
     # to the second, less a second: nothing slips between two pulls.
     since = started or _time(cursor.get("updated")) or _time(cursor.get("submitted"))

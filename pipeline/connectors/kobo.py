@@ -146,7 +146,10 @@ def _pages(client: KoboClient, asset: str, query: dict[str, Any], after: int,
     total: int | None = None
     while True:
         body = client.page(asset, {**query, "_id": {**query.get("_id", {}), "$gt": after}}, limit)
-        records = sorted(body["results"], key=lambda r: r["_id"])
+        records = sorted((r for r in body["results"] if r["_id"] > after), key=lambda r: r["_id"])
+        if len(records) < len(body["results"]):  # a server ignoring the query would loop forever
+            raise http.bad_page(client.service, f"asset {asset} data page",
+                                f"it lists submissions at or before _id {after}, which were not asked for")
         if total is None and isinstance(body.get("count"), int):
             total = body["count"]
         if not records:

@@ -85,6 +85,7 @@ class FakeKobo:
         self.down_after_xml: int | None = None
         self.serve_xml = True
         self.kobo_naming = True
+        self.ignore_query = False  # a broken server: every page lists everything
         self.xml_served = 0
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.app = self._build()
@@ -182,7 +183,7 @@ class FakeKobo:
                 return Response("{}", 429, {"Retry-After": "7"}, mimetype="application/json")
             if fault == "500":
                 return Response("<h1>Server Error (500)</h1>", 500, mimetype="text/html")
-            query = json.loads(request.args.get("query", "{}"))
+            query = {} if self.ignore_query else json.loads(request.args.get("query", "{}"))
             sort = json.loads(request.args.get("sort", "{}"))
             start = int(request.args.get("start", 0))
             limit = min(int(request.args.get("limit", 1000)), 1000)
