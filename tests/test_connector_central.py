@@ -186,6 +186,9 @@ def test_faults_are_retried_and_a_malformed_page_imports_nothing(app, session, f
     assert (run.status, run.new) == ("ok", 2)
     assert sorted(stored(session)) == ids
     assert waits[0] == 3 and len(waits) == 3
+    fake.loop_next = True
+    run = pull(app, session, source)
+    assert run.status == "failed" and "next link repeats" in run.message
 
 
 def test_password_and_token_never_appear_in_logs_or_errors(app, session, fake, source, caplog):

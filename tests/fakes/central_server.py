@@ -65,6 +65,7 @@ class FakeCentral:
         self.clock = datetime.now(UTC)
         self.page_faults: list[str] = []
         self.down_after_xml: int | None = None
+        self.loop_next = False
         self.xml_served = 0
         self.sessions_created = 0
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -199,7 +200,9 @@ class FakeCentral:
             }
             if request.args.get("$count") == "true":
                 body["@odata.count"] = len(rows)
-            if offset + top < len(rows):
+            if self.loop_next:  # a broken server: the next page is this page again
+                body["@odata.nextLink"] = request.url
+            elif offset + top < len(rows):
                 args = {k: v for k, v in request.args.items() if k != "$skiptoken"}
                 args["$skiptoken"] = base64.b64encode(
                     json.dumps({"o": offset + top}).encode()).decode()
