@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
 )
 
+from exports import geo
 from pipeline import problems, warehouse
 from pipeline import scope as scoping
 from pipeline.schema import table_name
@@ -34,6 +35,7 @@ COUNT_CAP = 10_000
 FILTER_COLUMNS = ("division", "district", "upazila", "project", "inspector_name", "stage")
 # The date a list is filtered on: the form's own date where it has one, else when it arrived.
 DATE_COLUMNS = ("visit_date", "workshop_date", "followup_date", "date_prepared", "_submitted_at")
+FREE_TEXT = ("inspector_name",)  # matched anywhere in the answer, case-insensitively
 SEARCH_LIMIT = 12  # text columns searched at most, so a search stays one quick scan
 
 
@@ -92,7 +94,9 @@ def date_column(table: Table) -> Any:
 def conditions(table: Table, scope: scoping.Scope, filters: Filters) -> list[Any]:
     where = [scoping.where(table, scope)]
     for column, value in filters.values.items():
-        if column in table.c:
+        if column in FREE_TEXT and column in table.c:
+            where.append(table.c[column].ilike(f"%{_like_text(value)}%"))
+        elif column in table.c:
             where.append(table.c[column] == value)
     if filters.review_state and "_review_state" in table.c:
         where.append(table.c._review_state == filters.review_state)
@@ -116,8 +120,12 @@ def _date_range(column: Any, start: date | None, end: date | None) -> list[Any]:
                         end and column <= end.isoformat()) if c is not None]
 
 
+def _like_text(text: str) -> str:
+    return text.replace("%", "").replace("_", " ").strip()
+
+
 def _search(table: Table, q: str) -> Any:
-    pattern = f"%{q.replace('%', '').replace('_', ' ').strip()}%"
+    pattern = f"%{_like_text(q)}%"
     text_columns = [c for c in table.c if isinstance(c.type, (String, Text))
                     and not c.name.startswith("_")][:SEARCH_LIMIT]
     text_columns += [table.c[n] for n in ("_instance_name", "_submitter", "_key") if n in table.c]
@@ -157,15 +165,30 @@ def cheap_count(conn: Connection, table: Table, where: list[Any]) -> tuple[int, 
     return min(n, COUNT_CAP), n > COUNT_CAP
 
 
-def options(conn: Connection, table: Table, scope: scoping.Scope, column: str,
-            narrow: dict[str, str] | None = None) -> list[str]:
-    """Values of ``column`` the user can see (optionally inside a chosen parent), for a filter."""
-    if column not in table.c:
-        return []
-    col = table.c[column]
-    where = [scoping.where(table, scope), col.is_not(None), col != ""]
-    where += [table.c[k] == v for k, v in (narrow or {}).items() if k in table.c]
-    return list(conn.scalars(select(col).where(*where).distinct().order_by(col).limit(500)))
+def place_options(table: Table, scope: scoping.Scope, chosen: dict[str, str]) -> dict[str, list[str]]:
+    """Divisions, districts and upazilas a user may pick, from the location lists (no query on
+    the warehouse, so the filters cost nothing however many rows there are)."""
+    divisions = sorted(p.code for p in _level("bd_division")
+                       if scope.everything or scope.allows({"division": p.code}))
+    districts = [p for p in _level("bd_district") + _level("np_district")
+                 if scope.allows({"district": p.code})]
+    if chosen.get("division"):
+        districts = [p for p in districts if p.parent == chosen["division"]]
+    out: dict[str, list[str]] = {}
+    if "division" in table.c and len(divisions) > 1:
+        out["division"] = divisions
+    if "district" in table.c:
+        out["district"] = [p.code for p in sorted(districts, key=lambda p: p.en)]
+    picked = chosen.get("district") or (out.get("district", [""])[0]
+                                        if len(out.get("district", [])) == 1 else "")
+    if "upazila" in table.c and picked:
+        out["upazila"] = [p.code for p in sorted(geo.children("bd_upazila", picked),
+                                                 key=lambda p: p.en)]
+    return out
+
+
+def _level(level: str) -> list[geo.Place]:
+    return [p for (lvl, _code), p in geo.places().items() if lvl == level]
 
 
 def one_row(conn: Connection, table: Table, scope: scoping.Scope, submission_id: int) -> Any:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from exports.labels import project_names
 from pipeline import problems, review
+from pipeline.domain.projects import list_projects
 from pipeline.models import REVIEW_STATES, Form, Submission
 from pipeline.problems import Problem
 from pipeline.schema import FormSchema, schema_for
@@ -73,15 +74,9 @@ def submissions(form_id: str):
         page = listing.page(conn, table, where, _int_arg("before"), _int_arg("after"),
                             size=listing.PAGE_SIZE)
         total, capped = listing.cheap_count(conn, table, where)
-        narrow_upazila = {k: v for k, v in filters.values.items() if k in ("district",)}
-        options = {
-            "division": listing.options(conn, table, scope, "division"),
-            "district": listing.options(conn, table, scope, "district",
-                                        {k: v for k, v in filters.values.items() if k == "division"}),
-            "upazila": listing.options(conn, table, scope, "upazila", narrow_upazila),
-            "project": listing.options(conn, table, scope, "project", narrow_upazila),
-            "inspector_name": listing.options(conn, table, scope, "inspector_name"),
-        }
+        options = listing.place_options(table, scope, filters.values)
+        if "project" in table.c:
+            options["project"] = _project_codes(scope, filters.values.get("district"))
     labels = {c.name: answering.label_of(c.labels, lang, c.name) for c in schema.main.columns}
     specs = {c.name: c for c in schema.main.columns}
     stages = specs["stage"].choices if "stage" in specs and specs["stage"].choices else {}
@@ -95,6 +90,12 @@ def submissions(form_id: str):
         all_forms=list(get_session().scalars(select(Form).order_by(Form.title))),
         project_names=project_names(get_session(), lang),
     )
+
+
+def _project_codes(scope, district: str | None) -> list[str]:
+    """Registry projects inside the user's scope (and the chosen district)."""
+    return [p.code for p in list_projects(get_session(), district=district)
+            if scope.allows({"division": p.division, "district": p.district})]
 
 
 def _int_arg(name: str) -> int | None:
