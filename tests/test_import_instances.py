@@ -154,3 +154,20 @@ def test_a_missing_folder_is_a_clear_problem(app, session, tmp_path):
     with pytest.raises(Problem) as caught:
         import_instances(session, app.extensions["blobs"], tmp_path / "nowhere")
     assert caught.value.code == "import.not_found"
+
+
+def test_an_edit_is_imported_after_the_instance_it_replaces(app, session, tmp_path):
+    from tests.collect import publish_site_visit, submission_xml
+
+    publish_site_visit(session)
+    root = tmp_path / "instances"
+    # Folder order puts the edit first; it must still land as an edit of the original.
+    collect_folder(tmp_path, "a_edit", "2026-11-02_10-00-00",
+                   submission_xml("uuid:v2", name="Fixed", deprecated_id="uuid:v1"), {})
+    collect_folder(tmp_path, "b_original", "2026-11-01_10-00-00",
+                   submission_xml("uuid:v1", name="Typo"), {})
+    report = import_instances(session, app.extensions["blobs"], root)
+    assert report.imported == ["uuid:v1", "uuid:v2"]
+    subs = stored(session)
+    assert subs["uuid:v2"].root_id == "uuid:v1" and subs["uuid:v2"].current
+    assert not subs["uuid:v1"].current

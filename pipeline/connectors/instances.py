@@ -9,6 +9,7 @@ skipped, one that cannot be taken is refused with the reason, and the rest go on
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from pipeline.problems import Problem
 from pipeline.storage import BlobStore
 
 from . import runs
+
+_EDIT = re.compile(rb"deprecatedID>\s*[^<\s]")
 
 
 @dataclass
@@ -65,7 +68,7 @@ def import_instances(session: Session, blobs: BlobStore,
     run = runs.start(session, "import")
     report.run_id = run.row.id
     try:
-        for xml_path in find_instances(root):
+        for xml_path in _originals_first(find_instances(root)):
             _import_one(session, blobs, run, report, xml_path, xml_path.relative_to(base).as_posix())
             run.checkpoint()
     except BaseException as exc:  # a crash or Ctrl-C is recorded, then re-raised
@@ -120,6 +123,16 @@ def _import_one(session: Session, blobs: BlobStore, run: runs.Run, report: Impor
     if len(have) < sub.attachments_expected:
         referenced = rawstore.binary_values(envelope.root, _binary_paths(session, sub))
         report.incomplete.append((rel, [n for n in referenced if n not in have]))
+
+
+def _originals_first(paths: list[Path]) -> list[Path]:
+    """Edits (they name the version they replace) after the instances they may replace."""
+    def is_edit(path: Path) -> bool:
+        try:
+            return bool(_EDIT.search(path.read_bytes()))
+        except OSError:
+            return False
+    return sorted(paths, key=is_edit)  # stable: folder order within each group
 
 
 def _media_beside(xml_path: Path, xml: bytes) -> dict[str, bytes]:
