@@ -6,14 +6,17 @@
 It converts the real ``innovation_inspection`` XLSForm, publishes it into a fresh database,
 generates N submissions with every field answered straight into the raw store (bulk inserts, no
 parsing), then times ``pipeline.rebuild.rebuild`` in a child process (median of --repeat runs) and
-reads that child's peak resident memory (``ru_maxrss``). PostgreSQL runs in a throwaway cluster
-(``tests/pg.py``).
+reads that child's peak resident memory (``ru_maxrss``) and its CPU time (the rebuild's own
+process: on SQLite all the work, on PostgreSQL without the server's share). On a shared machine
+the wall-clock rate falls with the load average, which is printed too. PostgreSQL runs in a
+throwaway cluster (``tests/pg.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -111,12 +114,13 @@ def timed_rebuild(database_url: str) -> dict[str, float]:
 
     engine = make_engine(database_url)
     session = session_factory(engine)()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     [result] = rebuild(session, FORM)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     session.close()
     engine.dispose()
-    return {"seconds": seconds, "loaded": result.loaded, "failed": result.failed,
+    return {"seconds": seconds, "cpu_seconds": cpu, "loaded": result.loaded,
+            "failed": result.failed,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -145,8 +149,11 @@ def run(backend: str, n: int, repeat: int, workdir: Path) -> dict[str, float]:
             runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
             assert runs[-1]["loaded"] == n, runs[-1]
         seconds = statistics.median(r["seconds"] for r in runs)
+        cpu = statistics.median(r["cpu_seconds"] for r in runs)
         return {"backend": backend, "n": n, "seconds": round(seconds, 2),
-                "per_second": round(n / seconds), "peak_mb": round(max(r["peak_mb"] for r in runs))}
+                "per_second": round(n / seconds), "cpu_seconds": round(cpu, 2),
+                "per_cpu_second": round(n / cpu), "peak_mb": round(max(r["peak_mb"] for r in runs)),
+                "load_average": round(os.getloadavg()[0], 1)}
     finally:
         if cluster is not None:
             cluster.stop()

@@ -23,6 +23,7 @@ from .problems import Problem, unknown_form
 from .schema import FormSchema, schema_for
 
 BATCH_SIZE = 500
+SQLITE_CACHE_KB = 64 * 1024  # page cache while rebuilding: big tables insert faster
 
 
 @dataclass
@@ -63,7 +64,13 @@ def _rebuild_form(session: Session, form_pk: int, form_xml_id: str, batch_size: 
         schemas = {v: schema_for(session, form_xml_id, v) for v in versions}
         conn = session.connection()
         warehouse.drop_form_tables(conn, form_xml_id)
-        warehouse.ensure_tables(conn, *schemas.values())
+        tables = warehouse.ensure_tables(conn, *schemas.values())
+        # Bulk loads run faster into tables whose secondary indexes are built once at the end.
+        indexes = [ix for table in tables.values() for ix in table.indexes]
+        for ix in indexes:
+            ix.drop(conn)
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
         edits = dict(session.execute(
             select(Submission.root_id, func.count()).where(Submission.form_id == form_pk)
             .group_by(Submission.root_id).having(func.count() > 1)).all())
@@ -79,6 +86,10 @@ def _rebuild_form(session: Session, form_pk: int, form_xml_id: str, batch_size: 
             _load_batch(session, batch, form_xml_id, schemas, edits, result)
             if on_progress:
                 on_progress(len(batch))
+        for ix in indexes:
+            ix.create(conn)
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default again
         session.commit()
     except BaseException:
         session.rollback()

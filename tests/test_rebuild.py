@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from pipeline import rawstore, warehouse
@@ -48,6 +48,9 @@ def test_rebuild_gives_identical_rows(app, session, runner):
     assert after == before
     edited = next(r for r in after["wh_site_check"] if r["_key"] == "uuid:r0")
     assert (edited["progress"], edited["_edits"]) == (9, 1)
+    indexed = {tuple(ix["column_names"])
+               for ix in inspect(session.connection()).get_indexes("wh_site_check__photos")}
+    assert {("_parent_key",), ("_submission_id",)} <= indexed
 
 
 def test_rebuild_replaces_rows_that_drifted(app, session, runner):
