@@ -130,7 +130,14 @@ def test_a_pull_cut_halfway_resumes_without_gaps_or_duplicates(app, session, fak
     fake.down_after_xml = None
     second = pull(app, session, source, waits, page_size=3)
     assert (second.status, second.new, second.skipped) == ("ok", 3, 0)
-    assert sorted(stored(session)) == ids
+    # Exactly what one uninterrupted pull stores: each served XML, mapped onto our form, once,
+    # with its photo.
+    subs = stored(session)
+    assert sorted(subs) == ids
+    xform = source.form.current_version.xml
+    for record_id, iid in zip(sorted(fake.records), ids, strict=True):
+        assert subs[iid].xml == xmlmap.onto_form(fake.served_xml(record_id), xform)
+        assert [a.name for a in subs[iid].attachments] == [f"p{iid[-1]}.jpg"]
     table = warehouse.main_table(session.connection(), "site_visit")
     names = session.execute(select(table.c.name).order_by(table.c.name)).scalars().all()
     assert names == [f"Visitor {n}" for n in range(1, 8)]
