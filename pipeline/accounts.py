@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import problems
@@ -150,9 +150,12 @@ def list_app_users(session: Session, *, include_revoked: bool = False) -> list[A
     return list(session.scalars(query))
 
 
+_BY_TOKEN = select(AppUser).where(AppUser.token == bindparam("token"))
+
+
 def app_user_for_token(session: Session, token: str) -> AppUser:
     """The app user holding this key. Unknown key → 401; revoked key → 403."""
-    app_user = session.scalar(select(AppUser).where(AppUser.token == token)) if token else None
+    app_user = session.scalar(_BY_TOKEN, {"token": token}) if token else None
     if app_user is None:
         raise problems.unauthorized()
     if app_user.revoked_at is not None:

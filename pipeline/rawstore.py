@@ -20,7 +20,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -152,15 +152,21 @@ def _save_rows(session: Session, incoming: Incoming, env: Envelope,
         raise
 
 
+# Built once: composing the statement costs more than running it on every upload.
+_LOOKUP = (
+    select(Form.id, Form.state, FormVersion.md5, FormVersion.id,
+           select(Submission.id).where(Submission.instance_id == bindparam("instance_id"))
+           .scalar_subquery())
+    .outerjoin(FormVersion, (FormVersion.form_id == Form.id)
+               & (FormVersion.version == bindparam("version")))
+    .where(Form.xml_form_id == bindparam("form_id"))
+)
+
+
 def _lookup(session: Session, env: Envelope) -> tuple[int, str, str, int, int | None]:
     """Form, version and any stored submission with this instanceID, in one round trip."""
-    stored = select(Submission.id).where(Submission.instance_id == env.instance_id)
-    row = session.execute(
-        select(Form.id, Form.state, FormVersion.md5, FormVersion.id, stored.scalar_subquery())
-        .outerjoin(FormVersion, (FormVersion.form_id == Form.id)
-                   & (FormVersion.version == env.version))
-        .where(Form.xml_form_id == env.form_id)
-    ).first()
+    row = session.execute(_LOOKUP, {"instance_id": env.instance_id, "version": env.version,
+                                    "form_id": env.form_id}).first()
     if row is None:
         raise problems.unknown_form(env.form_id)
     if row[3] is None:
