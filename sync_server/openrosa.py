@@ -161,6 +161,10 @@ def _read_upload() -> tuple[bytes, dict[str, bytes], bool]:
         if not is_plain_name(name):
             raise problems.bad_attachment_name(name)
         files[name] = storage.read()
+        if part_name != name and is_plain_name(part_name):
+            # Some clients name the part after the field value and send a generic file name;
+            # the raw store keeps only names the XML refers to, so offering both is safe.
+            files.setdefault(part_name, files[name])
     incomplete = INCOMPLETE_PART in fields or INCOMPLETE_PART in parts
     return xml, files, incomplete
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 
 from defusedxml import ElementTree
 from sqlalchemy import select
@@ -61,6 +62,17 @@ def test_submission_with_a_photo_is_stored_exactly(app, client, session):
     (photo,) = stored.attachments  # the unreferenced part is ignored
     assert (photo.name, photo.size, photo.content_type) == ("1700000000.jpg", len(JPEG), "image/jpeg")
     assert _blob(app, photo.sha256) == JPEG
+
+
+def test_attachment_found_by_part_name_when_the_file_name_is_generic(app, client, session):
+    publish_site_visit(session)
+    key = app_user(session).token
+    data = multipart(submission_xml(photo="1700000001.jpg"))
+    data["1700000001.jpg"] = (io.BytesIO(JPEG), "blob", "image/jpeg")
+    resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data", data=data)
+    assert resp.status_code == 201
+    (photo,) = _stored(session, "uuid:0001").attachments
+    assert photo.name == "1700000001.jpg" and _blob(app, photo.sha256) == JPEG
 
 
 def test_resend_is_201_and_stores_nothing_twice(client, session):
