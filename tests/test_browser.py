@@ -83,7 +83,7 @@ def test_supervisor_filters_opens_approves_and_registry_updates(server, page, wo
     shot(page, shots, "submissions")
     page.locator(f'a[href="/submissions/{newest}"]').click()
     expect(page.get_by_role("heading", name="Photos (2)")).to_be_visible()
-    photo = page.locator(f'img[src="/attachments/{newest}/desk.jpg"]')
+    photo = page.locator(f'img[src="/attachments/{newest}/desk.jpg?size=thumb"]')
     expect(photo).to_be_visible()
     assert photo.evaluate("img => img.complete && img.naturalWidth") == 64
     assert "openstreetmap.org" in page.get_by_role("link", name="Open in map").get_attribute("href")

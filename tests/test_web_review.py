@@ -4,7 +4,9 @@ submission page (labels, photos, GPS, histories) and the review itself, one or m
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -85,7 +87,9 @@ def test_submission_page_shows_labels_photos_location_and_project_history(client
     html = client.get(f"/submissions/{first}").get_data(as_text=True)
     assert "Inspecting officer&#39;s name" in html or "Inspecting officer's name" in html
     assert "Pilot running" in html and "Mobile land records desk" in html
-    assert f'src="/attachments/{first}/desk.jpg"' in html
+    # A small thumbnail on the page, opening the photo as received.
+    assert f'src="/attachments/{first}/desk.jpg?size=thumb"' in html
+    assert f'href="/attachments/{first}/desk.jpg"' in html
     assert "https://www.openstreetmap.org/?mlat=25.6279&amp;mlon=88.6332" in html
     assert "(± 4.5 m)" in html
     # The project's history lists both inspections of the project, with their progress.
@@ -93,12 +97,31 @@ def test_submission_page_shows_labels_photos_location_and_project_history(client
     photo = client.get(f"/attachments/{first}/desk.jpg")
     assert photo.status_code == 200 and photo.data == webdata.picture()
     assert photo.headers["Content-Type"] == "image/jpeg"
+    thumb = client.get(f"/attachments/{first}/desk.jpg?size=thumb")
+    assert thumb.status_code == 200 and thumb.data.startswith(b"\xff\xd8")  # a real JPEG
     token = webdata.csrf(html)
     client.post("/language", data={"lang": "bn", "csrf_token": token})
     bengali = client.get(f"/submissions/{first}").get_data(as_text=True)
     # Labels and choices in the form's own Bengali, project titles from the registry.
     assert "প্রকল্পের পর্যায়" in bengali and "পাইলট চলমান" in bengali
     assert "ভ্রাম্যমাণ ভূমি রেকর্ড ডেস্ক" in bengali
+
+
+def test_thumbnails_are_small_and_made_once(app, client, world, db, blobs):
+    from PIL import Image
+
+    big = io.BytesIO()
+    Image.new("RGB", (2000, 1500), (30, 120, 90)).save(big, "PNG")
+    target = webdata.add_inspection(db, blobs, RANGPUR, 40, files={"desk.jpg": big.getvalue()})
+    webdata.login(client, "sup_rangpur")
+    first = client.get(f"/attachments/{target}/desk.jpg?size=thumb")
+    with Image.open(io.BytesIO(first.data)) as small:
+        assert small.format == "JPEG" and small.size == (320, 240)
+    assert len(first.data) < len(big.getvalue()) / 10
+    made = list((Path(app.config["SANGJOG_DATA_DIR"]) / "thumbs").rglob("*.jpg"))
+    assert len(made) == 1
+    assert client.get(f"/attachments/{target}/desk.jpg?size=thumb").data == first.data
+    assert client.get(f"/attachments/{target}/desk.jpg").data == big.getvalue()
 
 
 def test_approve_with_comment_writes_state_warehouse_and_audit(client, world, db):

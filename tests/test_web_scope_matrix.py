@@ -63,6 +63,8 @@ def test_every_role_sees_exactly_its_own_districts(app, world, db):
             photo = client.get(f"/attachments/{target}/desk.jpg")
             assert photo.status_code == (200 if own else 404), case
             assert (photo.data == webdata.picture()) == own, case
+            thumb = client.get(f"/attachments/{target}/queue.jpg?size=thumb")
+            assert thumb.status_code == (200 if own else 404), case
             assert (upazila in dashboard) == own, case
             assert (webdata.PROJECT[district] in projects) == own, case
             scheduled = f"sangjog-{slug}-2026-Q3-en.xlsx"

@@ -118,8 +118,10 @@ def inspection_xml(district: str, progress: int, visit_date: str = "2026-11-10",
     return xml.encode("utf-8")
 
 
-def add_inspection(session, blobs: BlobStore, district: str, progress: int, **answers) -> int:
-    files = {"desk.jpg": picture(), "queue.jpg": picture(140), "signature.png": picture(200)}
+def add_inspection(session, blobs: BlobStore, district: str, progress: int,
+                   files: dict[str, bytes] | None = None, **answers) -> int:
+    files = {"desk.jpg": picture(), "queue.jpg": picture(140), "signature.png": picture(200),
+             **(files or {})}
     outcome = accept(session, blobs, Incoming(inspection_xml(district, progress, **answers),
                                               files=files, submitter="phone-1"))
     assert outcome.submission.parse_status == "ok", outcome.submission.parse_error

@@ -3,7 +3,9 @@ the submission: the scope check is the same warehouse query the submission page 
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, send_file
+from pathlib import Path
+
+from flask import Blueprint, Flask, current_app, request, send_file
 from sqlalchemy import select
 
 from pipeline import problems
@@ -11,6 +13,7 @@ from pipeline.models import Attachment, Submission
 
 from ..db import get_blobs, get_session
 from . import current_scope, listing, require
+from .thumbnails import thumbnail
 
 bp = Blueprint("attachments", __name__)
 INLINE_TYPES = ("image/", "audio/", "video/")
@@ -43,6 +46,13 @@ def attachment(submission_id: int, name: str):
     blobs = get_blobs()
     if found is None or not blobs.exists(found.sha256):
         raise problems.not_found("That file")
+    if request.args.get("size") == "thumb" and found.content_type.startswith("image/"):
+        folder = Path(current_app.config["SANGJOG_DATA_DIR"]) / "thumbs"
+        small = thumbnail(blobs.path(found.sha256), folder, found.sha256)
+        if small is not None:
+            response = send_file(small, mimetype="image/jpeg", conditional=True, max_age=86400)
+            response.headers["Cache-Control"] = "private, max-age=86400"
+            return response
     # Only pictures, sound and video open in the browser; anything else (HTML, SVG) downloads.
     inline = found.content_type.startswith(INLINE_TYPES) and found.content_type != "image/svg+xml"
     response = send_file(blobs.path(found.sha256), mimetype=found.content_type,
