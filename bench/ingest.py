@@ -1,6 +1,6 @@
 """Ingest benchmark: submissions per second through real HTTP under gunicorn (2 workers).
 
-    .venv/bin/python bench/ingest.py [--requests 600] [--clients 8] [--backends sqlite,postgresql]
+    .venv/bin/python bench/ingest.py [--requests 400] [--repeat 3] [--clients 8] [--backends sqlite,postgresql]
 
 For each backend (a SQLite file; a throwaway PostgreSQL cluster from ``tests/pg.py``) it serves
 Sangjog with ``sangjog serve --workers 2``, sends a ~600-byte submission with 3 repeat rows (a new
@@ -113,11 +113,17 @@ def prepare(database_url: str) -> str:
     return key
 
 
-def bench_server(label: str, server: LiveServer, key: str, total: int, clients: int) -> list[Run]:
+def bench_server(label: str, server: LiveServer, key: str, total: int, clients: int,
+                 repeat: int) -> list[Run]:
+    """Sequential, then concurrent; each the median (by rate) of ``repeat`` runs."""
     with server:
         send = lambda: post(server.port, key)  # noqa: E731
-        return [measure(f"{label}, sequential", send, total, 1),
-                measure(f"{label}, {clients} clients", send, total, clients)]
+        return [_median([measure(f"{label}, {mode}", send, total, n) for _ in range(repeat)])
+                for mode, n in (("sequential", 1), (f"{clients} clients", clients))]
+
+
+def _median(runs: list[Run]) -> Run:
+    return sorted(runs, key=lambda r: r.rate)[len(runs) // 2]
 
 
 def postgres_url(workdir: Path) -> tuple[str, Callable[[], None]]:
@@ -136,7 +142,8 @@ def postgres_url(workdir: Path) -> tuple[str, Callable[[], None]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=600, help="submissions per run")
+    parser.add_argument("--requests", type=int, default=400, help="submissions per run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median shown)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
@@ -146,7 +153,8 @@ def main() -> int:
         bare_dir = workdir / "bare"
         bare_dir.mkdir()
         bare = LiveServer("sqlite://", bare_dir, app_spec="bench.ingest:bare_app()")
-        bare_runs = bench_server("bare Flask endpoint", bare, "bench", args.requests, args.clients)
+        bare_runs = bench_server("bare Flask endpoint", bare, "bench", args.requests, args.clients,
+                                 args.repeat)
         for backend in args.backends.split(","):
             data_dir = workdir / backend
             data_dir.mkdir()
@@ -158,11 +166,12 @@ def main() -> int:
             try:
                 key = prepare(url)
                 server = LiveServer(url, data_dir, workers=2)
-                runs += bench_server(f"Sangjog on {backend}", server, key, args.requests, args.clients)
+                runs += bench_server(f"Sangjog on {backend}", server, key, args.requests,
+                                     args.clients, args.repeat)
             finally:
                 stop()
     runs += bare_runs
-    print(f"| run ({args.requests} submissions, gunicorn 2 workers) | submissions/s | p50 ms | p95 ms |")
+    print(f"| run ({args.requests} submissions, median of {args.repeat}) | submissions/s | p50 ms | p95 ms |")
     print("| --- | ---: | ---: | ---: |")
     for run in runs:
         print(f"| {run.label} | {run.rate:.0f} | {run.p50_ms:.1f} | {run.p95_ms:.1f} |")

@@ -8,10 +8,13 @@ download links it follows are the absolute URLs given in the form list and manif
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -35,6 +38,7 @@ XML_PART = "xml_submission_file"
 INCOMPLETE_PART = "*isIncomplete*"
 OPENROSA_XML = "text/xml; charset=utf-8"
 _sqlite_writer = threading.Lock()
+_turn_files: dict[int, int] = {}  # process id -> open lock file, so forked workers never share
 
 
 def init_app(app: Flask) -> None:
@@ -128,9 +132,7 @@ def submission(token: str | None = None) -> Response:
                         device_id=request.args.get("deviceID") or None, incomplete=incomplete)
     session = get_session()
     if session.get_bind().dialect.name == "sqlite":
-        # SQLite has one writer at a time; threads of this process queue here instead of in
-        # SQLite's busy handler, which sleeps in steps of milliseconds.
-        with _sqlite_writer:
+        with _sqlite_write_turn():
             accept(session, get_blobs(), incoming)
     else:
         accept(session, get_blobs(), incoming)
@@ -167,6 +169,23 @@ def _read_upload() -> tuple[bytes, dict[str, bytes], bool]:
             files.setdefault(part_name, files[name])
     incomplete = INCOMPLETE_PART in fields or INCOMPLETE_PART in parts
     return xml, files, incomplete
+
+
+@contextmanager
+def _sqlite_write_turn() -> Iterator[None]:
+    """SQLite has one writer at a time. Uploads queue for it on a thread lock and a file lock
+    (other gunicorn workers), which wake the next writer at once; SQLite's own busy handler
+    would sleep in steps of milliseconds."""
+    with _sqlite_writer:
+        fd = _turn_files.get(os.getpid())
+        if fd is None:
+            path = os.path.join(current_app.config["SANGJOG_DATA_DIR"], "sqlite-writer.lock")
+            fd = _turn_files[os.getpid()] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _fillable_version(xml_form_id: str, token: str | None) -> FormVersion:
