@@ -113,7 +113,7 @@ def test_district_officer_downloads_a_workbook_that_opens(server, page, world, t
     with page.expect_download() as info:
         page.get_by_role("button", name="Download").click()
     download = info.value
-    assert download.suggested_filename == "sangjog-rangpur-2026-Q4-bn.xlsx"
+    assert download.suggested_filename == "sangjog-rangpur-5585-2026-Q4-bn.xlsx"
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     book = openpyxl.load_workbook(path, read_only=True)

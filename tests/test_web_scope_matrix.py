@@ -18,7 +18,7 @@ from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # n
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"
-NAMES = {RANGPUR: ("rangpur", "Badarganj"), KURIGRAM: ("kurigram", "Bhurungamari")}
+NAMES = {RANGPUR: ("rangpur-5585", "Badarganj"), KURIGRAM: ("kurigram-5549", "Bhurungamari")}
 # username -> districts whose rows they may see
 VISIBLE = {
     "admin": {RANGPUR, KURIGRAM},
@@ -34,7 +34,8 @@ REVIEWERS = {"admin", "sup_division", "sup_rangpur"}
 def test_every_role_sees_exactly_its_own_districts(app, world, db):
     exports = Path(app.config["SANGJOG_DATA_DIR"]) / "exports"
     exports.mkdir()
-    for slug in ("rangpur", "kurigram", "rangpur-division", "dhaka-division"):
+    # As `sangjog export schedule` names them; Rangpur is a district and a division.
+    for slug in ("rangpur-5585", "kurigram-5549", "rangpur-55", "dhaka-30", "all"):
         (exports / f"sangjog-{slug}-2026-Q3-en.xlsx").write_bytes(b"scheduled " + slug.encode())
     for username, visible in VISIBLE.items():
         client = webdata.login(app.test_client(), username)
@@ -48,9 +49,10 @@ def test_every_role_sees_exactly_its_own_districts(app, world, db):
         projects = client.get("/projects").get_data(as_text=True)
         downloads = client.get("/downloads").get_data(as_text=True)
         # A district's officer never gets the workbook of the division around it.
-        division_file = "sangjog-rangpur-division-2026-Q3-en.xlsx"
+        division_file = "sangjog-rangpur-55-2026-Q3-en.xlsx"
         assert (division_file in downloads) == (username in ("admin", "sup_division")), username
-        assert ("sangjog-dhaka-division" in downloads) == (username == "admin"), username
+        assert ("sangjog-dhaka-30-" in downloads) == (username == "admin"), username
+        assert ("sangjog-all-" in downloads) == (username == "admin"), username
         for district in (RANGPUR, KURIGRAM):
             own = district in visible
             slug, upazila = NAMES[district]
@@ -91,7 +93,7 @@ def test_district_workbook_holds_only_its_district(app, world):
                           "&lang=bn&format=xlsx")
     assert response.status_code == 200
     disposition = response.headers["Content-Disposition"]
-    assert "sangjog-rangpur-2026-Q4-bn.xlsx" in disposition
+    assert "sangjog-rangpur-5585-2026-Q4-bn.xlsx" in disposition
     book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
     sheet = book["Inspections"]
     text = " ".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c)
@@ -102,7 +104,7 @@ def test_district_workbook_holds_only_its_district(app, world):
     zipped = client.get(f"/downloads/export?area=bd_district:{RANGPUR}&period=2026-Q4"
                         "&lang=en&format=csv&form=innovation_inspection")
     assert zipped.status_code == 200
-    assert "sangjog-rangpur-2026-Q4-innovation_inspection.zip" in zipped.headers["Content-Disposition"]
+    assert "sangjog-rangpur-5585-2026-Q4-innovation_inspection.zip" in zipped.headers["Content-Disposition"]
     import zipfile
 
     with zipfile.ZipFile(io.BytesIO(zipped.data)) as archive:

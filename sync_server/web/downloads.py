@@ -16,6 +16,7 @@ from sqlalchemy import select
 from exports import geo
 from exports.period import Period
 from pipeline import problems
+from pipeline import scope as scoping
 from pipeline.models import Form
 from pipeline.problems import Problem
 
@@ -38,14 +39,42 @@ def slug(text: str) -> str:
 
 
 def area_slug(code: str) -> str:
-    """``bd_district:5585`` → ``rangpur``; ``bd_division:55`` → ``rangpur-division``; ``*`` → ``all``."""
+    """``bd_district:5585`` → ``rangpur-5585``; ``bd_division:55`` → ``rangpur-55``; ``*`` →
+    ``all``: the name and code, as ``sangjog export`` names its workbooks."""
     if code == "*":
         return "all"
     level, _sep, value = code.partition(":")
     place = geo.place(level, value)
-    if place is None:
-        return slug(code)
-    return slug(place.en) + ("" if level.endswith("_district") else f"-{level.split('_')[1]}")
+    return f"{slug(place.en)}-{place.code}" if place else slug(code)
+
+
+# File names start with the area's name and code: its length says which level it is.
+FILE_AREA = re.compile(r"^sangjog-([a-z0-9-]+?)-(\d{1,4})-")
+LEVEL_BY_LENGTH = {1: "np_province", 2: "bd_division", 3: "np_district", 4: "bd_district"}
+
+
+def file_area(name: str) -> str | None:
+    """The scope code of the area a workbook's file name covers (``*`` for all), or None."""
+    if name.startswith("sangjog-all-"):
+        return "*"
+    found = FILE_AREA.match(name)
+    if found is None:
+        return None
+    name_slug, code = found.groups()
+    level = LEVEL_BY_LENGTH[len(code)]
+    place = geo.place(level, code)
+    return f"{level}:{code}" if place is not None and slug(place.en) == name_slug else None
+
+
+def may_see_area(scope: scoping.Scope, area: str | None) -> bool:
+    if scope.everything:
+        return True
+    if area is None or area == "*":
+        return False
+    level, _sep, code = area.partition(":")
+    if level.endswith("_district"):
+        return scope.allows({"district": code})
+    return code in (scope.divisions if level == "bd_division" else scope.provinces)
 
 
 # Levels below an area a user holds, so a division's officer can also take one district.
@@ -86,27 +115,14 @@ def file_name(area: str, period: Period, last: str, fmt: str) -> str:
 
 
 def _scheduled() -> list[Path]:
-    """Workbooks in ``{data}/exports`` named for one of the user's areas (all for ``*``)."""
+    """Workbooks in ``{data}/exports`` whose file name names one of the user's areas."""
     folder = Path(current_app.config["SANGJOG_DATA_DIR"]) / "exports"
     if not folder.is_dir():
         return []
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix in (".xlsx", ".zip")]
-    if not current_scope().everything:
-        prefixes = tuple(f"sangjog-{area_slug(code)}-" for code, _name in area_choices())
-        # Longest slug first would matter only if one area's name began another's; the dash
-        # after each slug keeps "rangpur-" from matching "rangpur-division-" files.
-        files = [p for p in files if p.name.startswith(prefixes)
-                 and not _names_a_larger_area(p.name, prefixes)]
+    scope = current_scope()
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix in (".xlsx", ".zip")
+             and may_see_area(scope, file_area(p.name))]
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:100]
-
-
-def _names_a_larger_area(name: str, prefixes: tuple[str, ...]) -> bool:
-    """``sangjog-rangpur-division-…`` starts with the district's ``sangjog-rangpur-`` too."""
-    for suffix in ("division-", "province-"):
-        for prefix in prefixes:
-            if name.startswith(prefix + suffix) and prefix + suffix not in prefixes:
-                return True
-    return False
 
 
 @bp.route("/downloads")
