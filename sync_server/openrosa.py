@@ -38,7 +38,8 @@ XML_PART = "xml_submission_file"
 INCOMPLETE_PART = "*isIncomplete*"
 OPENROSA_XML = "text/xml; charset=utf-8"
 _sqlite_writer = threading.Lock()
-_turn_files: dict[int, int] = {}  # process id -> open lock file, so forked workers never share
+# (process id, path) -> open lock file: forked workers never share one open file.
+_turn_files: dict[tuple[int, str], int] = {}
 
 
 def init_app(app: Flask) -> None:
@@ -177,10 +178,10 @@ def _sqlite_write_turn() -> Iterator[None]:
     (other gunicorn workers), which wake the next writer at once; SQLite's own busy handler
     would sleep in steps of milliseconds."""
     with _sqlite_writer:
-        fd = _turn_files.get(os.getpid())
+        path = os.path.join(current_app.config["SANGJOG_DATA_DIR"], "sqlite-writer.lock")
+        fd = _turn_files.get((os.getpid(), path))
         if fd is None:
-            path = os.path.join(current_app.config["SANGJOG_DATA_DIR"], "sqlite-writer.lock")
-            fd = _turn_files[os.getpid()] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = _turn_files[(os.getpid(), path)] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
