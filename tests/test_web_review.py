@@ -141,6 +141,24 @@ def test_approve_with_comment_writes_state_warehouse_and_audit(client, world, db
     assert "Desk works well" in page and "Marked as Approved." in page
 
 
+def test_an_edit_keeps_the_history_and_old_links_lead_to_it(client, world, db, blobs):
+    webdata.login(client, "sup_rangpur")
+    original = world.first(RANGPUR)
+    token = webdata.csrf(client.get(f"/submissions/{original}").get_data(as_text=True))
+    client.post(f"/submissions/{original}/review", data={"state": "has_issues",
+                                                         "comment": "Progress looks too low",
+                                                         "csrf_token": token})
+    edited = webdata.edit_inspection(db, blobs, original, 45)
+    moved = client.get(f"/submissions/{original}")
+    assert moved.status_code == 302 and moved.headers["Location"] == f"/submissions/{edited}"
+    page = client.get(f"/submissions/{edited}").get_data(as_text=True)
+    assert "Edited on the phone and sent again" in page
+    assert "Progress looks too low" in page  # the review of the version it replaced
+    assert "45" in page
+    listed = listed_ids(client.get(LIST).get_data(as_text=True))
+    assert edited in listed and original not in listed
+
+
 def test_rejection_needs_a_comment_and_changes_nothing_without_one(client, world, db):
     webdata.login(client, "sup_rangpur")
     target = world.first(RANGPUR)

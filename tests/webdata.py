@@ -128,6 +128,23 @@ def add_inspection(session, blobs: BlobStore, district: str, progress: int,
     return outcome.submission.id
 
 
+def edit_inspection(session, blobs: BlobStore, submission_id: int, progress: int) -> int:
+    """Send an edit of a stored inspection (as Collect does): new instanceID, deprecatedID."""
+    from pipeline.models import Submission
+
+    old = session.get(Submission, submission_id)
+    xml = old.xml.decode("utf-8")
+    xml = re.sub(r"<progress>[^<]*</progress>", f"<progress>{progress}</progress>", xml, count=1)
+    xml = re.sub(r"<instanceID>[^<]*</instanceID>",
+                 f"<instanceID>uuid:{uuid.uuid4()}</instanceID>"
+                 f"<deprecatedID>{old.instance_id}</deprecatedID>", xml, count=1)
+    files = {"desk.jpg": picture(), "queue.jpg": picture(140), "signature.png": picture(200)}
+    outcome = accept(session, blobs, Incoming(xml.encode("utf-8"), files=files,
+                                              submitter="phone-1"))
+    assert outcome.status == "edited", outcome.status
+    return outcome.submission.id
+
+
 def seed(session, blobs: BlobStore, per_district: int = 2) -> World:
     from tests import formtools
 

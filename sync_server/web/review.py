@@ -131,6 +131,11 @@ def submission(submission_id: int):
     sub = db.get(Submission, submission_id)
     if sub is None:
         raise problems.not_found(f"Submission {submission_id}")
+    if not sub.current:  # replaced by an edit: show the version that stands now
+        current = db.scalar(select(Submission.id).where(Submission.root_id == sub.root_id,
+                                                        Submission.current.is_(True)))
+        if current is not None and current != sub.id:
+            return redirect(url_for("review.submission", submission_id=current))
     form = sub.form
     conn = db.connection()
     table = listing.main_table(conn, form.xml_form_id)
