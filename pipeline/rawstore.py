@@ -102,14 +102,21 @@ def is_plain_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and not re.search(r"[/\\\x00]", name)
 
 
+def write_blobs(blobs: BlobStore, incoming: Incoming, envelope: Envelope) -> dict[str, str]:
+    """Write (fsynced) every part named by a value in the XML; return name -> sha256.
+
+    Which parts really are attachments is settled in ``save`` against the form's file fields;
+    an extra blob is harmless. Writing again is cheap: a blob that exists is not rewritten.
+    """
+    texts = {_text(el) for el in envelope.root.iter()}
+    return {name: blobs.put(data) for name, data in incoming.files.items()
+            if name in texts and is_plain_name(name)}
+
+
 def save(session: Session, blobs: BlobStore, incoming: Incoming) -> Outcome:
     """Store ``incoming`` (blobs, then rows, one commit). Raises ``Problem`` when refused."""
     envelope = read_envelope(incoming.xml)
-    # Blobs first, outside the write lock: any part named by a value in the XML may be an
-    # attachment. Which ones really are is settled below against the form's file fields.
-    texts = {_text(el) for el in envelope.root.iter()}
-    digests = {name: blobs.put(data) for name, data in incoming.files.items()
-               if name in texts and is_plain_name(name)}
+    digests = write_blobs(blobs, incoming, envelope)
     if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
         # End the caller's reads (authentication) so the write transaction takes SQLite's write
         # lock up front instead of upgrading a reader. PostgreSQL simply carries on.

@@ -26,7 +26,7 @@ from pipeline import problems
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Form, FormMedia, FormVersion
 from pipeline.problems import Problem
-from pipeline.rawstore import is_plain_name, read_envelope
+from pipeline.rawstore import is_plain_name, read_envelope, write_blobs
 
 from . import auth
 from . import openrosa_xml as bodies
@@ -133,6 +133,9 @@ def submission(token: str | None = None) -> Response:
                         device_id=request.args.get("deviceID") or None, incomplete=incomplete)
     session = get_session()
     if session.get_bind().dialect.name == "sqlite":
+        # Photos are fsynced before queueing for the single writer, so they are written side by
+        # side; inside the queue the raw store finds them already there.
+        write_blobs(get_blobs(), incoming, envelope)
         with _sqlite_write_turn():
             accept(session, get_blobs(), incoming)
     else:
