@@ -201,3 +201,44 @@ def test_nepal_plans_and_their_follow_ups_in_nepali(app, session):
     # the plan's own sheets: one row, and its practices on the repeat sheet
     assert len(wb.get_sheet_by_name("Action plans").to_python()) == 3
     assert len(wb.get_sheet_by_name("Action plans - plans").to_python()) == 2 + len(plan.repeat_rows("plans"))
+
+
+def test_innovation_projects_follow_the_domain_registry(app, session):
+    from exports import registry
+    from pipeline import scope
+    from pipeline.domain import inspections
+    from pipeline.models import InnovationProject
+
+    session.add_all([
+        InnovationProject(code="DNJ-2026-001", title_en="e-Mutation desk", title_bn="ই-নামজারি ডেস্ক",
+                          division="55", district=DINAJPUR, upazila="552710"),
+        InnovationProject(code="DNJ-2026-002", title_en="Land hearings", title_bn="ভূমি শুনানি",
+                          division="55", district=DINAJPUR, upazila="552712"),
+        InnovationProject(code="GAZ-1", title_en="Elsewhere", division="30", district=GAZIPUR),
+    ])
+    session.commit()
+    sent = load_all(app, session)["inspections"]
+    # a later inspection that a supervisor rejected must not move the project
+    rejected = vary(sent[0].xml, "uuid:ex-d9", progress="99", visit_date="2026-12-01")
+    accept(session, app.extensions["blobs"], Incoming(rejected, review_state="rejected",
+                                                       received_at=sent[0].received_at))
+    session.commit()
+    for codes in (["*"], [f"bd_district:{DINAJPUR}"]):
+        assert registry.registry(session, scope.parse(codes)) == inspections.registry(session, scope=scope.parse(codes))
+
+    data, _ = build(session, [f"bd_district:{DINAJPUR}"], "2026-Q3", "en")
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Innovation projects").to_python()
+    found = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    assert sorted(found) == ["DNJ-2026-001", "DNJ-2026-002"]  # Gazipur's project is not shown
+    # every sample inspects DNJ-2026-001 (a project's inspections count wherever they were filed)
+    mine = found["DNJ-2026-001"]
+    assert mine["Inspections"] == len(sent)
+    latest = max(sent, key=lambda s: (s.value("visit_date"), s.received_at))
+    assert mine["Progress (%)"] == float(latest.value("progress"))
+    # the period's inspections are the workbook's: this district, this quarter
+    q3 = [s for s in sent if s.value("district") == DINAJPUR and Period.parse("2026-Q3").contains(s.received_at)]
+    # ... with their review states, the rejected one included
+    assert mine["Inspections in period"] == len(q3) + 1
+    assert (mine["Approved"], mine["Has issues"], mine["Rejected"]) == (
+        sum(s.review_state == "approved" for s in q3), sum(s.review_state == "has_issues" for s in q3), 1)
+    assert found["DNJ-2026-002"]["Inspections"] == 0 and found["DNJ-2026-002"]["Progress (%)"] == ""
