@@ -43,6 +43,9 @@ SUMMARY_TEXT = {
     "month": {"en": "Month", "bn": "মাস", "ne": "महिना"},
     "form": {"en": "Form", "bn": "ফরম", "ne": "फाराम"},
     "total": {"en": "Total", "bn": "মোট", "ne": "जम्मा"},
+    "period": {"en": "Period", "bn": "সময়কাল", "ne": "अवधि"},
+    "all_time": {"en": "all", "bn": "সব", "ne": "सबै"},
+    "generated": {"en": "generated", "bn": "তৈরি", "ne": "तयार"},
 }
 
 
@@ -179,8 +182,9 @@ def _write_summary(ws: Any, workbook: Any, formats: Formats, counts: pd.DataFram
     ws.set_column(0, 0, 34)
     ws.set_column(1, len(forms) + 6, 14)
     ws.write_string(0, 0, f"{_text('title', lang)}: {scope_title(scope, lang)}", formats.title)
-    ws.write_string(1, 0, f"Period: {period or 'all'} · generated "
-                          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", formats.note)
+    ws.write_string(1, 0, f"{_text('period', lang)}: {period or _text('all_time', lang)} · "
+                          f"{_text('generated', lang)} {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+                    formats.note)
     row = 3
 
     by_area = summaries.per_area_and_form(counts, forms)

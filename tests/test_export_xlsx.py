@@ -187,7 +187,9 @@ def test_nepal_plans_and_their_follow_ups_in_nepali(app, session):
     data, _ = build(session, ["np_district:306"], "2026", "ne")
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     rows = wb.get_sheet_by_name("Action plans and follow-ups").to_python()
-    head, found = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    from exports.domain_sheets import PLAN_HEADERS
+
+    head, found = rows[0], [dict(zip(PLAN_HEADERS["en"], r, strict=True)) for r in rows[1:]]
     assert len(found) == 1
     row = found[0]
     assert row["Participant"] == plan.value("participant_name")  # Nepali text round-trips
@@ -197,7 +199,7 @@ def test_nepal_plans_and_their_follow_ups_in_nepali(app, session):
         plan.instance_id.removeprefix("uuid:"), followup.instance_id.removeprefix("uuid:"), "key")
     results = followup.repeat_rows("results")
     assert row["Results"] == "; ".join(f"{r['practice']}: {r['result']}" for r in results)
-    assert head[0] == "Participant"
+    assert head[0] == "सहभागी"  # headers in Nepali
     # the plan's own sheets: one row, and its practices on the repeat sheet
     assert len(wb.get_sheet_by_name("Action plans").to_python()) == 3
     assert len(wb.get_sheet_by_name("Action plans - plans").to_python()) == 2 + len(plan.repeat_rows("plans"))
