@@ -83,9 +83,12 @@ def test_supervisor_filters_opens_approves_and_registry_updates(server, page, wo
     shot(page, shots, "submissions")
     page.locator(f'a[href="/submissions/{newest}"]').click()
     expect(page.get_by_role("heading", name="Photos (2)")).to_be_visible()
-    photo = page.locator(f'img[src="/attachments/{newest}/desk.jpg?size=thumb"]')
-    expect(photo).to_be_visible()
-    assert photo.evaluate("img => img.complete && img.naturalWidth") == 64
+    selector = f'img[src="/attachments/{newest}/desk.jpg?size=thumb"]'
+    expect(page.locator(selector)).to_be_visible()
+    # The photo really arrived and decoded (lazy images load a moment after they show).
+    page.wait_for_function("s => { const i = document.querySelector(s);"
+                           " return i && i.complete && i.naturalWidth > 0; }", arg=selector)
+    assert page.locator(selector).evaluate("img => img.naturalWidth") == 64
     assert "openstreetmap.org" in page.get_by_role("link", name="Open in map").get_attribute("href")
     shot(page, shots, "submission")
     page.get_by_label("Approved").check()
