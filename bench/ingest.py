@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import statistics
 import sys
 import tempfile
@@ -53,6 +54,7 @@ class Run:
     rate: float
     p50_ms: float
     p95_ms: float
+    cpu_ms: float  # server processes' CPU time per submission: steadier than rates on a busy host
 
 
 def one_submission() -> tuple[bytes, str]:
@@ -75,7 +77,21 @@ def post(port: int, key: str) -> float:
     return time.perf_counter() - started
 
 
-def measure(label: str, send: Callable[[], float], total: int, clients: int) -> Run:
+def server_cpu_seconds(process_group: int) -> float:
+    """User + system CPU time of every process in the group (gunicorn master and workers)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[2]) == process_group:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measure(label: str, send: Callable[[], float], total: int, clients: int,
+            process_group: int) -> Run:
     latencies: list[float] = []
     lock = threading.Lock()
     per_client = total // clients
@@ -88,14 +104,17 @@ def measure(label: str, send: Callable[[], float], total: int, clients: int) -> 
     for _ in range(20):  # warm up connections, caches and the query planner
         send()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
+    cpu_before = server_cpu_seconds(process_group)
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    cpu_ms = (server_cpu_seconds(process_group) - cpu_before) * 1000 / len(latencies)
     cuts = statistics.quantiles(latencies, n=20)
-    return Run(label, len(latencies) / elapsed, statistics.median(latencies) * 1000, cuts[18] * 1000)
+    return Run(label, len(latencies) / elapsed, statistics.median(latencies) * 1000,
+               cuts[18] * 1000, cpu_ms)
 
 
 def prepare(database_url: str) -> str:
@@ -118,7 +137,8 @@ def bench_server(label: str, server: LiveServer, key: str, total: int, clients: 
     """Sequential, then concurrent; each the median (by rate) of ``repeat`` runs."""
     with server:
         send = lambda: post(server.port, key)  # noqa: E731
-        return [_median([measure(f"{label}, {mode}", send, total, n) for _ in range(repeat)])
+        group = server.process.pid if server.process else 0
+        return [_median([measure(f"{label}, {mode}", send, total, n, group) for _ in range(repeat)])
                 for mode, n in (("sequential", 1), (f"{clients} clients", clients))]
 
 
@@ -171,10 +191,12 @@ def main() -> int:
             finally:
                 stop()
     runs += bare_runs
-    print(f"| run ({args.requests} submissions, median of {args.repeat}) | submissions/s | p50 ms | p95 ms |")
-    print("| --- | ---: | ---: | ---: |")
+    print(f"| run ({args.requests} submissions, median of {args.repeat}) | submissions/s "
+          "| p50 ms | p95 ms | server CPU ms per submission |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for run in runs:
-        print(f"| {run.label} | {run.rate:.0f} | {run.p50_ms:.1f} | {run.p95_ms:.1f} |")
+        print(f"| {run.label} | {run.rate:.0f} | {run.p50_ms:.1f} | {run.p95_ms:.1f} "
+              f"| {run.cpu_ms:.2f} |")
     return 0 if _targets_met(runs, bare_runs) else 1
 
 
