@@ -1,7 +1,7 @@
 """Who is Collect talking for: an app user (key in the URL path) or a web user (HTTP Basic).
 
 argon2 is deliberately slow (tens of milliseconds), and Collect sends the password with every
-request, so a verified user name + password is remembered for a few minutes, keyed by a keyed
+request, so a verified user name + password is remembered for a minute, keyed by a keyed
 BLAKE2 hash (the password itself is never kept). The memory is void as soon as the user's stored
 password hash changes or the user is deactivated.
 """
@@ -21,7 +21,7 @@ from pipeline.models import AppUser, User
 
 from .db import get_session
 
-CACHE_SECONDS = 300
+CACHE_SECONDS = 60
 _CACHE_LIMIT = 10_000
 _cache_key = secrets.token_bytes(32)  # per process: the cache never leaves memory
 _verified: dict[bytes, tuple[float, int, str]] = {}  # digest -> (expires, user id, hash)
