@@ -120,8 +120,3 @@ def where(table: Table, scope: Scope) -> ColumnElement[bool]:
 
 def _prefix(column: Any, code: str, length: int) -> ColumnElement[bool]:
     return and_(func.length(column) == length, column.like(f"{code}%"))
-
-
-def district_codes(scope: Scope) -> list[str]:
-    """The district codes named directly in a scope (for file names and default filters)."""
-    return sorted(scope.districts)

@@ -7,6 +7,7 @@ costs; the count stops at ``COUNT_CAP`` rows so a large table never makes a list
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -18,7 +19,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     func,
     or_,
     select,
@@ -201,20 +201,21 @@ def one_row(conn: Connection, table: Table, scope: scoping.Scope, submission_id:
     return row
 
 
-def child_rows(conn: Connection, tables: list[Table], parent_key: str) -> dict[str, list[Any]]:
+def child_rows(conn: Connection, tables: list[Table], submission_id: int,
+               parent_key: str) -> dict[str, list[Any]]:
     """Rows of every repeat table below one submission, by table name."""
     out: dict[str, list[Any]] = {}
     for table in tables:
-        keys = [parent_key]
-        if "_parent_key" not in table.c:
+        if "_submission_id" in table.c:
+            stmt = select(table).where(table.c._submission_id == submission_id)
+        elif "_parent_key" in table.c:
+            # Nested repeats hang below a repeat row: their parent key extends the submission's.
+            stmt = select(table).where(or_(table.c._parent_key == parent_key,
+                                           table.c._parent_key.like(f"{parent_key}/%")))
+        else:
             continue
-        stmt = select(table).where(
-            or_(table.c._parent_key.in_(keys), table.c._parent_key.like(f"{parent_key}/%"))
-        )
-        order = [table.c[c] for c in ("_key",) if c in table.c]
-        out[table.name] = list(conn.execute(stmt.order_by(*order)))
+        rows = list(conn.execute(stmt))
+        if "_key" in table.c:  # "…/photos[10]" after "…/photos[9]": by number, not by text
+            rows.sort(key=lambda r: [int(n) for n in re.findall(r"\[(\d+)\]", r._key or "")])
+        out[table.name] = rows
     return out
-
-
-def and_all(where: list[Any]) -> Any:
-    return and_(*where)

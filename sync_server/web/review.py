@@ -148,7 +148,8 @@ def submission(submission_id: int):
     files = {a.name for a in sub.attachments}
     main_answers = answering.answers(schema, schema.main, row, lang, files)
     repeats = []
-    children = listing.child_rows(conn, listing.repeat_tables(conn, form.xml_form_id), row._key)
+    children = listing.child_rows(conn, listing.repeat_tables(conn, form.xml_form_id),
+                                  submission_id, row._key)
     for spec in schema.repeats:
         rows = children.get(spec.name, [])
         if rows:
