@@ -263,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         setup(url, args.n, work)
         print(f"loaded {args.n} submissions × 3 photos in {time.perf_counter() - started:.1f} s", flush=True)
         results: dict[str, list[dict]] = {}
-        for kind in ("floor", "workbook", "csvzip"):
-            for i in range(args.repeat):
+        # Interleaved, so a busy machine slows every step alike.
+        for i in range(args.repeat):
+            for kind in ("floor", "workbook", "csvzip"):
                 out = work / f"{kind}-{i}.{'zip' if kind == 'csvzip' else 'xlsx'}"
                 proc = subprocess.run([sys.executable, __file__, "--step", kind, "--database-url", url,
                                        "--out", str(out)], check=True, capture_output=True, text=True)

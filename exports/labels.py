@@ -17,8 +17,9 @@ import pandas as pd
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from pipeline import warehouse
 from pipeline.models import FormMedia, InnovationProject
-from pipeline.schema import ColumnSpec, FormSchema, TableSpec
+from pipeline.schema import ColumnSpec, FormSchema, TableSpec, table_name
 
 from . import geo
 
@@ -99,21 +100,20 @@ class FileChoices:
         if stem == "innovation_projects":
             return project_names(self.session, self.lang)
         if stem == "ballot_candidates":
-            return self._warehouse_names("wh_hl_nomination", "practice_title")
+            return self._warehouse_names("hl_nomination", "practice_title")
         if stem == "action_plans":
-            return self._warehouse_names("wh_hl_action_plan", "participant_name")
+            return self._warehouse_names("hl_action_plan", "participant_name")
         content = self.session.scalar(
             select(FormMedia.content).where(FormMedia.name == filename).order_by(FormMedia.id.desc())
         )
         return csv_choice_labels(content, self.lang) if content else {}
 
-    def _warehouse_names(self, table_name: str, column: str) -> dict[str, str]:
-        from sqlalchemy import MetaData, inspect
-
+    def _warehouse_names(self, form_id: str, column: str) -> dict[str, str]:
+        """Submission key (without ``uuid:``) → one answer, for lists built from the warehouse."""
         conn = self.session.connection()
-        if table_name not in inspect(conn).get_table_names():
+        table = warehouse.form_tables(conn, form_id).get(table_name(form_id))
+        if table is None or column not in table.c:
             return {}
-        table = Table(table_name, MetaData(), autoload_with=conn)
         rows = conn.execute(select(table.c._key, table.c[column]))
         return {bare_key(key): str(name or "") for key, name in rows}
 

@@ -104,15 +104,6 @@ def frames(session: Session, sel: FormSelection, table_name: str | None = None,
         yield pd.DataFrame.from_records(rows, columns=columns)
 
 
-def read_all(session: Session, sel: FormSelection, table_name: str | None = None) -> pd.DataFrame:
-    """Every selected row at once: for the small domain sheets, never for the data sheets."""
-    chunks = list(frames(session, sel, table_name))
-    if not chunks:
-        table = sel.tables[table_name or sel.schema.main.name]
-        return pd.DataFrame(columns=[c.name for c in table.c])
-    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
-
-
 def count(session: Session, sel: FormSelection, table_name: str | None = None) -> int:
     if table_name in (None, sel.schema.main.name):
         stmt = select(func.count()).select_from(sel.main).where(sel.condition)

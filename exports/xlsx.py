@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from pipeline import scope as scopes
 from pipeline.models import Form
+from pipeline.problems import Problem
 
 from . import domain_sheets, geo, labels, query, summaries
 from .period import Period
@@ -82,7 +83,7 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
     """Write the workbook for ``scope`` (scope codes) and ``period`` in ``lang`` to ``out``
     (a path or a binary file-like object, so a web response can stream it)."""
     if lang not in LANGUAGES:
-        raise labels_problem(lang)
+        raise bad_language(lang)
     if isinstance(period, str):
         period = Period.parse(period)
     scopes.parse(list(scope))  # refuse a bad scope before any file is written
@@ -137,9 +138,7 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
     return report
 
 
-def labels_problem(lang: str) -> Exception:
-    from pipeline.problems import Problem
-
+def bad_language(lang: str) -> Problem:
     return Problem("export.bad_language", 400, f"'{lang}' is not a workbook language: use en, bn or ne.")
 
 
