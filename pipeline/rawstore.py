@@ -71,7 +71,7 @@ def parse_xml(xml: bytes) -> Element:
         raise problems.malformed_xml(
             f"it declares a DTD or entities, which submissions never contain ({type(exc).__name__})"
         ) from exc
-    except ParseError as exc:
+    except (ParseError, LookupError, ValueError) as exc:  # LookupError: unknown encoding
         raise problems.malformed_xml(str(exc)) from exc
 
 

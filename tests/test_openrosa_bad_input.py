@@ -45,6 +45,7 @@ def _post_xml(client, key: str, xml: bytes, files: dict[str, bytes] | None = Non
     (b"this is not xml", "not well-formed XML: syntax error"),
     (b"<site_visit id='site_visit'><name>a</nom></site_visit>", "mismatched tag"),
     (b"", "the XML part is empty"),
+    (b'<?xml version="1.0" encoding="klingon"?><site_visit id="site_visit"/>', "unknown encoding"),
     (submission_xml().replace(b"uuid:0001", b""), "no meta/instanceID"),
     (submission_xml().replace(b' id="site_visit"', b""), "no 'id' attribute"),
 ])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from pipeline import rawstore
@@ -115,3 +117,20 @@ def test_racing_identical_uploads_end_in_one_row(app, session, tmp_path):
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Submission)) == rounds
     assert session.scalar(select(func.count()).select_from(Attachment)) == rounds
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400) | st.text(max_size=300).map(str.encode))
+def test_any_bytes_are_read_or_refused_with_a_400(data):
+    try:
+        rawstore.read_envelope(data)
+    except Problem as problem:
+        assert problem.status == 400 and problem.message
+
+
+def test_every_truncation_of_a_submission_is_a_400():
+    xml = submission_xml(photo="p.jpg", deprecated_id="uuid:0")
+    for cut in range(len(xml)):
+        with pytest.raises(Problem) as refused:
+            rawstore.read_envelope(xml[:cut])
+        assert refused.value.status == 400
