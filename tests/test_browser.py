@@ -77,7 +77,8 @@ def test_supervisor_filters_opens_approves_and_registry_updates(server, page, wo
     shot(page, shots, "dashboard")
     page.get_by_role("link", name="Submissions").click()
     expect(page.locator("table.data tbody tr")).to_have_count(5)
-    page.locator("select[name=district]").select_option(RANGPUR)  # submits on change
+    page.wait_for_load_state("load")  # sangjog.js (submit on change) has run
+    page.locator("select[name=district]").select_option(RANGPUR)
     expect(page.locator("table.data tbody tr")).to_have_count(3)
     assert "district=5585" in page.url
     shot(page, shots, "submissions")
