@@ -31,6 +31,8 @@ from .models import Attachment, Form, FormVersion, Submission, utcnow
 from .problems import Problem
 from .storage import BlobStore
 
+# The columns that hold ids are this wide (``pipeline.models``).
+MAX_ID_LENGTH = 255
 # A concurrent identical upload can win the insert; re-reading once settles it.
 _ATTEMPTS = 3
 
@@ -59,7 +61,13 @@ def read_envelope(xml: bytes) -> Envelope:
     if not instance_id:
         raise problems.missing_instance_id()
     deprecated = _text(_child(meta, "deprecatedID")) if meta is not None else ""
-    return Envelope(form_id, _attr(root, "version"), instance_id, deprecated or None, root)
+    version = _attr(root, "version")
+    for what, value in (("form id", form_id), ("version", version), ("instanceID", instance_id),
+                        ("deprecatedID", deprecated)):
+        if len(value) > MAX_ID_LENGTH:
+            raise Problem("submission.id_too_long", 400,
+                          f"The submission's {what} is longer than {MAX_ID_LENGTH} characters.")
+    return Envelope(form_id, version, instance_id, deprecated or None, root)
 
 
 def parse_xml(xml: bytes) -> Element:
@@ -99,7 +107,8 @@ def binary_values(root: Element, paths: frozenset[str]) -> list[str]:
 
 def is_plain_name(name: str) -> bool:
     """A file name with no directory part, so it can never point outside storage."""
-    return bool(name) and name not in (".", "..") and not re.search(r"[/\\\x00]", name)
+    return (0 < len(name) <= MAX_ID_LENGTH and name not in (".", "..")
+            and not re.search(r"[/\\\x00]", name))
 
 
 def write_blobs(blobs: BlobStore, incoming: Incoming, envelope: Envelope) -> dict[str, str]:

@@ -130,7 +130,8 @@ def submission(token: str | None = None) -> Response:
     if not who.may_fill(envelope.form_id):
         raise problems.forbidden(f"form '{envelope.form_id}' with this key")
     incoming = Incoming(xml=xml, files=files, source="collect", submitter=who.name,
-                        device_id=request.args.get("deviceID") or None, incomplete=incomplete)
+                        device_id=(request.args.get("deviceID") or "")[:255] or None,
+                        incomplete=incomplete)
     session = get_session()
     if session.get_bind().dialect.name == "sqlite":
         # Photos are fsynced before queueing for the single writer, so they are written side by

@@ -48,6 +48,7 @@ def _post_xml(client, key: str, xml: bytes, files: dict[str, bytes] | None = Non
     (b'<?xml version="1.0" encoding="klingon"?><site_visit id="site_visit"/>', "unknown encoding"),
     (submission_xml().replace(b"uuid:0001", b""), "no meta/instanceID"),
     (submission_xml().replace(b' id="site_visit"', b""), "no 'id' attribute"),
+    (submission_xml("uuid:" + "x" * 300), "instanceID is longer than 255 characters"),
 ])
 def test_broken_xml_is_400_saying_what_is_wrong(client, session, key, xml, says):
     resp = _post_xml(client, key, xml)
@@ -119,6 +120,14 @@ def test_multipart_body_cut_off_is_400(client, session, key):
     assert resp.status_code == 400
     _message(resp)
     _nothing_stored(session)
+
+
+def test_overlong_device_id_is_cut_not_refused(client, session, key):
+    resp = client.post(f"/key/{key}/submission?deviceID=collect:{'d' * 400}",
+                       content_type="multipart/form-data", data=multipart(submission_xml()))
+    assert resp.status_code == 201
+    session.rollback()
+    assert len(session.scalar(select(Submission.device_id))) == 255
 
 
 def test_garbage_content_type_is_a_clear_400(client, session, key):

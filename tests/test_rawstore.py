@@ -37,7 +37,7 @@ def test_binary_fields_come_from_the_form_binds():
 
 @pytest.mark.parametrize(("name", "plain"), [
     ("photo.jpg", True), ("১৭০০.jpg", True), ("a/b.jpg", False), ("..\\b.jpg", False),
-    ("..", False), ("", False), ("x\x00.jpg", False),
+    ("..", False), ("", False), ("x\x00.jpg", False), ("x" * 300 + ".jpg", False),
 ])
 def test_plain_names(name, plain):
     assert rawstore.is_plain_name(name) is plain
