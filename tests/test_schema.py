@@ -109,3 +109,44 @@ def test_schema_for_reads_the_published_version_once(session):
     with pytest.raises(Problem) as caught:
         schema_for(session, "site_check", "1999")
     assert caught.value.code == "form.version_not_found"
+
+
+# ---- the five real forms honour docs/fields.md -------------------------------------------------
+
+PROMISED = {
+    "hl_action_plan": ({"country", "district", "participant_name", "position", "date_prepared",
+                        "place", "signature", "province", "local_level", "division", "upazila",
+                        "union"},
+                       {"plans": {"topic", "practice", "implementation", "expected_results",
+                                  "verification"}}),
+    "hl_followup": ({"country", "action_plan", "participant_name", "position", "period_type",
+                     "period_start", "period_end", "officer_name", "plan_date", "followup_date"},
+                    {"results": {"practice", "result", "verification"}}),
+    "hl_nomination": ({"division", "district", "upazila", "workshop_date", "union",
+                       "practice_title", "practice_description"}, {"indicators": {"indicator"}}),
+    "hl_ballot": ({"division", "district", "upazila", "voter_name", "voter_role", "picks",
+                   "priority"}, {}),
+    "innovation_inspection": ({"division", "district", "upazila", "project", "inspector_name",
+                               "inspector_role", "visit_date", "stage", "progress", "on_plan",
+                               "time_before", "time_after", "cost_before", "cost_after",
+                               "visits_before", "visits_after", "citizen_feedback", "obstacles",
+                               "guidance", "recommendation", "location_latitude",
+                               "location_longitude", "location_altitude", "location_accuracy",
+                               "signature"}, {"photos": {"photo", "caption"}}),
+}
+
+
+@pytest.mark.parametrize("form_id", sorted(PROMISED))
+def test_real_forms_have_the_columns_docs_fields_md_promises(form_id):
+    from tests import formtools
+
+    schema = FormSchema.from_xform(formtools.built_forms()[form_id].xml)
+    main_columns, repeats = PROMISED[form_id]
+    names = {name for col in schema.main.columns for name, _ in col.sql_columns()}
+    assert main_columns <= names, main_columns - names
+    for repeat, columns in repeats.items():
+        table = schema.table(f"wh_{form_id}__{repeat}")
+        assert columns <= {c.name for c in table.columns}
+    assert set(schema.languages) == {"en", "bn", "ne"}
+    district = schema.main.column("district")
+    assert district.type == "select_one" and set(district.labels) == {"en", "bn", "ne"}
