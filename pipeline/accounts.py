@@ -48,8 +48,8 @@ def create_user(session: Session, username: str, password: str, role: str,
                 actor: str = "system") -> User:
     """Create a web user. ``scope`` lists geo codes (``"*"`` for everything)."""
     username = username.strip()
-    if not username:
-        raise Problem("user.invalid", 400, "A user needs a user name.")
+    if not username or len(username) > 80:
+        raise Problem("user.invalid", 400, "A user name has 1 to 80 characters.")
     if role not in ROLES:
         raise Problem("user.invalid_role", 400,
                       f"Role '{role}' is not one of: {', '.join(ROLES)}.")
@@ -102,8 +102,8 @@ def _dummy_hash() -> str:
 def create_app_user(session: Session, name: str, forms: Iterable[str], actor: str) -> AppUser:
     """A new app user with a random key. ``forms`` are xmlFormIds; empty means every open form."""
     name = name.strip()
-    if not name:
-        raise Problem("app_user.invalid", 400, "An app user needs a name.")
+    if not name or len(name) > 200:
+        raise Problem("app_user.invalid", 400, "An app user's name has 1 to 200 characters.")
     form_ids = sorted({f.strip() for f in forms if f.strip()})
     _start_write(session)
     known = set(session.scalars(select(Form.xml_form_id).where(Form.xml_form_id.in_(form_ids))))

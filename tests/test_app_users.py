@@ -32,6 +32,7 @@ def test_create_user_checks_role_name_and_password(session):
         (("admin1", "another password", "admin"), "user.exists"),
         (("x", "another password", "emperor"), "user.invalid_role"),
         (("y", "short", "admin"), "user.weak_password"),
+        (("u" * 81, "another password", "admin"), "user.invalid"),
     ]:
         with pytest.raises(Problem) as refused:
             accounts.create_user(session, *args)
@@ -48,6 +49,9 @@ def test_app_user_keys_are_random_and_names_unique_among_active(session):
     with pytest.raises(Problem) as unknown:
         accounts.create_app_user(session, "team-b", ["no_such_form"], actor="admin")
     assert unknown.value.status == 404
+    with pytest.raises(Problem) as too_long:
+        accounts.create_app_user(session, "n" * 201, [], actor="admin")
+    assert too_long.value.status == 400
     accounts.revoke_app_user(session, "team-a", actor="admin")
     two = accounts.create_app_user(session, "team-a", [], actor="admin")  # the name is free again
     assert two.token != one.token
