@@ -223,3 +223,15 @@ def test_an_edit_in_another_version_removes_repeat_rows_that_version_lacks(sessi
     write(session, without_repeats, meta(2, "uuid:x", "4", edits=1), {"progress": "3"})
     assert [(r["_submission_id"], r["progress"]) for r in rows(session, MAIN)] == [(2, 3)]
     assert rows(session, PHOTOS) == [] and rows(session, MARKS) == []
+
+
+def test_names_sql_reserves_or_punctuates_are_quoted(session):
+    odd = {"progress": "order", "score": "x-y.z", "visit_date": "Select"}
+    main_spec = dataclasses.replace(S1.main, columns=tuple(
+        dataclasses.replace(c, name=odd.get(c.name, c.name)) for c in S1.main.columns))
+    schema = dataclasses.replace(S1, version="5", md5="v5", tables=(main_spec, *S1.repeats))
+    parsed = parse(schema, submission("uuid:q", ANSWERS, version="5"))
+    warehouse.write_many(session.connection(), [(meta(1, "uuid:q", "5"), parsed)])
+    session.commit()
+    [row] = rows(session, MAIN)
+    assert (row["order"], row["x-y.z"], row["Select"]) == (40, 7.5, date(2024, 1, 15))
