@@ -33,8 +33,11 @@ def test_pages_need_a_login(client):
 def test_login_then_logout(client, people):
     page = client.get("/login")
     assert page.status_code == 200 and 'name="csrf_token"' in page.get_data(as_text=True)
-    webdata.login(client, "sup_rangpur")
-    assert client.get("/dashboard").status_code == 200
+    assert page.headers["X-Frame-Options"] == "DENY"
+    response = webdata.login(client, "sup_rangpur").get("/dashboard")
+    assert response.status_code == 200
+    cookie = client.get_cookie("session")
+    assert cookie.http_only and cookie.same_site == "Lax"
     user = people.scalar(select(User).where(User.username == "sup_rangpur"))
     people.refresh(user)
     assert user.last_login_at is not None

@@ -40,8 +40,9 @@ CSRF_EXEMPT_BLUEPRINTS = ("openrosa", "api")
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    # Flask has defaults for these (so setdefault would keep them): set ours outright.
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form left open all day still posts
     # CSRF is checked by our own hook so the exemptions are explicit, by blueprint name.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
@@ -61,6 +62,18 @@ def init_app(app: Flask) -> None:
         csrf.protect()
 
     app.context_processor(lambda: {"current_user": current_user()})
+    # Behind HTTPS (SERVER_URL says so) the cookie never travels over plain HTTP.
+    app.config["SESSION_COOKIE_SECURE"] = str(app.config.get("SERVER_URL") or "").startswith(
+        "https://")
+    app.after_request(_page_headers)
+
+
+def _page_headers(response):
+    """Pages are never framed by other sites (clickjacking) nor sniffed into another type."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
