@@ -8,6 +8,7 @@ Rebuild it with ``python -m exports.geo PATH/TO/shared/geo``.
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -112,6 +113,11 @@ def _find(levels: tuple[str, ...], text: str, what: str) -> Place:
     raise problems.Problem(
         "export.ambiguous_place", 400, f"'{text}' names more than one {what}: {options}. Use the code."
     )
+
+
+def file_stem(p: Place) -> str:
+    """``rangpur-5585``: how file names name a place (the web downloads page reads them back)."""
+    return f"{re.sub(r'[^a-z0-9]+', '-', p.en.lower()).strip('-') or 'area'}-{p.code}"
 
 
 def scope_code(p: Place) -> str:

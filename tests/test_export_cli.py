@@ -6,6 +6,7 @@ import csv
 import io
 import zipfile
 from datetime import date
+from pathlib import Path
 
 from python_calamine import CalamineWorkbook
 
@@ -70,8 +71,16 @@ def test_bad_input_is_a_clear_error_and_writes_no_file(app, session, runner, tmp
         assert "Traceback" not in result.output and not out.exists()
 
 
-def test_last_month_is_the_default_schedule_period(app, session, runner, tmp_path):
-    result = runner.invoke(cli, args=["export", "schedule", "--out", str(tmp_path)])
+def test_schedule_defaults_to_last_month_in_the_folder_the_web_lists(app, session, runner):
+    from sync_server.web.downloads import file_area
+
+    load_all(app, session)
+    result = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08"])
+    assert result.exit_code == 0, result.output
+    folder = Path(app.config["SANGJOG_DATA_DIR"]) / "exports"
+    names = sorted(p.name for p in folder.iterdir())
+    assert [file_area(n) for n in names] == [f"bd_district:{DINAJPUR}", "bd_district:3033"]
+    result = runner.invoke(cli, args=["export", "schedule"])
     assert result.exit_code == 0, result.output
     today = date.today()
     last = (today.replace(day=1).toordinal() - 1)

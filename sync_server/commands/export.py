@@ -48,7 +48,7 @@ def _scope(district: str | None, division: str | None, everything: bool) -> tupl
     if everything:
         return ["*"], "all"
     place = geo.find_district(district) if district else geo.find_division(division or "")
-    return [geo.scope_code(place)], f"{place.en.lower().replace(' ', '-')}-{place.code}"
+    return [geo.scope_code(place)], geo.file_stem(place)
 
 
 @command.command("district")
@@ -118,23 +118,25 @@ def districts_with_data(session, period: Period) -> list[geo.Place]:
 
 
 @command.command("schedule")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the workbooks (created if missing).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the workbooks, created if missing (default: DATA_DIR/exports, "
+                   "which the web Downloads page lists).")
 @click.option("--period", default="last-month", show_default=True,
               help="The period to export; last-month and last-quarter are relative to today.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
 @click.option("--server-url", help="Base of the attachment links (default: SERVER_URL).")
 @with_appcontext
-def schedule(out_dir: Path, period: str, lang: str, server_url: str | None) -> None:
+def schedule(out_dir: Path | None, period: str, lang: str, server_url: str | None) -> None:
     """Write the workbook of every district with submissions in the period (for cron; see
     docs/exports.md)."""
     try:
         chosen = Period.parse(period)
+        out_dir = out_dir or Path(current_app.config["SANGJOG_DATA_DIR"]) / "exports"
         session = get_session()
         out_dir.mkdir(parents=True, exist_ok=True)
         places = districts_with_data(session, chosen)
         for place in places:
-            path = out_dir / f"sangjog-{place.en.lower().replace(' ', '-')}-{place.code}-{chosen.slug}-{lang}.xlsx"
+            path = out_dir / f"sangjog-{geo.file_stem(place)}-{chosen.slug}-{lang}.xlsx"
             tmp = path.with_suffix(".xlsx.part")  # a half-written file never looks finished
             report = build_workbook(session, [geo.scope_code(place)], chosen, lang, tmp,
                                     _server_url(server_url))
