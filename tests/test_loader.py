@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,6 +163,12 @@ def test_real_forms_filled_by_the_odk_engine_land_as_answered(app, session, engi
                 got = set(row[name].split()) if isinstance(want, set) else row[name]
                 assert got == want, (form_id, path, name)
         session.commit()
+    # The example queries in docs/warehouse.md run on these tables.
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "warehouse.md").read_text("utf-8")
+    for block in re.findall(r"```sql\n(.*?)```", docs, re.S):
+        for statement in filter(str.strip, block.split(";")):
+            assert session.execute(text(statement)).all() is not None
+    session.commit()
 
 
 def test_a_warehouse_changed_behind_its_back_is_repaired_on_the_next_try(app, session):
