@@ -108,6 +108,18 @@ def test_pending_submissions_are_processed_later(app, session):
     assert loader.process_pending(session, include_failed=True).failed == 1
 
 
+def test_an_older_version_loaded_late_never_replaces_the_current_one(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    first = rawstore.save(session, blobs, Incoming(submission("uuid:k1", {"progress": "1"})))
+    edit = rawstore.save(session, blobs, Incoming(
+        submission("uuid:k2", {"progress": "2"}, deprecated_id="uuid:k1")))
+    assert loader.load(session, edit.submission) and loader.load(session, first.submission)
+    [row] = main_rows(session)
+    assert (row["_key"], row["progress"], row["_edits"]) == ("uuid:k1", 2, 1)
+    assert stored(session, "uuid:k1").parse_status == "ok"
+
+
 def test_load_never_raises_for_an_unknown_version(app, session):
     publish_form(session, V1)
     blobs = app.extensions["blobs"]
