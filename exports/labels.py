@@ -231,8 +231,16 @@ def prepare(frame: pd.DataFrame, columns: list[SheetColumn],
     return Prepared(values, len(frame))
 
 
+MAX_CELL_TEXT = 32_767  # Excel's limit for one cell
+
+
 def _text(series: pd.Series) -> list[object]:
-    return [None if v is None or v != v or v == "" else str(v) for v in series.tolist()]
+    out: list[object] = []
+    for v in series.tolist():
+        if type(v) is not str:
+            v = None if v is None or v != v else str(v)
+        out.append((v if len(v) <= MAX_CELL_TEXT else v[:MAX_CELL_TEXT]) if v else None)
+    return out
 
 
 def _labelled(series: pd.Series, codes: dict[str, str], multiple: bool) -> list[object]:

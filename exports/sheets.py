@@ -18,7 +18,6 @@ EXCEL_MAX_ROWS = 1_048_576
 HEADER_ROWS = 2
 # Excel keeps at most 65,530 hyperlinks per sheet; later links become HYPERLINK() formulas.
 EXCEL_MAX_URLS = 65_530
-MAX_CELL_TEXT = 32_767
 
 # A font with Bengali and Devanagari glyphs on every Windows since 8 (Excel's own fallback for
 # those scripts); Vrinda (Bengali) and Mangal (Devanagari) are older Windows fonts.
@@ -107,35 +106,33 @@ class DataSheet:
         ws.set_row(0, 45)
         ws.freeze_panes(HEADER_ROWS, 0)
         self._sheet, self._row, self._urls = ws, HEADER_ROWS, 0
+        # One bound writer per column, so the row loop does no type dispatch.
+        numbers = (NUMBER, INTEGER, DATE, DATETIME)
+        self._writers = [ws.write_number if c.kind in numbers
+                         else self._write_link if c.kind == LINK else ws.write_string
+                         for c in self.columns]
 
     def _finish_sheet(self) -> None:
         if self.columns:
             self._sheet.autofilter(1, 0, max(self._row - 1, 1), len(self.columns) - 1)
 
     def write(self, chunk: Prepared) -> None:
-        kinds = [c.kind for c in self.columns]
-        formats = self._formats
-        link_format = self.formats.link
+        formats = [self.formats.link if c.kind == LINK else f
+                   for c, f in zip(self.columns, self._formats, strict=True)]
+        writers = self._writers
         for cells in zip(*chunk.values, strict=True) if chunk.values else ():
             if self._row - HEADER_ROWS >= self.capacity:
                 self._new_sheet()
-            ws, r = self._sheet, self._row
+                writers = self._writers
+            r = self._row
             for c, value in enumerate(cells):
-                if value is None:
-                    continue
-                kind = kinds[c]
-                if kind in (NUMBER, INTEGER, DATE, DATETIME):
-                    ws.write_number(r, c, value, formats[c])
-                elif kind == LINK:
-                    self._write_link(ws, r, c, value, link_format)
-                else:
-                    ws.write_string(r, c, value if len(value) <= MAX_CELL_TEXT else value[:MAX_CELL_TEXT],
-                                    formats[c])
+                if value is not None:
+                    writers[c](r, c, value, formats[c])
             self._row += 1
         self.written.rows += chunk.rows
 
-    def _write_link(self, ws: Any, r: int, c: int, value: tuple[str, str], fmt: Any) -> None:
-        url, name = value
+    def _write_link(self, r: int, c: int, value: tuple[str, str], fmt: Any) -> None:
+        ws, (url, name) = self._sheet, value
         if not url:
             ws.write_string(r, c, name)
         elif self._urls < EXCEL_MAX_URLS:
