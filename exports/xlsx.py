@@ -87,11 +87,14 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
     if isinstance(period, str):
         period = Period.parse(period)
     scopes.parse(list(scope))  # refuse a bad scope before any file is written
-    workbook = xlsxwriter.Workbook(out, {
+    font = SCRIPT_FONT if lang in ("bn", "ne") else None
+    options: dict[str, Any] = {
         "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
         "strings_to_urls": False, "default_date_format": "yyyy-mm-dd",
-    })
-    font = SCRIPT_FONT if lang in ("bn", "ne") else None
+    }
+    if font:  # every cell, formatted or not, in a font with Bengali and Devanagari glyphs
+        options["default_format_properties"] = {"font_name": font, "font_size": 11}
+    workbook = xlsxwriter.Workbook(out, options)
     formats = Formats(workbook, font)
     taken = {"Summary"}
     summary_sheet = workbook.add_worksheet("Summary")

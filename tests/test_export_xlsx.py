@@ -125,6 +125,7 @@ def test_the_district_workbook_holds_exactly_the_districts_submissions(app, sess
     date_cell = ws.cell(row=3, column=fields.index("visit_date") + 1)
     assert date_cell.is_date and isinstance(ws.cell(row=3, column=fields.index("progress") + 1).value, (int, float))
     assert ws.cell(row=3, column=fields.index("inspector_name") + 1).font.name == "Nirmala UI"
+    assert wb["Summary"]["A1"].font.name == "Nirmala UI"  # unformatted cells too
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert any(n.startswith("xl/charts/chart") for n in zf.namelist())
 
