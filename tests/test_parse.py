@@ -200,3 +200,10 @@ def test_other_encodings_are_read():
     xml = submission("uuid:enc", {"header": {"officer": "Zoë"}}).decode()
     latin = ('<?xml version="1.0" encoding="ISO-8859-1"?>' + xml).encode("latin-1")
     assert parse(SCHEMA, latin).main["header__officer"] == "Zoë"
+
+
+def test_a_submission_in_the_xforms_namespace_reads_the_same():
+    xml = submission("uuid:ns", ANSWERS).replace(
+        b"<data ", b'<data xmlns="http://www.w3.org/2002/xforms" ', 1)
+    plain = parse(SCHEMA, submission("uuid:ns", ANSWERS))
+    assert parse(SCHEMA, xml).rows == plain.rows
