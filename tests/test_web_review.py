@@ -50,6 +50,10 @@ def test_list_filters_and_search(client, world):
     assert listed_ids(client.get(f"{LIST}?q=nobody-by-this-name").get_data(as_text=True)) == []
     bad = client.get(f"{LIST}?from=yesterday")
     assert bad.status_code == 400 and "is not a date" in bad.get_data(as_text=True)
+    # Every form has the same list; one without submissions yet says so.
+    ballots = client.get("/forms/hl_ballot/submissions")
+    assert ballots.status_code == 200 and "No submissions yet." in ballots.get_data(as_text=True)
+    assert client.get("/forms/no_such_form/submissions").status_code == 404
 
 
 def test_keyset_pages_walk_every_row_once(client, world, db, blobs, monkeypatch):
