@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from pathlib import Path
 
 import openpyxl
 import pytest
 from sqlalchemy import select
 
+from pipeline import accounts
 from pipeline.models import AuditEvent
 from tests import webdata
 from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
@@ -113,3 +115,21 @@ def test_district_workbook_holds_only_its_district(app, world):
     other = client.get(f"/downloads/export?area=bd_district:{KURIGRAM}&period=2026-Q4"
                        "&lang=en&format=csv&form=innovation_inspection")
     assert other.status_code == 403
+
+
+def test_ballot_top_five_shows_only_in_its_district(app, world, db, blobs):
+    keys = [str(uuid.uuid4()) for _ in range(3)]
+    webdata.add_workshop(db, blobs, {keys[0]: "Ward meetings every quarter",
+                                     keys[1]: "Open budget board", keys[2]: "Tax by mobile"},
+                         [[keys[0], keys[1]], [keys[0]], [keys[0], keys[2]]])
+    accounts.create_user(db, "do_gazipur", webdata.PASSWORD, "district_officer",
+                         ["bd_district:3033"])
+    gazipur = webdata.login(app.test_client(), "do_gazipur").get("/dashboard")
+    html = gazipur.get_data(as_text=True)
+    top = re.search(r'<ol class="topfive">(.*?)</ol>', html, re.S).group(1)
+    assert top.index("Ward meetings every quarter") < top.index("Open budget board")
+    assert "3 ballots" in html and "<strong>3</strong>" in top
+    for username in ("do_rangpur", "sup_rangpur"):
+        other = webdata.login(app.test_client(), username).get("/dashboard").get_data(as_text=True)
+        assert "Ward meetings every quarter" not in other, username
+        assert "No ballots counted in this period." in other, username

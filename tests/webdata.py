@@ -145,6 +145,33 @@ def edit_inspection(session, blobs: BlobStore, submission_id: int, progress: int
     return outcome.submission.id
 
 
+@functools.cache
+def _sample(form_id: str) -> str:
+    from tests import formtools
+
+    return formtools.sample_submission(form_id).decode("utf-8")
+
+
+def _with(xml: str, **values: str) -> bytes:
+    for name, value in values.items():
+        xml, n = re.subn(rf"<{name}>[^<]*</{name}>", f"<{name}>{value}</{name}>", xml, count=1)
+        assert n == 1, f"sample has no <{name}>"
+    return xml.encode("utf-8")
+
+
+def add_workshop(session, blobs: BlobStore, practices: dict[str, str],
+                 ballots: list[list[str]]) -> None:
+    """A Gazipur (3033) upazila workshop: nominations (key -> title) and UP chairmen's ballots
+    picking nomination keys."""
+    for key, title in practices.items():
+        accept(session, blobs, Incoming(_with(_sample("hl_nomination"), practice_title=title,
+                                              instanceID=f"uuid:{key}")))
+    for n, picks in enumerate(ballots):
+        accept(session, blobs, Incoming(_with(_sample("hl_ballot"), voter_name=f"Voter {n}",
+                                              picks=" ".join(picks), priority=" ".join(picks),
+                                              instanceID=f"uuid:{uuid.uuid4()}")))
+
+
 def seed(session, blobs: BlobStore, per_district: int = 2) -> World:
     from tests import formtools
 
