@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Blueprint, Flask, redirect, request, session, url_for
+from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
 from flask_babel import Babel, format_date, format_datetime, format_number
 from flask_babel import gettext as _
 
@@ -42,6 +42,8 @@ def init_app(app: Flask) -> None:
 
 def locale() -> str:
     """The chosen language: this session's switch, the user's setting, then the browser's."""
+    if not has_request_context():  # the command line speaks English
+        return "en"
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
