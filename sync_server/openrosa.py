@@ -196,12 +196,16 @@ def _sqlite_write_turn() -> Iterator[None]:
 def _fillable_version(xml_form_id: str, token: str | None) -> FormVersion:
     who = auth.collect_user(token)
     session = get_session()
-    form = session.scalar(select(Form).where(Form.xml_form_id == xml_form_id))
-    if form is None or form.state == "closed" or form.current_version is None:
+    # The newest version only: a form with many versions would otherwise load them all.
+    version = session.scalar(
+        select(FormVersion).join(Form, FormVersion.form_id == Form.id)
+        .where(Form.xml_form_id == xml_form_id, Form.state != "closed")
+        .order_by(FormVersion.id.desc()).limit(1))
+    if version is None:
         raise problems.unknown_form(xml_form_id)
     if not who.may_fill(xml_form_id):
         raise problems.forbidden(f"form '{xml_form_id}' with this key")
-    return form.current_version
+    return version
 
 
 def _media_names(version: FormVersion) -> list[str]:
