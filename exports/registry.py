@@ -34,12 +34,9 @@ CHUNK_ROWS = 5000
 class _Seen:
     count: int = 0
     last_visit: date | None = None
-    last_two: list[tuple[Any, ...]] = field(default_factory=list)  # heap of (order, inspection)
-
-
-def _order(i: inspections.Inspection) -> tuple[Any, ...]:
-    """The domain's order: visit date (undated first), then arrival, then submission id."""
-    return (i.visit_date or date.min, i.received_at or _EARLIEST, i.submission_id)
+    # heap of (order, inspection); order is the domain's: visit date (undated first), arrival,
+    # submission id
+    last_two: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _inspection(row: Any) -> inspections.Inspection:
@@ -77,16 +74,19 @@ def registry(session: Session, scope: Scope) -> list[inspections.ProjectStatus]:
         result = session.connection().execute(stmt.execution_options(yield_per=CHUNK_ROWS))
         for rows in result.partitions():
             for row in rows:
-                inspection = _inspection(row)
-                entry = seen.setdefault(inspection.project, _Seen())
+                values = row._mapping
+                entry = seen.setdefault(str(values["project"] or ""), _Seen())
                 entry.count += 1
-                if inspection.visit_date and (entry.last_visit is None or inspection.visit_date > entry.last_visit):
-                    entry.last_visit = inspection.visit_date
-                item = (_order(inspection), inspection)
+                visit = tables.as_date(values.get("visit_date"))
+                if visit and (entry.last_visit is None or visit > entry.last_visit):
+                    entry.last_visit = visit
+                order = (visit or date.min, tables.as_datetime(values.get("_submitted_at")) or _EARLIEST,
+                         int(values["_submission_id"]))
+                # Only the last two by the domain's order matter: build those alone.
                 if len(entry.last_two) < 2:
-                    heapq.heappush(entry.last_two, item)
-                elif item[0] > entry.last_two[0][0]:
-                    heapq.heapreplace(entry.last_two, item)
+                    heapq.heappush(entry.last_two, (order, _inspection(row)))
+                elif order > entry.last_two[0][0]:
+                    heapq.heapreplace(entry.last_two, (order, _inspection(row)))
     kept = [i for entry in seen.values() for _, i in entry.last_two]
     statuses = inspections.summarise(projects, kept)
     return [replace(s, inspections=seen[s.code].count, last_inspected=seen[s.code].last_visit)
