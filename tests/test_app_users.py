@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import numpy
 import png
 import pytest
+import zxingcpp
 from sqlalchemy import select
 
 from pipeline import accounts
@@ -76,6 +78,17 @@ def _png_size(path) -> tuple[int, int]:
     return width, height
 
 
+def _scan(path) -> dict:
+    """Read the QR code in the PNG back, as Collect's scanner would, and decode the settings."""
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    planes = info["planes"]
+    pixels = numpy.array([list(row)[::planes] for row in rows], dtype=numpy.uint8)
+    if info["bitdepth"] == 1:
+        pixels = pixels * 255
+    (code,) = zxingcpp.read_barcodes(pixels)
+    return qr.decode_settings(code.text)
+
+
 def test_cli_create_prints_the_url_and_writes_a_qr_code(runner, session, tmp_path):
     publish_site_visit(session)
     out = tmp_path / "team-a.png"
@@ -86,6 +99,10 @@ def test_cli_create_prints_the_url_and_writes_a_qr_code(runner, session, tmp_pat
     assert f"http://192.168.1.10:5000/key/{token}" in result.output
     width, height = _png_size(out)
     assert width == height and width > 200
+    settings = _scan(out)
+    assert settings["general"]["server_url"] == f"http://192.168.1.10:5000/key/{token}"
+    assert settings["general"]["form_update_mode"] == "match_exactly"
+    assert settings["project"]["name"] == "Sangjog (team-a)"
 
 
 def test_cli_list_never_prints_whole_keys(runner, session):
