@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from pipeline import loader, rawstore, warehouse
+from pipeline.db import begin_write
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
 from pipeline.schema import ColumnSpec, schema_for
@@ -214,3 +217,32 @@ def test_rows_the_database_refuses_are_flagged_and_retried_later(app, session):
     session.commit()
     assert loader.process_pending(session, include_failed=True).ok == 1
     assert [r["progress"] for r in main_rows(session)] == [5, 500, 50]
+
+
+def test_a_load_racing_another_process_creating_the_tables_still_lands(app, session):
+    publish_form(session, V1)
+    stored_sub = rawstore.save(session, app.extensions["blobs"],
+                               Incoming(submission("uuid:race", {"progress": "7"}))).submission
+    schema = schema_for(session, "site_check", V1)
+    session.commit()
+    # Another worker is creating the form's tables and has not committed yet.
+    other = app.extensions["sessions"]()
+    begin_write(other)
+    warehouse.ensure_tables(other.connection(), schema)
+    results: list[bool] = []
+    worker = threading.Thread(target=lambda: results.append(_load_in_own_session(app, stored_sub.id)))
+    worker.start()
+    time.sleep(0.5)
+    other.commit()
+    other.close()
+    worker.join(timeout=60)
+    assert results == [True]
+    assert [r["progress"] for r in main_rows(session)] == [7]
+
+
+def _load_in_own_session(app, submission_id: int) -> bool:
+    own = app.extensions["sessions"]()
+    try:
+        return loader.load_id(own, submission_id)
+    finally:
+        own.close()
