@@ -8,8 +8,9 @@ generates N submissions with every field answered straight into the raw store (b
 parsing), then times ``pipeline.rebuild.rebuild`` in a child process (median of --repeat runs) and
 reads that child's peak resident memory (``ru_maxrss``) and its CPU time (the rebuild's own
 process: on SQLite all the work, on PostgreSQL without the server's share). On a shared machine
-the wall-clock rate falls with the load average, which is printed too. PostgreSQL runs in a
-throwaway cluster (``tests/pg.py``).
+the wall-clock rate falls with the load average, which is printed too. Last, it times single
+loads (``loader.load_id``, what each upload pays after the raw store commits). PostgreSQL runs in
+a throwaway cluster (``tests/pg.py``).
 """
 
 from __future__ import annotations
@@ -124,6 +125,34 @@ def timed_rebuild(database_url: str) -> dict[str, float]:
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def timed_loads(database_url: str, count: int = 300) -> dict[str, float]:
+    """What ``ingest.accept`` pays per submission after storing it: ``loader.load_id`` one by
+    one, each in its own transaction, into emptied tables (ms)."""
+    from sqlalchemy import select
+
+    from pipeline import loader, warehouse
+    from pipeline.db import begin_write, make_engine, session_factory
+    from pipeline.models import Submission
+
+    engine = make_engine(database_url)
+    session = session_factory(engine)()
+    begin_write(session)
+    warehouse.drop_form_tables(session.connection(), FORM)
+    session.commit()
+    ids = session.scalars(select(Submission.id).order_by(Submission.id).limit(count)).all()
+    session.rollback()
+    loader.load_id(session, ids[0])  # creates the tables: not what a usual upload pays
+    times = []
+    for submission_id in ids[1:]:
+        started = time.perf_counter()
+        assert loader.load_id(session, submission_id)
+        times.append((time.perf_counter() - started) * 1000)
+    session.close()
+    engine.dispose()
+    times.sort()
+    return {"load_ms_median": statistics.median(times), "load_ms_p95": times[int(len(times) * 0.95)]}
+
+
 def run(backend: str, n: int, repeat: int, workdir: Path) -> dict[str, float]:
     cluster = None
     if backend == "sqlite":
@@ -150,9 +179,11 @@ def run(backend: str, n: int, repeat: int, workdir: Path) -> dict[str, float]:
             assert runs[-1]["loaded"] == n, runs[-1]
         seconds = statistics.median(r["seconds"] for r in runs)
         cpu = statistics.median(r["cpu_seconds"] for r in runs)
+        loads = timed_loads(url)
         return {"backend": backend, "n": n, "seconds": round(seconds, 2),
                 "per_second": round(n / seconds), "cpu_seconds": round(cpu, 2),
                 "per_cpu_second": round(n / cpu), "peak_mb": round(max(r["peak_mb"] for r in runs)),
+                **{k: round(v, 2) for k, v in loads.items()},
                 "load_average": round(os.getloadavg()[0], 1)}
     finally:
         if cluster is not None:
