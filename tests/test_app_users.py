@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import numpy
 import png
@@ -16,6 +19,7 @@ from pipeline.problems import Problem
 from sync_server import qr
 from sync_server.cli import cli
 from tests.collect import publish_site_visit
+from tests.live_server import ROOT, SERVE
 
 
 def test_passwords_are_argon2_and_verify(session):
@@ -132,3 +136,21 @@ def test_cli_revoke_stops_the_key_and_qr_rewrites_the_code(runner, client, sessi
     missing = runner.invoke(cli, args=["app-user", "revoke", "team-a"])
     assert missing.exit_code != 0 and "team-a" in missing.output
     assert runner.invoke(cli, args=["app-user", "qr", "team-a", "-o", str(again)]).exit_code != 0
+
+
+def test_the_real_command_line(tmp_path):
+    """``sangjog app-user`` as an admin types it (its own process, no test app around it)."""
+    env = {**os.environ, "SANGJOG_DATA_DIR": str(tmp_path), "SECRET_KEY": "cli-test",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PYTHONPATH": str(ROOT)}
+    env.pop("SERVER_URL", None)
+
+    def sangjog(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", SERVE, *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    created = sangjog("app-user", "create", "field team", "--server-url", "http://10.0.0.2:5000")
+    assert created.returncode == 0, created.stderr
+    assert "http://10.0.0.2:5000/key/" in created.stdout
+    assert (tmp_path / "qr" / "field_team.png").is_file()
+    listed = sangjog("app-user", "list")
+    assert listed.returncode == 0 and "field team" in listed.stdout

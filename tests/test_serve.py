@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 
 from sync_server.commands.serve import _RedactKeys, redact
@@ -18,3 +19,27 @@ def test_werkzeug_log_records_are_masked():
                                ("GET /key/secret-key/formList HTTP/1.1", "200", "-"), None)
     assert _RedactKeys().filter(record)
     assert record.getMessage() == '"GET /key/…/formList HTTP/1.1" 200 -'
+
+
+def test_development_server_answers_collect_with_its_headers(tmp_path):
+    """``sangjog serve`` (one worker: Werkzeug) over real HTTP: Date and OpenRosa headers, no key
+    in the request log."""
+    from pipeline import accounts
+    from pipeline.db import make_engine, session_factory, upgrade
+    from tests.live_server import LiveServer
+
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_factory(engine)() as session:
+        key = accounts.create_app_user(session, "serve-phone", [], actor="test").token
+    engine.dispose()
+    with LiveServer(url, tmp_path, workers=1) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("HEAD", f"/key/{key}/submission")
+        resp = conn.getresponse()
+        conn.close()
+    assert resp.status == 204
+    assert resp.getheader("Date") and resp.getheader("X-OpenRosa-Version") == "1.0"
+    log = server.log.read_text()
+    assert "/key/…/submission" in log and key not in log

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from pipeline import accounts
 from pipeline.problems import Problem
@@ -23,6 +24,7 @@ def command() -> None:
 
 
 @command.command("create")
+@with_appcontext
 @click.argument("name")
 @click.option("--forms", default="", help="Comma-separated form ids this phone may fill (default: every open form).")
 @click.option("--server-url", help="Address phones reach the server at (default: SERVER_URL).")
@@ -42,6 +44,7 @@ def create(name: str, forms: str, server_url: str | None, output: Path | None) -
 
 
 @command.command("list")
+@with_appcontext
 @click.option("--all", "include_revoked", is_flag=True, help="Include revoked app users.")
 def list_(include_revoked: bool) -> None:
     """List app users (keys shortened: the full key is only in the QR code)."""
@@ -56,6 +59,7 @@ def list_(include_revoked: bool) -> None:
 
 
 @command.command("revoke")
+@with_appcontext
 @click.argument("name")
 def revoke(name: str) -> None:
     """Revoke app user NAME: its phone can no longer get forms or send submissions."""
@@ -67,6 +71,7 @@ def revoke(name: str) -> None:
 
 
 @command.command("qr")
+@with_appcontext
 @click.argument("name")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="PNG file to write.")

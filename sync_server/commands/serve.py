@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from gunicorn.glogging import Logger as GunicornLogger
 from werkzeug.serving import run_simple
 
@@ -52,6 +53,7 @@ class _RedactKeys(logging.Filter):
               help="More than 1 runs gunicorn with this many worker processes.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1),
               help="Threads per gunicorn worker: requests waiting on the database overlap.")
+@with_appcontext
 def command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve ODK Collect (OpenRosa) and the web pages."""
     if workers > 1:
