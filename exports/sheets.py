@@ -85,9 +85,10 @@ class DataSheet:
         self._row = 0
         self._urls = 0
         self._new_sheet()
-        kinds = {DATE: formats.date, DATETIME: formats.datetime, INTEGER: formats.integer,
-                 NUMBER: formats.number}
-        self._formats = [kinds.get(c.kind, formats.text) for c in columns]
+        # Only dates need a cell format; text and numbers use the workbook's default (which
+        # carries the script font), links xlsxwriter's hyperlink style: fewer bytes per cell.
+        kinds = {DATE: formats.date, DATETIME: formats.datetime}
+        self._formats = [kinds.get(c.kind) for c in columns]
 
     def _new_sheet(self) -> None:
         if self._sheet is not None:
@@ -117,8 +118,7 @@ class DataSheet:
             self._sheet.autofilter(1, 0, max(self._row - 1, 1), len(self.columns) - 1)
 
     def write(self, chunk: Prepared) -> None:
-        formats = [self.formats.link if c.kind == LINK else f
-                   for c, f in zip(self.columns, self._formats, strict=True)]
+        formats = self._formats
         writers = self._writers
         for cells in zip(*chunk.values, strict=True) if chunk.values else ():
             if self._row - HEADER_ROWS >= self.capacity:
@@ -136,11 +136,12 @@ class DataSheet:
         if not url:
             ws.write_string(r, c, name)
         elif self._urls < EXCEL_MAX_URLS:
-            ws.write_url(r, c, url, fmt, name)
+            ws.write_url(r, c, url, None, name)
             self._urls += 1
         else:
             quoted_url, quoted_name = url.replace('"', '""'), name.replace('"', '""')
-            ws.write_formula(r, c, f'=HYPERLINK("{quoted_url}","{quoted_name}")', fmt, name)
+            ws.write_formula(r, c, f'=HYPERLINK("{quoted_url}","{quoted_name}")',
+                             self.formats.link, name)
 
     def close(self) -> WrittenTable:
         self._finish_sheet()
