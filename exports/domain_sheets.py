@@ -272,9 +272,9 @@ def _period_inspections(ctx: Context) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     if not {"project", "visit_date"} <= set(sel.main.c.keys()):
         return found
-    for frame in query.frames(ctx.session, sel, columns=["project", "visit_date", "_review_state"]):
-        for project, day, state in zip(frame["project"].tolist(), frame["visit_date"].tolist(),
-                                       frame["_review_state"].tolist(), strict=True):
+    wanted = ["project", "visit_date", "_review_state"]
+    for chunk in query.column_chunks(ctx.session, sel, columns=wanted):
+        for project, day, state in zip(*(chunk[c] for c in wanted), strict=True):
             entry = found.setdefault(project or "", {})
             state = "received" if state in (None, "edited") else state
             entry[state] = entry.get(state, 0) + 1

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Table, select
@@ -205,49 +206,61 @@ class Prepared:
     extra: dict[str, list[object]] = field(default_factory=dict)
 
 
-def prepare(frame: pd.DataFrame, columns: list[SheetColumn],
+def prepare(chunk: Mapping[str, Any], columns: list[SheetColumn],
             link: Callable[[object, object], str] | None = None) -> Prepared:
-    """Convert a chunk of warehouse rows into cell values: labels for codes, Excel serial numbers
-    for dates, floats for numbers, URLs for attachments (``link(submission_id, file name)``)."""
+    """Convert a chunk of warehouse rows (column name → values: a DataFrame or
+    ``query.column_chunks``) into cell values: labels for codes, Excel serial numbers for dates,
+    floats for numbers, URLs for attachments (``link(submission_id, file name)``)."""
     values = []
+    rows = 0
     for col in columns:
-        series = frame[col.source]
+        column = _as_list(chunk[col.source])
+        rows = len(column)
         if col.kind in (DATE, DATETIME):
-            values.append(_excel_dates(series))
+            values.append(_excel_dates(column))
         elif col.kind in (INTEGER, NUMBER):
-            numbers = pd.to_numeric(series, errors="coerce")
-            values.append([None if v != v else v for v in numbers.tolist()])
+            values.append(_numbers(column))
         elif col.kind == LINK:
-            ids = frame["_submission_id"].tolist() if "_submission_id" in frame else [None] * len(frame)
-            names = series.tolist()
+            ids = _as_list(chunk["_submission_id"]) if "_submission_id" in chunk else [None] * rows
             values.append([
                 (link(sid, name) if link and sid is not None else "", str(name)) if name else None
-                for sid, name in zip(ids, names, strict=True)
+                for sid, name in zip(ids, column, strict=True)
             ])
         elif col.codes is not None:
-            values.append(_labelled(series, col.codes, col.multiple))
+            values.append(_labelled(column, col.codes, col.multiple))
         else:
-            values.append(_text(series))
-    return Prepared(values, len(frame))
+            values.append(_text(column))
+    return Prepared(values, rows)
+
+
+def _as_list(values: Any) -> list[Any]:
+    return values.tolist() if isinstance(values, pd.Series) else list(values)
+
+
+def _numbers(values: list[Any]) -> list[object]:
+    """Numbers as they are; text (a column widened to text by a form change) converted."""
+    if any(type(v) is str for v in values):
+        values = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").tolist()
+    return [None if v is None or v != v else v for v in values]
 
 
 MAX_CELL_TEXT = 32_767  # Excel's limit for one cell
 
 
-def _text(series: pd.Series) -> list[object]:
+def _text(values: list[Any]) -> list[object]:
     out: list[object] = []
-    for v in series.tolist():
+    for v in values:
         if type(v) is not str:
             v = None if v is None or v != v else str(v)
         out.append((v if len(v) <= MAX_CELL_TEXT else v[:MAX_CELL_TEXT]) if v else None)
     return out
 
 
-def _labelled(series: pd.Series, codes: dict[str, str], multiple: bool) -> list[object]:
+def _labelled(values: list[Any], codes: dict[str, str], multiple: bool) -> list[object]:
     """Codes to labels, each distinct value converted once (a chunk repeats few of them)."""
     cache: dict[object, object] = {}
     out = []
-    for v in series.tolist():
+    for v in values:
         if v is None or v != v or v == "":
             out.append(None)
             continue
@@ -263,8 +276,9 @@ def _labelled(series: pd.Series, codes: dict[str, str], multiple: bool) -> list[
     return out
 
 
-def _excel_dates(series: pd.Series) -> list[object]:
+def _excel_dates(values: list[Any]) -> list[object]:
     """Dates and datetimes as Excel serial numbers (days since 1899-12-30), UTC, vectorised."""
-    stamps = pd.to_datetime(series, utc=True, errors="coerce").dt.tz_localize(None)
+    stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True,
+                            errors="coerce").dt.tz_localize(None)
     serial = (stamps - EXCEL_EPOCH) / pd.Timedelta(days=1)
     return [None if v != v else v for v in serial.tolist()]

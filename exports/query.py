@@ -22,7 +22,7 @@ from pipeline.schema import FormSchema, TableSpec, schema_for
 
 from .period import Period
 
-__all__ = ["Period", "FormSelection", "select_form", "frames", "count", "CHUNK_ROWS"]
+__all__ = ["Period", "FormSelection", "select_form", "frames", "column_chunks", "count", "CHUNK_ROWS"]
 
 CHUNK_ROWS = 5000
 
@@ -87,11 +87,13 @@ def repeat_query(sel: FormSelection, table_name: str) -> Select:
     return stmt.order_by(*order)
 
 
-def frames(session: Session, sel: FormSelection, table_name: str | None = None,
-           chunk_rows: int = CHUNK_ROWS, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-    """The selected rows of the main table (or of repeat ``table_name``) in DataFrames of at most
-    ``chunk_rows`` rows, streamed from the database (server-side cursor on PostgreSQL).
-    ``columns`` limits the read to those columns."""
+def column_chunks(session: Session, sel: FormSelection, table_name: str | None = None,
+                  chunk_rows: int = CHUNK_ROWS,
+                  columns: list[str] | None = None) -> Iterator[dict[str, tuple[object, ...]]]:
+    """The selected rows of the main table (or of repeat ``table_name``), at most ``chunk_rows``
+    at a time, as column name → values, streamed from the database (a server-side cursor on
+    PostgreSQL). ``columns`` limits the read to those columns. The data sheets read this way:
+    no DataFrame is needed to write cells."""
     is_main = table_name in (None, sel.schema.main.name)
     stmt = main_query(sel) if is_main else repeat_query(sel, table_name)
     if columns is not None:
@@ -99,9 +101,16 @@ def frames(session: Session, sel: FormSelection, table_name: str | None = None,
         stmt = stmt.with_only_columns(*(table.c[c] for c in columns if c in table.c),
                                       maintain_column_froms=True)
     result = session.connection().execute(stmt.execution_options(yield_per=chunk_rows))
-    columns = list(result.keys())
+    names = list(result.keys())
     for rows in result.partitions():
-        yield pd.DataFrame.from_records(rows, columns=columns)
+        yield dict(zip(names, zip(*rows, strict=True), strict=True))
+
+
+def frames(session: Session, sel: FormSelection, table_name: str | None = None,
+           chunk_rows: int = CHUNK_ROWS, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The same chunks as ``column_chunks``, as DataFrames."""
+    for chunk in column_chunks(session, sel, table_name, chunk_rows, columns):
+        yield pd.DataFrame({name: list(values) for name, values in chunk.items()})
 
 
 def count(session: Session, sel: FormSelection, table_name: str | None = None) -> int:

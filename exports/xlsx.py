@@ -113,11 +113,13 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
 
         def main_chunks(sel: query.FormSelection = sel, cols: list = main_cols):
             wanted = _read_columns(sel.main, cols, SUMMARY_COLUMNS)
-            for frame in query.frames(session, sel, chunk_rows=chunk_rows, columns=wanted):
-                counter.add(sel.form_id, frame)
+            for chunk in query.column_chunks(session, sel, chunk_rows=chunk_rows, columns=wanted):
+                prepared = labels.prepare(chunk, cols, link)
+                counter.add(sel.form_id, pd.DataFrame(
+                    {c: list(chunk[c]) for c in SUMMARY_COLUMNS if c in chunk}))
                 if progress is not None:
-                    progress.update(len(frame))
-                yield labels.prepare(frame, cols, link)
+                    progress.update(prepared.rows)
+                yield prepared
 
         written = write_table(workbook, formats, title, main_cols, main_chunks(), taken, max_rows)
         report.tables.append(written)
@@ -126,8 +128,8 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
             cols = labels.columns_for(spec, sel.tables[spec.name], lang, files, sel.older_schemas,
                                       is_main=False)
             wanted = _read_columns(sel.tables[spec.name], cols, ("_submission_id",))
-            chunks = (labels.prepare(frame, cols, link)
-                      for frame in query.frames(session, sel, spec.name, chunk_rows, wanted))
+            chunks = (labels.prepare(chunk, cols, link)
+                      for chunk in query.column_chunks(session, sel, spec.name, chunk_rows, wanted))
             repeat_title = f"{title} - {spec.name.split('__', 1)[1].replace('__', '-')}"
             report.tables.append(write_table(workbook, formats, repeat_title, cols, chunks,
                                              taken, max_rows))
