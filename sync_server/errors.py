@@ -4,6 +4,7 @@ people. Any other error becomes a Problem first, so every client sees one shape.
 from __future__ import annotations
 
 import logging
+import re
 from xml.sax.saxutils import escape
 
 from flask import Flask, Response, jsonify, render_template_string, request
@@ -90,5 +91,7 @@ def _from_http(exc: HTTPException) -> Response:
 
 
 def _from_crash(exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    # App-user keys are passwords: never let one reach the log.
+    path = re.sub(r"^/key/[^/]+", "/key/…", request.path)
+    log.exception("unhandled error on %s %s", request.method, path)
     return render(Problem("server.error", 500, "The server met an unexpected error; nothing was saved."))

@@ -64,3 +64,14 @@ def test_unknown_urls_are_problems_too(client):
     resp = client.get("/api/v1/nothing-here")
     assert resp.status_code == 404
     assert resp.get_json()["code"] == "resource.not_found"
+
+
+def test_a_crash_under_an_app_user_key_never_logs_the_key(app, client, caplog):
+    def crash(**_kwargs):
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/key/<token>/crash", "crash_key", crash)
+    resp = client.get("/key/SECRET-TOKEN-123/crash")
+    assert resp.status_code == 500
+    assert "SECRET-TOKEN-123" not in caplog.text
+    assert "/key/…/crash" in caplog.text
