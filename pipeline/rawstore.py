@@ -192,7 +192,11 @@ def _lookup(session: Session, env: Envelope) -> tuple[int, str, str, int, int | 
 
 def _resend(session: Session, existing: Submission, incoming: Incoming, referenced: list[str],
             digests: dict[str, str]) -> Outcome:
-    if existing.xml_sha256 != sha256(incoming.xml).hexdigest() or existing.xml != incoming.xml:
+    same_bytes = existing.xml_sha256 == sha256(incoming.xml).hexdigest() and existing.xml == incoming.xml
+    # A copy that came another way (a KoBo pull rewrites the root element) is the same filled
+    # form: instanceIDs are UUIDs made on the phone. Only the same path sending other bytes under
+    # one instanceID is a real conflict.
+    if not same_bytes and existing.source == incoming.source:
         raise problems.instance_conflict(existing.instance_id)
     have = {a.name for a in existing.attachments}
     added = [_attachment(name, digests[name], incoming.files[name])

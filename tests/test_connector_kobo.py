@@ -242,6 +242,25 @@ def test_a_submission_from_collect_and_from_kobo_is_stored_once(app, client, ses
     assert xml_fetches(fake) == []  # known instanceID: not even downloaded
 
 
+def test_a_collect_resend_after_the_kobo_copy_is_accepted_not_refused(app, client, session, fake,
+                                                                      source, waits):
+    # KoBo rewrites the root element, so its copy's bytes differ from what the phone holds; the
+    # phone's later upload of the same instanceID must still get a 201, never a 409 it retries.
+    xml = submission_xml("uuid:kobo-first", photo="p.jpg")
+    fake.add(xml, {"p.jpg": JPEG})
+    assert pull(app, session, source, waits).new == 1
+    key = app_user(session).token
+    resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
+                       data=multipart(xml, {"p.jpg": JPEG}))
+    assert resp.status_code == 201
+    (sub,) = stored(session).values()
+    assert sub.source == "kobo"
+    again = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
+                        data=multipart(xml.replace(b"<name>", b"<name>changed "), {}))
+    assert again.status_code == 201  # other path: same filled form
+    assert len(stored(session)) == 1
+
+
 def test_without_xml_the_json_record_is_mapped_back_faithfully(app, session, fake, source, waits):
     fake.serve_xml = False
     xml = submission_xml("uuid:json-only", name="Nur", photo="p.jpg", snaps=("s0.jpg", "", "s2.jpg"))
