@@ -74,15 +74,15 @@ def _rebuild_form(session: Session, form_pk: int, form_xml_id: str, batch_size: 
         edits = dict(session.execute(
             select(Submission.root_id, func.count()).where(Submission.form_id == form_pk)
             .group_by(Submission.root_id).having(func.count() > 1)).all())
-        last_id = 0
-        while True:
+        # The ids first (small), then each batch by primary key: a "next 500 after id X of this
+        # form" query would rescan the form's rows on PostgreSQL for every batch.
+        ids = session.scalars(
+            select(Submission.id).where(Submission.form_id == form_pk, Submission.current.is_(True))
+            .order_by(Submission.id)).all()
+        for start in range(0, len(ids), batch_size):
             batch = session.execute(
-                select(*_COLUMNS).where(Submission.form_id == form_pk,
-                                        Submission.current.is_(True), Submission.id > last_id)
-                .order_by(Submission.id).limit(batch_size)).all()
-            if not batch:
-                break
-            last_id = batch[-1].id
+                select(*_COLUMNS).where(Submission.id.in_(ids[start:start + batch_size]))
+                .order_by(Submission.id)).all()
             _load_batch(session, batch, form_xml_id, schemas, edits, result)
             if on_progress:
                 on_progress(len(batch))
