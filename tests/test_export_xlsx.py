@@ -155,6 +155,12 @@ def test_ballot_results_rank_votes_of_elected_representatives_and_mark_ties(app,
     assert ranks == {"c02": 1, "c04": 2, "c01": 2}  # equal votes share a rank
     assert {titles[t]: r["Tied"] for t, r in results.items()} == {"c02": "", "c04": "yes", "c01": "yes"}
     assert all(r["Top five"] == "yes" for r in results.values())
+    # on the Ballots sheet, picks read as the nominated practices' titles
+    ballots = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Ballots").to_python()
+    picks = {r[ballots[1].index("KEY")]: r[ballots[1].index("picks")] for r in ballots[2:]}
+    short = {key: short for short, key in NOMINATION_KEYS.items()}
+    first = next(s for s in data_sent if s.instance_id == "uuid:ex-b0")
+    assert picks["uuid:ex-b0"] == "; ".join(f"ভালো শিখন {short[k]}" for k in first.value("picks").split())
     with zipfile.ZipFile(io.BytesIO(data)) as zf:  # the summary chart and one per workshop
         assert len([n for n in zf.namelist() if n.startswith("xl/charts/chart")]) >= 2
 
