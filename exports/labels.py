@@ -80,7 +80,7 @@ class SheetColumn:
 class FileChoices:
     """Labels of the lists behind ``select_one_from_file`` questions, read once per export.
 
-    Place lists come from ``exports/data``; the project registry from its table; other lists
+    Place lists come from ``pipeline.domain.places``; the project registry from its table; other lists
     (ballot candidates, action plans) from their rows in the warehouse or an uploaded CSV.
     """
 

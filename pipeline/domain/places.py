@@ -35,6 +35,10 @@ class Place:
     local: str  # Bengali in Bangladesh, Nepali in Nepal
     parent: str
 
+    @property
+    def country(self) -> str:
+        return self.level[:2]
+
     def name(self, lang: str) -> str:
         """The name in ``lang`` (en, bn, ne); English where that language has none."""
         local_lang = "bn" if self.level.startswith("bd_") else "ne"
@@ -42,13 +46,14 @@ class Place:
 
 
 @cache
-def _places() -> dict[tuple[str, str], Place]:
+def places() -> dict[tuple[str, str], Place]:
+    """Every place by (level, code); the one copy of the names the whole project reads."""
     with DATA_FILE.open(encoding="utf-8", newline="") as f:
         return {(row["level"], row["code"]): Place(**row) for row in csv.DictReader(f)}
 
 
 def place(level: str, code: str | None) -> Place | None:
-    return _places().get((level, str(code or "")))
+    return places().get((level, str(code or "")))
 
 
 def name(level: str, code: str | None, lang: str) -> str:
