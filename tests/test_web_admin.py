@@ -163,3 +163,32 @@ def test_sync_health_lists_failures_and_pull_runs(world, admin, db):
     assert "kobo-rangpur" in html and "KoBo answered 502 Bad Gateway" in html
     assert "3 new, 0 updated, 1 errors" in html
     assert "s3cret" not in html
+
+
+def test_add_user_and_app_user_forms_keep_what_was_typed_after_an_error(world, admin):
+    """A refused new user keeps its role and areas; a refused app user its name and forms."""
+    import re
+
+    token = webdata.csrf(admin.get("/admin/users").get_data(as_text=True))
+    taken = admin.post("/admin/users", data={
+        "csrf_token": token, "username": "sup_rangpur", "display_name": "Second Rangpur",
+        "role": "supervisor", "scope": [f"bd_district:{RANGPUR}", "bd_division:55"]})
+    assert taken.status_code == 409
+    form = taken.get_data(as_text=True).split('id="new-user"')[1]
+    assert 'value="Second Rangpur"' in form
+    assert re.search(r'<option value="supervisor"\s+selected>', form)
+    assert not re.search(r'<option value="district_officer"\s+selected>', form)
+    assert re.search(rf'<option value="bd_district:{RANGPUR}"\s+selected>', form)
+    assert re.search(r'<option value="bd_division:55"\s+selected>', form)
+    assert len(re.findall(r"\sselected>", form)) == 3
+
+    token = webdata.csrf(admin.get("/admin/app-users").get_data(as_text=True))
+    long_name = "Rangpur team " + "x" * 200
+    refused = admin.post("/admin/app-users", data={"csrf_token": token, "name": long_name,
+                                                    "forms": ["hl_ballot", "hl_nomination"]})
+    assert refused.status_code == 400
+    form = refused.get_data(as_text=True).split('id="new-app-user"')[1]
+    assert f'value="{long_name}"' in form
+    assert re.search(r'value="hl_ballot"\s+checked>', form)
+    assert re.search(r'value="hl_nomination"\s+checked>', form)
+    assert len(re.findall(r"\schecked>", form)) == 2

@@ -116,7 +116,7 @@ def app_users():
                                             request.form.getlist("forms"), current_user().username)
     except Problem as problem:
         flash(problem.message, "error")
-        return _app_users_page(problem.status)
+        return _app_users_page(problem.status, draft=request.form)
     return redirect(url_for("admin_users.app_user", app_user_id=app_user.id))
 
 
