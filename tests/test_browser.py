@@ -153,3 +153,26 @@ def test_admin_pages_render(server, page, world, tmp_path):
         page.goto(server + path)
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         shot(page, tmp_path / "screens", name)
+
+
+def test_unanswered_questions_line_up_with_the_answered_ones(server, page, world, db, blobs,
+                                                             tmp_path):
+    """A Nepal action plan leaves the Bangladesh places empty: those rows stay in the same
+    columns as the others (they once took the centred empty-state style)."""
+    from pipeline.ingest import Incoming, accept
+
+    outcome = accept(db, blobs, Incoming(webdata._sample("hl_action_plan").encode("utf-8"),
+                                         files={"signature.png": webdata.picture(200)}))
+    db.commit()
+    log_in(page, server, "admin")
+    page.goto(f"{server}/submissions/{outcome.submission.id}")
+    answered = page.locator("dl.answers > div").first
+    unanswered = page.locator("dl.answers > div", has=page.locator("dd", has_text="–")).first
+    expect(answered.locator("dd")).not_to_have_text("–")
+    shot(page, tmp_path / "screens", "unanswered")
+    for part in ("dt", "dd"):
+        left = [row.locator(part).evaluate("e => e.getBoundingClientRect().left")
+                for row in (answered, unanswered)]
+        assert left[0] == left[1], (part, left)
+        assert unanswered.locator(part).evaluate("e => getComputedStyle(e).textAlign") in (
+            "start", "left")
