@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from pipeline import review, warehouse
 from pipeline import scope as scoping
-from pipeline.models import AuditEvent, Submission
+from pipeline.models import AuditEvent, Form, Submission
 from pipeline.problems import Problem
 from sync_server.web import listing
 from tests import webdata
@@ -91,6 +92,7 @@ def test_submission_page_shows_labels_photos_location_and_project_history(client
     html = client.get(f"/submissions/{first}").get_data(as_text=True)
     assert "Inspecting officer&#39;s name" in html or "Inspecting officer's name" in html
     assert "Pilot running" in html and "Mobile land records desk" in html
+    assert f'Mobile land records desk <span class="muted">{webdata.PROJECT[RANGPUR]}</span>' in html
     # A small thumbnail on the page, opening the photo as received.
     assert f'src="/attachments/{first}/desk.jpg?size=thumb"' in html
     assert f'href="/attachments/{first}/desk.jpg"' in html
@@ -262,3 +264,23 @@ def test_registry_shows_progress_after_review(client, world, db, blobs):
     registry = client.get("/projects").get_data(as_text=True)
     row = re.search(rf'data-project="{webdata.PROJECT[RANGPUR]}".*?</tr>', registry, re.S).group(0)
     assert "85%" not in row and "30%" in row
+
+
+def test_ballot_page_names_the_picked_practices_not_their_keys(client, world, db, blobs):
+    """Picks and their priority are keys of nominations (the form reads them from a CSV); the
+    page shows the practices' titles, in the voter's order."""
+    keys = [str(uuid.uuid4()) for _ in range(3)]
+    webdata.add_workshop(db, blobs, {keys[0]: "Ward meetings every quarter",
+                                     keys[1]: "Open budget board", keys[2]: "Tax by mobile"},
+                         [[keys[2], keys[0]]])
+    db.commit()
+    ballot = db.scalar(select(Submission.id).join(Submission.form)
+                       .where(Form.xml_form_id == "hl_ballot"))
+    webdata.login(client, "admin")
+    html = client.get(f"/submissions/{ballot}").get_data(as_text=True)
+    answers = html.split('<dl class="answers">')[1].split("</dl>")[0]
+    for key in keys:
+        assert key not in answers
+    assert "Tax by mobile, Ward meetings every quarter" in answers
+    assert "1. Tax by mobile, 2. Ward meetings every quarter" in answers
+    assert "Open budget board" not in answers

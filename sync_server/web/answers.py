@@ -1,16 +1,23 @@
 """One submission's answers as a reader sees them: each field's label in the chosen language,
-choice labels instead of codes, place names instead of geo codes, photos and GPS points."""
+choice labels instead of codes (also for choices read from a file: ballot candidates, action
+plans, projects), place names instead of geo codes, photos and GPS points."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from exports import geo
 from pipeline.schema import ColumnSpec, FormSchema, TableSpec
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
+
+
+class ChoiceFiles(Protocol):
+    """Labels of the lists behind ``select_one_from_file`` questions (``exports.labels.FileChoices``)."""
+
+    def get(self, filename: str) -> dict[str, str]: ...
 
 
 @dataclass
@@ -19,6 +26,7 @@ class Answer:
     label: str
     text: str = ""
     kind: str = "text"  # text | image | file | geopoint | empty
+    code: str = ""  # the stored value, as the form wrote it
     file: str | None = None  # attachment name
     point: dict[str, float | None] = field(default_factory=dict)
 
@@ -32,13 +40,14 @@ def label_of(labels: dict[str, str], lang: str, fallback: str) -> str:
 
 
 def answers(schema: FormSchema, spec: TableSpec, row: Any, lang: str,
-            attachments: set[str]) -> list[Answer]:
+            attachments: set[str], files: ChoiceFiles | None = None) -> list[Answer]:
     values = row._mapping
-    return [_answer(col, values, lang, attachments) for col in spec.columns
+    return [_answer(col, values, lang, attachments, files) for col in spec.columns
             if col.type not in ("note",)]
 
 
-def _answer(col: ColumnSpec, values: Any, lang: str, attachments: set[str]) -> Answer:
+def _answer(col: ColumnSpec, values: Any, lang: str, attachments: set[str],
+            files: ChoiceFiles | None = None) -> Answer:
     label = label_of(col.labels, lang, col.name.replace("_", " "))
     answer = Answer(col.name, label)
     if col.type == "geopoint":
@@ -64,18 +73,24 @@ def _answer(col: ColumnSpec, values: Any, lang: str, attachments: set[str]) -> A
         else:
             answer.kind = "file"
         return answer
-    answer.text = display(col, value, lang)
+    answer.code = str(value)
+    answer.text = display(col, value, lang, files)
     return answer
 
 
-def display(col: ColumnSpec, value: Any, lang: str) -> str:
+def display(col: ColumnSpec, value: Any, lang: str, files: ChoiceFiles | None = None) -> str:
     """A stored value as words: choice labels, place names, numbers without a trailing .0."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value)
     names = _names(col.name, lang) if col.name in geo.COLUMN_LEVELS else {}
+    if not names and col.choice_file and files is not None:
+        names = {k: v for k, v in files.get(col.choice_file).items() if v}
     if col.type == "select_multiple":
         return ", ".join(_choice(col, part, lang, names) for part in text.split())
+    if col.type == "rank":  # in the order given: 1. first choice, 2. second, ...
+        return ", ".join(f"{n}. {_choice(col, part, lang, names)}"
+                         for n, part in enumerate(text.split(), start=1))
     if col.type == "select_one" or names:
         return _choice(col, text, lang, names)
     return text

@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from exports.labels import project_names
+from exports.labels import FileChoices, project_names
 from pipeline import problems, review
 from pipeline.domain.projects import list_projects
 from pipeline.models import REVIEW_STATES, Form, Submission
@@ -146,7 +146,8 @@ def submission(submission_id: int):
     lang = locale()
     schema = _schema(form, row._form_version)
     files = {a.name for a in sub.attachments}
-    main_answers = answering.answers(schema, schema.main, row, lang, files)
+    lists = FileChoices(db, lang)  # ballot candidates, action plans, projects: their labels
+    main_answers = answering.answers(schema, schema.main, row, lang, files, lists)
     repeats = []
     children = listing.child_rows(conn, listing.repeat_tables(conn, form.xml_form_id),
                                   submission_id, row._key)
@@ -154,7 +155,7 @@ def submission(submission_id: int):
         rows = children.get(spec.name, [])
         if rows:
             label = spec.name.split("__")[-1].replace("_", " ")
-            repeats.append((label, spec, [answering.answers(schema, spec, r, lang, files)
+            repeats.append((label, spec, [answering.answers(schema, spec, r, lang, files, lists)
                                           for r in rows]))
     return render_template(
         "submission.html", sub=sub, form=form, row=row, schema=schema, answers=main_answers,
