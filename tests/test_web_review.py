@@ -284,3 +284,26 @@ def test_ballot_page_names_the_picked_practices_not_their_keys(client, world, db
     assert "Tax by mobile, Ward meetings every quarter" in answers
     assert "1. Tax by mobile, 2. Ward meetings every quarter" in answers
     assert "Open budget board" not in answers
+
+
+def test_dashboard_says_why_projects_are_behind_in_the_readers_language(client, world, db, blobs):
+    from pipeline.domain import projects
+
+    projects.import_projects(db, (
+        "code,title_en,title_bn,division,district,upazila,office,started_on,category\n"
+        f"RNG-2019-001,Union ward budget boards,ইউনিয়ন ওয়ার্ড বাজেট বোর্ড,55,{RANGPUR},,"
+        "DC Office Rangpur,2019-03-01,e_governance\n").encode("utf-8"))
+    webdata.add_inspection(db, blobs, RANGPUR, 10, visit_date="2026-11-20")  # 30% then 10%
+    db.commit()
+    webdata.login(client, "sup_rangpur")
+    english = client.get("/dashboard").get_data(as_text=True)
+    assert "Never inspected; started Mar 1, 2019," in english
+    assert "Progress did not increase: 30% then 10%." in english
+    token = webdata.csrf(english)
+    client.post("/language", data={"lang": "bn", "csrf_token": token})
+    bengali = client.get("/dashboard").get_data(as_text=True)
+    side = bengali.split("পিছিয়ে পড়া প্রকল্প")[1]
+    assert "কখনও পরিদর্শন হয়নি; শুরু" in side and "দিন আগে।" in side
+    assert "অগ্রগতি বাড়েনি: আগে 30%, পরে 10%।" in side
+    assert "Never inspected" not in side and "Progress did not increase" not in side
+    assert "2019-03-01" not in side  # a date as the reader writes it, not ISO

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
+from flask_babel import format_date, format_decimal
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from exports.period import Period
@@ -71,9 +73,31 @@ def overview():
         counts.append((form, int(total), per))
     tallies = [t for t in ballots.tally(db, since=period.start, until=period.end, scope=scope)
                if t.results]
-    behind = inspections.behind_schedule(db, datetime.now(UTC).date(), scope=scope)
+    today = datetime.now(UTC).date()
+    behind = inspections.behind_schedule(db, today, scope=scope)
+    shown = [(b, [reason_text(code, b.status, today) or sentence for code, sentence in b.reasons])
+             for b in behind[:50]]
     return render_template("dashboard.html", period=period, counts=counts, tallies=tallies,
-                           behind=behind[:50], behind_total=len(behind), lang=locale())
+                           behind=shown, behind_total=len(behind), lang=locale())
+
+
+def reason_text(code: str, status: inspections.ProjectStatus, today: date) -> str | None:
+    """Why a project is behind schedule, in the reader's language (None: a reason we do not
+    know, shown as the pipeline wrote it)."""
+    if code == "never_inspected" and status.started_on is not None:
+        return _("Never inspected; started %(date)s, %(days)s days ago.",
+                 date=format_date(status.started_on, "medium"),
+                 days=format_decimal((today - status.started_on).days))
+    if code == "no_recent_inspection" and status.last_inspected is not None:
+        return _("Last inspected %(date)s, %(days)s days ago.",
+                 date=format_date(status.last_inspected, "medium"),
+                 days=format_decimal((today - status.last_inspected).days))
+    if code == "progress_stalled" and status.previous is not None and status.latest is not None \
+            and status.previous.progress is not None and status.latest.progress is not None:
+        return _("Progress did not increase: %(before)s%% then %(after)s%%.",
+                 before=format_decimal(status.previous.progress),
+                 after=format_decimal(status.latest.progress))
+    return None
 
 
 @bp.route("/projects")
