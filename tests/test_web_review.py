@@ -292,7 +292,7 @@ def test_dashboard_says_why_projects_are_behind_in_the_readers_language(client, 
     projects.import_projects(db, (
         "code,title_en,title_bn,division,district,upazila,office,started_on,category\n"
         f"RNG-2019-001,Union ward budget boards,ইউনিয়ন ওয়ার্ড বাজেট বোর্ড,55,{RANGPUR},,"
-        "DC Office Rangpur,2019-03-01,e_governance\n").encode("utf-8"))
+        "DC Office Rangpur,2019-03-01,e_governance\n").encode())
     webdata.add_inspection(db, blobs, RANGPUR, 10, visit_date="2026-11-20")  # 30% then 10%
     db.commit()
     webdata.login(client, "sup_rangpur")
