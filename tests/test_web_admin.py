@@ -5,6 +5,7 @@ their areas, app users with Collect QR codes, and sync health."""
 from __future__ import annotations
 
 import io
+import re
 
 import openpyxl
 import pytest
@@ -167,8 +168,6 @@ def test_sync_health_lists_failures_and_pull_runs(world, admin, db):
 
 def test_add_user_and_app_user_forms_keep_what_was_typed_after_an_error(world, admin):
     """A refused new user keeps its role and areas; a refused app user its name and forms."""
-    import re
-
     token = webdata.csrf(admin.get("/admin/users").get_data(as_text=True))
     taken = admin.post("/admin/users", data={
         "csrf_token": token, "username": "sup_rangpur", "display_name": "Second Rangpur",
@@ -192,3 +191,18 @@ def test_add_user_and_app_user_forms_keep_what_was_typed_after_an_error(world, a
     assert re.search(r'value="hl_ballot"\s+checked>', form)
     assert re.search(r'value="hl_nomination"\s+checked>', form)
     assert len(re.findall(r"\schecked>", form)) == 2
+
+
+def test_areas_read_as_words_in_the_readers_language(world, admin):
+    """The People page names areas, never codes or English level names in Bengali."""
+    english = admin.get("/admin/users").get_data(as_text=True)
+    assert "Rangpur (division)" in english  # sup_division's area
+    assert re.search(r'<option value="\*"\s*>All areas</option>', english)
+    token = webdata.csrf(english)
+    admin.post("/language", data={"lang": "bn", "csrf_token": token})
+    bengali = admin.get("/admin/users").get_data(as_text=True)
+    assert "রংপুর (বিভাগ)" in bengali
+    assert re.search(r'<option value="\*"\s*>সব এলাকা</option>', bengali)
+    assert "অ্যাডমিন · সব এলাকা" in bengali
+    assert "(division)" not in bengali and "(province)" not in bengali
+    assert " · *" not in bengali

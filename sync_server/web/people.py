@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -72,20 +73,31 @@ def set_access(session: Session, user: User, role: str, scope: list[str], actor:
 
 def scope_choices(lang: str) -> list[tuple[str, str]]:
     """(code, readable name) for every place a scope can name."""
-    out = [("*", "*")]
+    out = [("*", _("All areas"))]
     for level in SCOPE_LEVELS:
         places = sorted((p for (lvl, _code), p in geo.places().items() if lvl == level),
                         key=lambda p: p.en)
-        out.extend((f"{level}:{p.code}", f"{p.name(lang)} ({level[3:]})") for p in places)
+        out.extend((f"{level}:{p.code}", _level_name(level, p.name(lang))) for p in places)
     return out
 
 
 def scope_label(code: str, lang: str) -> str:
-    """``Rangpur`` for a district, ``Rangpur (division)`` for a division, ``*`` for all."""
+    """``Rangpur`` for a district, ``Rangpur (division)`` for a division, ``All areas`` for
+    ``*``; in the reader's language."""
     if code == "*":
-        return "*"
+        return _("All areas")
     level, _sep, value = code.partition(":")
     place = geo.place(level, value)
     if place is None:
         return code
-    return place.name(lang) if level.endswith("_district") else f"{place.name(lang)} ({level[3:]})"
+    return _level_name(level, place.name(lang))
+
+
+def _level_name(level: str, name: str) -> str:
+    if level == "bd_division":
+        return _("%(name)s (division)", name=name)
+    if level == "np_province":
+        return _("%(name)s (province)", name=name)
+    if level == "np_district":
+        return _("%(name)s (district, Nepal)", name=name)
+    return name
