@@ -7,7 +7,7 @@ import logging
 import re
 from xml.sax.saxutils import escape
 
-from flask import Flask, Response, jsonify, render_template_string, request
+from flask import Flask, Response, jsonify, render_template, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
 from pipeline.problems import Problem
@@ -60,11 +60,20 @@ def render(problem: Problem) -> Response:
         resp = jsonify(body)
         resp.status_code = problem.status
     else:
-        html = render_template_string(_HTML, problem=problem, title=_title(problem.status))
-        resp = Response(html, status=problem.status, mimetype="text/html")
+        resp = Response(_page(problem), status=problem.status, mimetype="text/html")
     if problem.status == 401 and who != "html":
         resp.headers["WWW-Authenticate"] = 'Basic realm="Sangjog", charset="UTF-8"'
     return resp
+
+
+def _page(problem: Problem) -> str:
+    """The site's own page (menu, language switch, texts in the reader's language); the bare
+    English page when that cannot be drawn (the database is down, say)."""
+    try:
+        return render_template("error.html", problem=problem)
+    except Exception:  # noqa: BLE001 - an error page must always answer
+        log.exception("the error page could not be drawn; sending the plain one")
+        return render_template_string(_HTML, problem=problem, title=_title(problem.status))
 
 
 def _title(status: int) -> str:

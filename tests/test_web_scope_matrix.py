@@ -133,3 +133,36 @@ def test_ballot_top_five_shows_only_in_its_district(app, world, db, blobs):
         other = webdata.login(app.test_client(), username).get("/dashboard").get_data(as_text=True)
         assert "Ward meetings every quarter" not in other, username
         assert "No ballots counted in this period." in other, username
+
+
+def test_refusals_are_pages_of_the_site_in_the_readers_language(app, world):
+    """Another district's submission (404) or an admin page (403) answers inside the usual
+    layout, in Bengali for a Bengali reader, with a way back."""
+    client = webdata.login(app.test_client(), "do_rangpur")
+    token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
+    client.post("/language", data={"lang": "bn", "csrf_token": token})
+    other = client.get(f"/submissions/{world.first(KURIGRAM)}")
+    assert other.status_code == 404
+    html = other.get_data(as_text=True)
+    assert "<h1>পাওয়া যায়নি</h1>" in html and "শুরুর পাতায় ফিরে যান" in html
+    assert 'class="mainnav"' in html and 'class="langswitch"' in html  # the site's own page
+    assert "Not found" not in html and "Back to the start page" not in html
+    assert "resource.not_found" in html
+    admin_only = client.get("/admin/users")
+    assert admin_only.status_code == 403
+    assert "<h1>অনুমতি নেই</h1>" in admin_only.get_data(as_text=True)
+    english = app.test_client().get("/nowhere")  # nobody logged in: English, no menu
+    assert english.status_code == 404 and "<h1>Not found</h1>" in english.get_data(as_text=True)
+
+
+def test_an_error_page_that_cannot_be_drawn_falls_back_to_the_plain_one(app, monkeypatch):
+    from sync_server import errors
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(errors, "render_template", broken)
+    resp = app.test_client().get("/nowhere")
+    assert resp.status_code == 404
+    html = resp.get_data(as_text=True)
+    assert "<h1>Not found</h1>" in html and "resource.not_found" in html
