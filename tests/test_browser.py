@@ -176,3 +176,23 @@ def test_unanswered_questions_line_up_with_the_answered_ones(server, page, world
         assert left[0] == left[1], (part, left)
         assert unanswered.locator(part).evaluate("e => getComputedStyle(e).textAlign") in (
             "start", "left")
+
+
+def test_no_page_scrolls_sideways_on_a_phone(server, browser, world, tmp_path):
+    """At 390 pixels wide, wide tables scroll inside their own box; the page itself never does
+    (Sync health once pushed the whole page sideways)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    phone = context.new_page()
+    try:
+        log_in(phone, server, "admin")
+        for path in ("/dashboard", "/inspections", f"/submissions/{world.first(RANGPUR)}",
+                     "/projects", "/downloads", "/admin/forms", "/admin/users",
+                     "/admin/app-users", "/admin/health", "/account/password"):
+            phone.goto(server + path)
+            name = path.strip("/").replace("/", "-")
+            shot(phone, tmp_path / "screens", f"phone-{name}")
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (path, width)
+    finally:
+        context.close()

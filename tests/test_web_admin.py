@@ -164,6 +164,12 @@ def test_sync_health_lists_failures_and_pull_runs(world, admin, db):
     assert "kobo-rangpur" in html and "KoBo answered 502 Bad Gateway" in html
     assert "3 new, 0 updated, 1 errors" in html
     assert "s3cret" not in html
+    assert '<span class="badge run-failed">failed</span>' in html
+    assert '<span class="badge run-ok">read</span>' in html
+    admin.post("/language", data={"lang": "bn", "csrf_token": webdata.csrf(html)})
+    bengali = admin.get("/admin/health").get_data(as_text=True)
+    assert '<span class="badge run-failed">ব্যর্থ</span>' in bengali  # the pull run
+    assert '<span class="badge run-ok">পড়া হয়েছে</span>' in bengali  # a submission read
 
 
 def test_add_user_and_app_user_forms_keep_what_was_typed_after_an_error(world, admin):
