@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup
 
 from . import create_app
 
@@ -30,25 +30,9 @@ def cli() -> None:
     """Sangjog: ODK Collect sync server, submission warehouse and export pipelines."""
 
 
-def _in_app_context(command: click.Command) -> None:
-    """Give every leaf command an app context, however its module declared it.
-
-    Flask pushes one only for commands made through ``AppGroup``; a plain click command added
-    here would otherwise fail with "Working outside of application context" from a terminal.
-    Wrapping twice is harmless: ``with_appcontext`` reuses a context that is already there.
-    """
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            _in_app_context(sub)
-    elif command.callback is not None:
-        command.callback = with_appcontext(command.callback)
-
-
 for _name in COMMAND_MODULES:
     _module = importlib.import_module(f"sync_server.commands.{_name}")
-    _in_app_context(_module.command)
     cli.add_command(_module.command)
     # A module may add top-level commands besides its group (sources: ``pull``, ``import``).
     for _extra in getattr(_module, "more_commands", ()):
-        _in_app_context(_extra)
         cli.add_command(_extra)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import click
+from flask.cli import AppGroup
 
 from pipeline.domain.ballots import TOP, WorkshopTally, tally
 
 from ..db import get_session
 
 
-@click.group("ballots")
+@click.group("ballots", cls=AppGroup)  # AppGroup: each command runs in an app context
 def command() -> None:
     """Workshop ballots: tally votes for nominated good practices."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import AppGroup
 
 from pipeline.domain import inspections
 from pipeline.domain.projects import import_projects
@@ -13,7 +14,7 @@ from pipeline.problems import Problem
 from ..db import get_session
 
 
-@click.group("projects")
+@click.group("projects", cls=AppGroup)  # AppGroup: each command runs in an app context
 def command() -> None:
     """Innovation project registry: import it from CSV, list projects with their progress."""
 
