@@ -307,3 +307,23 @@ def test_dashboard_says_why_projects_are_behind_in_the_readers_language(client, 
     assert "অগ্রগতি বাড়েনি: আগে 30%, পরে 10%।" in side
     assert "Never inspected" not in side and "Progress did not increase" not in side
     assert "2019-03-01" not in side  # a date as the reader writes it, not ISO
+
+
+def test_form_titles_read_in_bengali_for_a_bengali_reader(client, world):
+    """Each of the five forms has one title (XLSForm settings); its Bengali comes from the
+    catalogue, on the list, the submission page and the dashboard tiles."""
+    import openpyxl
+
+    webdata.login(client, "sup_rangpur")
+    token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
+    client.post("/language", data={"lang": "bn", "csrf_token": token})
+    listing_page = client.get(LIST).get_data(as_text=True)
+    assert "<h1>উদ্ভাবন প্রকল্প পরিদর্শন</h1>" in listing_page
+    page = client.get(f"/submissions/{world.first(RANGPUR)}").get_data(as_text=True)
+    assert "← উদ্ভাবন প্রকল্প পরিদর্শন</a>" in page
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    # Every form's current title has its Bengali: none shows in English.
+    for path in sorted((Path(__file__).resolve().parents[1] / "xlsforms").glob("*.xlsx")):
+        rows = list(openpyxl.load_workbook(path, read_only=True)["settings"].iter_rows(values_only=True))
+        title = rows[1][rows[0].index("form_title")]
+        assert title not in dashboard and title.replace("'", "&#39;") not in dashboard, title

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from babel.messages.mofile import write_mo
@@ -36,7 +37,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["day"] = _day
     app.jinja_env.filters["thousands"] = format_number
     app.jinja_env.globals.update(role_name=role_name, state_name=state_name,
-                                  stage_name=stage_name)
+                                  stage_name=stage_name, form_title=form_title)
     app.context_processor(lambda: {"languages": LANGUAGES, "lang": locale()})
 
 
@@ -111,6 +112,14 @@ def _day(value: date | str | None) -> str:
     if isinstance(value, datetime):
         value = value.date()
     return format_date(value, "medium")
+
+
+def form_title(form: Any) -> str:
+    """A form's title in the reader's language. An XLSForm has one title (``form_title``), so
+    the Bengali of each form's current title is kept in the catalogue, after the page texts;
+    a title not found there shows as the form gives it."""
+    title = form.title or form.xml_form_id
+    return _(title) if "%" not in title else title
 
 
 def role_name(role: str) -> str:
