@@ -6,6 +6,7 @@ that Debian's package creates.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -70,10 +71,8 @@ class Cluster:
         raise RuntimeError("PostgreSQL did not start; see " + str(self.base / "server.log"))
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self._run([_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
-        except subprocess.CalledProcessError:
-            pass
 
     def database_url(self, name: str) -> str:
         return f"postgresql://sangjog@127.0.0.1:{self.port}/{name}"
