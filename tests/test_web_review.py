@@ -327,3 +327,21 @@ def test_form_titles_read_in_bengali_for_a_bengali_reader(client, world):
         rows = list(openpyxl.load_workbook(path, read_only=True)["settings"].iter_rows(values_only=True))
         title = rows[1][rows[0].index("form_title")]
         assert title not in dashboard and title.replace("'", "&#39;") not in dashboard, title
+
+
+def test_repeat_headings_are_the_forms_own_labels_in_the_readers_language(client, world, db,
+                                                                        blobs):
+    from pipeline.ingest import Incoming, accept
+
+    plan = accept(db, blobs, Incoming(webdata._sample("hl_action_plan").encode(),
+                                      files={"signature.png": webdata.picture(200)}))
+    db.commit()
+    webdata.login(client, "admin")
+    english = client.get(f"/submissions/{plan.submission.id}").get_data(as_text=True)
+    assert '<h2>Good practice to apply <span class="muted">(2)</span></h2>' in english
+    client.post("/language", data={"lang": "bn", "csrf_token": webdata.csrf(english)})
+    bengali = client.get(f"/submissions/{plan.submission.id}").get_data(as_text=True)
+    assert '<h2>প্রয়োগযোগ্য ভালো শিখন <span class="muted">(2)</span></h2>' in bengali
+    inspection = client.get(f"/submissions/{world.first(RANGPUR)}").get_data(as_text=True)
+    assert '<h2>ছবি <span class="muted">(2)</span></h2>' in inspection
+    assert "Plans" not in bengali and "Photos" not in inspection

@@ -4,12 +4,15 @@ plans, projects), place names instead of geo codes, photos and GPS points."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
 
+from defusedxml import ElementTree
+
 from exports import geo
-from pipeline.schema import ColumnSpec, FormSchema, TableSpec
+from pipeline.schema import ColumnSpec, FormSchema, TableSpec, language_code
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 
@@ -116,3 +119,40 @@ def osm_url(point: dict[str, float | None]) -> str:
 @cache
 def _names(column: str, lang: str) -> dict[str, str]:
     return geo.column_names(column, lang)
+
+
+_GROUP_LABELS: dict[str, dict[str, dict[str, str]]] = {}  # XForm md5 -> path -> labels
+
+
+def group_labels(md5: str, xml: bytes) -> dict[str, dict[str, str]]:
+    """The labels of a form's groups and repeats (``/data/plans`` -> {language -> label}), read
+    once per published version; a repeat's heading on the submission page."""
+    if md5 not in _GROUP_LABELS:
+        _GROUP_LABELS[md5] = _read_group_labels(xml)
+    return _GROUP_LABELS[md5]
+
+
+def _read_group_labels(xml: bytes) -> dict[str, dict[str, str]]:
+    try:
+        doc = ElementTree.fromstring(xml)
+    except Exception:  # noqa: BLE001 - no headings is better than no page
+        return {}
+    texts: dict[str, dict[str, str]] = {}
+    for translation in doc.iter("{http://www.w3.org/2002/xforms}translation"):
+        code = language_code(translation.get("lang", "default"))
+        for text in translation:
+            value = next((v for v in text if v.get("form") in (None, "long")), None)
+            if value is not None and "".join(value.itertext()).strip():
+                texts.setdefault(text.get("id", ""), {})[code] = "".join(value.itertext()).strip()
+    found: dict[str, dict[str, str]] = {}
+    for group in doc.iter("{http://www.w3.org/2002/xforms}group"):
+        path = group.get("ref", "")
+        label = group.find("{http://www.w3.org/2002/xforms}label")
+        if not path.startswith("/") or label is None:
+            continue
+        match = re.fullmatch(r"\s*jr:itext\(\s*'([^']*)'\s*\)\s*", label.get("ref", ""))
+        if match:
+            found[path] = texts.get(match.group(1), {})
+        elif "".join(label.itertext()).strip():
+            found[path] = {"default": "".join(label.itertext()).strip()}
+    return found

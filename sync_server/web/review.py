@@ -151,10 +151,12 @@ def submission(submission_id: int):
     repeats = []
     children = listing.child_rows(conn, listing.repeat_tables(conn, form.xml_form_id),
                                   submission_id, row._key)
+    headings = _group_labels(form, row._form_version)
     for spec in schema.repeats:
         rows = children.get(spec.name, [])
         if rows:
-            label = spec.name.split("__")[-1].replace("_", " ")
+            label = answering.label_of(headings.get(spec.path, {}), lang,
+                                       spec.name.split("__")[-1].replace("_", " ").capitalize())
             repeats.append((label, spec, [answering.answers(schema, spec, r, lang, files, lists)
                                           for r in rows]))
     return render_template(
@@ -165,6 +167,12 @@ def submission(submission_id: int):
         specs={c.name: c for c in schema.main.columns}, display=answering.display, lang=lang,
         project_names=project_names(db, lang),
     )
+
+
+def _group_labels(form: Form, version: str | None) -> dict[str, dict[str, str]]:
+    """Group and repeat labels of the version a submission was written with (else the newest)."""
+    chosen = next((v for v in form.versions if v.version == version), None) or form.versions[-1]
+    return answering.group_labels(chosen.md5, chosen.xml)
 
 
 def _project_rows(conn, table, scope, row) -> list:
