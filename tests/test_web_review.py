@@ -345,3 +345,15 @@ def test_repeat_headings_are_the_forms_own_labels_in_the_readers_language(client
     inspection = client.get(f"/submissions/{world.first(RANGPUR)}").get_data(as_text=True)
     assert '<h2>ছবি <span class="muted">(2)</span></h2>' in inspection
     assert "Plans" not in bengali and "Photos" not in inspection
+
+
+def test_the_forms_unlabelled_calculations_stay_out_of_the_answers(client, world):
+    """``project_name`` is a calculation without a label: it is not shown as a question named
+    "project name", but folded away under its field name."""
+    webdata.login(client, "sup_rangpur")
+    html = client.get(f"/submissions/{world.first(RANGPUR)}").get_data(as_text=True)
+    answers = html.split('<dl class="answers">')[1].split("</dl>")[0]
+    assert "project name" not in answers and "project_name" not in answers
+    assert "Progress (%)" in answers
+    folded = html.split('<details class="calculated">')[1].split("</details>")[0]
+    assert "Calculated by the form" in folded and "<code>project_name</code>" in folded

@@ -30,6 +30,7 @@ class Answer:
     text: str = ""
     kind: str = "text"  # text | image | file | geopoint | empty
     code: str = ""  # the stored value, as the form wrote it
+    labelled: bool = True  # False: a calculation of the form, with a name but no label
     file: str | None = None  # attachment name
     point: dict[str, float | None] = field(default_factory=dict)
 
@@ -52,7 +53,7 @@ def answers(schema: FormSchema, spec: TableSpec, row: Any, lang: str,
 def _answer(col: ColumnSpec, values: Any, lang: str, attachments: set[str],
             files: ChoiceFiles | None = None) -> Answer:
     label = label_of(col.labels, lang, col.name.replace("_", " "))
-    answer = Answer(col.name, label)
+    answer = Answer(col.name, label, labelled=any(col.labels.values()))
     if col.type == "geopoint":
         point = {part: values.get(f"{col.name}_{part}")
                  for part in ("latitude", "longitude", "altitude", "accuracy")}
