@@ -212,3 +212,17 @@ def test_areas_read_as_words_in_the_readers_language(world, admin):
     assert "অ্যাডমিন · সব এলাকা" in bengali
     assert "(division)" not in bengali and "(province)" not in bengali
     assert " · *" not in bengali
+
+
+def test_refused_new_users_explain_themselves_in_the_readers_language(world, admin):
+    token = webdata.csrf(admin.get("/admin/users").get_data(as_text=True))
+    admin.post("/language", data={"lang": "bn", "csrf_token": token})
+    nowhere = admin.post("/admin/users", data={"csrf_token": token, "username": "rafi",
+                                               "role": "supervisor"})
+    html = nowhere.get_data(as_text=True)
+    assert nowhere.status_code == 400
+    assert "অন্তত একটি জেলা, বিভাগ বা প্রদেশ দিন" in html and "Give the user" not in html
+    short = admin.post("/admin/users", data={"csrf_token": token, "username": "rafi",
+                                             "role": "supervisor", "password": "short",
+                                             "scope": [f"bd_district:{RANGPUR}"]})
+    assert "পাসওয়ার্ডে অন্তত 10টি অক্ষর থাকতে হবে।" in short.get_data(as_text=True)

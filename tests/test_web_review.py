@@ -357,3 +357,21 @@ def test_the_forms_unlabelled_calculations_stay_out_of_the_answers(client, world
     assert "Progress (%)" in answers
     folded = html.split('<details class="calculated">')[1].split("</details>")[0]
     assert "Calculated by the form" in folded and "<code>project_name</code>" in folded
+
+
+def test_refused_reviews_explain_themselves_in_the_readers_language(client, world):
+    webdata.login(client, "sup_rangpur")
+    target = world.first(RANGPUR)
+    token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
+    client.post("/language", data={"lang": "bn", "csrf_token": token})
+    client.post(f"/submissions/{target}/review", data={"state": "rejected", "comment": "",
+                                                       "csrf_token": token})
+    page = client.get(f"/submissions/{target}").get_data(as_text=True)
+    assert "মন্তব্যে লিখুন কী ভুল আছে" in page and "Say what is wrong" not in page
+    client.post(f"/submissions/{target}/review", data={"state": "comment", "comment": " ",
+                                                       "csrf_token": token})
+    page = client.get(f"/submissions/{target}").get_data(as_text=True)
+    assert "সংরক্ষণের আগে একটি মন্তব্য লিখুন।" in page
+    client.post(f"{LIST}/review", data={"state": "approved", "csrf_token": token})
+    listing_page = client.get(LIST).get_data(as_text=True)
+    assert "পর্যালোচনার জন্য অন্তত একটি জমা বাছুন।" in listing_page

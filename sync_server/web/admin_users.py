@@ -24,7 +24,7 @@ from pipeline.problems import Problem
 from .. import qr
 from ..db import get_session
 from . import current_user, people, require
-from .i18n import locale
+from .i18n import locale, problem_text
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin")
 
@@ -57,7 +57,7 @@ def users():
                                     display_name=request.form.get("display_name", "").strip(),
                                     actor=current_user().username)
     except Problem as problem:
-        flash(problem.message, "error")
+        flash(problem_text(problem), "error")
         return _users_page(problem.status, draft=request.form)
     if generated:
         flash(_("User %(name)s created. Their password (shown once): %(password)s",
@@ -76,7 +76,7 @@ def access(username: str):
         people.set_access(db, user, request.form.get("role", ""), request.form.getlist("scope"),
                           current_user().username)
     except Problem as problem:
-        flash(problem.message, "error")
+        flash(problem_text(problem), "error")
         return _users_page(problem.status)
     flash(_("Access of %(name)s changed.", name=username), "info")
     return redirect(url_for("admin_users.users"))
@@ -90,7 +90,7 @@ def active(username: str):
     try:
         people.set_active(db, user, request.form.get("active") == "1", current_user().username)
     except Problem as problem:
-        flash(problem.message, "error")
+        flash(problem_text(problem), "error")
         return _users_page(problem.status)
     flash(_("%(name)s is enabled.", name=username) if user.active
           else _("%(name)s is disabled and logged out.", name=username), "info")
@@ -115,7 +115,7 @@ def app_users():
         app_user = accounts.create_app_user(get_session(), request.form.get("name", ""),
                                             request.form.getlist("forms"), current_user().username)
     except Problem as problem:
-        flash(problem.message, "error")
+        flash(problem_text(problem), "error")
         return _app_users_page(problem.status, draft=request.form)
     return redirect(url_for("admin_users.app_user", app_user_id=app_user.id))
 

@@ -31,6 +31,7 @@ from pipeline.problems import Problem
 
 from ..db import get_session
 from . import current_user, fingerprint, require
+from .i18n import problem_text
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -131,7 +132,7 @@ def password():
     try:
         accounts.set_password(db, user, new, actor=user.username)
     except Problem as problem:
-        flash(problem.message, "error")
+        flash(problem_text(problem), "error")
         return render_template("password.html"), problem.status
     session["auth"] = fingerprint(user)
     flash(_("Your password is changed. Other sessions are logged out."), "info")

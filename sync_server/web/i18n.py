@@ -18,6 +18,8 @@ from flask import Blueprint, Flask, has_request_context, redirect, request, sess
 from flask_babel import Babel, format_date, format_datetime, format_number
 from flask_babel import gettext as _
 
+from pipeline.problems import Problem
+
 from ..db import get_session
 from . import current_user
 
@@ -37,7 +39,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["day"] = _day
     app.jinja_env.filters["thousands"] = format_number
     app.jinja_env.globals.update(role_name=role_name, state_name=state_name,
-                                  stage_name=stage_name, form_title=form_title)
+                                  stage_name=stage_name, form_title=form_title,
+                                  problem_text=problem_text)
     app.context_processor(lambda: {"languages": LANGUAGES, "lang": locale()})
 
 
@@ -120,6 +123,30 @@ def form_title(form: Any) -> str:
     a title not found there shows as the form gives it."""
     title = form.title or form.xml_form_id
     return _(title) if "%" not in title else title
+
+
+def problem_text(problem: Problem) -> str:
+    """A refusal a person reads, in their language: the catalogue has the problems the pages
+    raise with a fixed sentence; any other shows its (English) message."""
+    from pipeline.accounts import MIN_PASSWORD_LENGTH
+    from pipeline.review import MAX_BATCH
+
+    texts = {
+        "review.nothing_selected": lambda: _("Select at least one submission to review."),
+        "review.comment_required": lambda: _(
+            "Say what is wrong in the comment, so the inspector knows what to fix."),
+        "review.empty_comment": lambda: _("Write a comment before saving it."),
+        "review.too_many": lambda: _("Review at most %(n)s submissions at once.", n=MAX_BATCH),
+        "user.weak_password": lambda: _("The password must have at least %(n)s characters.",
+                                        n=MIN_PASSWORD_LENGTH),
+        "user.invalid": lambda: _("A user name has 1 to 80 characters."),
+        "user.no_scope": lambda: _(
+            "Give the user at least one district, division or province (or * for all)."),
+        "user.self_disable": lambda: _("You cannot disable your own account."),
+        "app_user.invalid": lambda: _("An app user's name has 1 to 200 characters."),
+    }
+    text = texts.get(problem.code)
+    return text() if text is not None else problem.message
 
 
 def role_name(role: str) -> str:

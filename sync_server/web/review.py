@@ -17,7 +17,7 @@ from pipeline.schema import FormSchema, schema_for
 from ..db import get_session
 from . import answers as answering
 from . import current_scope, current_user, listing, require
-from .i18n import locale, state_name
+from .i18n import locale, problem_text, state_name
 
 bp = Blueprint("review", __name__)
 
@@ -117,7 +117,7 @@ def review_many(form_id: str):
     except Problem as problem:
         if problem.status == 404:
             raise
-        flash(problem.message, "error")
+        flash(problem_text(problem), "error")
         return redirect(back)
     flash(_("%(n)d submissions marked as %(state)s.", n=len(done),
             state=_state_label(request.form["state"])), "info")
@@ -203,7 +203,7 @@ def review_one(submission_id: int):
     except Problem as problem:
         if problem.status == 404:
             raise
-        flash(problem.message, "error")
+        flash(problem_text(problem), "error")
     return redirect(url_for("review.submission", submission_id=submission_id))
 
 
