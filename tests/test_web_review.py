@@ -375,3 +375,17 @@ def test_refused_reviews_explain_themselves_in_the_readers_language(client, worl
     client.post(f"{LIST}/review", data={"state": "approved", "csrf_token": token})
     listing_page = client.get(LIST).get_data(as_text=True)
     assert "পর্যালোচনার জন্য অন্তত একটি জমা বাছুন।" in listing_page
+
+
+def test_dashboard_counts_nepal_submissions_under_their_local_level(client, world, db, blobs):
+    from pipeline.ingest import Incoming, accept
+
+    accept(db, blobs, Incoming(webdata._sample("hl_action_plan").encode(),
+                               files={"signature.png": webdata.picture(200)}))
+    db.commit()
+    webdata.login(client, "admin")
+    html = client.get("/dashboard").get_data(as_text=True)
+    bars = html.split("Peer-learning action plan (Form 1)</h3>")[1].split("</table>")[0]
+    assert "Shankharapur Municipality" in bars and "(no upazila)" not in bars
+    inspections = html.split("Innovation project inspection</h3>")[1].split("</table>")[0]
+    assert "Badarganj" in inspections  # Bangladesh rows still count by upazila

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, select
 
 from exports.period import Period
 from pipeline.domain import ballots, inspections
@@ -17,6 +17,7 @@ from pipeline.problems import Problem
 
 from ..db import get_session
 from . import current_scope, current_user, listing, require
+from .answers import place_name
 from .i18n import locale
 
 bp = Blueprint("dashboard", __name__)
@@ -54,6 +55,7 @@ def overview():
     scope = current_scope()
     period = chosen_period()
     start, end = period.bounds()
+    lang = locale()
     conn = db.connection()
     counts = []  # (form, total, [(upazila, n), ...])
     for form in db.scalars(select(Form).order_by(Form.title)):
@@ -64,9 +66,17 @@ def overview():
         where = [listing.scoping.where(table, scope),
                  table.c._submitted_at >= start, table.c._submitted_at < end]
         if "upazila" in table.c:
-            per = list(conn.execute(
-                select(table.c.upazila, func.count()).where(*where)
-                .group_by(table.c.upazila).order_by(func.count().desc()).limit(12)))
+            # Nepal has no upazilas: its rows count under their local level (palika).
+            nepal = table.c.local_level if "local_level" in table.c else None
+            place = (func.coalesce(table.c.upazila, nepal) if nepal is not None
+                     else table.c.upazila)
+            kind = (case((table.c.upazila.is_(None) & nepal.is_not(None), "local_level"),
+                         else_="upazila") if nepal is not None else literal("upazila"))
+            per = [(name, n) for name, n in (
+                (place_name(str(k), code, lang) if code else None, n)
+                for code, k, n in conn.execute(
+                    select(place.label("place"), kind.label("kind"), func.count()).where(*where)
+                    .group_by(place, kind).order_by(func.count().desc()).limit(12)))]
         else:
             per = []
         total = conn.scalar(select(func.count()).select_from(table).where(*where)) or 0
@@ -78,7 +88,7 @@ def overview():
     shown = [(b, [reason_text(code, b.status, today) or sentence for code, sentence in b.reasons])
              for b in behind[:50]]
     return render_template("dashboard.html", period=period, counts=counts, tallies=tallies,
-                           behind=shown, behind_total=len(behind), lang=locale())
+                           behind=shown, behind_total=len(behind), lang=lang)
 
 
 def reason_text(code: str, status: inspections.ProjectStatus, today: date) -> str | None:
