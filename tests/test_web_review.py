@@ -389,3 +389,11 @@ def test_dashboard_counts_nepal_submissions_under_their_local_level(client, worl
     assert "Shankharapur Municipality" in bars and "(no upazila)" not in bars
     inspections = html.split("Innovation project inspection</h3>")[1].split("</table>")[0]
     assert "Badarganj" in inspections  # Bangladesh rows still count by upazila
+
+
+def test_dashboard_says_when_it_cannot_read_the_period(client, world):
+    webdata.login(client, "sup_rangpur")
+    html = client.get("/dashboard?period=last+autumn").get_data(as_text=True)
+    assert "“last autumn” is not a period" in html and "showing this quarter" in html
+    fine = client.get("/dashboard?period=2026-Q4").get_data(as_text=True)
+    assert "is not a period" not in fine

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from flask import Blueprint, Flask, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import case, func, literal, select
@@ -37,6 +37,8 @@ def chosen_period() -> Period:
     try:
         return Period.parse(text)
     except Problem:
+        flash(_("“%(text)s” is not a period (2026-Q3, 2026-07, 2026): showing this quarter.",
+                text=text[:40]), "warning")
         return Period.parse(current_quarter())
 
 
