@@ -196,3 +196,16 @@ def test_no_page_scrolls_sideways_on_a_phone(server, browser, world, tmp_path):
             assert width <= 390, (path, width)
     finally:
         context.close()
+
+
+def test_a_long_unbroken_comment_does_not_widen_the_page(server, page, world, db, tmp_path):
+    from pipeline import review
+
+    target = world.first(RANGPUR)
+    review.add_comment(db, target, "https://example.org/" + "x" * 3000, "sup_rangpur")
+    db.commit()
+    log_in(page, server, "sup_rangpur")
+    page.goto(f"{server}/submissions/{target}")
+    expect(page.locator("ol.history blockquote")).to_have_count(1)
+    shot(page, tmp_path / "screens", "long-comment")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
