@@ -397,3 +397,22 @@ def test_dashboard_says_when_it_cannot_read_the_period(client, world):
     assert "“last autumn” is not a period" in html and "showing this quarter" in html
     fine = client.get("/dashboard?period=2026-Q4").get_data(as_text=True)
     assert "is not a period" not in fine
+
+
+def test_an_overlong_comment_is_refused_with_a_clear_message(client, world, db):
+    webdata.login(client, "sup_rangpur")
+    target = world.first(RANGPUR)
+    page = client.get(f"/submissions/{target}").get_data(as_text=True)
+    assert 'maxlength="5000"' in page
+    token = webdata.csrf(page)
+    for state in ("comment", "approved"):
+        client.post(f"/submissions/{target}/review", data={"state": state, "comment": "z" * 200_000,
+                                                           "csrf_token": token})
+        page = client.get(f"/submissions/{target}").get_data(as_text=True)
+        assert "A comment has at most 5,000 characters; this one has 200,000." in page
+    client.post(f"{LIST}/review", data={"state": "approved", "ids": [str(target)],
+                                        "comment": "z" * 5001, "csrf_token": token})
+    assert "at most 5,000 characters" in client.get(LIST).get_data(as_text=True)
+    db.rollback()
+    assert db.get(Submission, target).review_state == "received"
+    assert db.scalar(select(AuditEvent.id).where(AuditEvent.submission_id == target)) is None

@@ -111,6 +111,7 @@ def review_many(form_id: str):
     if not back.startswith("/") or back.startswith("//"):
         back = url_for("review.submissions", form_id=form_id)
     try:
+        _check_comment(request.form.get("comment"))
         done = review.set_review(get_session(), ids, request.form.get("state", ""),
                                  request.form.get("comment"), current_user().username,
                                  scope=current_scope())
@@ -192,6 +193,7 @@ def review_one(submission_id: int):
     state = request.form.get("state", "")
     comment = request.form.get("comment", "")
     try:
+        _check_comment(comment)
         if state == "comment":
             review.add_comment(db, submission_id, comment, current_user().username,
                                scope=current_scope())
@@ -219,6 +221,16 @@ def count(form_id: str):
     n = conn.scalar(select(func.count()).select_from(table)
                     .where(listing.scoping.where(table, current_scope())))
     return {"form_id": form_id, "count": int(n or 0)}
+
+
+COMMENT_LIMIT = 5000  # characters; the page's text boxes stop there too
+
+
+def _check_comment(comment: str | None) -> None:
+    if comment and len(comment) > COMMENT_LIMIT:
+        raise Problem("review.comment_too_long", 400,
+                      _("A comment has at most %(n)s characters; this one has %(length)s.",
+                        n=f"{COMMENT_LIMIT:,}", length=f"{len(comment):,}"))
 
 
 def _state_label(state: str) -> str:
