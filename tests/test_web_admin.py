@@ -226,3 +226,12 @@ def test_refused_new_users_explain_themselves_in_the_readers_language(world, adm
                                              "role": "supervisor", "password": "short",
                                              "scope": [f"bd_district:{RANGPUR}"]})
     assert "পাসওয়ার্ডে অন্তত 10টি অক্ষর থাকতে হবে।" in short.get_data(as_text=True)
+
+
+def test_a_file_that_is_no_workbook_is_refused_with_one_clear_sentence(people, admin, db):
+    response = upload(admin, b"PK but not really a zip", "broken.xlsx")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "broken.xlsx was not published" in html
+    assert html.count("could not be read as an XLSForm workbook") == 1  # not again in a table
+    assert "<th>Sheet</th>" not in html.split('id="form-errors"')[1].split("</div>")[0]
