@@ -221,6 +221,10 @@ class Source(Base):
     cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The pull holding this source (one at a time: pipeline/connectors/runs.py) and when it last
+    # showed it was alive; both empty when no pull runs. No foreign key: a plain claim.
+    pull_run_id: Mapped[int | None] = mapped_column(Integer)
+    pull_heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     form: Mapped[Form] = relationship()
 

@@ -11,30 +11,26 @@ from sqlalchemy import select
 from pipeline import warehouse
 from pipeline.connectors import central
 from pipeline.connectors.http import Secret
-from pipeline.models import PullRun, Source, Submission
-from tests.collect import JPEG, publish_site_visit, submission_xml
+from pipeline.models import PullRun, Source
+from pipeline.problems import Problem
+from tests.collect import JPEG, submission_xml
+from tests.connector_helpers import OTHER_JPEG, add_source, held_pull, runs_of, served, stored
+from tests.connector_helpers import add_visits as _add_visits
 from tests.fakes.central_server import FakeCentral
 from tests.fakes.serve import serving
-
-OTHER_JPEG = JPEG.replace(b"pretend", b"edited")
 
 
 @pytest.fixture
 def fake():
-    server = FakeCentral()
-    with serving(server.app) as url:
-        server.url = url
+    with served(FakeCentral()) as server:
         yield server
 
 
 @pytest.fixture
 def source(session, fake) -> Source:
-    form = publish_site_visit(session).form
-    src = Source(name="central-np", kind="central", url=fake.url, username=fake.email,
-                 secret=fake.password, remote_form=f"{fake.project}:{fake.form}", form_id=form.id)
-    session.add(src)
-    session.commit()
-    return src
+    return add_source(session, name="central-np", kind="central", url=fake.url,
+                      username=fake.email, secret=fake.password,
+                      remote_form=f"{fake.project}:{fake.form}")
 
 
 def pull(app, session, source, **kwargs) -> PullRun:
@@ -48,18 +44,7 @@ def pull(app, session, source, **kwargs) -> PullRun:
 
 
 def add_visits(fake, count: int, start: int = 1, **kwargs) -> list[str]:
-    ids = []
-    for n in range(start, start + count):
-        iid = f"uuid:central-{n:04d}"
-        fake.add(submission_xml(iid, name=f"Visitor {n}", photo=f"p{n}.jpg"), {f"p{n}.jpg": JPEG},
-                 **kwargs)
-        ids.append(iid)
-    return ids
-
-
-def stored(session) -> dict[str, Submission]:
-    session.rollback()
-    return {s.instance_id: s for s in session.scalars(select(Submission))}
+    return _add_visits(fake, count, start, prefix="central", **kwargs)
 
 
 def xml_fetches(fake) -> list[str]:
@@ -229,3 +214,19 @@ def test_edits_after_a_cut_off_first_pull_are_still_caught(app, session, fake, s
     run = pull(app, session, source)
     assert (run.status, run.new, run.updated) == ("ok", 2, 1)
     assert stored(session)[ids[0]].review_state == "approved"
+
+
+def test_a_second_pull_of_the_same_form_waits_for_the_first(app, session, fake, source):
+    ids = add_visits(fake, 3)
+    with held_pull(app, fake, source, lambda s, src: pull(app, s, src)) as first:
+        with pytest.raises(Problem) as refused:
+            pull(app, session, source)
+        assert (refused.value.code, refused.value.status) == ("source.pull_running", 409)
+        assert "A pull of central-np has been running since" in refused.value.message
+        assert runs_of(session, source) == [("running", None)]  # nothing recorded
+        run = first.finish()
+    assert (run.status, run.new, run.errors) == ("ok", 3, 0)
+    assert sorted(stored(session)) == ids
+    assert len(xml_fetches(fake)) == 3
+    again = pull(app, session, source)
+    assert (again.status, again.new, again.skipped) == ("ok", 0, 0)

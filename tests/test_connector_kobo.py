@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
+from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -13,36 +15,32 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from pipeline import forms, warehouse
-from pipeline.connectors import kobo, xmlmap
+from pipeline.connectors import kobo, runs, xmlmap
 from pipeline.connectors.http import Secret
-from pipeline.models import AuditEvent, PullRun, Source, Submission
+from pipeline.db import make_engine, session_factory
+from pipeline.models import AuditEvent, PullRun, Source, utcnow
 from pipeline.parse import parse
+from pipeline.problems import Problem
 from pipeline.schema import FormSchema
 from tests import formtools
-from tests.collect import JPEG, XFORM, app_user, multipart, publish_site_visit, submission_xml
+from tests.collect import JPEG, XFORM, app_user, multipart, submission_xml
+from tests.connector_helpers import OTHER_JPEG, add_source, held_pull, runs_of, served, stored
+from tests.connector_helpers import add_visits as _add_visits
 from tests.fakes.expected import assert_answers_in_warehouse
 from tests.fakes.kobo_server import FakeKobo
 from tests.fakes.serve import serving
 
-OTHER_JPEG = JPEG.replace(b"pretend", b"edited")
-
 
 @pytest.fixture
 def fake():
-    server = FakeKobo()
-    with serving(server.app) as url:
-        server.url = url
+    with served(FakeKobo()) as server:
         yield server
 
 
 @pytest.fixture
 def source(session, fake) -> Source:
-    form = publish_site_visit(session).form
-    src = Source(name="kobo-dhaka", kind="kobo", url=fake.url, secret=fake.token,
-                 remote_form=fake.asset, form_id=form.id)
-    session.add(src)
-    session.commit()
-    return src
+    return add_source(session, name="kobo-dhaka", kind="kobo", url=fake.url, secret=fake.token,
+                      remote_form=fake.asset)
 
 
 @pytest.fixture
@@ -57,17 +55,7 @@ def pull(app, session, source, waits, **kwargs) -> PullRun:
 
 
 def add_visits(fake, count: int, start: int = 1) -> list[str]:
-    ids = []
-    for n in range(start, start + count):
-        iid = f"uuid:kobo-{n:04d}"
-        fake.add(submission_xml(iid, name=f"Visitor {n}", photo=f"p{n}.jpg"), {f"p{n}.jpg": JPEG})
-        ids.append(iid)
-    return ids
-
-
-def stored(session) -> dict[str, Submission]:
-    session.rollback()
-    return {s.instance_id: s for s in session.scalars(select(Submission))}
+    return _add_visits(fake, count, start, prefix="kobo")
 
 
 def xml_fetches(fake) -> list[str]:
@@ -390,3 +378,115 @@ def test_answers_to_fields_we_do_not_have_are_refused_not_dropped(app, session, 
     run = pull(app, session, source, waits)
     assert (run.new, run.errors) == (0, 2)  # the re-check meets the first one again
     assert "uuid:extra-json" in run.message
+
+
+# One pull per source at a time: two real pulls, the first held mid-way in another thread (with
+# its own engine, as another process would have).
+
+def _pull_in(app, waits):
+    return lambda session, source: pull(app, session, source, waits)
+
+
+def test_a_second_pull_of_the_same_source_is_refused_while_the_first_runs(app, session, fake,
+                                                                          source, waits):
+    ids = add_visits(fake, 3)
+    with held_pull(app, fake, source, _pull_in(app, waits)) as first:
+        with pytest.raises(Problem) as refused:
+            pull(app, session, source, waits)
+        assert (refused.value.code, refused.value.status) == ("source.pull_running", 409)
+        assert re.fullmatch(r"A pull of kobo-dhaka has been running since \d\d:\d\d UTC; "
+                            r"wait for it to finish\.", refused.value.message)
+        # The refused pull recorded nothing, and did not mark the running one as cut off.
+        assert runs_of(session, source) == [("running", None)]
+        run = first.finish()
+    assert (run.status, run.new, run.errors) == ("ok", 3, 0)
+    assert sorted(stored(session)) == ids
+    assert len(xml_fetches(fake)) == 3  # each submission downloaded once
+    assert session.get(Source, source.id).pull_run_id is None  # released
+    assert pull(app, session, source, waits).status == "ok"  # the next pull may start
+
+
+def test_pulls_of_different_sources_run_side_by_side(app, session, fake, source, waits):
+    ids = add_visits(fake, 2)
+    with served(FakeKobo(asset="aOtherAsset9")) as other_fake:
+        other = add_source(session, name="kobo-sylhet", kind="kobo", url=other_fake.url,
+                           secret=other_fake.token, remote_form=other_fake.asset)
+        other_ids = [submission_xml(f"uuid:sylhet-{n}") for n in range(2)]
+        for xml in other_ids:
+            other_fake.add(xml)
+        with held_pull(app, fake, source, _pull_in(app, waits)) as first:
+            beside = pull(app, session, other, waits)
+            assert (beside.status, beside.new) == ("ok", 2)
+            run = first.finish()
+    assert (run.status, run.new) == ("ok", 2)
+    assert sorted(stored(session)) == sorted([*ids, "uuid:sylhet-0", "uuid:sylhet-1"])
+
+
+def test_a_pull_that_died_holding_its_source_is_taken_over_after_the_timeout(app, session,
+                                                                             fake, source, waits):
+    add_visits(fake, 2)
+    # A pull whose process was killed: its run still says running, its claim was never released.
+    dead = PullRun(kind="kobo", source_id=source.id, status="running",
+                   started_at=utcnow() - runs.CLAIM_TIMEOUT * 3)
+    session.add(dead)
+    session.flush()
+    source.pull_run_id = dead.id
+    source.pull_heartbeat = utcnow() - runs.CLAIM_TIMEOUT / 2  # not quiet long enough yet
+    session.commit()
+    with pytest.raises(Problem, match="running since"):
+        pull(app, session, source, waits)
+    assert runs_of(session, source) == [("running", None)]
+    source.pull_heartbeat = utcnow() - runs.CLAIM_TIMEOUT - timedelta(seconds=1)
+    session.commit()
+    run = pull(app, session, source, waits)
+    assert (run.status, run.new) == ("ok", 2)
+    (status, message), _ = runs_of(session, source)
+    assert status == "failed" and message.startswith("Interrupted before it finished")
+    assert session.get(Source, source.id).pull_run_id is None
+
+
+def test_a_slow_pull_taken_over_stops_without_moving_the_cursor(app, session, fake, source, waits,
+                                                              monkeypatch):
+    ids = add_visits(fake, 3)
+    with held_pull(app, fake, source, _pull_in(app, waits)) as slow:
+        monkeypatch.setattr(runs, "CLAIM_TIMEOUT", timedelta(0))  # it has gone quiet too long
+        newer = pull(app, session, source, waits)
+        assert (newer.status, newer.new) == ("ok", 3)
+        monkeypatch.setattr(runs, "CLAIM_TIMEOUT", timedelta(minutes=15))
+        cursor = dict(session.get(Source, source.id).cursor)
+        run = slow.finish()
+    assert run.status == "failed" and run.new == 0
+    assert "another pull took the source over" in run.message
+    session.rollback()
+    assert session.get(Source, source.id).cursor == cursor  # the newer pull's, untouched
+    assert sorted(stored(session)) == ids
+    assert pull(app, session, source, waits).status == "ok"
+
+
+def test_of_pulls_claiming_a_source_at_the_same_moment_exactly_one_wins(app, session, source):
+    engines = [make_engine(app.config["DATABASE_URL"]) for _ in range(4)]
+    barrier = threading.Barrier(len(engines), timeout=15)
+    outcomes: list[object] = []
+
+    def claim(engine) -> None:
+        with session_factory(engine)() as own:
+            mine = own.get(Source, source.id)
+            barrier.wait()
+            try:
+                outcomes.append(runs.start(own, "kobo", mine).row.id)
+            except Problem as problem:
+                outcomes.append(problem.code)
+
+    threads = [threading.Thread(target=claim, args=(e,), daemon=True) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for engine in engines:
+        engine.dispose()
+    assert len(outcomes) == len(engines)
+    (winner,) = [o for o in outcomes if isinstance(o, int)]
+    assert outcomes.count("source.pull_running") == len(engines) - 1
+    assert runs_of(session, source) == [("running", None)]
+    session.refresh(source)
+    assert source.pull_run_id == winner

@@ -4,32 +4,30 @@ against fake KoBoToolbox and ODK Central servers. Secrets never appear in what i
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from sqlalchemy import select
 
+from pipeline.connectors import sources as configured
 from pipeline.models import AuditEvent, PullRun, Source, Submission
 from sync_server.cli import cli
 from sync_server.commands import sources as sources_command
 from tests.collect import JPEG, publish_site_visit, submission_xml
+from tests.connector_helpers import held_pull, runs_of, served
 from tests.fakes.central_server import FakeCentral
 from tests.fakes.kobo_server import FakeKobo
-from tests.fakes.serve import serving
 
 
 @pytest.fixture
 def kobo_fake():
-    server = FakeKobo()
-    with serving(server.app) as url:
-        server.url = url
+    with served(FakeKobo()) as server:
         yield server
 
 
 @pytest.fixture
 def central_fake():
-    server = FakeCentral()
-    with serving(server.app) as url:
-        server.url = url
+    with served(FakeCentral()) as server:
         yield server
 
 
@@ -165,3 +163,27 @@ def test_import_instances_prints_what_happened(runner, session, form, tmp_path):
     assert "refused broken/broken.xml: The submission is not well-formed XML" in result.output
     again = run(runner, "import", "instances", str(tmp_path / "instances"))
     assert "0 imported, 1 already here, 1 refused" in again.output
+
+
+def test_pull_refuses_a_source_already_being_pulled_and_pulls_the_others(
+        app, runner, session, form, kobo_fake, central_fake):
+    kobo_fake.add(submission_xml("uuid:k1"))
+    central_fake.add(submission_xml("uuid:c1"))
+    add_kobo(runner, kobo_fake)
+    add_central(runner, central_fake)
+    session.rollback()
+    kobo_source = configured.get(session, "kobo-dhaka")
+
+    def by_hand(other_session, source):  # an admin's pull, in another terminal
+        return configured.pull(other_session, app.extensions["blobs"], source)
+
+    with held_pull(app, kobo_fake, kobo_source, by_hand) as first:
+        result = run(runner, "pull")
+        assert result.exit_code == 1
+        assert re.search(r"kobo-dhaka: A pull of kobo-dhaka has been running since \d\d:\d\d "
+                         r"UTC; wait for it to finish\.", result.output)
+        assert "central-np: 1 new, 0 updated, 0 skipped, 0 errors (ok)" in result.output
+        held = first.finish()
+    assert (held.status, held.new) == ("ok", 1)
+    assert runs_of(session, kobo_source) == [("ok", None)]
+    assert run(runner, "pull", "kobo-dhaka").exit_code == 0

@@ -133,22 +133,13 @@ def pull(session: Session, blobs: BlobStore, source: Source, *,
     """Pull new and changed submissions; returns the recorded run."""
     own_client = client is None
     client = client or client_for(source)
-    run = runs.start(session, "central", source)
-    try:
+
+    def work(run: runs.Run) -> None:
         project, form = split_remote_form(source.remote_form)
         cursor = {} if from_start else dict(source.cursor or {})
         _pull(session, blobs, source, client, run, cursor, project, form, page_size, progress)
-    except Problem as problem:
-        return run.finish("failed", client.redact(problem.message))
-    except BaseException as exc:  # a crash or Ctrl-C is recorded, then re-raised
-        run.finish("failed", "Stopped by Ctrl-C; the next pull resumes from here."
-                   if isinstance(exc, KeyboardInterrupt)
-                   else client.redact(f"Unexpected error: {type(exc).__name__}"))
-        raise
-    finally:
-        if own_client:
-            client.close()
-    return run.finish("ok")
+
+    return runs.carry_out(session, "central", source, client, work, close_client=own_client)
 
 
 def feed_filter(cursor: dict[str, Any]) -> str | None:

@@ -89,8 +89,8 @@ def pull(session: Session, blobs: BlobStore, source: Source, *, client: KoboClie
     """Pull what is new (then re-check recent submissions); returns the recorded run."""
     own_client = client is None
     client = client or client_for(source)
-    run = runs.start(session, "kobo", source)
-    try:
+
+    def work(run: runs.Run) -> None:
         cursor = {} if from_start else dict(source.cursor or {})
         known_before = int(cursor.get("last_id", 0))
         _pull_new(session, blobs, source, client, run, cursor, page_size, progress)
@@ -99,17 +99,8 @@ def pull(session: Session, blobs: BlobStore, source: Source, *, client: KoboClie
             cursor["rechecked_at"] = _now_text()
         cursor["pulled_at"] = _now_text()
         run.checkpoint(source, cursor)
-    except Problem as problem:
-        return run.finish("failed", client.redact(problem.message))
-    except BaseException as exc:  # a crash or Ctrl-C is recorded, then re-raised
-        run.finish("failed", "Stopped by Ctrl-C; the next pull resumes from here."
-                   if isinstance(exc, KeyboardInterrupt)
-                   else client.redact(f"Unexpected error: {type(exc).__name__}"))
-        raise
-    finally:
-        if own_client:
-            client.close()
-    return run.finish("ok")
+
+    return runs.carry_out(session, "kobo", source, client, work, close_client=own_client)
 
 
 def _pull_new(session: Session, blobs: BlobStore, source: Source, client: KoboClient,
@@ -138,6 +129,7 @@ def _recheck(session: Session, blobs: BlobStore, source: Source, client: KoboCli
     for records, _total in _pages(client, source.remote_form, window, 0, page_size):
         for record in records:
             _take(session, blobs, source, client, run, record, count_known=False)
+            run.checkpoint()  # the counts so far, and the pull's claim kept alive
 
 
 def _pages(client: KoboClient, asset: str, query: dict[str, Any], after: int,

@@ -2,19 +2,47 @@
 
 Counts are kept in memory and written at checkpoints: an ingest that is refused rolls its own
 transaction back, and must not take the run's counts with it.
+
+One pull per source at a time. ``start`` claims the source with one conditional UPDATE of
+``sources.pull_run_id``/``pull_heartbeat`` (atomic on SQLite and PostgreSQL, across processes):
+a second pull of the same source is refused (``source.pull_running``) before it records
+anything. Every checkpoint refreshes the heartbeat; ``finish`` releases the claim. A claim whose
+heartbeat is older than ``CLAIM_TIMEOUT`` belongs to a pull that died (process killed, machine
+off) and is taken over; the pull it belonged to, if it was only slow, finds out at its next
+checkpoint and stops (``source.pull_taken_over``) without moving the cursor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipeline.db import begin_write
 from pipeline.models import PullRun, Source, utcnow
+from pipeline.problems import Problem
 
 MAX_NOTES = 20  # error lines kept in a run's message; the count says how many there were
+# A claim not refreshed for this long is taken over. Checkpoints come after every submission;
+# the longest quiet stretch is one submission's downloads with their retries.
+CLAIM_TIMEOUT = timedelta(minutes=15)
+
+
+def pull_running(name: str, since: datetime | None) -> Problem:
+    when = f" since {since:%H:%M} UTC" if since else ""
+    return Problem("source.pull_running", 409,
+                   f"A pull of {name} has been running{when}; wait for it to finish.")
+
+
+def pull_taken_over(name: str) -> Problem:
+    return Problem("source.pull_taken_over", 409,
+                   f"This pull of {name} went quiet for longer than "
+                   f"{int(CLAIM_TIMEOUT.total_seconds() // 60)} minutes and another pull took "
+                   "the source over; it stopped here.")
 
 
 @dataclass
@@ -23,6 +51,7 @@ class Run:
 
     session: Session
     row: PullRun
+    source: Source | None = None
     new: int = 0
     updated: int = 0
     skipped: int = 0
@@ -35,14 +64,22 @@ class Run:
             self.notes.append(f"{ref}: {message}")
 
     def checkpoint(self, source: Source | None = None, cursor: dict | None = None) -> None:
-        """Write the counts (and the source's cursor, if given) in one commit."""
+        """Write the counts (and the source's cursor, if given) in one commit; refresh the claim.
+
+        Raises ``source.pull_taken_over`` (writing nothing) if another pull took the source.
+        """
         begin_write(self.session)
+        if self.source is not None and not self._refresh_claim():
+            self.session.rollback()
+            raise pull_taken_over(self.source.name)
         self._write()
         if source is not None and cursor is not None:
             source.cursor = dict(cursor)  # a new dict, so the JSON column sees the change
         self.session.commit()
+        _forget_claim(self.session, self.source)
 
     def finish(self, status: str = "ok", message: str | None = None) -> PullRun:
+        """Record the outcome and release the source (if this run still holds it)."""
         self.session.rollback()  # whatever failed mid-way is not ours to keep
         begin_write(self.session)
         self._write()
@@ -52,8 +89,25 @@ class Run:
         if self.errors > len(self.notes):
             lines.append(f"... and {self.errors - len(self.notes)} more")
         self.row.message = "\n".join(lines) or None
+        if self.source is not None:
+            self.session.execute(
+                update(Source)
+                .where(Source.id == self.source.id, Source.pull_run_id == self.row.id)
+                .values(pull_run_id=None, pull_heartbeat=None)
+                .execution_options(synchronize_session=False))
         self.session.commit()
+        _forget_claim(self.session, self.source)
         return self.row
+
+    def _refresh_claim(self) -> bool:
+        """Move the heartbeat on, if this run still holds its source."""
+        assert self.source is not None
+        result = self.session.execute(
+            update(Source)
+            .where(Source.id == self.source.id, Source.pull_run_id == self.row.id)
+            .values(pull_heartbeat=utcnow())
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
 
     def _write(self) -> None:
         row = self.row
@@ -62,21 +116,96 @@ class Run:
 
 
 def start(session: Session, kind: str, source: Source | None = None) -> Run:
-    """Open a run; an older run of the same source still marked running was cut off."""
+    """Open a run; for a source, claim it first (``source.pull_running`` if another pull holds
+    it). An older run of the same source still marked running was cut off."""
     session.commit()
     begin_write(session)
-    if source is not None:
-        session.execute(
-            update(PullRun)
-            .where(PullRun.source_id == source.id, PullRun.status == "running")
-            .values(status="failed", finished_at=utcnow(),
-                    message="Interrupted before it finished; the next pull resumed from its cursor.")
-        )
-    row = PullRun(kind=kind, source_id=source.id if source is not None else None,
-                  started_at=utcnow(), status="running")
-    session.add(row)
-    session.commit()
-    return Run(session, row)
+    try:
+        if source is not None:
+            _claim(session, source)
+            session.execute(
+                update(PullRun)
+                .where(PullRun.source_id == source.id, PullRun.status == "running")
+                .values(status="failed", finished_at=utcnow(),
+                        message="Interrupted before it finished; the next pull resumed from "
+                                "its cursor.")
+            )
+        row = PullRun(kind=kind, source_id=source.id if source is not None else None,
+                      started_at=utcnow(), status="running")
+        session.add(row)
+        session.flush()
+        if source is not None:
+            session.execute(update(Source).where(Source.id == source.id)
+                            .values(pull_run_id=row.id)
+                            .execution_options(synchronize_session=False))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    _forget_claim(session, source)
+    return Run(session, row, source)
+
+
+def _forget_claim(session: Session, source: Source | None) -> None:
+    """The claim is written by conditional UPDATEs: reload it when next read."""
+    if source is not None and source in session:
+        session.expire(source, ["pull_run_id", "pull_heartbeat"])
+
+
+def _claim(session: Session, source: Source) -> None:
+    """Take the source in this (write) transaction, or raise ``source.pull_running``.
+
+    The UPDATE matches only a free claim or a stale one, so of two pulls (any processes) only
+    one matches: SQLite writes one transaction at a time, PostgreSQL re-checks the condition on
+    the row after the other transaction committed.
+    """
+    now = utcnow()
+    taken = session.execute(
+        update(Source)
+        .where(Source.id == source.id,
+               (Source.pull_run_id.is_(None)) | (Source.pull_heartbeat.is_(None))
+               | (Source.pull_heartbeat < now - CLAIM_TIMEOUT))
+        .values(pull_heartbeat=now, pull_run_id=None)
+        .execution_options(synchronize_session=False))
+    if taken.rowcount == 1:
+        return
+    holder = session.execute(select(Source.pull_run_id, Source.pull_heartbeat)
+                             .where(Source.id == source.id)).first()
+    since = None
+    if holder is not None:
+        since = session.scalar(select(PullRun.started_at).where(PullRun.id == holder.pull_run_id))
+        since = since or holder.pull_heartbeat
+    raise pull_running(source.name, since)
+
+
+class _Client(Protocol):
+    def redact(self, text: str) -> str: ...
+    def close(self) -> None: ...
+
+
+def carry_out(session: Session, kind: str, source: Source, client: _Client,
+              work: Callable[[Run], None], *, close_client: bool) -> PullRun:
+    """One pull of ``source`` as a recorded run: claim it, do ``work``, record how it ended.
+
+    A ``Problem`` ends the run as failed (the pull is resumed next time); a crash or Ctrl-C is
+    recorded, then re-raised. A refused claim (``source.pull_running``) is raised before
+    anything is recorded. ``close_client`` closes the HTTP client at the end, whatever happens.
+    """
+    try:
+        run = start(session, kind, source)
+        try:
+            work(run)
+        except Problem as problem:
+            return run.finish("failed", client.redact(problem.message))
+        except BaseException as exc:  # a crash or Ctrl-C is recorded, then re-raised
+            run.finish("failed", "Stopped by Ctrl-C; the next pull resumes from here."
+                       if isinstance(exc, KeyboardInterrupt)
+                       else client.redact(f"Unexpected error: {type(exc).__name__}"))
+            raise
+        return run.finish("ok")
+    finally:
+        if close_client:
+            client.close()
 
 
 def recent(session: Session, limit: int = 50, source: Source | None = None) -> list[PullRun]:

@@ -113,7 +113,10 @@ def describe(source: Source) -> dict[str, Any]:
 
 
 def pull(session: Session, blobs: BlobStore, source: Source, **options: Any) -> PullRun:
-    """Pull one source with the connector of its kind."""
+    """Pull one source with the connector of its kind.
+
+    Raises ``source.pull_running`` (recording nothing) while another pull of it runs.
+    """
     if source.kind == "kobo":
         return kobo.pull(session, blobs, source, **options)
     options.pop("recheck_days", None)  # Central's feed reports edits and reviews itself

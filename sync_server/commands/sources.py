@@ -153,8 +153,13 @@ def _pull_all(name: str | None, from_start: bool, recheck_days: float) -> bool:
                     bar.total = total
                 bar.update(done - bar.n)
 
-            run = configured.pull(session, get_blobs(), source, from_start=from_start,
-                                  recheck_days=recheck_days, progress=progress)
+            try:
+                run = configured.pull(session, get_blobs(), source, from_start=from_start,
+                                      recheck_days=recheck_days, progress=progress)
+            except Problem as problem:  # another pull holds this source: the others go on
+                click.echo(f"{source.name}: {problem.message}")
+                ok = False
+                continue
         click.echo(f"{source.name}: {_counts(run)} ({run.status})")
         if run.message:
             click.echo("  " + run.message.replace("\n", "\n  "))

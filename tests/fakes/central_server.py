@@ -5,7 +5,8 @@ feed with ``$filter`` on ``__system/submissionDate`` / ``__system/updatedAt`` (`
 ``lt``/``le``, joined by ``or``), ``$orderby``, ``$top``, ``$count`` and ``@odata.nextLink``
 (a ``$skiptoken``); times stored to the microsecond and printed to the millisecond;
 ``updatedAt`` null until a submission is edited or reviewed; ``/submissions/{id}.xml``
-(the current version) and ``/submissions/{id}/attachments[/{name}]``.
+(the current version) and ``/submissions/{id}/attachments[/{name}]``. Tests queue faults
+(``page_faults``, ``down_after_xml``) and can keep one XML download waiting (``hold_xml``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 from defusedxml import ElementTree
 from flask import Flask, Response, jsonify, request
 
-from tests.fakes.serve import drop_after
+from tests.fakes.serve import Hold, drop_after
 
 CLAUSE = re.compile(r"^__system/(submissionDate|updatedAt) (gt|ge|lt|le) (\S+)$")
 
@@ -65,6 +66,7 @@ class FakeCentral:
         self.clock = datetime.now(UTC)
         self.page_faults: list[str] = []
         self.down_after_xml: int | None = None
+        self.hold_xml: Hold | None = None  # holds one XML download mid-pull
         self.loop_next = False
         self.xml_served = 0
         self.sessions_created = 0
@@ -223,6 +225,8 @@ class FakeCentral:
             record = _record(instance_id)
             if record is None:
                 return jsonify(code=404.1, message="Not found"), 404
+            if self.hold_xml is not None:
+                self.hold_xml()
             if self.down_after_xml is not None and self.xml_served >= self.down_after_xml:
                 return Response("<html>502 Bad Gateway</html>", 502, mimetype="text/html")
             self.xml_served += 1

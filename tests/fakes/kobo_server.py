@@ -5,7 +5,8 @@ Follows the documented API: ``Authorization: Token ...``; ``/api/v2/assets/{uid}
 ``/data/{id}/?format=xml`` for the original XML; ``_attachments[].download_url``.
 Records are built from submission XML the way KoBo flattens it (group paths joined by ``/``,
 repeats as lists, metadata with ``_``). Faults are queued by tests: ``page_faults`` for the
-next list requests ("429", "500", "drop", "malformed"), ``down_after_xml`` for an outage.
+next list requests ("429", "500", "drop", "malformed"), ``down_after_xml`` for an outage,
+``hold_xml`` (a ``serve.Hold``) to keep one XML download waiting while the test acts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from urllib.parse import urlencode
 from defusedxml import ElementTree
 from flask import Flask, Response, jsonify, request
 
-from tests.fakes.serve import drop_after
+from tests.fakes.serve import Hold, drop_after
 
 VALIDATION_LABELS = {
     "validation_status_approved": "Approved",
@@ -83,6 +84,7 @@ class FakeKobo:
         self.clock = datetime.now(UTC) - timedelta(days=1)
         self.page_faults: list[str] = []
         self.down_after_xml: int | None = None
+        self.hold_xml: Hold | None = None  # holds one XML download mid-pull
         self.serve_xml = True
         self.kobo_naming = True
         self.ignore_query = False  # a broken server: every page lists everything
@@ -216,6 +218,8 @@ class FakeKobo:
                 return jsonify(self._with_urls(self.records[record_id]))
             if not self.serve_xml:
                 return jsonify(detail="Not found."), 404
+            if self.hold_xml is not None:
+                self.hold_xml()
             if self.down_after_xml is not None and self.xml_served >= self.down_after_xml:
                 return Response("<h1>Service Unavailable</h1>", 503, mimetype="text/html")
             self.xml_served += 1

@@ -31,3 +31,27 @@ def drop_after(environ: dict[str, Any], body: bytes) -> Iterator[bytes]:
     sock = environ["werkzeug.socket"]
     sock.shutdown(socket.SHUT_RDWR)
     raise ConnectionAbortedError("connection cut on purpose by the fake server")
+
+
+class Hold:
+    """Keeps the first request that reaches it waiting until the test calls ``release()``
+    (at most ``timeout`` seconds), so a test can act while a pull is mid-way. Later requests
+    pass straight through."""
+
+    def __init__(self, timeout: float = 15.0) -> None:
+        self.timeout = timeout
+        self.reached = threading.Event()
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        self._used = False
+
+    def __call__(self) -> None:
+        with self._lock:
+            if self._used:
+                return
+            self._used = True
+        self.reached.set()
+        self._released.wait(self.timeout)
+
+    def release(self) -> None:
+        self._released.set()
