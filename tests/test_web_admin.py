@@ -133,6 +133,14 @@ def test_app_user_qr_code_and_revoke(world, admin, db):
     assert app_user.forms == ["innovation_inspection"]
     page = admin.get(response.headers["Location"]).get_data(as_text=True)
     assert f"/key/{app_user.token}" in page
+    # Its forms by title, not by id, here and in the list (and in Bengali for a Bengali reader).
+    assert "Innovation project inspection" in page and "innovation_inspection<" not in page
+    listed = admin.get("/admin/app-users").get_data(as_text=True).split("<tbody>")[1]
+    assert "<td>Innovation project inspection</td>" in listed
+    admin.post("/language", data={"lang": "bn", "csrf_token": token})
+    bengali = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "উদ্ভাবন প্রকল্প পরিদর্শন" in bengali
+    admin.post("/language", data={"lang": "en", "csrf_token": token})
     png = admin.get(f"/admin/app-users/{app_user.id}/qr.png")
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
     assert png.data == qr.app_user_qr("http://localhost", app_user.token, "Sangjog · Rangpur team")

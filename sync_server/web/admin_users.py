@@ -24,7 +24,7 @@ from pipeline.problems import Problem
 from .. import qr
 from ..db import get_session
 from . import current_user, people, require
-from .i18n import locale, problem_text
+from .i18n import form_title, locale, problem_text
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin")
 
@@ -32,6 +32,15 @@ bp = Blueprint("admin_users", __name__, url_prefix="/admin")
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["scope_label"] = lambda code: people.scope_label(code, locale())
+    app.jinja_env.globals["form_names"] = form_names
+
+
+def form_names(form_ids: list[str]) -> str:
+    """An app user's forms by title, in the reader's language (an id no longer published as
+    itself)."""
+    forms = {f.xml_form_id: f for f in get_session().scalars(
+        select(Form).where(Form.xml_form_id.in_(list(form_ids))))}
+    return ", ".join(form_title(forms[i]) if i in forms else i for i in form_ids)
 
 
 def _users_page(status: int = 200, **extra):
