@@ -19,7 +19,7 @@ from .db import begin_write
 from .models import Attachment, Form, Submission
 from .parse import parse
 from .problems import Problem
-from .schema import schema_for
+from .schema import schema_for, table_name
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,43 @@ def _load(session: Session, submission_id: int) -> bool:
     parsed = parse(schema, sub.xml, key=sub.root_id)
     if sub.current:
         warehouse.write(session.connection(), submission_meta(session, sub), parsed)
+    else:
+        _show_chain(session, sub, form_xml_id)
     sub.parse_status, sub.parse_error_code, sub.parse_error = "ok", None, None
     session.commit()
     return True
+
+
+def _show_chain(session: Session, older: Submission, form_xml_id: str) -> None:
+    """An older version was loaded, possibly one that arrived after its edit and joined the
+    edit's chain (``rawstore``): the chain's root and version count may have changed. Drop the
+    rows its versions left under another key and write the current version again under the
+    root's key; while the current one has not loaded, the latest version with rows stands in."""
+    conn = session.connection()
+    chain = session.execute(select(Submission.id, Submission.current, Submission.parse_status)
+                            .where(Submission.root_id == older.root_id)).all()
+    tables = warehouse.form_tables(conn, form_xml_id)
+    main = tables.get(table_name(form_xml_id))
+    if main is None:
+        return
+    shown = conn.execute(select(main.c._submission_id, main.c._key)
+                         .where(main.c._submission_id.in_([c.id for c in chain]))).all()
+    stale = [row._submission_id for row in shown if row._key != older.root_id]
+    current = next((c.id for c in chain if c.current and c.parse_status == "ok"), None)
+    if current is None and not stale:
+        return  # nothing shown under an old key; the current version writes itself when it loads
+    for name, table in tables.items():
+        if name != main.name and stale:
+            conn.execute(table.delete().where(table.c._submission_id.in_(stale)))
+    if stale:
+        conn.execute(main.delete().where(main.c._submission_id.in_(stale),
+                                         main.c._key != older.root_id))
+    winner_id = current if current is not None else max(row._submission_id for row in shown)
+    winner = session.execute(select(Submission).where(Submission.id == winner_id)
+                             .execution_options(populate_existing=True)).scalar_one()
+    schema = schema_for(session, form_xml_id, winner.form_version)
+    warehouse.write(conn, submission_meta(session, winner),
+                    parse(schema, winner.xml, key=older.root_id))
 
 
 def submission_meta(session: Session, sub: Submission) -> warehouse.SubmissionMeta:

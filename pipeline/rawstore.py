@@ -6,7 +6,8 @@ complete submission or none (at worst an unreferenced blob), and a retry then su
 
 Idempotent on instanceID: the same bytes again only add attachments that were missing (Collect
 splits big uploads and retries); different bytes under a known instanceID are refused. An edit
-names the instance it replaces in ``meta/deprecatedID`` and becomes the current one of its root.
+names the instance it replaces in ``meta/deprecatedID`` and becomes the current one of its root;
+a version that arrives after its edit joins the edit's chain as an older version.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -224,11 +225,12 @@ def _create(session: Session, incoming: Incoming, env: Envelope, form_pk: int,
             carried = [_attachment(a.name, a.sha256, size=a.size)
                        for a in replaced.attachments
                        if a.name in referenced and a.name not in digests]
+    current = _join_later_versions(session, env, form_pk, root_id)
     submission = Submission(
         instance_id=env.instance_id,
         root_id=root_id,
         deprecated_id=env.deprecated_id,
-        current=True,
+        current=current,
         form_id=form_pk,
         form_version=env.version,
         xml=incoming.xml,
@@ -248,6 +250,29 @@ def _create(session: Session, incoming: Incoming, env: Envelope, form_pk: int,
     session.add(submission)
     session.flush()  # the unique instanceID is checked here, inside the retry
     return Outcome(status, submission)
+
+
+def _join_later_versions(session: Session, env: Envelope, form_pk: int, root_id: str) -> bool:
+    """A version that arrives after an edit of it (pulls, phone folders, two phones) joins that
+    edit's chain as an older version, as if they had arrived in order: the later versions take
+    ``root_id`` and the latest current one among them stays current. Returns whether the
+    arriving version is current. The stored XML is never touched, only these two columns."""
+    later_roots = set(session.scalars(
+        select(Submission.root_id).where(Submission.deprecated_id == env.instance_id,
+                                         Submission.form_id == form_pk)))
+    later_roots.discard(root_id)  # only a cycle of deprecatedIDs names its own chain
+    if not later_roots:
+        return True
+    session.execute(update(Submission).where(Submission.root_id.in_(later_roots))
+                    .values(root_id=root_id))
+    # Two edits of one version stored apart (a fork): the one received last wins, as in order.
+    latest = session.scalar(select(func.max(Submission.id))
+                            .where(Submission.root_id == root_id, Submission.current))
+    session.execute(update(Submission)
+                    .where(Submission.root_id == root_id, Submission.current,
+                           Submission.id != latest)
+                    .values(current=False))
+    return latest is None
 
 
 def _attachment(name: str, digest: str, data: bytes | None = None, *, size: int = 0) -> Attachment:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from pipeline import loader, rawstore, warehouse
+from pipeline import loader, rawstore, rebuild, warehouse
 from pipeline.db import begin_write
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
@@ -80,6 +80,67 @@ def test_an_edit_shows_the_current_version_under_the_original_key(app, session):
     assert row["_submission_id"] == stored(session, "uuid:o2").id
     photos = warehouse.repeat_tables(session.connection(), "site_check")["wh_site_check__photos"]
     assert [r.caption for r in session.execute(select(photos))] == ["new"]
+
+
+def _photo_rows(session: Session) -> list[tuple[str, str, str, int]]:
+    photos = warehouse.repeat_tables(session.connection(), "site_check")["wh_site_check__photos"]
+    result = [(r._key, r._parent_key, r.caption, r._submission_id)
+              for r in session.execute(select(photos).order_by(photos.c._key))]
+    session.commit()
+    return result
+
+
+def test_an_original_arriving_after_its_edit_leaves_the_edit_under_the_original_key(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    accept(session, blobs, Incoming(submission(
+        "uuid:e2", {"progress": "75", "photos": [{"caption": "new"}]}, deprecated_id="uuid:e1")))
+    assert [r["_key"] for r in main_rows(session)] == ["uuid:e2"]
+    outcome = accept(session, blobs, Incoming(submission("uuid:e1", ANSWERS)))
+    assert outcome.status == "created"
+    edit = stored(session, "uuid:e2")
+    [row] = main_rows(session)
+    assert (row["_key"], row["progress"], row["_edits"], row["_submission_id"]) == (
+        "uuid:e1", 75, 1, edit.id)
+    assert _photo_rows(session) == [("uuid:e1/photos[1]", "uuid:e1", "new", edit.id)]
+    assert stored(session, "uuid:e1").parse_status == "ok"
+    # A rebuild from the raw store writes the same row.
+    rebuild.rebuild(session, "site_check")
+    assert [(r["_key"], r["_edits"], r["_submission_id"]) for r in main_rows(session)] == [
+        ("uuid:e1", 1, edit.id)]
+    # An edit of the edit, in order now, keeps the original key.
+    accept(session, blobs, Incoming(submission("uuid:e3", {"progress": "90"}, deprecated_id="uuid:e2")))
+    assert [(r["_key"], r["progress"], r["_edits"]) for r in main_rows(session)] == [
+        ("uuid:e1", 90, 2)]
+    assert _photo_rows(session) == []
+
+
+@pytest.mark.parametrize("order", ["BAC", "BCA", "ACB", "CAB", "CBA"])
+def test_a_chain_arriving_in_any_order_shows_one_row_under_the_original_key(app, session, order):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    xml = {"A": submission("uuid:A", {"progress": "1", "photos": [{"caption": "a"}]}),
+           "B": submission("uuid:B", {"progress": "2", "photos": [{"caption": "b"}]},
+                           deprecated_id="uuid:A"),
+           "C": submission("uuid:C", {"progress": "3", "photos": [{"caption": "c"}]},
+                           deprecated_id="uuid:B")}
+    for letter in order:
+        accept(session, blobs, Incoming(xml[letter]))
+    last = stored(session, "uuid:C").id
+    assert [(r["_key"], r["progress"], r["_edits"], r["_submission_id"])
+            for r in main_rows(session)] == [("uuid:A", 3, 2, last)]
+    assert _photo_rows(session) == [("uuid:A/photos[1]", "uuid:A", "c", last)]
+
+
+def test_a_late_original_keeps_the_loaded_version_when_the_current_one_failed(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    accept(session, blobs, Incoming(submission("uuid:m2", {"progress": "2"}, deprecated_id="uuid:m1")))
+    accept(session, blobs, Incoming(submission("uuid:m3", {"progress": "x"}, deprecated_id="uuid:m2")))
+    assert stored(session, "uuid:m3").parse_status == "failed"
+    accept(session, blobs, Incoming(submission("uuid:m1", {"progress": "1"})))
+    assert [(r["_key"], r["progress"], r["_edits"], r["_submission_id"])
+            for r in main_rows(session)] == [("uuid:m1", 2, 2, stored(session, "uuid:m2").id)]
 
 
 def test_versions_share_tables_and_old_data_stays(app, session):

@@ -14,7 +14,7 @@ from pipeline.ingest import Incoming
 from pipeline.models import Attachment, Submission
 from pipeline.problems import Problem
 from pipeline.storage import BlobStore
-from tests.collect import JPEG, XFORM, publish_site_visit, submission_xml
+from tests.collect import JPEG, XFORM, app_user, multipart, publish_site_visit, submission_xml
 
 
 def test_envelope_reads_form_version_and_ids_in_any_namespace():
@@ -70,6 +70,57 @@ def test_edit_of_an_unknown_instance_is_kept_as_new(session, tmp_path):
     outcome = rawstore.save(session, BlobStore(tmp_path), _incoming(xml))
     assert outcome.status == "created"
     assert outcome.submission.root_id == "uuid:new" and outcome.submission.current
+
+
+def test_an_original_arriving_after_its_edit_joins_the_chain_as_the_older_version(
+        client, session):
+    """Collect on a second phone sends the edit first: both get a 201, one version is current."""
+    publish_site_visit(session)
+    key = app_user(session).token
+    original = submission_xml("uuid:late-1", name="Rina", photo="a.jpg")
+    edit = submission_xml("uuid:late-2", deprecated_id="uuid:late-1", name="Rina Das",
+                          photo="a.jpg")
+
+    def post(xml: bytes, files: dict[str, bytes] | None = None) -> int:
+        return client.post(f"/key/{key}/submission", content_type="multipart/form-data",
+                           data=multipart(xml, files)).status_code
+
+    assert post(edit, {"a.jpg": JPEG}) == 201
+    assert post(original, {"a.jpg": JPEG}) == 201
+    assert post(original) == 201  # a resend of the late original is still a duplicate
+    session.rollback()
+    found = {s.instance_id: s for s in session.scalars(select(Submission))}
+    assert {i: (s.root_id, s.current) for i, s in found.items()} == {
+        "uuid:late-1": ("uuid:late-1", False), "uuid:late-2": ("uuid:late-1", True)}
+    assert found["uuid:late-1"].xml == original and found["uuid:late-2"].xml == edit
+    assert found["uuid:late-2"].deprecated_id == "uuid:late-1"
+
+
+@pytest.mark.parametrize("order", ["BAC", "BCA", "ACB", "CAB", "CBA"])
+def test_a_chain_of_edits_in_any_order_has_one_current_version(session, tmp_path, order):
+    publish_site_visit(session)
+    blobs = BlobStore(tmp_path)
+    xml = {"A": submission_xml("uuid:A"),
+           "B": submission_xml("uuid:B", deprecated_id="uuid:A", name="B"),
+           "C": submission_xml("uuid:C", deprecated_id="uuid:B", name="C")}
+    for letter in order:
+        assert rawstore.save(session, blobs, _incoming(xml[letter])).status in ("created", "edited")
+    session.rollback()
+    found = {s.instance_id: (s.root_id, s.current, s.xml) for s in session.scalars(select(Submission))}
+    assert found == {"uuid:A": ("uuid:A", False, xml["A"]), "uuid:B": ("uuid:A", False, xml["B"]),
+                     "uuid:C": ("uuid:A", True, xml["C"])}
+
+
+def test_two_edits_stored_before_their_original_leave_the_last_received_current(session, tmp_path):
+    publish_site_visit(session)
+    blobs = BlobStore(tmp_path)
+    for instance_id in ("uuid:F1", "uuid:F2"):
+        rawstore.save(session, blobs, _incoming(submission_xml(instance_id, deprecated_id="uuid:F0")))
+    assert rawstore.save(session, blobs, _incoming(submission_xml("uuid:F0"))).status == "created"
+    session.rollback()
+    found = {s.instance_id: (s.root_id, s.current) for s in session.scalars(select(Submission))}
+    assert found == {"uuid:F0": ("uuid:F0", False), "uuid:F1": ("uuid:F0", False),
+                     "uuid:F2": ("uuid:F0", True)}
 
 
 def test_refusals_write_no_row(session, tmp_path):
