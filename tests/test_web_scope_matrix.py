@@ -11,7 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pipeline import accounts
 from pipeline.models import AuditEvent
@@ -166,3 +166,29 @@ def test_an_error_page_that_cannot_be_drawn_falls_back_to_the_plain_one(app, mon
     assert resp.status_code == 404
     html = resp.get_data(as_text=True)
     assert "<h1>Not found</h1>" in html and "resource.not_found" in html
+
+
+@pytest.mark.parametrize("path", [
+    "/submissions/99999999999999999999999", "/submissions/2147483648",
+    "/attachments/99999999999999999999999/desk.jpg", "/admin/app-users/99999999999999999999999",
+    "/admin/app-users/99999999999999999999999/qr.png",
+])
+def test_an_id_too_big_for_the_database_is_not_found(app, world, path):
+    admin = webdata.login(app.test_client(), "admin")
+    assert admin.get(path).status_code == 404
+
+
+def test_list_and_bulk_review_shrug_off_ids_that_are_no_ids(app, world, db):
+    sup = webdata.login(app.test_client(), "sup_rangpur")
+    listing_page = "/forms/innovation_inspection/submissions"
+    for arg in ("after=99999999999999999999999", "before=99999999999999999999999", "after=²",
+                "before=-3"):
+        assert sup.get(f"{listing_page}?{arg}").status_code == 200, arg
+    token = webdata.csrf(sup.get(listing_page).get_data(as_text=True))
+    events = db.scalar(select(func.count(AuditEvent.id)))
+    refused = sup.post(f"{listing_page}/review", data={
+        "csrf_token": token, "state": "approved", "ids": ["99999999999999999999999", "²"]})
+    assert refused.status_code == 302
+    assert "Select at least one submission to review." in sup.get(listing_page).get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(func.count(AuditEvent.id))) == events

@@ -10,7 +10,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import redirect, request, session, url_for
+from flask import Flask, redirect, request, session, url_for
+from werkzeug.routing import IntegerConverter
 
 from pipeline import problems
 from pipeline import scope as scoping
@@ -20,6 +21,27 @@ from ..db import get_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 _KEY = "sangjog.web_user"
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds on PostgreSQL (and SQLite)
+
+
+class DatabaseInt(IntegerConverter):
+    """``<int:...>`` in the pages' addresses: a number no id column can hold is simply not
+    found (404), instead of an overflow inside the database driver."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
+                 max: int | None = MAX_ID, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def use_database_ints(app: Flask) -> None:
+    """Before the pages' blueprints are registered, so their ``<int:...>`` rules use it."""
+    app.url_map.converters["int"] = DatabaseInt
+
+
+def id_arg(text: str | None) -> int | None:
+    """A submitted id (a form field, a query argument), or None when it is no id at all."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and int(text) <= MAX_ID else None
 
 
 def current_user() -> User | None:

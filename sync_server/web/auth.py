@@ -30,7 +30,7 @@ from pipeline.models import utcnow
 from pipeline.problems import Problem
 
 from ..db import get_session
-from . import current_user, fingerprint, require
+from . import current_user, fingerprint, require, use_database_ints
 from .i18n import problem_text
 
 bp = Blueprint("auth", __name__)
@@ -41,6 +41,7 @@ CSRF_EXEMPT_BLUEPRINTS = ("openrosa", "api")
 
 
 def init_app(app: Flask) -> None:
+    use_database_ints(app)  # first of the pages: their blueprints come after
     # Flask has defaults for these (so setdefault would keep them): set ours outright.
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)

@@ -16,7 +16,7 @@ from pipeline.schema import FormSchema, schema_for
 
 from ..db import get_session
 from . import answers as answering
-from . import current_scope, current_user, listing, require
+from . import current_scope, current_user, id_arg, listing, require
 from .i18n import locale, problem_text, state_name
 
 bp = Blueprint("review", __name__)
@@ -99,14 +99,13 @@ def _project_codes(scope, district: str | None) -> list[str]:
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return id_arg(request.args.get(name))
 
 
 @bp.route("/forms/<form_id>/submissions/review", methods=["POST"])
 @require(*REVIEWERS)
 def review_many(form_id: str):
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = [i for i in map(id_arg, request.form.getlist("ids")) if i is not None]
     back = request.form.get("next") or url_for("review.submissions", form_id=form_id)
     if not back.startswith("/") or back.startswith("//"):
         back = url_for("review.submissions", form_id=form_id)
