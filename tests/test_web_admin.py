@@ -243,3 +243,21 @@ def test_a_file_that_is_no_workbook_is_refused_with_one_clear_sentence(people, a
     assert "broken.xlsx was not published" in html
     assert html.count("could not be read as an XLSForm workbook") == 1  # not again in a table
     assert "<th>Sheet</th>" not in html.split('id="form-errors"')[1].split("</div>")[0]
+
+
+def test_a_user_whose_name_has_a_slash_can_still_be_managed(world, admin, db):
+    """User names are free text; the People page's own links must reach every one of them."""
+    accounts.create_user(db, "rangpur/ict cell", webdata.PASSWORD, "supervisor",
+                         [f"bd_district:{RANGPUR}"])
+    db.commit()
+    html = admin.get("/admin/users").get_data(as_text=True)
+    token = webdata.csrf(html)
+    actions = re.findall(r'action="(/admin/users/rangpur[^"]*/(?:access|active))"', html)
+    assert len(actions) == 2, actions
+    access, active = sorted(actions)
+    assert admin.post(access, data={"csrf_token": token, "role": "district_officer",
+                                    "scope": ["bd_division:55"]}).status_code == 302
+    assert admin.post(active, data={"csrf_token": token, "active": "0"}).status_code == 302
+    db.rollback()
+    user = db.scalar(select(User).where(User.username == "rangpur/ict cell"))
+    assert (user.role, user.scope, user.active) == ("district_officer", ["bd_division:55"], False)

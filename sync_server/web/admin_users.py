@@ -76,7 +76,7 @@ def users():
     return redirect(url_for("admin_users.users"))
 
 
-@bp.route("/users/<username>/access", methods=["POST"])
+@bp.route("/users/<path:username>/access", methods=["POST"])
 @require("admin")
 def access(username: str):
     db = get_session()
@@ -91,7 +91,7 @@ def access(username: str):
     return redirect(url_for("admin_users.users"))
 
 
-@bp.route("/users/<username>/active", methods=["POST"])
+@bp.route("/users/<path:username>/active", methods=["POST"])
 @require("admin")
 def active(username: str):
     db = get_session()
