@@ -416,3 +416,22 @@ def test_an_overlong_comment_is_refused_with_a_clear_message(client, world, db):
     db.rollback()
     assert db.get(Submission, target).review_state == "received"
     assert db.scalar(select(AuditEvent.id).where(AuditEvent.submission_id == target)) is None
+
+
+def test_a_refused_review_keeps_the_chosen_state_and_the_comment(client, world):
+    """Forgetting to tick rows (or to write why) does not throw away what was chosen and typed."""
+    webdata.login(client, "sup_rangpur")
+    token = webdata.csrf(client.get(LIST).get_data(as_text=True))
+    client.post(f"{LIST}/review", data={"state": "has_issues", "csrf_token": token,
+                                        "comment": "Photos of the desk are missing"})
+    html = client.get(LIST).get_data(as_text=True)
+    assert "Select at least one submission to review." in html
+    assert re.search(r'<option value="has_issues"\s+selected>', html)
+    assert 'value="Photos of the desk are missing"' in html
+    again = client.get(LIST).get_data(as_text=True)  # once only
+    assert 'value="Photos of the desk are missing"' not in again
+    target = world.first(RANGPUR)
+    client.post(f"/submissions/{target}/review", data={"state": "rejected", "comment": "",
+                                                       "csrf_token": token})
+    page = client.get(f"/submissions/{target}").get_data(as_text=True)
+    assert re.search(r'value="rejected"\s+checked', page)

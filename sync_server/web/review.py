@@ -3,7 +3,16 @@ its answers, photos, location, project history and its own history, and the revi
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -88,7 +97,7 @@ def submissions(form_id: str):
         has_table=table is not None,
         date_column=listing.date_column(table).name if table is not None else "",
         all_forms=list(get_session().scalars(select(Form).order_by(Form.title))),
-        project_names=project_names(get_session(), lang),
+        project_names=project_names(get_session(), lang), review_draft=_take_draft(),
     )
 
 
@@ -118,6 +127,7 @@ def review_many(form_id: str):
         if problem.status == 404:
             raise
         flash(problem_text(problem), "error")
+        _keep_draft()
         return redirect(back)
     flash(_("%(n)d submissions marked as %(state)s.", n=len(done),
             state=_state_label(request.form["state"])), "info")
@@ -165,7 +175,7 @@ def submission(submission_id: int):
         history=review.history(db, sub), review_choices=review.REVIEW_CHOICES,
         may_review=current_user().role in REVIEWERS, state_label=_state_label,
         specs={c.name: c for c in schema.main.columns}, display=answering.display, lang=lang,
-        project_names=project_names(db, lang),
+        project_names=project_names(db, lang), review_draft=_take_draft(submission_id),
     )
 
 
@@ -205,6 +215,7 @@ def review_one(submission_id: int):
         if problem.status == 404:
             raise
         flash(problem_text(problem), "error")
+        _keep_draft(submission_id)
     return redirect(url_for("review.submission", submission_id=submission_id))
 
 
@@ -220,6 +231,23 @@ def count(form_id: str):
     n = conn.scalar(select(func.count()).select_from(table)
                     .where(listing.scoping.where(table, current_scope())))
     return {"form_id": form_id, "count": int(n or 0)}
+
+
+DRAFT_KEPT = 400  # characters of a refused bulk comment kept in the session cookie (4 kB)
+
+
+def _keep_draft(submission_id: int | None = None) -> None:
+    """A refused review comes back with the chosen state and, if short enough for the session
+    cookie, the comment; once, on the page it returns to (the list, or the submission)."""
+    comment = request.form.get("comment") or ""
+    session["review_draft"] = {"state": request.form.get("state", ""),
+                               "comment": comment if len(comment) <= DRAFT_KEPT else "",
+                               "submission": submission_id}
+
+
+def _take_draft(submission_id: int | None = None) -> dict | None:
+    draft = session.pop("review_draft", None)
+    return draft if draft and draft.get("submission") == submission_id else None
 
 
 COMMENT_LIMIT = 5000  # characters; the page's text boxes stop there too
