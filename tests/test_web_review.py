@@ -435,3 +435,19 @@ def test_a_refused_review_keeps_the_chosen_state_and_the_comment(client, world):
                                                        "csrf_token": token})
     page = client.get(f"/submissions/{target}").get_data(as_text=True)
     assert re.search(r'value="rejected"\s+checked', page)
+
+
+def test_district_filter_offers_only_the_forms_country(client, world, db, blobs):
+    from pipeline.ingest import Incoming, accept
+
+    accept(db, blobs, Incoming(webdata._sample("hl_action_plan").encode(),
+                               files={"signature.png": webdata.picture(200)}))
+    db.commit()
+    webdata.login(client, "admin")
+    inspections = client.get(LIST).get_data(as_text=True)
+    districts = inspections.split('name="district"')[1].split("</select>")[0]
+    assert f'value="{RANGPUR}"' in districts
+    assert 'value="306"' not in districts  # Kathmandu: inspections are Bangladesh only
+    plans = client.get("/forms/hl_action_plan/submissions").get_data(as_text=True)
+    both = plans.split('name="district"')[1].split("</select>")[0]
+    assert 'value="306"' in both and f'value="{RANGPUR}"' in both  # the form asks both

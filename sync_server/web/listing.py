@@ -170,7 +170,10 @@ def place_options(table: Table, scope: scoping.Scope, chosen: dict[str, str]) ->
     the warehouse, so the filters cost nothing however many rows there are)."""
     divisions = sorted(p.code for p in _level("bd_division")
                        if scope.everything or scope.allows({"division": p.code}))
-    districts = [p for p in _level("bd_district") + _level("np_district")
+    # A Bangladesh-only form (no province column) offers no Nepal districts, and the reverse.
+    levels = (["bd_district"] if "division" in table.c or "province" not in table.c else []) + \
+        (["np_district"] if "province" in table.c or "division" not in table.c else [])
+    districts = [p for level in levels for p in _level(level)
                  if scope.allows({"district": p.code})]
     if chosen.get("division"):
         districts = [p for p in districts if p.parent == chosen["division"]]
