@@ -147,7 +147,7 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(255), unique=True)
     root_id: Mapped[str] = mapped_column(String(255), index=True)
-    deprecated_id: Mapped[str | None] = mapped_column(String(255))
+    deprecated_id: Mapped[str | None] = mapped_column(String(255), index=True)
     current: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
     form_version: Mapped[str] = mapped_column(String(255))
