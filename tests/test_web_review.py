@@ -451,3 +451,14 @@ def test_district_filter_offers_only_the_forms_country(client, world, db, blobs)
     plans = client.get("/forms/hl_action_plan/submissions").get_data(as_text=True)
     both = plans.split('name="district"')[1].split("</select>")[0]
     assert 'value="306"' in both and f'value="{RANGPUR}"' in both  # the form asks both
+
+
+def test_date_answers_read_as_the_reader_writes_dates(client, world):
+    webdata.login(client, "sup_rangpur")
+    first = world.first(RANGPUR)  # visited 2026-11-10
+    html = client.get(f"/submissions/{first}").get_data(as_text=True)
+    answers = html.split('<dl class="answers">')[1].split("</dl>")[0]
+    assert "<dd>Nov 10, 2026</dd>" in answers and "2026-11-10" not in answers
+    client.post("/language", data={"lang": "bn", "csrf_token": webdata.csrf(html)})
+    bengali = client.get(f"/submissions/{first}").get_data(as_text=True)
+    assert "<dd>10 নভে, 2026</dd>" in bengali.split('<dl class="answers">')[1].split("</dl>")[0]

@@ -14,6 +14,8 @@ from defusedxml import ElementTree
 from exports import geo
 from pipeline.schema import ColumnSpec, FormSchema, TableSpec, language_code
 
+from .i18n import _day, _when
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 
 
@@ -86,6 +88,9 @@ def display(col: ColumnSpec, value: Any, lang: str, files: ChoiceFiles | None = 
     """A stored value as words: choice labels, place names, numbers without a trailing .0."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if col.type in ("date", "dateTime"):  # as the reader writes dates (the list does too)
+        shown = _day(value) if col.type == "date" else _when(value)
+        return shown or str(value)
     text = str(value)
     names = _names(col.name, lang) if col.name in geo.COLUMN_LEVELS else {}
     if not names and col.choice_file and files is not None:
