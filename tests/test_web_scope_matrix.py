@@ -192,3 +192,14 @@ def test_list_and_bulk_review_shrug_off_ids_that_are_no_ids(app, world, db):
     assert "Select at least one submission to review." in sup.get(listing_page).get_data(as_text=True)
     db.rollback()
     assert db.scalar(select(func.count(AuditEvent.id))) == events
+
+
+def test_a_form_posted_without_its_session_token_says_what_to_do(app, world):
+    """A review page left open across a logout posts no valid CSRF token: the answer says to
+    reload and try again, not only Flask-WTF's technical sentence."""
+    sup = webdata.login(app.test_client(), "sup_rangpur")
+    resp = sup.post(f"/submissions/{world.first(RANGPUR)}/review",
+                    data={"state": "approved", "csrf_token": "stale"})
+    assert resp.status_code == 400
+    html = resp.get_data(as_text=True)
+    assert "reload the page and try again" in html
