@@ -203,3 +203,22 @@ def test_a_form_posted_without_its_session_token_says_what_to_do(app, world):
     assert resp.status_code == 400
     html = resp.get_data(as_text=True)
     assert "reload the page and try again" in html
+
+
+def test_a_download_that_cannot_be_made_returns_to_the_form_with_the_choices(app, world):
+    officer = webdata.login(app.test_client(), "do_rangpur")
+    resp = officer.get(f"/downloads/export?area=bd_district:{RANGPUR}&period=next+spring"
+                       "&lang=bn&format=csv&form=hl_ballot")
+    assert resp.status_code == 400
+    html = resp.get_data(as_text=True)
+    assert "is not a period" in html and 'class="flash flash-error"' in html
+    assert 'value="next spring"' in html  # the period as typed, to correct
+    assert re.search(r'value="bn"\s+checked', html) and re.search(r'value="csv"\s+checked', html)
+    assert re.search(r'<option value="hl_ballot"\s+selected>', html)
+    assert re.search(rf'<option value="bd_district:{RANGPUR}"\s+selected>', html)
+    no_form = officer.get(f"/downloads/export?area=bd_district:{RANGPUR}&period=2026-Q4"
+                          "&lang=en&format=csv&form=")
+    assert no_form.status_code == 400 and "No form with id" in no_form.get_data(as_text=True)
+    other = officer.get(f"/downloads/export?area=bd_district:{KURIGRAM}&period=2026-Q4"
+                        "&lang=en&format=xlsx")
+    assert other.status_code == 403  # another district stays a refusal

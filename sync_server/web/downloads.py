@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, request, send_file
+from flask import Blueprint, Flask, current_app, flash, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from pipeline.problems import Problem
 from ..db import get_session
 from . import current_scope, current_user, require
 from .dashboard import current_quarter
-from .i18n import locale
+from .i18n import locale, problem_text
 
 bp = Blueprint("downloads", __name__)
 FORMATS = {"xlsx": _l("Excel workbook"), "csv": _l("CSV files of one form (zip)")}
@@ -127,16 +128,27 @@ def _scheduled() -> list[Path]:
 
 @bp.route("/downloads")
 @require()
-def page():
+def page(status: int = 200, chosen: Any = None):
     forms = list(get_session().scalars(select(Form).order_by(Form.title)))
     return render_template("downloads.html", areas=area_choices(), formats=FORMATS, forms=forms,
                            langs=LANGS, period=current_quarter(), scheduled=_scheduled(),
-                           lang=locale())
+                           lang=locale(), chosen=chosen or {}), status
 
 
 @bp.route("/downloads/export")
 @require()
 def export():
+    try:
+        return _export()
+    except Problem as problem:
+        if problem.status != 400 and problem.code != "form.not_found":
+            raise
+        # The form again, with the message and what was chosen, so one field can be fixed.
+        flash(problem_text(problem), "error")
+        return page(400, request.args)
+
+
+def _export():
     area = request.args.get("area", "")
     if area not in dict(area_choices()):
         raise problems.forbidden("that area")
