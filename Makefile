@@ -21,7 +21,7 @@ tests/engine/node_modules/.installed: tests/engine/package.json
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/sangjog setup
+	SERVER_URL="$${SERVER_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/sangjog setup
 	$(BIN)/sangjog serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed
