@@ -6,6 +6,7 @@ Every change commits and writes an ``AuditEvent``, so the callers (CLI, admin pa
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +24,12 @@ from .problems import Problem
 _hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
+
+# A new user name: 1-80 ASCII letters, digits, '.', '_', '-' or '@', starting with a letter or
+# digit. Names made before this rule are left as they are.
+USERNAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,79}")
+USERNAME_RULE_TEXT = ("A user name has 1 to 80 characters: letters (a-z, A-Z), digits, '.', '_', "
+                      "'-' or '@', and starts with a letter or digit.")
 
 
 def hash_password(password: str) -> str:
@@ -48,8 +55,8 @@ def create_user(session: Session, username: str, password: str, role: str,
                 actor: str = "system") -> User:
     """Create a web user. ``scope`` lists geo codes (``"*"`` for everything)."""
     username = username.strip()
-    if not username or len(username) > 80:
-        raise Problem("user.invalid", 400, "A user name has 1 to 80 characters.")
+    if not USERNAME_RULE.fullmatch(username):
+        raise Problem("user.invalid", 400, USERNAME_RULE_TEXT)
     if role not in ROLES:
         raise Problem("user.invalid_role", 400,
                       f"Role '{role}' is not one of: {', '.join(ROLES)}.")
@@ -104,13 +111,9 @@ def create_app_user(session: Session, name: str, forms: Iterable[str], actor: st
     name = name.strip()
     if not name or len(name) > 200:
         raise Problem("app_user.invalid", 400, "An app user's name has 1 to 200 characters.")
-    form_ids = sorted({f.strip() for f in forms if f.strip()})
+    form_ids = _clean_forms(forms)
     _start_write(session)
-    known = set(session.scalars(select(Form.xml_form_id).where(Form.xml_form_id.in_(form_ids))))
-    unknown = [f for f in form_ids if f not in known]
-    if unknown:
-        session.rollback()
-        raise problems.unknown_form(", ".join(unknown))
+    _check_forms_exist(session, form_ids)
     if _active_by_name(session, name) is not None:
         session.rollback()
         raise Problem("app_user.exists", 409,
@@ -119,6 +122,24 @@ def create_app_user(session: Session, name: str, forms: Iterable[str], actor: st
                        created_by=actor)
     session.add(app_user)
     _audit(session, actor, "app_user.create", {"name": name, "forms": form_ids})
+    session.commit()
+    return app_user
+
+
+def set_app_user_forms(session: Session, app_user: AppUser, forms: Iterable[str],
+                       actor: str) -> AppUser:
+    """Give an active app user other forms (xmlFormIds; empty means every open form). Its
+    phone's form list changes at its next refresh; the key stays the same."""
+    form_ids = _clean_forms(forms)
+    _start_write(session)
+    _check_forms_exist(session, form_ids)
+    if app_user.revoked_at is not None:
+        session.rollback()
+        raise problems.not_found(f"An active app user named '{app_user.name}'")
+    before = list(app_user.forms)
+    app_user.forms = form_ids
+    _audit(session, actor, "app_user.forms", {"name": app_user.name, "before": before,
+                                              "after": form_ids})
     session.commit()
     return app_user
 
@@ -178,6 +199,22 @@ def _start_write(session: Session) -> None:
     if session.in_transaction():
         session.commit()
     begin_write(session)
+
+
+def _clean_forms(forms: Iterable[str]) -> list[str]:
+    return sorted({f.strip() for f in forms if f.strip()})
+
+
+def _check_forms_exist(session: Session, form_ids: list[str]) -> None:
+    """Refuse (404, naming each one) form ids that are not published here."""
+    known = set(session.scalars(select(Form.xml_form_id).where(Form.xml_form_id.in_(form_ids))))
+    unknown = [f for f in form_ids if f not in known]
+    if unknown:
+        session.rollback()
+        names = ", ".join(f"'{f}'" for f in unknown)
+        raise Problem("form.not_found", 404,
+                      f"No form with id {names} is published here." if len(unknown) == 1 else
+                      f"No forms with ids {names} are published here.")
 
 
 def _active_by_name(session: Session, name: str) -> AppUser | None:

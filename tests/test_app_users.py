@@ -14,7 +14,7 @@ import zxingcpp
 from sqlalchemy import select
 
 from pipeline import accounts
-from pipeline.models import AppUser, AuditEvent
+from pipeline.models import AppUser, AuditEvent, User
 from pipeline.problems import Problem
 from sync_server import qr
 from sync_server.cli import cli
@@ -43,6 +43,91 @@ def test_create_user_checks_role_name_and_password(session):
         with pytest.raises(Problem) as refused:
             accounts.create_user(session, *args)
         assert refused.value.code == code
+
+
+@pytest.mark.parametrize("name", ["", "   ", "rangpur ict", "rangpur/ict", "<b>mina</b>",
+                                  ".mina", "_mina", "-mina", "@mina", "mina!", "mi\nna",
+                                  "মিনা", "u" * 81])
+def test_user_names_outside_the_rule_are_refused(session, name):
+    with pytest.raises(Problem) as refused:
+        accounts.create_user(session, name, "a long password", "supervisor")
+    assert (refused.value.code, refused.value.status) == ("user.invalid", 400)
+    assert "letters (a-z, A-Z), digits, '.', '_', '-' or '@'" in refused.value.message
+    assert session.scalar(select(User.id)) is None
+
+
+def test_user_names_inside_the_rule_are_accepted(session):
+    for name in ("mina", "Mina.Akter", "dc_rangpur-1", "mina@dc-rangpur.gov.bd", "7up", "u" * 80):
+        user = accounts.create_user(session, name, "a long password", "supervisor")
+        assert user.username == name
+    assert accounts.create_user(session, "  padded  ", "a long password", "admin").username == \
+        "padded"
+
+
+def test_set_app_user_forms_changes_the_phones_form_list(session, client):
+    publish_site_visit(session)
+    publish_site_visit(session, form_id="market_visit", title="Market visit")
+    app_user = accounts.create_app_user(session, "team-a", ["site_visit"], actor="admin")
+
+    def listed() -> list[str]:
+        response = client.get(f"/key/{app_user.token}/formList")
+        assert response.status_code == 200
+        return re.findall(r"<formID>([^<]+)</formID>", response.get_data(as_text=True))
+
+    assert listed() == ["site_visit"]
+    assert client.get(f"/key/{app_user.token}/formXml/market_visit").status_code == 403
+    accounts.set_app_user_forms(session, app_user, ["market_visit"], "admin")
+    assert listed() == ["market_visit"]
+    assert client.get(f"/key/{app_user.token}/formXml/market_visit").status_code == 200
+    assert client.get(f"/key/{app_user.token}/formXml/site_visit").status_code == 403
+    accounts.set_app_user_forms(session, app_user, [], "admin")  # every open form
+    assert listed() == ["market_visit", "site_visit"]
+    with pytest.raises(Problem) as unknown:
+        accounts.set_app_user_forms(session, app_user, ["site_visit", "nope", "gone"], "admin")
+    assert unknown.value.status == 404
+    assert "'gone'" in unknown.value.message and "'nope'" in unknown.value.message
+    assert "'site_visit'" not in unknown.value.message
+    session.expire_all()
+    assert session.get(AppUser, app_user.id).forms == []  # unchanged by the refusal
+    assert listed() == ["market_visit", "site_visit"]
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action == "app_user.forms")
+                             .order_by(AuditEvent.id)).all()
+    assert [(e.actor, e.details) for e in events] == [
+        ("admin", {"name": "team-a", "before": ["site_visit"], "after": ["market_visit"]}),
+        ("admin", {"name": "team-a", "before": ["market_visit"], "after": []}),
+    ]
+    accounts.revoke_app_user(session, "team-a", actor="admin")
+    with pytest.raises(Problem) as revoked:
+        accounts.set_app_user_forms(session, app_user, ["site_visit"], "admin")
+    assert revoked.value.status == 404
+
+
+def test_cli_forms_changes_an_app_users_forms(runner, client, session):
+    publish_site_visit(session)
+    publish_site_visit(session, form_id="market_visit", title="Market visit")
+    assert runner.invoke(cli, args=["app-user", "create", "team-a", "--forms", "site_visit",
+                                    "--server-url", "http://h:5000"]).exit_code == 0
+    token = session.scalar(select(AppUser.token))
+
+    def listed() -> list[str]:
+        body = client.get(f"/key/{token}/formList").get_data(as_text=True)
+        return re.findall(r"<formID>([^<]+)</formID>", body)
+
+    changed = runner.invoke(cli, args=["app-user", "forms", "team-a", "--forms", "market_visit"])
+    assert changed.exit_code == 0, changed.output
+    assert "may now fill: market_visit" in changed.output
+    assert listed() == ["market_visit"]
+    every = runner.invoke(cli, args=["app-user", "forms", "team-a", "--forms", ""])
+    assert every.exit_code == 0 and "all open forms" in every.output
+    assert listed() == ["market_visit", "site_visit"]
+    unknown = runner.invoke(cli, args=["app-user", "forms", "team-a", "--forms", "site_visit,nope"])
+    assert unknown.exit_code != 0 and "'nope'" in unknown.output
+    assert listed() == ["market_visit", "site_visit"]
+    missing = runner.invoke(cli, args=["app-user", "forms", "team-z", "--forms", ""])
+    assert missing.exit_code != 0 and "team-z" in missing.output
+    forgotten = runner.invoke(cli, args=["app-user", "forms", "team-a"])  # --forms is required
+    assert forgotten.exit_code != 0
+    assert listed() == ["market_visit", "site_visit"]
 
 
 def test_app_user_keys_are_random_and_names_unique_among_active(session):

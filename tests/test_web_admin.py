@@ -136,7 +136,7 @@ def test_app_user_qr_code_and_revoke(world, admin, db):
     # Its forms by title, not by id, here and in the list (and in Bengali for a Bengali reader).
     assert "Innovation project inspection" in page and "innovation_inspection<" not in page
     listed = admin.get("/admin/app-users").get_data(as_text=True).split("<tbody>")[1]
-    assert "<td>Innovation project inspection</td>" in listed
+    assert "<summary>Innovation project inspection</summary>" in listed
     admin.post("/language", data={"lang": "bn", "csrf_token": token})
     bengali = admin.get(response.headers["Location"]).get_data(as_text=True)
     assert "উদ্ভাবন প্রকল্প পরিদর্শন" in bengali
@@ -246,9 +246,11 @@ def test_a_file_that_is_no_workbook_is_refused_with_one_clear_sentence(people, a
 
 
 def test_a_user_whose_name_has_a_slash_can_still_be_managed(world, admin, db):
-    """User names are free text; the People page's own links must reach every one of them."""
-    accounts.create_user(db, "rangpur/ict cell", webdata.PASSWORD, "supervisor",
-                         [f"bd_district:{RANGPUR}"])
+    """A name made before the user name rule may hold any character; the People page's own
+    links must still reach every one of them."""
+    db.add(User(username="rangpur/ict cell", display_name="rangpur/ict cell",
+                password_hash=accounts.hash_password(webdata.PASSWORD), role="supervisor",
+                scope=[f"bd_district:{RANGPUR}"]))
     db.commit()
     html = admin.get("/admin/users").get_data(as_text=True)
     token = webdata.csrf(html)
@@ -261,3 +263,102 @@ def test_a_user_whose_name_has_a_slash_can_still_be_managed(world, admin, db):
     db.rollback()
     user = db.scalar(select(User).where(User.username == "rangpur/ict cell"))
     assert (user.role, user.scope, user.active) == ("district_officer", ["bd_division:55"], False)
+
+
+def test_a_user_name_outside_the_rule_is_refused_and_the_form_keeps_its_input(world, admin, db):
+    token = webdata.csrf(admin.get("/admin/users").get_data(as_text=True))
+    for name in ("rangpur ict", "rangpur/ict", "<b>mina</b>", ".mina"):
+        refused = admin.post("/admin/users", data={
+            "csrf_token": token, "username": name, "display_name": "Mina Akter",
+            "role": "supervisor", "scope": [f"bd_district:{RANGPUR}"]})
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 400, name
+        assert "letters (a-z, A-Z), digits, &#39;.&#39;, &#39;_&#39;, &#39;-&#39; or &#39;@&#39;" \
+            in html
+        form = html.split('id="new-user"')[1]
+        assert 'value="Mina Akter"' in form
+        assert re.search(r'<option value="supervisor"\s+selected>', form)
+        assert re.search(rf'<option value="bd_district:{RANGPUR}"\s+selected>', form)
+    assert 'value="rangpur ict"' in admin.post("/admin/users", data={
+        "csrf_token": token, "username": "rangpur ict", "role": "supervisor",
+        "scope": [f"bd_district:{RANGPUR}"]}).get_data(as_text=True).split('id="new-user"')[1]
+    assert "&lt;b&gt;mina" in html or ".mina" in html  # escaped, never markup
+    assert "<b>mina</b>" not in html
+    db.rollback()
+    assert db.scalar(select(User.id).where(User.display_name == "Mina Akter")) is None
+    admin.post("/language", data={"lang": "bn", "csrf_token": token})
+    bengali = admin.post("/admin/users", data={"csrf_token": token, "username": "mina akter",
+                                               "role": "supervisor",
+                                               "scope": [f"bd_district:{RANGPUR}"]})
+    assert bengali.status_code == 400
+    assert "শুরু হয় বর্ণ বা অঙ্ক দিয়ে" in bengali.get_data(as_text=True)
+    admin.post("/language", data={"lang": "en", "csrf_token": token})
+    good = admin.post("/admin/users", data={"csrf_token": token, "username": "mina.akter@dc-rangpur",
+                                            "role": "supervisor", "password": webdata.PASSWORD,
+                                            "scope": [f"bd_district:{RANGPUR}"]})
+    assert good.status_code == 302
+
+
+def _forms_of_row(html: str, app_user_id: int) -> str:
+    return html.split(f'id="app-user-forms-{app_user_id}"')[1].split("</form>")[0]
+
+
+def _form_list(client, token: str) -> list[str]:
+    response = client.get(f"/key/{token}/formList")
+    assert response.status_code == 200
+    return re.findall(r"<formID>([^<]+)</formID>", response.get_data(as_text=True))
+
+
+def test_admin_changes_an_app_users_forms(world, admin, db):
+    app_user = accounts.create_app_user(db, "Gazipur team", ["hl_ballot"], actor="admin")
+    app_user_id, key = app_user.id, app_user.token
+    assert _form_list(admin, key) == ["hl_ballot"]
+    html = admin.get("/admin/app-users").get_data(as_text=True)
+    row = _forms_of_row(html, app_user_id)
+    assert f'action="/admin/app-users/{app_user_id}/forms"' in html
+    assert re.search(r'value="hl_ballot"\s+checked>', row) and len(re.findall(r"\schecked>", row)) == 1
+    assert "Innovation project inspection" in row  # titles, not ids
+    token = webdata.csrf(html)
+    url = f"/admin/app-users/{app_user_id}/forms"
+
+    # No CSRF token: refused, nothing changes.
+    assert admin.post(url, data={"forms": ["hl_nomination"]}).status_code == 400
+    assert _form_list(admin, key) == ["hl_ballot"]
+
+    changed = admin.post(url, data={"csrf_token": token,
+                                    "forms": ["hl_nomination", "innovation_inspection"]})
+    assert changed.status_code == 302
+    assert "The forms of Gazipur team are changed" in admin.get("/admin/app-users").get_data(
+        as_text=True)
+    assert _form_list(admin, key) == ["hl_nomination", "innovation_inspection"]
+    db.rollback()
+    assert db.scalar(select(AppUser.forms).where(AppUser.id == app_user_id)) == ["hl_nomination", "innovation_inspection"]
+
+    # An unknown form: refused by name, the row's choices kept as they were sent.
+    refused = admin.post(url, data={"csrf_token": token, "forms": ["hl_ballot", "no_such_form"]})
+    assert refused.status_code == 404
+    html = refused.get_data(as_text=True)
+    assert "no_such_form" in html
+    row = _forms_of_row(html, app_user_id)
+    assert re.search(r'value="hl_ballot"\s+checked>', row) and len(re.findall(r"\schecked>", row)) == 1
+    assert re.search(rf'<details open>\s*<summary>[^<]*</summary>\s*<form method="post" '
+                     rf'action="{url}"', html)
+    assert _form_list(admin, key) == ["hl_nomination", "innovation_inspection"]
+
+    # None ticked: every open form.
+    assert admin.post(url, data={"csrf_token": token}).status_code == 302
+    listed = _form_list(admin, key)
+    assert {"hl_ballot", "hl_nomination", "innovation_inspection"} <= set(listed)
+    assert len(listed) == 5
+
+    # In Bengali, the choices are the forms' Bengali titles.
+    admin.post("/language", data={"lang": "bn", "csrf_token": token})
+    bengali = _forms_of_row(admin.get("/admin/app-users").get_data(as_text=True), app_user_id)
+    assert "উদ্ভাবন প্রকল্প পরিদর্শন" in bengali and "ফরম সংরক্ষণ" in bengali
+    admin.post("/language", data={"lang": "en", "csrf_token": token})
+
+    # A revoked app user's forms cannot be changed.
+    accounts.revoke_app_user(db, "Gazipur team", actor="admin")
+    assert admin.post(url, data={"csrf_token": token, "forms": ["hl_ballot"]}).status_code == 404
+    db.rollback()
+    assert db.scalar(select(AppUser.forms).where(AppUser.id == app_user_id)) == []

@@ -187,3 +187,16 @@ def test_setup_publishes_new_forms_and_creates_the_first_admin(runner, db, tmp_p
     assert admin is not None and admin.role == "admin" and admin.scope == ["*"]
     again = runner.invoke(cli, args=["setup", "--forms", str(forms_dir)])
     assert "An admin exists" in again.output and "Password:" not in again.output
+
+
+def test_user_create_refuses_a_name_outside_the_rule(runner, db):
+    for name in ("rangpur ict", "rangpur/ict", "<mina>", "-mina"):
+        refused = runner.invoke(cli, args=["user", "create", "--role", "supervisor",
+                                           "--scope", "bd_district:5585",
+                                           "--password", webdata.PASSWORD, "--", name])
+        assert refused.exit_code != 0, name
+        assert "letters (a-z, A-Z), digits, '.', '_', '-' or '@'" in refused.output
+    assert db.scalar(select(User.id)) is None
+    good = runner.invoke(cli, args=["user", "create", "rita.das@dc-rangpur", "--role", "supervisor",
+                                    "--scope", "bd_district:5585", "--password", webdata.PASSWORD])
+    assert good.exit_code == 0, good.output

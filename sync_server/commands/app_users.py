@@ -58,6 +58,22 @@ def list_(include_revoked: bool) -> None:
                    f"{', '.join(user.forms) or 'all open forms'}\tcreated {user.created_at:%Y-%m-%d}")
 
 
+@command.command("forms")
+@with_appcontext
+@click.argument("name")
+@click.option("--forms", required=True,
+              help='Comma-separated form ids this phone may fill ("": every open form).')
+def forms_(name: str, forms: str) -> None:
+    """Change the forms app user NAME may fill (its key and QR code stay the same)."""
+    db = get_session()
+    try:
+        app_user = accounts.set_app_user_forms(db, accounts.active_app_user(db, name),
+                                               forms.split(","), actor="cli")
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    click.echo(f"App user '{name}' may now fill: {', '.join(app_user.forms) or 'all open forms'}")
+
+
 @command.command("revoke")
 @with_appcontext
 @click.argument("name")

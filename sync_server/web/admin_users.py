@@ -144,6 +144,21 @@ def app_user_qr(app_user_id: int):
     return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
+@bp.route("/app-users/<int:app_user_id>/forms", methods=["POST"])
+@require("admin")
+def app_user_forms(app_user_id: int):
+    found = _active_app_user(app_user_id)
+    chosen = request.form.getlist("forms")
+    try:
+        accounts.set_app_user_forms(get_session(), found, chosen, current_user().username)
+    except Problem as problem:
+        flash(problem_text(problem), "error")
+        return _app_users_page(problem.status, forms_draft={"id": app_user_id, "forms": chosen})
+    flash(_("The forms of %(name)s are changed; its phone gets them at its next form list "
+            "refresh.", name=found.name), "info")
+    return redirect(url_for("admin_users.app_users"))
+
+
 @bp.route("/app-users/<int:app_user_id>/revoke", methods=["POST"])
 @require("admin")
 def revoke(app_user_id: int):

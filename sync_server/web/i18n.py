@@ -139,7 +139,9 @@ def problem_text(problem: Problem) -> str:
         "review.too_many": lambda: _("Review at most %(n)s submissions at once.", n=MAX_BATCH),
         "user.weak_password": lambda: _("The password must have at least %(n)s characters.",
                                         n=MIN_PASSWORD_LENGTH),
-        "user.invalid": lambda: _("A user name has 1 to 80 characters."),
+        "user.invalid": lambda: _(
+            "A user name has 1 to 80 characters: letters (a-z, A-Z), digits, '.', '_', '-' or "
+            "'@', and starts with a letter or digit."),
         "user.no_scope": lambda: _(
             "Give the user at least one district, division or province (or * for all)."),
         "user.self_disable": lambda: _("You cannot disable your own account."),
