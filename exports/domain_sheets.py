@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from pipeline import scope as scopes
 from pipeline.domain import ballots, followups, inspections
 
-from . import geo, labels, query, registry
+from . import geo, labels, query
 from .period import Period
 from .sheets import Formats, WrittenTable, sheet_name
 
@@ -233,7 +233,7 @@ def _choice_names(ctx: Context, field_name: str) -> dict[str, str]:
 
 def write_projects(ctx: Context) -> None:
     lang, fmt = ctx.lang, ctx.formats
-    statuses = registry.registry(ctx.session, ctx.user_scope)  # streamed: any number of inspections
+    statuses = inspections.registry(ctx.session, scope=ctx.user_scope)  # streamed
     ws = ctx.workbook.add_worksheet(sheet_name("Innovation projects", ctx.taken))
     headers = PROJECT_HEADERS.get(lang, PROJECT_HEADERS["en"])
     _header(ws, fmt, 0, headers, [16, 40, 14, 16, 20, 14, 12, 11, 13, 11, 18, 22] + [11] * 11 + [14, 14])

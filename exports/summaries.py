@@ -65,16 +65,16 @@ class Counter:
 
 def per_area_and_form(counts: pd.DataFrame, forms: list[str]) -> pd.DataFrame:
     """Rows: areas; columns: forms (in the given order) and Total."""
-    table = counts.pivot_table(index="area", columns="form", values="submissions",
-                               aggfunc="sum", fill_value=0)
-    table = table.reindex(columns=forms, fill_value=0)
-    table["Total"] = table.sum(axis=1)
-    return table.sort_index().astype("int64")
+    return _by_form(counts, "area", forms)
 
 
 def per_month_and_form(counts: pd.DataFrame, forms: list[str]) -> pd.DataFrame:
     """Rows: months (YYYY-MM); columns: forms and Total."""
-    table = counts.pivot_table(index="month", columns="form", values="submissions",
+    return _by_form(counts, "month", forms)
+
+
+def _by_form(counts: pd.DataFrame, rows: str, forms: list[str]) -> pd.DataFrame:
+    table = counts.pivot_table(index=rows, columns="form", values="submissions",
                                aggfunc="sum", fill_value=0)
     table = table.reindex(columns=forms, fill_value=0)
     table["Total"] = table.sum(axis=1)

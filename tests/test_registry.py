@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from pipeline.domain import inspections
+from pipeline.domain import inspections, tables
 from pipeline.domain.projects import SAMPLE, import_projects, list_projects
 from pipeline.models import AuditEvent, InnovationProject
 from pipeline.problems import Problem
@@ -111,6 +111,27 @@ def test_progress_comes_from_inspections_that_were_not_rejected(session, blobs):
     assert (s.progress, s.inspections) == (60, 2)
     assert [(i.progress, i.review_state) for i in inspections.project_history(
         session, "KUS-2017-01")] == [(30, "received"), (60, "approved")]
+
+
+def test_the_streamed_registry_equals_the_pure_summary_of_every_standing_inspection(
+        session, blobs):
+    # The registry keeps only two inspections per project while it reads; the answer must be
+    # what the pure rule gives over all of them: counts, latest visit, progress, TCV.
+    import_projects(session, SAMPLE)
+    publish_forms(session, "innovation_inspection")
+    visits = [("KUS-2017-01", "2026-01-10", 30), ("KUS-2017-01", "2026-03-05", 55),
+              ("KUS-2017-01", "2026-02-01", 40), ("KUS-2017-01", "2026-03-05", 60),
+              ("KUS-2017-02", "2026-04-01", 10), ("KUS-2017-02", "2025-12-31", 5)]
+    subs = [inspect_project(session, blobs, code, day, pct, time_after=pct / 10)
+            for code, day, pct in visits]
+    set_review(session, [subs[3].id], "rejected", "Wrong project", "supervisor")
+    standing = [inspections._inspection(r)
+                for r in tables.current_rows(session, inspections.FORM_ID)]
+    expected = inspections.summarise(list_projects(session), standing)
+    assert inspections.registry(session) == expected
+    by_code = {s.code: s for s in expected}
+    assert (by_code["KUS-2017-01"].inspections, by_code["KUS-2017-01"].progress) == (3, 55)
+    assert by_code["KUS-2017-02"].last_inspected == date(2026, 4, 1)
 
 
 def test_behind_schedule_lists_stale_and_stalled_projects(session, blobs):

@@ -9,14 +9,16 @@ before and after.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import InnovationProject
+from ..models import InnovationProject, Submission
 from ..scope import Scope
 from . import tables
 from .projects import import_projects, list_projects
@@ -30,6 +32,7 @@ TCV_FIELDS = ("time_before", "time_after", "cost_before", "cost_after", "visits_
 # A project at or past this progress is complete: it cannot fall behind.
 COMPLETE = 100.0
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
+_CHUNK_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -83,12 +86,59 @@ def registry(
     session: Session, division: str | None = None, district: str | None = None,
     upazila: str | None = None, scope: Scope | None = None,
 ) -> list[ProjectStatus]:
-    """Every registry project in the area (and the user's scope) with its current progress."""
+    """Every registry project in the area (and the user's scope) with its current progress.
+
+    One streamed pass over the standing inspections: per project it keeps only the count, the
+    latest visit date and the last two inspections (all a status needs), so memory stays flat
+    however many inspections there are (a dashboard or a workbook of 100,000).
+    """
     projects = [
         p for p in list_projects(session, division, district, upazila)
         if scope is None or scope.allows({"division": p.division, "district": p.district})
     ]
-    return summarise(projects, _inspections(session))
+    seen: dict[str, _Seen] = {}
+    for row in _standing_rows(session, {p.code for p in projects}):
+        entry = seen.setdefault(str(row["project"] or ""), _Seen())
+        entry.count += 1
+        visit = tables.as_date(row.get("visit_date"))
+        if visit and (entry.last_visit is None or visit > entry.last_visit):
+            entry.last_visit = visit
+        order = (visit or date.min, tables.as_datetime(row.get("_submitted_at")) or _EARLIEST,
+                 int(row["_submission_id"]))
+        if len(entry.last_two) < 2:
+            heapq.heappush(entry.last_two, (order, _inspection(row)))
+        elif order > entry.last_two[0][0]:
+            heapq.heapreplace(entry.last_two, (order, _inspection(row)))
+    statuses = summarise(projects, [i for e in seen.values() for _, i in e.last_two])
+    return [replace(s, inspections=seen[s.code].count, last_inspected=seen[s.code].last_visit)
+            if s.code in seen else s for s in statuses]
+
+
+@dataclass
+class _Seen:
+    count: int = 0
+    last_visit: date | None = None
+    # heap of (order, inspection), order as ``_order``: only the last two are ever built
+    last_two: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _standing_rows(session: Session, codes: set[str]) -> Iterator[dict[str, Any]]:
+    """Current, not rejected inspections of these projects, read in chunks."""
+    main = tables.table(session, FORM_ID)
+    if main is None or not codes or "project" not in main.c:
+        return
+    subs = Submission.__table__
+    wanted = ("project", "visit_date", "progress", "stage", "on_plan", "recommendation",
+              "inspector_name", "inspector_role", *TCV_FIELDS, "_key", "_submission_id",
+              "_submitted_at")
+    stmt = (select(*(main.c[c] for c in wanted if c in main.c), subs.c.review_state.label("_state"))
+            .join(subs, subs.c.id == main.c._submission_id)
+            .where(subs.c.current.is_(True), subs.c.review_state != "rejected",
+                   main.c.project.in_(sorted(codes))))
+    result = session.connection().execute(stmt.execution_options(yield_per=_CHUNK_ROWS))
+    for rows in result.partitions():
+        for row in rows:
+            yield dict(row._mapping)
 
 
 def project_history(session: Session, code: str) -> list[Inspection]:
@@ -163,10 +213,6 @@ def late(statuses: Iterable[ProjectStatus], today: date, days: int = 90) -> list
         if reasons:
             found.append(Behind(s, tuple(reasons)))
     return found
-
-
-def _inspections(session: Session) -> list[Inspection]:
-    return sorted((_inspection(r) for r in tables.current_rows(session, FORM_ID)), key=_order)
 
 
 def _inspection(row: dict[str, Any]) -> Inspection:
