@@ -8,12 +8,13 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from . import problems
@@ -171,20 +172,43 @@ def list_app_users(session: Session, *, include_revoked: bool = False) -> list[A
     return list(session.scalars(query))
 
 
-_BY_TOKEN = select(AppUser).where(AppUser.token == bindparam("token"))
+@dataclass(frozen=True)
+class KeyHolder:
+    """The app user behind a key, as OpenRosa requests need it (read on every upload)."""
+
+    id: int
+    name: str
+    forms: list[str]
 
 
-def app_user_for_token(session: Session, token: str) -> AppUser:
-    """The app user holding this key. Unknown key → 401; revoked key → 403."""
-    app_user = session.scalar(_BY_TOKEN, {"token": token}) if token else None
-    if app_user is None:
+def key_columns(token: Any) -> list[Any]:
+    """The key holder's id, name, forms and revocation time as scalar subqueries, so an upload
+    can read them in the same query as its form (``rawstore``); ``holder`` reads them back."""
+    return [select(column).where(AppUser.token == token).scalar_subquery()
+            for column in (AppUser.id, AppUser.name, AppUser.forms, AppUser.revoked_at)]
+
+
+def holder(columns: Sequence[Any]) -> KeyHolder:
+    """The ``KeyHolder`` from ``key_columns``' values. Unknown key → 401; revoked key → 403."""
+    app_user_id, name, forms, revoked_at = columns
+    if app_user_id is None:
         raise problems.unauthorized()
-    if app_user.revoked_at is not None:
+    if revoked_at is not None:
         raise problems.forbidden("this server with a revoked key; ask for a new QR code")
-    return app_user
+    return KeyHolder(app_user_id, name, list(forms or []))
 
 
-def may_fill(app_user: AppUser | None, xml_form_id: str) -> bool:
+_BY_TOKEN = select(*key_columns(bindparam("token")))
+
+
+def key_holder(conn: Connection, token: str) -> KeyHolder:
+    """The app user holding this key. Unknown key → 401; revoked key → 403."""
+    if not token:
+        raise problems.unauthorized()
+    return holder(conn.execute(_BY_TOKEN, {"token": token}).one())
+
+
+def may_fill(app_user: AppUser | KeyHolder | None, xml_form_id: str) -> bool:
     """Web users may fill every form; an app user only its assigned ones (none assigned = all)."""
     return app_user is None or not app_user.forms or xml_form_id in app_user.forms
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,6 +31,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+_BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -47,7 +50,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # Straight to the driver: this runs for every transaction, uploads included.
+        conn.connection.dbapi_connection.execute(_BEGIN[mode])
 
 
 def begin_write(session: Session) -> None:
@@ -57,6 +61,17 @@ def begin_write(session: Session) -> None:
         # a unit of work. PostgreSQL would only warn that the options came too late.
         return
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+# Any fixed number: the key of PostgreSQL's advisory lock that loads take turns on.
+_LOADS_LOCK = 0x5A6E_4C6F
+
+
+def serialize_loads(session: Session) -> None:
+    """Wait for this transaction's turn to write warehouse rows (released at commit/rollback).
+    SQLite needs nothing: ``begin_write`` already made this the only writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOADS_LOCK})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -2,20 +2,25 @@
 all call ``accept``.
 
 Two steps, two transactions. First the raw store commits the exact bytes (that is what a 201
-promises). Then the loader parses them into warehouse rows; a parse failure flags the raw row and
-never loses it, and a crash between the steps leaves the row ``pending`` for ``sangjog pipeline
-process`` to pick up.
+promises). Then the loader parses them into warehouse rows, at once or, for Collect uploads to the
+server, in batches shortly after; a parse failure flags the raw row and never loses it, and a
+crash between the steps leaves the row ``pending`` for the next batch (or ``sangjog pipeline
+process``) to pick up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from .models import Submission
 from .storage import BlobStore
+
+if TYPE_CHECKING:
+    from .rawstore import Envelope
 
 
 @dataclass
@@ -27,6 +32,9 @@ class Incoming:
     source: str = "collect"  # collect | kobo | central | import
     source_ref: str | None = None  # the remote id (KoBo _id, Central instanceId)
     submitter: str | None = None
+    # An app user's key (Collect under /key/...): checked in the raw store's own transaction
+    # (unknown → 401, revoked → 403, form not assigned → 403); its name becomes the submitter.
+    key: str | None = None
     device_id: str | None = None
     received_at: datetime | None = None  # original submission time for pulls; now for Collect
     review_state: str | None = None  # carried over from KoBo / Central
@@ -37,18 +45,33 @@ class Incoming:
 @dataclass
 class Outcome:
     status: str  # created | duplicate | attachments_added | edited
-    submission: Submission
+    submission_id: int
+    session: Session = field(repr=False, compare=False)
+
+    @property
+    def submission(self) -> Submission:
+        """The stored row, read when asked for: the upload path itself never needs it."""
+        was_open = self.session.in_transaction()
+        found = self.session.get(Submission, self.submission_id)
+        assert found is not None, "an accepted submission is never deleted"
+        if not was_open:
+            self.session.commit()  # leave no read snapshot open behind the caller's back
+        return found
 
     @property
     def is_new(self) -> bool:
         return self.status in ("created", "edited")
 
 
-def accept(session: Session, blobs: BlobStore, incoming: Incoming) -> Outcome:
-    """Store, then parse. Raises ``Problem`` for anything refused; nothing half-written remains."""
+def accept(session: Session, blobs: BlobStore, incoming: Incoming, *, load: bool = True,
+           envelope: Envelope | None = None) -> Outcome:
+    """Store, then parse. Raises ``Problem`` for anything refused; nothing half-written remains.
+    ``load=False`` stores only and leaves the submission ``pending`` for a batch load
+    (``loader.load_pending``): the server answers Collect sooner and loads many at once.
+    ``envelope``: ``rawstore.read_envelope(incoming.xml)`` when the caller has read it already."""
     from . import loader, rawstore
 
-    outcome = rawstore.save(session, blobs, incoming)
-    if outcome.status != "duplicate" or outcome.submission.parse_status == "pending":
-        loader.load(session, outcome.submission)
+    outcome = rawstore.save(session, blobs, incoming, envelope)
+    if load and (outcome.status != "duplicate" or outcome.submission.parse_status == "pending"):
+        loader.load_id(session, outcome.submission_id)
     return outcome

@@ -1,8 +1,10 @@
-"""Parse one stored submission into the warehouse, in its own transaction.
+"""Parse stored submissions into the warehouse: one at a time (``load_id``) or every pending one
+in batches (``load_pending``, what the server's background loader and ``catch_up`` run).
 
 A submission that cannot be parsed or written is flagged (``parse_status = 'failed'`` with a
 Problem code and message) and committed as such: it stays in the raw store, nothing is raised to
-the caller, and the next submission loads as usual.
+the caller, and the next submission loads as usual. Loads take turns (``db.serialize_loads``), so
+two processes never write the same submission's rows at once.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import warehouse
-from .db import begin_write
+from .db import begin_write, serialize_loads
 from .models import Attachment, Form, Submission
 from .parse import parse
 from .problems import Problem
-from .schema import schema_for, table_name
+from .schema import FormSchema, schema_for, table_name
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ def load_id(session: Session, submission_id: int) -> bool:
 
 def _load(session: Session, submission_id: int) -> bool:
     begin_write(session)
+    serialize_loads(session)
     found = session.execute(
         select(Submission, Form.xml_form_id).join(Form, Form.id == Submission.form_id)
         .where(Submission.id == submission_id)
@@ -141,6 +144,7 @@ def _flag(session: Session, submission_id: int, code: str, message: str) -> None
 class Processed:
     ok: int = 0
     failed: int = 0
+    seen: int = 0  # pending submissions a batch found (0: nothing was pending)
 
 
 def process_pending(session: Session, limit: int | None = None,
@@ -161,3 +165,117 @@ def process_pending(session: Session, limit: int | None = None,
         else:
             result.failed += 1
     return result
+
+
+# One transaction loads this many: big enough that per-transaction costs vanish, small enough
+# that a SQLite writer waits only tens of milliseconds for its turn.
+BATCH_SIZE = 500
+
+# Plain rows rather than ORM objects: a batch is read, parsed, written and forgotten.
+_PENDING_COLUMNS = (Submission.id, Submission.root_id, Submission.form_version, Submission.xml,
+                    Submission.received_at, Submission.submitter, Submission.device_id,
+                    Submission.review_state, Submission.attachments_expected, Submission.source,
+                    Submission.current, Form.xml_form_id)
+
+
+def load_pending(session: Session, limit: int = BATCH_SIZE, up_to: int | None = None) -> Processed:
+    """Load the oldest pending submissions (at most ``limit``; ids ``<= up_to`` when given) in
+    one transaction. Current versions are parsed and written with one insert per table; older
+    versions of edited submissions, and every submission of a batch the database refused, go
+    through ``load_id`` one by one, which flags what cannot load."""
+    begin_write(session)
+    serialize_loads(session)  # then read: what is pending is only known once it is our turn
+    query = (select(*_PENDING_COLUMNS).join(Form, Form.id == Submission.form_id)
+             .where(Submission.parse_status == "pending").order_by(Submission.id).limit(limit))
+    if up_to is not None:
+        query = query.where(Submission.id <= up_to)
+    rows = session.execute(query).all()
+    current = [r for r in rows if r.current]
+    older = [r.id for r in rows if not r.current]
+    result = Processed()
+    try:
+        result = _load_batch(session, current)
+        result.seen = len(rows)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        warehouse.forget(session.get_bind())
+        log.warning("a batch of %d submissions failed; loading them one by one", len(current))
+        older = [r.id for r in rows]  # every one of them, in order
+    for submission_id in older:
+        if load_id(session, submission_id):
+            result.ok += 1
+        else:
+            result.failed += 1
+    return result
+
+
+def _load_batch(session: Session, rows: list) -> Processed:
+    result = Processed()
+    if not rows:
+        return result
+    ids = [r.id for r in rows]
+    present = dict(session.execute(
+        select(Attachment.submission_id, func.count()).where(Attachment.submission_id.in_(ids))
+        .group_by(Attachment.submission_id)).all())
+    versions = dict(session.execute(
+        select(Submission.root_id, func.count())
+        .where(Submission.root_id.in_({r.root_id for r in rows}))
+        .group_by(Submission.root_id)).all())
+    schemas: dict[tuple[str, str], FormSchema] = {}
+    fresh, replacing, ok_ids = [], [], []
+    for row in rows:
+        try:
+            schema = schemas.get((row.xml_form_id, row.form_version))
+            if schema is None:
+                schema = schemas[(row.xml_form_id, row.form_version)] = schema_for(
+                    session, row.xml_form_id, row.form_version)
+            parsed = parse(schema, row.xml, key=row.root_id)
+        except Problem as problem:
+            _flag_in_batch(session, row.id, problem.code, problem.message)
+            result.failed += 1
+            continue
+        except Exception as exc:  # a defect must not hold back the rest of the batch
+            log.exception("loading submission %s failed", row.id)
+            _flag_in_batch(session, row.id, LOAD_FAILED, f"Loading failed: {type(exc).__name__}: {exc}")
+            result.failed += 1
+            continue
+        chain = versions.get(row.root_id, 1)
+        meta = warehouse.SubmissionMeta.of(row, edits=max(chain - 1, 0),
+                                           attachments_present=present.get(row.id, 0))
+        # The only version of its root, never loaded: no rows of its key can exist yet, so the
+        # usual upload skips looking for rows to replace.
+        (fresh if chain == 1 else replacing).append((meta, parsed))
+        ok_ids.append(row.id)
+    warehouse.write_many(session.connection(), fresh, replace=False)
+    warehouse.write_many(session.connection(), replacing, replace=True)
+    if ok_ids:
+        session.execute(update(Submission).where(Submission.id.in_(ok_ids)).values(
+            parse_status="ok", parse_error_code=None, parse_error=None))
+    result.ok += len(ok_ids)
+    return result
+
+
+def _flag_in_batch(session: Session, submission_id: int, code: str, message: str) -> None:
+    session.execute(update(Submission).where(Submission.id == submission_id).values(
+        parse_status="failed", parse_error_code=code, parse_error=message[:4000]))
+
+
+def pending_exists(session: Session) -> int | None:
+    """The newest pending submission's id, or None: one indexed read."""
+    return session.scalar(select(func.max(Submission.id)).where(Submission.parse_status == "pending"))
+
+
+def catch_up(session: Session) -> Processed:
+    """Load everything pending right now, so a reader sees every stored submission. Returns
+    at once when nothing is pending; stops when a round makes no progress."""
+    total = Processed()
+    newest = pending_exists(session)
+    session.rollback()  # end the read: loading starts its own write transaction
+    while newest is not None:
+        done = load_pending(session, up_to=newest)
+        total.ok += done.ok
+        total.failed += done.failed
+        if not done.seen:
+            break
+    return total

@@ -21,11 +21,11 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import problems
+from . import accounts, problems
 from .db import begin_write
 from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
@@ -123,9 +123,11 @@ def write_blobs(blobs: BlobStore, incoming: Incoming, envelope: Envelope) -> dic
             if name in texts and is_plain_name(name)}
 
 
-def save(session: Session, blobs: BlobStore, incoming: Incoming) -> Outcome:
-    """Store ``incoming`` (blobs, then rows, one commit). Raises ``Problem`` when refused."""
-    envelope = read_envelope(incoming.xml)
+def save(session: Session, blobs: BlobStore, incoming: Incoming,
+         envelope: Envelope | None = None) -> Outcome:
+    """Store ``incoming`` (blobs, then rows, one commit). Raises ``Problem`` when refused.
+    ``envelope``: ``read_envelope(incoming.xml)``, when the caller has it already."""
+    envelope = envelope or read_envelope(incoming.xml)
     digests = write_blobs(blobs, incoming, envelope)
     if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
         # End the caller's reads (authentication) so the write transaction takes SQLite's write
@@ -149,7 +151,8 @@ def _save_rows(session: Session, incoming: Incoming, env: Envelope,
                digests: dict[str, str]) -> Outcome:
     begin_write(session)
     try:
-        form_pk, state, version_md5, version_pk, existing_pk = _lookup(session, env)
+        form_pk, state, version_md5, version_pk, existing_pk, has_later = _lookup(
+            session, env, incoming)
         paths = _binary_paths_by_md5.get(version_md5)
         if paths is None:
             xform = session.scalar(select(FormVersion.xml).where(FormVersion.id == version_pk))
@@ -161,7 +164,7 @@ def _save_rows(session: Session, incoming: Incoming, env: Envelope,
         else:
             if state == "closed":
                 raise problems.form_closed(env.form_id)
-            outcome = _create(session, incoming, env, form_pk, referenced, digests)
+            outcome = _create(session, incoming, env, form_pk, referenced, digests, has_later)
         session.commit()
         return outcome
     except BaseException:
@@ -173,22 +176,36 @@ def _save_rows(session: Session, incoming: Incoming, env: Envelope,
 _LOOKUP = (
     select(Form.id, Form.state, FormVersion.md5, FormVersion.id,
            select(Submission.id).where(Submission.instance_id == bindparam("instance_id"))
-           .scalar_subquery())
+           .scalar_subquery(),
+           # An edit of this instance stored before it (``_join_later_versions``)?
+           select(Submission.id).where(Submission.deprecated_id == bindparam("instance_id"))
+           .limit(1).scalar_subquery(),
+           *accounts.key_columns(bindparam("key")))
     .outerjoin(FormVersion, (FormVersion.form_id == Form.id)
                & (FormVersion.version == bindparam("version")))
     .where(Form.xml_form_id == bindparam("form_id"))
 )
 
 
-def _lookup(session: Session, env: Envelope) -> tuple[int, str, str, int, int | None]:
-    """Form, version and any stored submission with this instanceID, in one round trip."""
-    row = session.execute(_LOOKUP, {"instance_id": env.instance_id, "version": env.version,
-                                    "form_id": env.form_id}).first()
+def _lookup(session: Session, env: Envelope,
+            incoming: Incoming) -> tuple[int, str, str, int, int | None, bool]:
+    """Form, version, any stored submission with this instanceID, whether an edit of it is
+    stored already and, for an app user's upload, the key's holder: one round trip. A refused
+    key is answered before an unknown form, as when the key is checked on its own."""
+    conn = session.connection()
+    row = conn.execute(_LOOKUP, {"instance_id": env.instance_id, "version": env.version,
+                                 "form_id": env.form_id, "key": incoming.key}).first()
+    if incoming.key is not None:
+        holder = (accounts.holder(row[6:10]) if row is not None
+                  else accounts.key_holder(conn, incoming.key))
+        if not accounts.may_fill(holder, env.form_id):
+            raise problems.forbidden(f"form '{env.form_id}' with this key")
+        incoming.submitter = holder.name
     if row is None:
         raise problems.unknown_form(env.form_id)
     if row[3] is None:
         raise problems.unknown_form(env.form_id, env.version)
-    return row[0], row[1], row[2], row[3], row[4]
+    return row[0], row[1], row[2], row[3], row[4], row[5] is not None
 
 
 def _resend(session: Session, existing: Submission, incoming: Incoming, referenced: list[str],
@@ -203,16 +220,17 @@ def _resend(session: Session, existing: Submission, incoming: Incoming, referenc
     added = [_attachment(name, digests[name], incoming.files[name])
              for name in referenced if name in digests and name not in have]
     existing.attachments.extend(added)
-    return Outcome("attachments_added" if added else "duplicate", existing)
+    return Outcome("attachments_added" if added else "duplicate", existing.id, session)
 
 
 def _create(session: Session, incoming: Incoming, env: Envelope, form_pk: int,
-            referenced: list[str], digests: dict[str, str]) -> Outcome:
+            referenced: list[str], digests: dict[str, str], has_later: bool) -> Outcome:
     for name in referenced:
         if name in incoming.files and not is_plain_name(name):
             raise problems.bad_attachment_name(name)
     root_id, status, review_state = env.instance_id, "created", incoming.review_state
-    carried: list[Attachment] = []
+    attachments = [(name, digests[name], len(incoming.files[name]))
+                   for name in referenced if name in digests]
     if env.deprecated_id:
         replaced = session.scalar(
             select(Submission).where(Submission.instance_id == env.deprecated_id))
@@ -222,34 +240,32 @@ def _create(session: Session, incoming: Incoming, env: Envelope, form_pk: int,
             session.execute(update(Submission).where(Submission.root_id == root_id)
                             .values(current=False))
             # Files the edit still names but did not resend stay as they were.
-            carried = [_attachment(a.name, a.sha256, size=a.size)
-                       for a in replaced.attachments
-                       if a.name in referenced and a.name not in digests]
-    current = _join_later_versions(session, env, form_pk, root_id)
-    submission = Submission(
-        instance_id=env.instance_id,
-        root_id=root_id,
-        deprecated_id=env.deprecated_id,
-        current=current,
-        form_id=form_pk,
-        form_version=env.version,
-        xml=incoming.xml,
-        xml_sha256=sha256(incoming.xml).hexdigest(),
-        source=incoming.source,
-        source_ref=incoming.source_ref,
-        submitter=incoming.submitter,
-        device_id=incoming.device_id,
-        received_at=incoming.received_at or utcnow(),
-        review_state=review_state or "received",
-        attachments_expected=len(referenced),
-    )
-    submission.attachments = carried + [
-        _attachment(name, digests[name], incoming.files[name])
-        for name in referenced if name in digests
-    ]
-    session.add(submission)
-    session.flush()  # the unique instanceID is checked here, inside the retry
-    return Outcome(status, submission)
+            attachments = [(a.name, a.sha256, a.size) for a in replaced.attachments
+                           if a.name in referenced and a.name not in digests] + attachments
+    current = _join_later_versions(session, env, form_pk, root_id) if has_later else True
+    # Core inserts, not ORM objects: this runs once per upload and the unit of work would cost
+    # more than the inserts themselves. The unique instanceID is checked here, inside the retry.
+    now = utcnow()
+    conn = session.connection()
+    submission_id = conn.execute(_INSERT_SUBMISSION, {
+        "instance_id": env.instance_id, "root_id": root_id, "deprecated_id": env.deprecated_id,
+        "current": current, "form_id": form_pk, "form_version": env.version, "xml": incoming.xml,
+        "xml_sha256": sha256(incoming.xml).hexdigest(), "source": incoming.source,
+        "source_ref": incoming.source_ref, "submitter": incoming.submitter,
+        "device_id": incoming.device_id, "received_at": incoming.received_at or now,
+        "review_state": review_state or "received", "attachments_expected": len(referenced),
+        "parse_status": "pending",
+    }).scalar_one()
+    if attachments:
+        conn.execute(insert(Attachment.__table__), [
+            {"submission_id": submission_id, "name": name, "sha256": digest, "size": size,
+             "content_type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+             "received_at": now}
+            for name, digest, size in attachments])
+    return Outcome(status, submission_id, session)
+
+
+_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.__table__.c.id)
 
 
 def _join_later_versions(session: Session, env: Envelope, form_pk: int, root_id: str) -> bool:

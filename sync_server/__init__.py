@@ -26,8 +26,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _components() -> list[Any]:
     """Each component's ``init_app``; components register their blueprints themselves."""
-    from . import openrosa
+    from . import background_loader, openrosa
     from .web import admin, admin_users, attachments, auth, dashboard, downloads, i18n, review
 
-    return [openrosa.init_app, auth.init_app, i18n.init_app, dashboard.init_app, review.init_app,
+    return [background_loader.init_app, openrosa.init_app, auth.init_app, i18n.init_app, dashboard.init_app, review.init_app,
             attachments.init_app, downloads.init_app, admin.init_app, admin_users.init_app]

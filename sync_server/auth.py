@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from flask import request
 
 from pipeline import accounts, problems
-from pipeline.models import AppUser, User
+from pipeline.models import User
 
 from .db import get_session
 
@@ -33,7 +33,7 @@ class CollectUser:
     """The identity behind one OpenRosa request."""
 
     name: str
-    app_user: AppUser | None = None
+    app_user: accounts.KeyHolder | None = None
     user: User | None = None
 
     def may_fill(self, xml_form_id: str) -> bool:
@@ -44,7 +44,7 @@ def collect_user(token: str | None) -> CollectUser:
     """Authenticate this request, or raise a 401/403 ``Problem`` (401 carries the challenge)."""
     session = get_session()
     if token is not None:
-        app_user = accounts.app_user_for_token(session, token)
+        app_user = accounts.key_holder(session.connection(), token)
         return CollectUser(name=app_user.name, app_user=app_user)
     creds = request.authorization
     if creds is None or creds.type != "basic" or not creds.username or creds.password is None:

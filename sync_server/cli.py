@@ -36,3 +36,7 @@ for _name in COMMAND_MODULES:
     # A module may add top-level commands besides its group (sources: ``pull``, ``import``).
     for _extra in getattr(_module, "more_commands", ()):
         cli.add_command(_extra)
+
+
+if __name__ == "__main__":  # ``python -m sync_server.cli``: what gunicorn's hooks start
+    cli()

@@ -8,13 +8,9 @@ download links it follows are the absolute URLs given in the form list and manif
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib
-import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -28,18 +24,16 @@ from pipeline.models import Form, FormMedia, FormVersion
 from pipeline.problems import Problem
 from pipeline.rawstore import is_plain_name, read_envelope, write_blobs
 
-from . import auth
+from . import auth, background_loader
 from . import openrosa_xml as bodies
 from .db import get_blobs, get_session
+from .write_turn import write_turn
 
 bp = Blueprint("openrosa", __name__)
 
 XML_PART = "xml_submission_file"
 INCOMPLETE_PART = "*isIncomplete*"
 OPENROSA_XML = "text/xml; charset=utf-8"
-_sqlite_writer = threading.Lock()
-# (process id, path) -> open lock file: forked workers never share one open file.
-_turn_files: dict[tuple[int, str], int] = {}
 
 
 def init_app(app: Flask) -> None:
@@ -121,26 +115,39 @@ def media_file(xml_form_id: str, name: str, token: str | None = None) -> Respons
 
 @_route("/submission", methods=["HEAD", "POST"])
 def submission(token: str | None = None) -> Response:
-    who = auth.collect_user(token)
+    # An app user's key is checked inside the raw store's transaction (one round trip instead of
+    # a transaction of its own); web users (Basic) and HEAD are checked here first.
+    who = auth.collect_user(token) if token is None or request.method == "HEAD" else None
     if request.method == "HEAD":
         return Response(status=204)
-    xml, files, incomplete = _read_upload()
-    # Refuse forms this phone was not given before touching storage.
-    envelope = read_envelope(xml)
-    if not who.may_fill(envelope.form_id):
+    try:
+        xml, files, incomplete = _read_upload()
+        envelope = read_envelope(xml)
+    except Exception:
+        if who is None:
+            auth.collect_user(token)  # a wrong key is told before a bad upload, as always
+        raise
+    if who is None and files:
+        who = auth.collect_user(token)  # no photo touches the disk before the key is checked
+    # Refuse forms this user was not given before touching storage.
+    if who is not None and not who.may_fill(envelope.form_id):
         raise problems.forbidden(f"form '{envelope.form_id}' with this key")
-    incoming = Incoming(xml=xml, files=files, source="collect", submitter=who.name,
+    incoming = Incoming(xml=xml, files=files, source="collect",
+                        submitter=who.name if who is not None else None,
+                        key=token if who is None else None,
                         device_id=(request.args.get("deviceID") or "")[:255] or None,
                         incomplete=incomplete)
     session = get_session()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    background = background_loader.in_background(app)
     if session.get_bind().dialect.name == "sqlite":
         # Photos are fsynced before queueing for the single writer, so they are written side by
         # side; inside the queue the raw store finds them already there.
         write_blobs(get_blobs(), incoming, envelope)
-        with _sqlite_write_turn():
-            accept(session, get_blobs(), incoming)
-    else:
-        accept(session, get_blobs(), incoming)
+    with write_turn(app):
+        accept(session, get_blobs(), incoming, load=not background, envelope=envelope)
+    if background:
+        background_loader.wake(app)
     return _xml(bodies.submission_received(), status=201)
 
 
@@ -174,23 +181,6 @@ def _read_upload() -> tuple[bytes, dict[str, bytes], bool]:
             files.setdefault(part_name, files[name])
     incomplete = INCOMPLETE_PART in fields or INCOMPLETE_PART in parts
     return xml, files, incomplete
-
-
-@contextmanager
-def _sqlite_write_turn() -> Iterator[None]:
-    """SQLite has one writer at a time. Uploads queue for it on a thread lock and a file lock
-    (other gunicorn workers), which wake the next writer at once; SQLite's own busy handler
-    would sleep in steps of milliseconds."""
-    with _sqlite_writer:
-        path = os.path.join(current_app.config["SANGJOG_DATA_DIR"], "sqlite-writer.lock")
-        fd = _turn_files.get((os.getpid(), path))
-        if fd is None:
-            fd = _turn_files[(os.getpid(), path)] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _fillable_version(xml_form_id: str, token: str | None) -> FormVersion:

@@ -95,3 +95,22 @@ def encode_multipart(xml: bytes, files: dict[str, bytes] | None = None) -> tuple
             f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode() + data + b"\r\n")
     chunks.append(f"--{boundary}--\r\n".encode())
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
+
+
+def wait_loaded(session: Session, timeout: float = 10.0) -> None:
+    """Wait (bounded) until the server's background loader has loaded every stored upload."""
+    import time
+
+    from sqlalchemy import select
+
+    from pipeline.models import Submission
+
+    deadline = time.monotonic() + timeout
+    while True:
+        session.rollback()  # a fresh snapshot each look
+        pending = session.scalar(select(Submission.id).where(Submission.parse_status == "pending").limit(1))
+        if pending is None:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"submission {pending} was still pending after {timeout} s")
+        time.sleep(0.02)

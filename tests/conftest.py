@@ -95,6 +95,8 @@ def app(database_url: str, tmp_path: Path):
         "WTF_CSRF_ENABLED": True,
     })
     yield app
+    if app.extensions.get("background_loader") is not None:
+        app.extensions["background_loader"].stop()
     app.extensions["engine"].dispose()
 
 

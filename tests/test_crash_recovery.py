@@ -1,7 +1,8 @@
 """A server killed mid-upload loses nothing it answered 201 for, and every retry succeeds.
 
-The real server (``sangjog serve --workers 2``, gunicorn) runs in a subprocess; several clients
-upload submissions with photos over real HTTP while the whole process group gets SIGKILL.
+The real server (``sangjog serve --workers 2``, gunicorn, with its loader process) runs in a
+subprocess; several clients upload submissions with photos over real HTTP while the whole
+process group gets SIGKILL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from pipeline.db import make_engine, session_factory, upgrade
 from pipeline.models import Submission
 from pipeline.storage import BlobStore
+from tests import collect
 from tests.collect import encode_multipart, publish_site_visit, submission_xml
 from tests.live_server import LiveServer
 
@@ -111,13 +113,42 @@ def test_sigkill_mid_upload_loses_nothing_acknowledged(prepared, tmp_path):
         for iid in sorted(acknowledged)[:10]:  # and a resend of a stored one is still a 201
             xml, name, photo = planned[iid]
             assert _upload(server.port, key, *encode_multipart(xml, {name: photo})) == 201
+        # The restarted server's loader process loads everything, what the kill left pending
+        # included, without any page being opened.
+        with session_factory(engine)() as session:
+            collect.wait_loaded(session, timeout=30)
+        followers = _followers(server.process.pid)
+        assert len(followers) == 1
     finally:
         server.stop()
+    assert not any(_alive(pid) for pid in followers), "the loader process outlived the server"
     _assert_complete(engine, data_dir, planned, set(planned))
     log = server.log.read_text()
     assert "/submission" in log and key not in log  # the access log never shows the key
     with session_factory(engine)() as session:
         assert len(session.scalars(select(Submission.id)).all()) == len(planned)
+
+
+def _followers(group: int) -> list[int]:
+    """Process ids of ``sangjog pipeline follow`` in the server's process group."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if int(fields[2]) == group and b"pipeline follow" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def _assert_complete(engine, data_dir: Path, planned, instance_ids: set[str]) -> None:

@@ -19,6 +19,7 @@ from pipeline.models import Form
 from pipeline.problems import Problem
 from pipeline.schema import table_name
 
+from ..background_loader import catch_up
 from ..db import get_session
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:5000"
@@ -72,7 +73,7 @@ def district(district: str | None, division: str | None, everything: bool, perio
         chosen = _period(period)
         output = output or Path(f"sangjog-{stem}-{chosen.slug if chosen else 'all'}-{lang}.xlsx")
         with _bar(quiet, "submission") as bar:
-            report = build_workbook(get_session(), scope, chosen, lang, output,
+            report = build_workbook(_caught_up_session(), scope, chosen, lang, output,
                                     _server_url(server_url), bar)
     except Problem as problem:
         raise click.ClickException(problem.message) from None
@@ -97,10 +98,16 @@ def csv_zip(form_id: str, period: str | None, district: str | None, output: Path
     try:
         scope = [geo.scope_code(geo.find_district(district))] if district else ["*"]
         with _bar(quiet, "row") as bar:
-            written = write_zip(get_session(), form_id, output, scope, _period(period), bar)
+            written = write_zip(_caught_up_session(), form_id, output, scope, _period(period), bar)
     except Problem as problem:
         raise click.ClickException(problem.message) from None
     click.echo(f"{output}: " + ", ".join(f"{name} ({rows} rows)" for name, rows in written.items()))
+
+
+def _caught_up_session():
+    """The session to export from, once uploads the server stored but has not loaded yet are in."""
+    catch_up(current_app)
+    return get_session()
 
 
 def districts_with_data(session, period: Period) -> list[geo.Place]:
@@ -132,7 +139,7 @@ def schedule(out_dir: Path | None, period: str, lang: str, server_url: str | Non
     try:
         chosen = Period.parse(period)
         out_dir = out_dir or Path(current_app.config["SANGJOG_DATA_DIR"]) / "exports"
-        session = get_session()
+        session = _caught_up_session()
         out_dir.mkdir(parents=True, exist_ok=True)
         places = districts_with_data(session, chosen)
         for place in places:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
@@ -10,6 +11,7 @@ from pipeline import loader
 from pipeline import rebuild as rebuilding
 from pipeline.problems import Problem
 
+from .. import background_loader
 from ..db import get_session
 
 
@@ -44,6 +46,18 @@ def process(limit: int | None, retry_failed: bool) -> None:
     """Load submissions still pending (stored but not yet in the warehouse)."""
     result = loader.process_pending(get_session(), limit, include_failed=retry_failed)
     click.echo(f"{result.ok} loaded, {result.failed} failed")
+
+
+@command.command("follow")
+@click.option("--interval", default=background_loader.GATHER_SECONDS, show_default=True,
+              type=click.FloatRange(min=0.01), help="Seconds between looks for new uploads.")
+@click.option("--stop-after", type=click.FloatRange(min=0),
+              help="Stop after this many seconds (default: run until stopped).")
+def follow(interval: float, stop_after: float | None) -> None:
+    """Load uploads into the warehouse as they arrive, in batches (`sangjog serve --workers N`
+    runs this next to its workers; stop it with Ctrl-C or SIGTERM)."""
+    loaded = background_loader.follow(current_app._get_current_object(), interval, stop_after)
+    click.echo(f"{loaded} loaded")
 
 
 @command.command("status")

@@ -61,7 +61,7 @@ def command(host: str, port: int, workers: int, threads: int) -> None:
         args = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
                 "--threads", str(threads), "--timeout", "120", "--bind", f"{host}:{port}",
                 "--access-logfile", "-", "--logger-class", f"{__name__}.RedactingLogger",
-                "sync_server:create_app()"]
+                "--config", "python:sync_server.gunicorn_conf", "sync_server:create_app()"]
         os.execv(sys.executable, args)
     logging.getLogger("werkzeug").addFilter(_RedactKeys())
     click.echo(f"Serving Sangjog on http://{host}:{port}/ (Collect app users: /key/<token>)")

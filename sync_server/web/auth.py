@@ -21,9 +21,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 from pipeline import accounts
 from pipeline.models import utcnow
@@ -49,9 +51,9 @@ def init_app(app: Flask) -> None:
     # CSRF is checked by our own hook so the exemptions are explicit, by blueprint name.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
-    app.extensions["login_limiter"] = Limiter(
-        get_remote_address, app=app, storage_uri="memory://", headers_enabled=False
-    )
+    # Only the login form is limited, so the limiter is called there and nowhere else: no
+    # other request (Collect uploads above all) pays for a per-request check.
+    app.extensions["login_limiter"] = MovingWindowRateLimiter(MemoryStorage())
     app.register_blueprint(bp)
 
     @app.before_request
@@ -85,12 +87,14 @@ def login():
         if current_user() is not None:
             return redirect(target)
         return render_template("login.html", next=target)
-    limiter: Limiter = current_app.extensions["login_limiter"]
-    with limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"]):
-        username = request.form.get("username", "").strip()
-        password = request.form.get("password", "")
-        db = get_session()
-        user = accounts.authenticate(db, username, password) if username and password else None
+    limiter: MovingWindowRateLimiter = current_app.extensions["login_limiter"]
+    if not limiter.hit(parse_limit(current_app.config["LOGIN_RATE_LIMIT"]), "login",
+                       request.remote_addr or ""):
+        raise TooManyRequests()
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    db = get_session()
+    user = accounts.authenticate(db, username, password) if username and password else None
     if user is None:
         flash(_("That user name and password do not match an active account."), "error")
         return render_template("login.html", next=target, username=username), 401

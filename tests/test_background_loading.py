@@ -1,0 +1,189 @@
+"""Uploads are answered once stored and loaded into the warehouse in batches moments later.
+
+The batch loader must give exactly the rows one-at-a-time loading gives (edits, failures and
+all); the server's loader thread must load what arrives; readers must see every acknowledged
+upload even when the loader has not run; two loaders at once must never write a row twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pipeline import loader, warehouse
+from pipeline.db import make_engine, session_factory, upgrade
+from pipeline.ingest import Incoming, accept
+from pipeline.models import Submission
+from sync_server import background_loader
+from sync_server.cli import cli
+from tests import collect
+from tests.wh_forms import ANSWERS, V1, publish_form, submission
+
+
+RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
+
+
+def _rows(session: Session) -> list[tuple[Any, ...]]:
+    """Every warehouse row of the test form (main and photos), minus nothing."""
+    conn = session.connection()
+    main = warehouse.main_table(conn, "site_check")
+    photos = warehouse.repeat_tables(conn, "site_check")["wh_site_check__photos"]
+    result = [tuple(r) for r in session.execute(select(main).order_by(main.c._key))]
+    result += [tuple(r) for r in session.execute(select(photos).order_by(photos.c._key))]
+    session.commit()
+    return result
+
+
+def _status(session: Session) -> dict[str, tuple[str, str | None]]:
+    result = {s.instance_id: (s.parse_status, s.parse_error_code)
+              for s in session.scalars(select(Submission))}
+    session.commit()
+    return result
+
+
+def _uploads() -> list[bytes]:
+    """Forty uploads: plain ones, a bad answer, an edit chain (in and out of order)."""
+    xml = [submission(f"uuid:p{i}", {**ANSWERS, "progress": str(i)}) for i in range(36)]
+    xml.append(submission("uuid:bad", {"progress": "ten"}))
+    xml.append(submission("uuid:p1-edit", {"progress": "99", "photos": [{"caption": "after"}]},
+                          deprecated_id="uuid:p1"))
+    xml.append(submission("uuid:late-edit", {"progress": "50"}, deprecated_id="uuid:late"))
+    xml.append(submission("uuid:late", {"progress": "5"}))
+    return xml
+
+
+def test_batch_loading_gives_the_rows_of_one_at_a_time_loading(app, session, database_url):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    for xml in _uploads():
+        accept(session, blobs, Incoming(xml, received_at=RECEIVED), load=False)
+    assert set(_status(session).values()) == {("pending", None)}
+    done = loader.load_pending(session, limit=25)
+    assert done.seen == 25
+    while loader.load_pending(session, limit=25).seen:
+        pass
+    batched, statuses = _rows(session), _status(session)
+    assert statuses["uuid:bad"] == ("failed", "submission.unparsable")
+    assert all(s == ("ok", None) for iid, s in statuses.items() if iid != "uuid:bad")
+
+    if database_url.startswith("postgresql"):
+        return  # one database per test there; the SQLite run compares with inline loading
+    # The same uploads, each loaded as it arrives, in a second database.
+    engine = make_engine(database_url.replace(".db", "-inline.db"))
+    upgrade(engine)
+    with session_factory(engine)() as inline:
+        publish_form(inline, V1)
+        for xml in _uploads():
+            accept(inline, blobs, Incoming(xml, received_at=RECEIVED))
+        assert _rows(inline) == batched
+        assert _status(inline) == statuses
+    engine.dispose()
+
+
+def test_an_edit_and_its_original_pending_together_show_one_row(app, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    accept(session, blobs, Incoming(submission("uuid:o1", ANSWERS)), load=False)
+    accept(session, blobs, Incoming(submission("uuid:o2", {"progress": "75"},
+                                               deprecated_id="uuid:o1")), load=False)
+    loader.load_pending(session)
+    main = warehouse.main_table(session.connection(), "site_check")
+    rows = session.execute(select(main.c._key, main.c.progress, main.c._edits)).all()
+    assert [tuple(r) for r in rows] == [("uuid:o1", 75, 1)]
+
+
+def test_two_loaders_at_once_write_each_row_once(app, session, database_url):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    for i in range(120):
+        accept(session, blobs, Incoming(submission(f"uuid:c{i}", ANSWERS)), load=False)
+    engine = make_engine(database_url)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with session_factory(engine)() as mine:
+                while loader.load_pending(mine, limit=7).seen:
+                    pass
+        except BaseException as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    engine.dispose()
+    assert not errors
+    main = warehouse.main_table(session.connection(), "site_check")
+    assert session.scalar(select(func.count()).select_from(main)) == 120
+    assert session.scalar(select(func.count(func.distinct(main.c._key)))) == 120
+    assert set(_status(session).values()) == {("ok", None)}
+
+
+def _upload(client, key: str, iid: str):
+    xml = collect.submission_xml(iid)
+    return client.post(f"/key/{key}/submission", content_type="multipart/form-data",
+                       data=collect.multipart(xml))
+
+
+def test_the_server_answers_first_and_its_loader_thread_loads(app, client, session):
+    collect.publish_site_visit(session)
+    key = collect.app_user(session).token
+    for i in range(5):
+        assert _upload(client, key, f"uuid:t{i}").status_code == 201
+    thread = app.extensions["background_loader"]
+    assert thread is not None and thread._thread is not None and thread._thread.is_alive()
+    collect.wait_loaded(session)
+    assert set(_status(session).values()) == {("ok", None)}
+
+
+def test_pages_load_what_is_still_pending_before_reading(app, client, session):
+    collect.publish_site_visit(session)
+    key = collect.app_user(session).token
+    app.extensions["background_loader"].stop()  # as if the loader were far behind
+    assert _upload(client, key, "uuid:r1").status_code == 201
+    assert _status(session) == {"uuid:r1": ("pending", None)}
+    # Collect's own requests read no warehouse: they never wait for loading.
+    assert client.get(f"/key/{key}/formList").status_code == 200
+    assert _status(session) == {"uuid:r1": ("pending", None)}
+    # Any page a person opens (here the login page) sees every acknowledged upload.
+    assert client.get("/login").status_code == 200
+    assert _status(session) == {"uuid:r1": ("ok", None)}
+
+
+def test_inline_loading_loads_before_the_201(database_url, tmp_path, session):
+    from sync_server import create_app
+
+    inline = create_app({"SANGJOG_DATA_DIR": str(tmp_path / "inline"), "SECRET_KEY": "x",
+                         "DATABASE_URL": database_url, "LOAD_SUBMISSIONS": "inline"})
+    assert not background_loader.in_background(inline)
+    collect.publish_site_visit(session)
+    key = collect.app_user(session).token
+    assert _upload(inline.test_client(), key, "uuid:i1").status_code == 201
+    assert _status(session) == {"uuid:i1": ("ok", None)}
+    inline.extensions["engine"].dispose()
+
+
+def test_an_unknown_load_setting_is_refused(tmp_path):
+    from sync_server import create_app
+
+    with pytest.raises(ValueError, match="LOAD_SUBMISSIONS"):
+        create_app({"SANGJOG_DATA_DIR": str(tmp_path), "LOAD_SUBMISSIONS": "later"})
+
+
+def test_pipeline_follow_loads_and_stops_by_itself(app, runner, session):
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    app.extensions["background_loader"].stop()
+    for i in range(3):
+        accept(session, blobs, Incoming(submission(f"uuid:f{i}", ANSWERS)), load=False)
+    result = runner.invoke(cli, args=["pipeline", "follow", "--interval", "0.05", "--stop-after", "0.3"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "3 loaded"
+    assert set(_status(session).values()) == {("ok", None)}
