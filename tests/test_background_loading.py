@@ -8,7 +8,7 @@ upload even when the loader has not run; two loaders at once must never write a 
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,8 +24,7 @@ from sync_server.cli import cli
 from tests import collect
 from tests.wh_forms import ANSWERS, V1, publish_form, submission
 
-
-RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
+RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
 def _rows(session: Session) -> list[tuple[Any, ...]]:
