@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from . import accounts, problems
 from .db import begin_write
+from .driver_statements import DriverStatement
 from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
 from .problems import Problem
@@ -187,14 +188,17 @@ _LOOKUP = (
 )
 
 
+_LOOKUP_ON_DRIVER = DriverStatement(_LOOKUP)
+
+
 def _lookup(session: Session, env: Envelope,
             incoming: Incoming) -> tuple[int, str, str, int, int | None, bool]:
     """Form, version, any stored submission with this instanceID, whether an edit of it is
     stored already and, for an app user's upload, the key's holder: one round trip. A refused
     key is answered before an unknown form, as when the key is checked on its own."""
     conn = session.connection()
-    row = conn.execute(_LOOKUP, {"instance_id": env.instance_id, "version": env.version,
-                                 "form_id": env.form_id, "key": incoming.key}).first()
+    row = _LOOKUP_ON_DRIVER.first(conn, {"instance_id": env.instance_id, "version": env.version,
+                                         "form_id": env.form_id, "key": incoming.key})
     if incoming.key is not None:
         holder = (accounts.holder(row[6:10]) if row is not None
                   else accounts.key_holder(conn, incoming.key))
@@ -243,11 +247,12 @@ def _create(session: Session, incoming: Incoming, env: Envelope, form_pk: int,
             attachments = [(a.name, a.sha256, a.size) for a in replaced.attachments
                            if a.name in referenced and a.name not in digests] + attachments
     current = _join_later_versions(session, env, form_pk, root_id) if has_later else True
-    # Core inserts, not ORM objects: this runs once per upload and the unit of work would cost
-    # more than the inserts themselves. The unique instanceID is checked here, inside the retry.
+    # Not ORM objects: this runs once per upload, and the unit of work (or even SQLAlchemy's
+    # per-execution work) would cost more than the insert itself. The unique instanceID is
+    # checked here, inside the retry.
     now = utcnow()
     conn = session.connection()
-    submission_id = conn.execute(_INSERT_SUBMISSION, {
+    [(submission_id,)] = _INSERT_ON_DRIVER.rows(conn, {
         "instance_id": env.instance_id, "root_id": root_id, "deprecated_id": env.deprecated_id,
         "current": current, "form_id": form_pk, "form_version": env.version, "xml": incoming.xml,
         "xml_sha256": sha256(incoming.xml).hexdigest(), "source": incoming.source,
@@ -255,7 +260,7 @@ def _create(session: Session, incoming: Incoming, env: Envelope, form_pk: int,
         "device_id": incoming.device_id, "received_at": incoming.received_at or now,
         "review_state": review_state or "received", "attachments_expected": len(referenced),
         "parse_status": "pending",
-    }).scalar_one()
+    })
     if attachments:
         conn.execute(insert(Attachment.__table__), [
             {"submission_id": submission_id, "name": name, "sha256": digest, "size": size,
@@ -265,7 +270,11 @@ def _create(session: Session, incoming: Incoming, env: Envelope, form_pk: int,
     return Outcome(status, submission_id, session)
 
 
-_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.__table__.c.id)
+_INSERT_ON_DRIVER = DriverStatement(
+    insert(Submission.__table__).returning(Submission.__table__.c.id),
+    ["instance_id", "root_id", "deprecated_id", "current", "form_id", "form_version", "xml",
+     "xml_sha256", "source", "source_ref", "submitter", "device_id", "received_at",
+     "review_state", "attachments_expected", "parse_status"])
 
 
 def _join_later_versions(session: Session, env: Envelope, form_pk: int, root_id: str) -> bool:

@@ -1,0 +1,83 @@
+"""Statements compiled once by SQLAlchemy and run straight on the database driver.
+
+For the upload path only: there SQLAlchemy's work per execution (cache key, execution context,
+parameter and result processing objects) cost more than the statements themselves. SQLAlchemy
+still writes the SQL for each dialect, orders the parameters and supplies the type conversions
+(its own bind and result processors); the statement runs on the driver connection of the
+caller's SQLAlchemy connection, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    sql: str
+    compiled: SQLCompiler
+    names: Sequence[str] | None  # parameter order for positional drivers; None: named
+    binds: dict[str, Processor]
+    results: list[Processor]
+
+
+class DriverStatement:
+    """``statement`` (a Select, or an Insert with RETURNING) ready to run on the driver.
+
+    An INSERT names its columns in ``column_keys`` and must be given a value for each of them:
+    Python-side column defaults are applied by SQLAlchemy's execution, which this skips, so a
+    statement that would need one is refused when it is prepared.
+    """
+
+    def __init__(self, statement: Any, column_keys: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        self.column_keys = list(column_keys) if column_keys is not None else None
+        self._prepared: dict[str, _Prepared] = {}
+
+    def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        prepared = self._prepared.get(conn.dialect.name) or self._prepare(conn.dialect)
+        values = prepared.compiled.construct_params(params)
+        for name, process in prepared.binds.items():
+            if process is not None and values.get(name) is not None:
+                values[name] = process(values[name])
+        args: Any = [values[n] for n in prepared.names] if prepared.names is not None else values
+        dbapi = conn.dialect.loaded_dbapi
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(prepared.sql, args)
+            fetched = cursor.fetchall() if cursor.description else []
+        except dbapi.Error as exc:  # as SQLAlchemy raises it: IntegrityError for a duplicate...
+            raise DBAPIError.instance(prepared.sql, args, exc, dbapi.Error,
+                                      dialect=conn.dialect) from exc
+        finally:
+            cursor.close()
+        return [tuple(value if process is None else process(value)
+                      for value, process in zip(row, prepared.results, strict=True))
+                for row in fetched]
+
+    def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        found = self.rows(conn, params)
+        return found[0] if found else None
+
+    def _prepare(self, dialect: Dialect) -> _Prepared:
+        compiled = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
+        if getattr(compiled, "insert_prefetch", None):
+            missing = ", ".join(c.name for c in compiled.insert_prefetch)
+            raise ValueError(f"give every column a value; these would need defaults: {missing}")
+        binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                 for name, bind in compiled.binds.items()}
+        results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                   for column in self.statement.exported_columns]
+        names = list(compiled.positiontup) if dialect.positional else None
+        prepared = _Prepared(str(compiled), compiled, names, binds, results)
+        self._prepared[dialect.name] = prepared
+        return prepared
