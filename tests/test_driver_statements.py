@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import bindparam, insert, select
@@ -24,7 +24,7 @@ def _values(instance_id: str, form_id: int) -> dict:
             "current": True, "form_id": form_id, "form_version": "1", "xml": b"<x>\xe0\xa6\x95</x>",
             "xml_sha256": "0" * 64, "source": "collect", "source_ref": None,
             "submitter": "রিনা", "device_id": None,
-            "received_at": datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=timezone.utc),
+            "received_at": datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=UTC),
             "review_state": "received", "attachments_expected": 2, "parse_status": "pending"}
 
 
