@@ -46,11 +46,14 @@ class Incoming:
 class Outcome:
     status: str  # created | duplicate | attachments_added | edited
     submission_id: int
-    session: Session = field(repr=False, compare=False)
+    session: Session | None = field(default=None, repr=False, compare=False)
 
     @property
     def submission(self) -> Submission:
-        """The stored row, read when asked for: the upload path itself never needs it."""
+        """The stored row, read (through the caller's session) when asked for: the upload path
+        itself never needs it."""
+        if self.session is None:
+            raise RuntimeError("stored without a session: read submission_id instead")
         was_open = self.session.in_transaction()
         found = self.session.get(Submission, self.submission_id)
         assert found is not None, "an accepted submission is never deleted"

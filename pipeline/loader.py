@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from . import warehouse
 from .db import begin_write, serialize_loads
-from .models import Attachment, Form, Submission
+from .models import IS_PENDING, Attachment, Form, Submission
 from .parse import parse
 from .problems import Problem
 from .schema import FormSchema, schema_for, table_name
@@ -151,9 +151,8 @@ def process_pending(session: Session, limit: int | None = None,
                     include_failed: bool = False) -> Processed:
     """Load submissions left ``pending`` (a crash between storing and loading), oldest first;
     ``include_failed`` retries failed ones too (after a form or code fix)."""
-    states = ("pending", "failed") if include_failed else ("pending",)
-    query = (select(Submission.id).where(Submission.parse_status.in_(states))
-             .order_by(Submission.id))
+    condition = (IS_PENDING | (Submission.parse_status == "failed")) if include_failed else IS_PENDING
+    query = select(Submission.id).where(condition).order_by(Submission.id)
     if limit is not None:
         query = query.limit(limit)
     ids = list(session.scalars(query))
@@ -186,7 +185,7 @@ def load_pending(session: Session, limit: int = BATCH_SIZE, up_to: int | None = 
     begin_write(session)
     serialize_loads(session)  # then read: what is pending is only known once it is our turn
     query = (select(*_PENDING_COLUMNS).join(Form, Form.id == Submission.form_id)
-             .where(Submission.parse_status == "pending").order_by(Submission.id).limit(limit))
+             .where(IS_PENDING).order_by(Submission.id).limit(limit))
     if up_to is not None:
         query = query.where(Submission.id <= up_to)
     rows = session.execute(query).all()
@@ -263,7 +262,7 @@ def _flag_in_batch(session: Session, submission_id: int, code: str, message: str
 
 def pending_exists(session: Session) -> int | None:
     """The newest pending submission's id, or None: one indexed read."""
-    return session.scalar(select(func.max(Submission.id)).where(Submission.parse_status == "pending"))
+    return session.scalar(select(func.max(Submission.id)).where(IS_PENDING))
 
 
 def catch_up(session: Session) -> Processed:

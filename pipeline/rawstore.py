@@ -1,7 +1,8 @@
 """The raw store: keep the exact XML and every attachment of a submission, exactly once.
 
-``save`` writes the attachment blobs first (fsynced, content-addressed), then the ``Submission``
-and ``Attachment`` rows in one transaction, then commits. A crash at any instant leaves either a
+``store`` (``save`` for callers with a session) writes the attachment blobs first (fsynced,
+content-addressed), then the ``Submission`` and ``Attachment`` rows in one transaction, then
+commits. A crash at any instant leaves either a
 complete submission or none (at worst an unreferenced blob), and a retry then succeeds.
 
 Idempotent on instanceID: the same bytes again only add attachments that were missing (Collect
@@ -21,12 +22,11 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import accounts, problems
-from .db import begin_write
 from .driver_statements import DriverStatement
 from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
@@ -126,20 +126,32 @@ def write_blobs(blobs: BlobStore, incoming: Incoming, envelope: Envelope) -> dic
 
 def save(session: Session, blobs: BlobStore, incoming: Incoming,
          envelope: Envelope | None = None) -> Outcome:
-    """Store ``incoming`` (blobs, then rows, one commit). Raises ``Problem`` when refused.
-    ``envelope``: ``read_envelope(incoming.xml)``, when the caller has it already."""
-    envelope = envelope or read_envelope(incoming.xml)
-    digests = write_blobs(blobs, incoming, envelope)
-    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
-        # End the caller's reads (authentication) so the write transaction takes SQLite's write
-        # lock up front instead of upgrading a reader. PostgreSQL simply carries on.
+    """``store`` for a caller with a session: its transaction is committed first (its reads
+    end, so on SQLite the write takes the lock up front) and the rows are written on a
+    connection of their own, which the session sees at its next read."""
+    if session.in_transaction():
         session.commit()
+    with session.get_bind().connect() as conn:
+        outcome = store(conn, blobs, incoming, envelope)
+    outcome.session = session
+    return outcome
+
+
+def store(conn: Connection, blobs: BlobStore, incoming: Incoming,
+          envelope: Envelope | None = None) -> Outcome:
+    """Store ``incoming`` (blobs, then rows in one transaction on ``conn``, committed). Raises
+    ``Problem`` when refused. ``envelope``: ``read_envelope(incoming.xml)``, when the caller
+    has it already. SQLAlchemy Core, not the ORM: this runs for every upload, and the unit of
+    work would cost more than the statements."""
+    envelope = envelope or read_envelope(incoming.xml)
+    digests = write_blobs(blobs, incoming, envelope) if incoming.files else {}
+    writer = conn.execution_options(sqlite_begin="IMMEDIATE")  # the write lock up front
     for attempt in range(_ATTEMPTS):
         try:
-            return _save_rows(session, incoming, envelope, digests)
+            with writer.begin():
+                return _store_rows(writer, incoming, envelope, digests)
         except IntegrityError:
             # Another upload of this instance committed first: read it and answer as a resend.
-            session.rollback()
             if attempt == _ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
@@ -148,29 +160,19 @@ def save(session: Session, blobs: BlobStore, incoming: Incoming,
 _binary_paths_by_md5: dict[str, frozenset[str]] = {}
 
 
-def _save_rows(session: Session, incoming: Incoming, env: Envelope,
-               digests: dict[str, str]) -> Outcome:
-    begin_write(session)
-    try:
-        form_pk, state, version_md5, version_pk, existing_pk, has_later = _lookup(
-            session, env, incoming)
-        paths = _binary_paths_by_md5.get(version_md5)
-        if paths is None:
-            xform = session.scalar(select(FormVersion.xml).where(FormVersion.id == version_pk))
-            paths = _binary_paths_by_md5[version_md5] = binary_paths(xform or b"")
-        referenced = binary_values(env.root, paths)
-        existing = session.get(Submission, existing_pk) if existing_pk is not None else None
-        if existing is not None:
-            outcome = _resend(session, existing, incoming, referenced, digests)
-        else:
-            if state == "closed":
-                raise problems.form_closed(env.form_id)
-            outcome = _create(session, incoming, env, form_pk, referenced, digests, has_later)
-        session.commit()
-        return outcome
-    except BaseException:
-        session.rollback()
-        raise
+def _store_rows(conn: Connection, incoming: Incoming, env: Envelope,
+                digests: dict[str, str]) -> Outcome:
+    form_pk, state, version_md5, version_pk, existing_pk, has_later = _lookup(conn, env, incoming)
+    paths = _binary_paths_by_md5.get(version_md5)
+    if paths is None:
+        xform = conn.scalar(select(FormVersion.xml).where(FormVersion.id == version_pk))
+        paths = _binary_paths_by_md5[version_md5] = binary_paths(xform or b"")
+    referenced = binary_values(env.root, paths)
+    if existing_pk is not None:
+        return _resend(conn, existing_pk, incoming, referenced, digests)
+    if state == "closed":
+        raise problems.form_closed(env.form_id)
+    return _create(conn, incoming, env, form_pk, referenced, digests, has_later)
 
 
 # Built once: composing the statement costs more than running it on every upload.
@@ -191,12 +193,11 @@ _LOOKUP = (
 _LOOKUP_ON_DRIVER = DriverStatement(_LOOKUP)
 
 
-def _lookup(session: Session, env: Envelope,
+def _lookup(conn: Connection, env: Envelope,
             incoming: Incoming) -> tuple[int, str, str, int, int | None, bool]:
     """Form, version, any stored submission with this instanceID, whether an edit of it is
     stored already and, for an app user's upload, the key's holder: one round trip. A refused
     key is answered before an unknown form, as when the key is checked on its own."""
-    conn = session.connection()
     row = _LOOKUP_ON_DRIVER.first(conn, {"instance_id": env.instance_id, "version": env.version,
                                          "form_id": env.form_id, "key": incoming.key})
     if incoming.key is not None:
@@ -212,22 +213,26 @@ def _lookup(session: Session, env: Envelope,
     return row[0], row[1], row[2], row[3], row[4], row[5] is not None
 
 
-def _resend(session: Session, existing: Submission, incoming: Incoming, referenced: list[str],
+def _resend(conn: Connection, existing_pk: int, incoming: Incoming, referenced: list[str],
             digests: dict[str, str]) -> Outcome:
-    same_bytes = existing.xml_sha256 == sha256(incoming.xml).hexdigest() and existing.xml == incoming.xml
+    existing = conn.execute(
+        select(Submission.instance_id, Submission.xml_sha256, Submission.xml, Submission.source)
+        .where(Submission.id == existing_pk)).one()
+    same_bytes = (existing.xml_sha256 == sha256(incoming.xml).hexdigest()
+                  and existing.xml == incoming.xml)
     # A copy that came another way (a KoBo pull rewrites the root element) is the same filled
     # form: instanceIDs are UUIDs made on the phone. Only the same path sending other bytes under
     # one instanceID is a real conflict.
     if not same_bytes and existing.source == incoming.source:
         raise problems.instance_conflict(existing.instance_id)
-    have = {a.name for a in existing.attachments}
-    added = [_attachment(name, digests[name], incoming.files[name])
+    have = set(conn.scalars(select(Attachment.name).where(Attachment.submission_id == existing_pk)))
+    added = [(name, digests[name], len(incoming.files[name]))
              for name in referenced if name in digests and name not in have]
-    existing.attachments.extend(added)
-    return Outcome("attachments_added" if added else "duplicate", existing.id, session)
+    _insert_attachments(conn, existing_pk, added)
+    return Outcome("attachments_added" if added else "duplicate", existing_pk)
 
 
-def _create(session: Session, incoming: Incoming, env: Envelope, form_pk: int,
+def _create(conn: Connection, incoming: Incoming, env: Envelope, form_pk: int,
             referenced: list[str], digests: dict[str, str], has_later: bool) -> Outcome:
     for name in referenced:
         if name in incoming.files and not is_plain_name(name):
@@ -236,38 +241,43 @@ def _create(session: Session, incoming: Incoming, env: Envelope, form_pk: int,
     attachments = [(name, digests[name], len(incoming.files[name]))
                    for name in referenced if name in digests]
     if env.deprecated_id:
-        replaced = session.scalar(
-            select(Submission).where(Submission.instance_id == env.deprecated_id))
+        replaced = conn.execute(select(Submission.id, Submission.root_id)
+                                .where(Submission.instance_id == env.deprecated_id)).first()
         if replaced is not None:  # an edit of something we never got is stored as new
             root_id, status = replaced.root_id, "edited"
             review_state = review_state or "edited"
-            session.execute(update(Submission).where(Submission.root_id == root_id)
-                            .values(current=False))
+            conn.execute(update(Submission).where(Submission.root_id == root_id)
+                         .values(current=False))
             # Files the edit still names but did not resend stay as they were.
-            attachments = [(a.name, a.sha256, a.size) for a in replaced.attachments
+            kept = conn.execute(select(Attachment.name, Attachment.sha256, Attachment.size)
+                                .where(Attachment.submission_id == replaced.id)
+                                .order_by(Attachment.name))
+            attachments = [(a.name, a.sha256, a.size) for a in kept
                            if a.name in referenced and a.name not in digests] + attachments
-    current = _join_later_versions(session, env, form_pk, root_id) if has_later else True
-    # Not ORM objects: this runs once per upload, and the unit of work (or even SQLAlchemy's
-    # per-execution work) would cost more than the insert itself. The unique instanceID is
-    # checked here, inside the retry.
-    now = utcnow()
-    conn = session.connection()
+    current = _join_later_versions(conn, env, form_pk, root_id) if has_later else True
+    # The unique instanceID is checked here, inside the retry.
     [(submission_id,)] = _INSERT_ON_DRIVER.rows(conn, {
         "instance_id": env.instance_id, "root_id": root_id, "deprecated_id": env.deprecated_id,
         "current": current, "form_id": form_pk, "form_version": env.version, "xml": incoming.xml,
         "xml_sha256": sha256(incoming.xml).hexdigest(), "source": incoming.source,
         "source_ref": incoming.source_ref, "submitter": incoming.submitter,
-        "device_id": incoming.device_id, "received_at": incoming.received_at or now,
+        "device_id": incoming.device_id, "received_at": incoming.received_at or utcnow(),
         "review_state": review_state or "received", "attachments_expected": len(referenced),
         "parse_status": "pending",
     })
+    _insert_attachments(conn, submission_id, attachments)
+    return Outcome(status, submission_id)
+
+
+def _insert_attachments(conn: Connection, submission_id: int,
+                        attachments: list[tuple[str, str, int]]) -> None:
     if attachments:
+        now = utcnow()
         conn.execute(insert(Attachment.__table__), [
             {"submission_id": submission_id, "name": name, "sha256": digest, "size": size,
              "content_type": mimetypes.guess_type(name)[0] or "application/octet-stream",
              "received_at": now}
             for name, digest, size in attachments])
-    return Outcome(status, submission_id, session)
 
 
 _INSERT_ON_DRIVER = DriverStatement(
@@ -277,33 +287,27 @@ _INSERT_ON_DRIVER = DriverStatement(
      "review_state", "attachments_expected", "parse_status"])
 
 
-def _join_later_versions(session: Session, env: Envelope, form_pk: int, root_id: str) -> bool:
+def _join_later_versions(conn: Connection, env: Envelope, form_pk: int, root_id: str) -> bool:
     """A version that arrives after an edit of it (pulls, phone folders, two phones) joins that
     edit's chain as an older version, as if they had arrived in order: the later versions take
     ``root_id`` and the latest current one among them stays current. Returns whether the
     arriving version is current. The stored XML is never touched, only these two columns."""
-    later_roots = set(session.scalars(
+    later_roots = set(conn.scalars(
         select(Submission.root_id).where(Submission.deprecated_id == env.instance_id,
                                          Submission.form_id == form_pk)))
     later_roots.discard(root_id)  # only a cycle of deprecatedIDs names its own chain
     if not later_roots:
         return True
-    session.execute(update(Submission).where(Submission.root_id.in_(later_roots))
+    conn.execute(update(Submission).where(Submission.root_id.in_(later_roots))
                     .values(root_id=root_id))
     # Two edits of one version stored apart (a fork): the one received last wins, as in order.
-    latest = session.scalar(select(func.max(Submission.id))
+    latest = conn.scalar(select(func.max(Submission.id))
                             .where(Submission.root_id == root_id, Submission.current))
-    session.execute(update(Submission)
+    conn.execute(update(Submission)
                     .where(Submission.root_id == root_id, Submission.current,
                            Submission.id != latest)
                     .values(current=False))
     return latest is None
-
-
-def _attachment(name: str, digest: str, data: bytes | None = None, *, size: int = 0) -> Attachment:
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return Attachment(name=name, sha256=digest, size=len(data) if data is not None else size,
-                      content_type=content_type, received_at=utcnow())
 
 
 # Namespace-blind helpers: Collect writes ``orx:meta`` in some forms and plain ``meta`` in others.

@@ -140,7 +140,7 @@ def submission(token: str | None = None) -> Response:
     session = get_session()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     background = background_loader.in_background(app)
-    if session.get_bind().dialect.name == "sqlite":
+    if files and session.get_bind().dialect.name == "sqlite":
         # Photos are fsynced before queueing for the single writer, so they are written side by
         # side; inside the queue the raw store finds them already there.
         write_blobs(get_blobs(), incoming, envelope)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from pipeline import forms as form_tools
-from pipeline.models import FORM_STATES, Form, PullRun, Source, Submission
+from pipeline.models import FORM_STATES, IS_PENDING, Form, PullRun, Source, Submission
 from pipeline.problems import Problem
 
 from ..db import get_session
@@ -81,7 +81,7 @@ def health():
     failure_count = db.scalar(select(func.count()).select_from(Submission)
                               .where(Submission.parse_status == "failed")) or 0
     pending = db.scalar(select(func.count()).select_from(Submission)
-                        .where(Submission.parse_status == "pending")) or 0
+                        .where(IS_PENDING)) or 0
     sources = list(db.scalars(select(Source).order_by(Source.name)))
     last_runs = {}
     for source in sources:
