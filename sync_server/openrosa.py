@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipeline import problems
+from pipeline import problems, rawstore
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Form, FormMedia, FormVersion
 from pipeline.problems import Problem
@@ -27,7 +27,7 @@ from pipeline.rawstore import is_plain_name, read_envelope, write_blobs
 from . import auth, background_loader
 from . import openrosa_xml as bodies
 from .db import get_blobs, get_session
-from .write_turn import write_turn
+from .write_turn import write_turn, writing
 
 bp = Blueprint("openrosa", __name__)
 
@@ -137,17 +137,20 @@ def submission(token: str | None = None) -> Response:
                         key=token if who is None else None,
                         device_id=(request.args.get("deviceID") or "")[:255] or None,
                         incomplete=incomplete)
-    session = get_session()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    background = background_loader.in_background(app)
-    if files and session.get_bind().dialect.name == "sqlite":
+    blobs = get_blobs()
+    if files and app.extensions["engine"].dialect.name == "sqlite":
         # Photos are fsynced before queueing for the single writer, so they are written side by
         # side; inside the queue the raw store finds them already there.
-        write_blobs(get_blobs(), incoming, envelope)
-    with write_turn(app):
-        accept(session, get_blobs(), incoming, load=not background, envelope=envelope)
-    if background:
+        write_blobs(blobs, incoming, envelope)
+    if background_loader.in_background(app):
+        # Stored now, loaded into the warehouse moments later (``background_loader``).
+        with writing(app) as conn:
+            rawstore.store(conn, blobs, incoming, envelope)
         background_loader.wake(app)
+    else:
+        with write_turn(app):
+            accept(get_session(), blobs, incoming, envelope=envelope)
     return _xml(bodies.submission_received(), status=201)
 
 

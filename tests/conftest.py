@@ -85,7 +85,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path):
-    from sync_server import create_app
+    from sync_server import create_app, write_turn
 
     app = create_app({
         "TESTING": True,
@@ -97,6 +97,7 @@ def app(database_url: str, tmp_path: Path):
     yield app
     if app.extensions.get("background_loader") is not None:
         app.extensions["background_loader"].stop()
+    write_turn.close_writers(app)
     app.extensions["engine"].dispose()
 
 
