@@ -26,7 +26,7 @@ from .write_turn import write_turn
 
 log = logging.getLogger(__name__)
 
-GATHER_SECONDS = 0.2  # how long a wake-up waits for more uploads to join the batch
+GATHER_SECONDS = 0.5  # how long uploads gather before a batch loads them
 SWEEP_SECONDS = 5.0  # how often an idle loader looks for pending submissions anyway
 # Requests that never read the warehouse skip the catch-up read.
 _NO_CATCH_UP = {None, "static", "openrosa.submission", "openrosa.form_list",

@@ -20,6 +20,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 from limits import parse as parse_limit
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> None:
     # CSRF is checked by our own hook so the exemptions are explicit, by blueprint name.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
+    app.session_interface = _NoCookieForAppUsers()
     # Only the login form is limited, so the limiter is called there and nowhere else: no
     # other request (Collect uploads above all) pays for a per-request check.
     app.extensions["login_limiter"] = MovingWindowRateLimiter(MemoryStorage())
@@ -70,6 +72,16 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SECURE"] = str(app.config.get("SERVER_URL") or "").startswith(
         "https://")
     app.after_request(_page_headers)
+
+
+class _NoCookieForAppUsers(SecureCookieSessionInterface):
+    """App users' Collect requests (``/key/<token>/...``) never have a web session: skip
+    reading and signing one for each upload."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/key/"):
+            return self.null_session_class()
+        return super().open_session(app, request)
 
 
 def _page_headers(response):
