@@ -149,7 +149,7 @@ def store(conn: Connection, blobs: BlobStore, incoming: Incoming,
     for attempt in range(_ATTEMPTS):
         try:
             with writer.begin():
-                return _store_rows(writer, incoming, envelope, digests)
+                return store_rows(writer, incoming, envelope, digests)
         except IntegrityError:
             # Another upload of this instance committed first: read it and answer as a resend.
             if attempt == _ATTEMPTS - 1:
@@ -160,8 +160,11 @@ def store(conn: Connection, blobs: BlobStore, incoming: Incoming,
 _binary_paths_by_md5: dict[str, frozenset[str]] = {}
 
 
-def _store_rows(conn: Connection, incoming: Incoming, env: Envelope,
-                digests: dict[str, str]) -> Outcome:
+def store_rows(conn: Connection, incoming: Incoming, env: Envelope,
+               digests: dict[str, str]) -> Outcome:
+    """The rows of ``store``, inside the caller's write transaction (its blobs written,
+    ``digests`` from ``write_blobs``). A refused upload raises ``Problem`` having written
+    nothing, so the transaction may go on with other uploads (``group_commit``)."""
     form_pk, state, version_md5, version_pk, existing_pk, has_later = _lookup(conn, env, incoming)
     paths = _binary_paths_by_md5.get(version_md5)
     if paths is None:

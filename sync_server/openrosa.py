@@ -27,6 +27,7 @@ from pipeline.rawstore import is_plain_name, read_envelope, write_blobs
 from . import auth, background_loader
 from . import openrosa_xml as bodies
 from .db import get_blobs, get_session
+from .group_commit import GroupWriter
 from .write_turn import write_turn, writing
 
 bp = Blueprint("openrosa", __name__)
@@ -38,6 +39,8 @@ OPENROSA_XML = "text/xml; charset=utf-8"
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    if background_loader.in_background(app) and app.extensions["engine"].dialect.name == "sqlite":
+        app.extensions["group_writer"] = GroupWriter(app)
     app.after_request(_openrosa_headers)
 
 
@@ -139,16 +142,20 @@ def submission(token: str | None = None) -> Response:
                         incomplete=incomplete)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     blobs = get_blobs()
-    if files and app.extensions["engine"].dialect.name == "sqlite":
-        # Photos are fsynced before queueing for the single writer, so they are written side by
-        # side; inside the queue the raw store finds them already there.
-        write_blobs(blobs, incoming, envelope)
-    if background_loader.in_background(app):
+    group: GroupWriter | None = app.extensions.get("group_writer")
+    if group is not None:
+        # SQLite, loading in the background: photos are fsynced before queueing for the single
+        # writer (side by side), and uploads queued together are committed together.
+        group.store(incoming, envelope, write_blobs(blobs, incoming, envelope) if files else {})
+        background_loader.wake(app)
+    elif background_loader.in_background(app):
         # Stored now, loaded into the warehouse moments later (``background_loader``).
         with writing(app) as conn:
             rawstore.store(conn, blobs, incoming, envelope)
         background_loader.wake(app)
     else:
+        if files and app.extensions["engine"].dialect.name == "sqlite":
+            write_blobs(blobs, incoming, envelope)  # fsynced outside the writer's turn
         with write_turn(app):
             accept(get_session(), blobs, incoming, envelope=envelope)
     return _xml(bodies.submission_received(), status=201)
