@@ -7,6 +7,8 @@ upgrades to writing after another writer committed fails at once instead of wait
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,29 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+# Any fixed number: the key of PostgreSQL's advisory lock that migrations take turns on.
+_MIGRATIONS_LOCK = 0x5A6E_4D69
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the application tables to the newest migration."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the application tables to the newest migration. Processes starting together (the
+    workers of a fresh gunicorn) take turns: the first migrates, the others find it done."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATIONS_LOCK})
+            try:
+                command.upgrade(alembic_config(engine), "head")
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATIONS_LOCK})
+                conn.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        command.upgrade(alembic_config(engine), "head")
+        return
+    lock = os.open(f"{database}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        command.upgrade(alembic_config(engine), "head")
+    finally:
+        os.close(lock)  # releases the lock

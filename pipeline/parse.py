@@ -14,11 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-from xml.etree import ElementTree as FastElementTree
 from xml.etree.ElementTree import Element
 
-from defusedxml import ElementTree
-
+from . import safe_xml
 from .problems import Problem, parse_failure
 from .schema import ColumnSpec, FormSchema
 
@@ -195,31 +193,11 @@ def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-# A document without a DTD cannot declare entities, so the C parser is safe for it and several
-# times faster than defusedxml's Python-level handlers. Anything else (a DOCTYPE, or an encoding
-# in which "<!DOCTYPE" might not appear byte for byte) goes through defusedxml.
-def _fromstring(xml: bytes) -> Element:
-    if (b"<!DOCTYPE" not in xml and b"<!ENTITY" not in xml and b"\x00" not in xml
-            and _plain_encoding(xml)):
-        return FastElementTree.fromstring(xml)
-    return ElementTree.fromstring(xml)
-
-
-def _plain_encoding(xml: bytes) -> bool:
-    start = xml.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not start.startswith(b"<?xml"):
-        return True
-    declaration = start[: start.find(b"?>")].lower()
-    if b"encoding" not in declaration:
-        return True
-    return bool(re.search(rb"encoding\s*=\s*[\"'](utf-8|us-ascii)[\"']", declaration))
-
-
 def parse(schema: FormSchema, xml: bytes, key: str | None = None) -> ParsedSubmission:
     """Typed rows of one submission. ``key`` overrides the instanceID as the main row's key
     (an edit keeps its original's key). Raises ``Problem`` (submission.unparsable) only."""
     try:
-        root = _fromstring(xml)
+        root = safe_xml.fromstring(xml)
     except Exception as exc:  # ParseError, DefusedXmlException, ValueError from junk bytes
         raise parse_failure(f"The submission is not well-formed XML: {exc}") from None
     if not isinstance(root, Element):

@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import accounts, problems
+from . import accounts, problems, safe_xml
 from .driver_statements import DriverStatement
 from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
@@ -76,7 +75,7 @@ def parse_xml(xml: bytes) -> Element:
     if not xml.strip():
         raise problems.malformed_xml("the XML part is empty")
     try:
-        return SafeET.fromstring(xml, forbid_dtd=True)
+        return safe_xml.fromstring(xml, forbid_dtd=True)
     except DefusedXmlException as exc:
         raise problems.malformed_xml(
             f"it declares a DTD or entities, which submissions never contain ({type(exc).__name__})"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from pipeline.db import alembic_config, make_engine
 
@@ -24,3 +29,44 @@ def test_edits_are_found_by_the_instance_they_replace_through_an_index(database_
     finally:
         engine.dispose()
     assert ("deprecated_id",) in indexed
+
+
+_MIGRATE_AT = """
+import sys, time
+from pipeline.db import make_engine, upgrade
+engine = make_engine(sys.argv[1])
+start = float(sys.argv[2])
+while time.time() < start:  # every process starts migrating at the same instant
+    time.sleep(0.001)
+upgrade(engine)
+"""
+
+
+def _fresh_database_url(backend: str, request, tmp_path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    cluster = request.getfixturevalue("pg_cluster")
+    admin = make_engine(cluster.url, isolation_level="AUTOCOMMIT")
+    name = f"fresh_{tmp_path.name[-20:].lower().replace('-', '_')}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return cluster.database_url(name)
+
+
+def test_processes_starting_together_on_a_fresh_database_all_start(backend, request, tmp_path):
+    """The workers of a first ``gunicorn`` start all migrate at once: they take turns."""
+    url = _fresh_database_url(backend, request, tmp_path)
+    start = time.time() + 3
+    root = Path(__file__).resolve().parent.parent
+    processes = [subprocess.Popen([sys.executable, "-c", _MIGRATE_AT, url, str(start)], cwd=root,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-2000:]
+    engine = make_engine(url)
+    try:
+        assert "submissions" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
