@@ -56,7 +56,11 @@ class DriverStatement:
             cursor.execute(prepared.sql, args)
             fetched = cursor.fetchall() if cursor.description else []
         except dbapi.Error as exc:  # as SQLAlchemy raises it: IntegrityError for a duplicate...
+            gone = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+            if gone:
+                conn.invalidate(exc)  # as SQLAlchemy does: the pool never hands it out again
             raise DBAPIError.instance(prepared.sql, args, exc, dbapi.Error,
+                                      connection_invalidated=gone,
                                       dialect=conn.dialect) from exc
         finally:
             cursor.close()

@@ -16,13 +16,15 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from pipeline import problems, rawstore
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Form, FormMedia, FormVersion
 from pipeline.problems import Problem
-from pipeline.rawstore import is_plain_name, read_envelope, write_blobs
+from pipeline.rawstore import Envelope, is_plain_name, read_envelope, write_blobs
+from pipeline.storage import BlobStore
 
 from . import auth, background_loader
 from . import openrosa_xml as bodies
@@ -150,8 +152,7 @@ def submission(token: str | None = None) -> Response:
         background_loader.wake(app)
     elif background_loader.in_background(app):
         # Stored now, loaded into the warehouse moments later (``background_loader``).
-        with writing(app) as conn:
-            rawstore.store(conn, blobs, incoming, envelope)
+        _store_on_held_connection(app, blobs, incoming, envelope)
         background_loader.wake(app)
     else:
         if files and app.extensions["engine"].dialect.name == "sqlite":
@@ -159,6 +160,20 @@ def submission(token: str | None = None) -> Response:
         with write_turn(app):
             accept(get_session(), blobs, incoming, envelope=envelope)
     return _xml(bodies.submission_received(), status=201)
+
+
+def _store_on_held_connection(app: Flask, blobs: BlobStore, incoming: Incoming,
+                              envelope: Envelope) -> None:
+    """Store on the thread's kept connection; once more on a fresh one if the database dropped
+    it meanwhile (a restart): storing the same upload twice is safe."""
+    try:
+        with writing(app) as conn:
+            rawstore.store(conn, blobs, incoming, envelope)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        with writing(app) as conn:
+            rawstore.store(conn, blobs, incoming, envelope)
 
 
 def _read_upload() -> tuple[bytes, dict[str, bytes], bool]:

@@ -4,8 +4,8 @@ A thread lock (this process) and a file lock (other gunicorn workers, the loader
 CLI) wake the next writer at once; SQLite's own busy handler would sleep in steps of
 milliseconds. On PostgreSQL writers run side by side and the turn does nothing.
 
-Since only one thread of a process writes to SQLite at a time, uploads keep one connection per
-process for it (``writing``): no pool checkout and return for each upload.
+Uploads keep their connection from one to the next (``writing``): on SQLite one per process,
+since only one thread of a process writes at a time; on PostgreSQL one per thread.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+
+from pipeline.problems import Problem
 
 _thread_turn = threading.Lock()
 # (process id, path) -> open lock file: forked workers never share one open file.
@@ -44,30 +46,39 @@ def write_turn(app: Flask) -> Iterator[None]:
 
 @contextmanager
 def writing(app: Flask) -> Iterator[Connection]:
-    """A connection to write an upload on: on SQLite this process's writer connection, for
-    the length of the turn; on PostgreSQL one from the pool. A failure closes a held
-    connection (it may be broken); the next upload opens a fresh one."""
+    """A connection to write an upload on, kept from one upload to the next: on SQLite this
+    process's writer connection, for the length of the turn; on PostgreSQL one per thread (no
+    pool checkout nor liveness ping per upload). A failure other than a refused upload closes
+    it (it may be broken); the next upload opens a fresh one."""
     engine = app.extensions["engine"]
-    if engine.dialect.name != "sqlite":
-        with engine.connect() as conn:
+    writers: dict[tuple[int, int], Connection] = app.extensions.setdefault("writers", {})
+    if engine.dialect.name == "sqlite":
+        key = (os.getpid(), 0)  # one per process: SQLite writes one transaction at a time
+        with write_turn(app), _held(engine, writers, key) as conn:
             yield conn
         return
-    # process id -> that process's writer connection (forked workers never share one)
-    writers: dict[int, Connection] = app.extensions.setdefault("sqlite_writers", {})
-    with write_turn(app):
-        conn = writers.get(os.getpid())
-        if conn is None or conn.closed or conn.invalidated:
-            conn = writers[os.getpid()] = engine.connect()
-        try:
-            yield conn
-        except BaseException:
-            writers.pop(os.getpid(), None)
-            conn.close()
-            raise
+    with _held(engine, writers, (os.getpid(), threading.get_ident())) as conn:
+        yield conn
+
+
+@contextmanager
+def _held(engine: Engine, writers: dict[tuple[int, int], Connection],
+          key: tuple[int, int]) -> Iterator[Connection]:
+    conn = writers.get(key)
+    if conn is None or conn.closed or conn.invalidated:
+        conn = writers[key] = engine.connect()
+    try:
+        yield conn
+    except Problem:
+        raise  # a refused upload: the connection is fine
+    except BaseException:
+        writers.pop(key, None)
+        conn.close()
+        raise
 
 
 def close_writers(app: Flask) -> None:
-    """Close this process's held writer connection (app teardown, tests)."""
-    conn = app.extensions.get("sqlite_writers", {}).pop(os.getpid(), None)
-    if conn is not None:
-        conn.close()
+    """Close this process's held writer connections (app teardown, tests)."""
+    writers: dict[tuple[int, int], Connection] = app.extensions.get("writers", {})
+    for key in [k for k in writers if k[0] == os.getpid()]:
+        writers.pop(key).close()

@@ -186,3 +186,20 @@ def test_pipeline_follow_loads_and_stops_by_itself(app, runner, session):
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "3 loaded"
     assert set(_status(session).values()) == {("ok", None)}
+
+
+def test_an_upload_after_the_database_dropped_the_kept_connection_is_stored(
+        app, client, session, backend):
+    if backend != "postgresql":
+        pytest.skip("a SQLite file cannot drop a connection")
+    from sqlalchemy import text
+
+    collect.publish_site_visit(session)
+    key = collect.app_user(session).token
+    assert _upload(client, key, "uuid:k1").status_code == 201
+    (kept,) = app.extensions["writers"].values()
+    backend_pid = kept.connection.dbapi_connection.info.backend_pid
+    session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend_pid})
+    session.commit()
+    assert _upload(client, key, "uuid:k2").status_code == 201  # on a fresh connection
+    assert set(_status(session)) == {"uuid:k1", "uuid:k2"}
