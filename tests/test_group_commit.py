@@ -65,9 +65,8 @@ def test_concurrent_uploads_each_get_their_own_answer(writer, session, monkeypat
     uploads.append(_upload("uuid:nowhere", form_id="no_such_form"))
     results = _all_at_once(writer, uploads)
     statuses = [r.status if not isinstance(r, Exception) else r for r in results]
-    assert statuses[:12] == ["created"] * 12
-    assert statuses[12] in ("created", "duplicate") and {statuses[3], statuses[12]} == {
-        "created", "duplicate"}
+    assert [s for i, s in enumerate(statuses[:12]) if i != 3] == ["created"] * 11
+    assert {statuses[3], statuses[12]} == {"created", "duplicate"}  # whichever came first
     assert isinstance(results[13], Problem) and results[13].status == 404
     stored = session.scalars(select(Submission.instance_id)).all()
     assert sorted(stored) == sorted(f"uuid:g{i}" for i in range(12))
