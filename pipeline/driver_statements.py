@@ -55,18 +55,33 @@ class DriverStatement:
         try:
             cursor.execute(prepared.sql, args)
             fetched = cursor.fetchall() if cursor.description else []
-        except dbapi.Error as exc:  # as SQLAlchemy raises it: IntegrityError for a duplicate...
-            gone = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
-            if gone:
-                conn.invalidate(exc)  # as SQLAlchemy does: the pool never hands it out again
-            raise DBAPIError.instance(prepared.sql, args, exc, dbapi.Error,
-                                      connection_invalidated=gone,
-                                      dialect=conn.dialect) from exc
+        except dbapi.Error as exc:
+            raise _as_sqlalchemy_error(conn, exc, cursor, prepared.sql, args) from exc
         finally:
             cursor.close()
         return [tuple(value if process is None else process(value)
                       for value, process in zip(row, prepared.results, strict=True))
                 for row in fetched]
+
+    def rows_committed(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """``rows`` as a transaction of its own, committed when this returns: one round trip
+        where BEGIN, the statement and COMMIT would take more. ``conn`` must have none open."""
+        if conn.in_transaction():
+            raise RuntimeError("a statement on its own needs a connection without a transaction")
+        driver = conn.connection.driver_connection
+        if conn.dialect.name != "postgresql":
+            # SQLite's driver runs with isolation_level None (``db.make_engine``): a statement
+            # outside BEGIN is a transaction of its own.
+            return self.rows(conn, params)
+        try:
+            driver.autocommit = True  # type: ignore[union-attr]
+        except conn.dialect.loaded_dbapi.Error as exc:  # a connection the server dropped
+            raise _as_sqlalchemy_error(conn, exc, None, "SET autocommit", None) from exc
+        try:
+            return self.rows(conn, params)
+        finally:
+            if not conn.invalidated:
+                driver.autocommit = False  # type: ignore[union-attr]
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(conn, params)
@@ -85,3 +100,14 @@ class DriverStatement:
         prepared = _Prepared(str(compiled), compiled, names, binds, results)
         self._prepared[dialect.name] = prepared
         return prepared
+
+
+def _as_sqlalchemy_error(conn: Connection, exc: Exception, cursor: Any, sql: str,
+                         args: Any) -> DBAPIError:
+    """The error as SQLAlchemy raises it (IntegrityError for a duplicate...), the connection
+    invalidated when the database dropped it, as SQLAlchemy does: it is never used again."""
+    gone = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+    if gone:
+        conn.invalidate(exc)
+    return DBAPIError.instance(sql, args, exc, conn.dialect.loaded_dbapi.Error,
+                               connection_invalidated=gone, dialect=conn.dialect)

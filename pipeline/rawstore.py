@@ -25,7 +25,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import accounts, problems, safe_xml
+from . import accounts, problems, rawstore_fastpath, safe_xml
 from .driver_statements import DriverStatement
 from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
@@ -137,13 +137,17 @@ def save(session: Session, blobs: BlobStore, incoming: Incoming,
 
 
 def store(conn: Connection, blobs: BlobStore, incoming: Incoming,
-          envelope: Envelope | None = None) -> Outcome:
+          envelope: Envelope | None = None, digests: dict[str, str] | None = None) -> Outcome:
     """Store ``incoming`` (blobs, then rows in one transaction on ``conn``, committed). Raises
-    ``Problem`` when refused. ``envelope``: ``read_envelope(incoming.xml)``, when the caller
-    has it already. SQLAlchemy Core, not the ORM: this runs for every upload, and the unit of
-    work would cost more than the statements."""
+    ``Problem`` when refused. ``envelope``: ``read_envelope(incoming.xml)``, and ``digests``:
+    ``write_blobs(...)``, when the caller has them already. SQLAlchemy Core, not the ORM: this
+    runs for every upload, and the unit of work would cost more than the statements."""
     envelope = envelope or read_envelope(incoming.xml)
-    digests = write_blobs(blobs, incoming, envelope) if incoming.files else {}
+    if digests is None:
+        digests = write_blobs(blobs, incoming, envelope) if incoming.files else {}
+    new_id = _store_in_one_statement(conn, incoming, envelope, digests)
+    if new_id is not None:
+        return Outcome("created", new_id)
     writer = conn.execution_options(sqlite_begin="IMMEDIATE")  # the write lock up front
     for attempt in range(_ATTEMPTS):
         try:
@@ -157,6 +161,34 @@ def store(conn: Connection, blobs: BlobStore, incoming: Incoming,
 
 
 _binary_paths_by_md5: dict[str, frozenset[str]] = {}
+# (form id, version) -> (md5, file fields) of versions seen by the usual path; the one-statement
+# path checks the md5 in its condition, so an entry can never describe another version.
+_versions: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
+
+
+def _store_in_one_statement(conn: Connection, incoming: Incoming, env: Envelope,
+                            digests: dict[str, str]) -> int | None:
+    """The new submission's id when ``rawstore_fastpath`` could store it; None otherwise."""
+    known = _versions.get((env.form_id, env.version))
+    if known is None or env.deprecated_id or conn.in_transaction():
+        return None
+    md5, paths = known
+    referenced = binary_values(env.root, paths)
+    if any(name in digests for name in referenced):
+        return None  # attachment rows to write as well: one transaction, the usual path
+    params = {
+        "instance_id": env.instance_id, "current": True, "form_id": env.form_id,
+        "version": env.version, "md5": md5, "xml": incoming.xml,
+        "xml_sha256": sha256(incoming.xml).hexdigest(), "source": incoming.source,
+        "source_ref": incoming.source_ref, "submitter": incoming.submitter,
+        "device_id": incoming.device_id, "received_at": incoming.received_at or utcnow(),
+        "review_state": incoming.review_state or "received",
+        "attachments_expected": len(referenced), "parse_status": "pending", "key": incoming.key,
+    }
+    try:
+        return rawstore_fastpath.try_insert(conn, params, with_key=incoming.key is not None)
+    except IntegrityError:
+        return None  # another upload of this instance won the race: the usual path answers
 
 
 def store_rows(conn: Connection, incoming: Incoming, env: Envelope,
@@ -169,6 +201,7 @@ def store_rows(conn: Connection, incoming: Incoming, env: Envelope,
     if paths is None:
         xform = conn.scalar(select(FormVersion.xml).where(FormVersion.id == version_pk))
         paths = _binary_paths_by_md5[version_md5] = binary_paths(xform or b"")
+    _versions[(env.form_id, env.version)] = (version_md5, paths)
     referenced = binary_values(env.root, paths)
     if existing_pk is not None:
         return _resend(conn, existing_pk, incoming, referenced, digests)

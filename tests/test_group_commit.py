@@ -79,12 +79,17 @@ def test_a_failing_transaction_fails_only_its_own_upload(writer, session, monkey
     def broken_for_one(conn, incoming, envelope, digests):
         if envelope.instance_id == "uuid:bad":
             raise RuntimeError("disk trouble")  # not a refusal: the whole transaction fails
+        if envelope.instance_id == "uuid:ok0":
+            time.sleep(0.2)  # the others queue meanwhile and go together in the next batch
         return real(conn, incoming, envelope, digests)
 
     monkeypatch.setattr(rawstore, "store_rows", broken_for_one)
+    # Every upload through the transaction (an upload alone could take the one-statement way).
+    monkeypatch.setattr(rawstore, "_store_in_one_statement", lambda *args: None)
     uploads = [_upload(f"uuid:ok{i}") for i in range(6)] + [_upload("uuid:bad")]
     results = _all_at_once(writer, uploads)
     assert [r.status for r in results[:6]] == ["created"] * 6
     assert isinstance(results[6], RuntimeError)
     stored = session.scalars(select(Submission.instance_id)).all()
     assert sorted(stored) == sorted(f"uuid:ok{i}" for i in range(6))
+    assert writer.largest_batch > 1

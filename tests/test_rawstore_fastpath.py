@@ -1,0 +1,86 @@
+"""The one-statement path for plain new uploads stores what the usual path stores, and refuses
+nothing less: a key not given the form, a revoked key, a closed form, a resend, an edit and a
+late original all still get the usual path's answer once the form version is known to it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from pipeline import accounts, forms, rawstore
+from pipeline.ingest import Incoming
+from pipeline.models import Submission
+from tests import collect
+
+RECEIVED = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
+_COMPARED = ("root_id", "deprecated_id", "current", "form_id", "form_version", "source",
+             "source_ref", "submitter", "device_id", "received_at", "review_state",
+             "attachments_expected", "parse_status")
+
+
+def _post(client, key: str, xml: bytes) -> int:
+    return client.post(f"/key/{key}/submission", content_type="multipart/form-data",
+                       data=collect.multipart(xml)).status_code
+
+
+def _stored(session, instance_id: str) -> Submission | None:
+    session.rollback()
+    return session.scalar(select(Submission).where(Submission.instance_id == instance_id))
+
+
+def test_both_paths_store_the_same_row(app, session):
+    collect.publish_site_visit(session)
+    key = collect.app_user(session, "team").token
+    engine = app.extensions["engine"]
+    rawstore._versions.clear()  # the first upload of a version takes the usual path
+    rows = []
+    for iid in ("uuid:usual", "uuid:one-statement"):
+        xml = collect.submission_xml(iid, photo="site.jpg", snaps=("a.jpg",))
+        with engine.connect() as conn:
+            outcome = rawstore.store(conn, app.extensions["blobs"], Incoming(
+                xml=xml, key=key, device_id="collect:7", received_at=RECEIVED))
+        assert outcome.status == "created"
+        stored = _stored(session, iid)
+        assert stored.xml == xml and stored.root_id == iid
+        rows.append({c: getattr(stored, c) for c in _COMPARED if c != "root_id"})
+    assert ("site_visit", "1") in rawstore._versions
+    assert rows[0] == rows[1]
+    assert rows[1]["submitter"] == "team" and rows[1]["attachments_expected"] == 2
+
+
+def test_refusals_and_special_cases_still_get_the_usual_answer(client, session):
+    collect.publish_site_visit(session)
+    collect.publish_site_visit(session, form_id="market", title="Market")
+    everything = collect.app_user(session, "everything").token
+    market_only = collect.app_user(session, "market-only", forms=("market",)).token
+    spare = collect.app_user(session, "spare").token
+    # Both versions become known to the one-statement path.
+    assert _post(client, everything, collect.submission_xml("uuid:w1")) == 201
+    assert _post(client, everything, collect.submission_xml("uuid:w2", form_id="market")) == 201
+    assert _post(client, everything, collect.submission_xml("uuid:w3")) == 201
+
+    assert _post(client, market_only, collect.submission_xml("uuid:not-given")) == 403
+    assert _post(client, market_only,
+                 collect.submission_xml("uuid:given", form_id="market")) == 201
+    # A resend is answered as one and stored once; other bytes under the same id conflict.
+    assert _post(client, everything, collect.submission_xml("uuid:w3")) == 201
+    assert _post(client, everything, collect.submission_xml("uuid:w3", name="Other")) == 409
+    # An edit and a late original go through the usual path's chain.
+    assert _post(client, everything,
+                 collect.submission_xml("uuid:w4", deprecated_id="uuid:w3", name="Edited")) == 201
+    assert _post(client, everything,
+                 collect.submission_xml("uuid:l2", deprecated_id="uuid:l1", name="Later")) == 201
+    assert _post(client, everything, collect.submission_xml("uuid:l1")) == 201
+    accounts.revoke_app_user(session, "everything", actor="test")
+    assert _post(client, everything, collect.submission_xml("uuid:revoked")) == 403
+    forms.set_state(session, "site_visit", "closed", actor="test")
+    assert _post(client, spare, collect.submission_xml("uuid:closed")) == 409
+
+    for refused in ("uuid:not-given", "uuid:revoked", "uuid:closed"):
+        assert _stored(session, refused) is None, refused
+    w3, w4 = _stored(session, "uuid:w3"), _stored(session, "uuid:w4")
+    assert (w3.current, w4.current, w4.root_id) == (False, True, "uuid:w3")
+    l1, l2 = _stored(session, "uuid:l1"), _stored(session, "uuid:l2")
+    assert (l1.current, l2.current, l2.root_id) == (False, True, "uuid:l1")
+    assert session.query(Submission).filter(Submission.instance_id == "uuid:w3").count() == 1
