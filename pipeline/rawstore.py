@@ -152,7 +152,7 @@ def store(conn: Connection, blobs: BlobStore, incoming: Incoming,
     for attempt in range(_ATTEMPTS):
         try:
             with writer.begin():
-                return store_rows(writer, incoming, envelope, digests)
+                return store_rows(writer, incoming, envelope, digests, one_statement=False)
         except IntegrityError:
             # Another upload of this instance committed first: read it and answer as a resend.
             if attempt == _ATTEMPTS - 1:
@@ -168,9 +168,10 @@ _versions: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
 
 def _store_in_one_statement(conn: Connection, incoming: Incoming, env: Envelope,
                             digests: dict[str, str]) -> int | None:
-    """The new submission's id when ``rawstore_fastpath`` could store it; None otherwise."""
+    """The new submission's id when ``rawstore_fastpath`` could store it; None otherwise. On
+    a connection without a transaction, the statement commits by itself."""
     known = _versions.get((env.form_id, env.version))
-    if known is None or env.deprecated_id or conn.in_transaction():
+    if known is None or env.deprecated_id:
         return None
     md5, paths = known
     referenced = binary_values(env.root, paths)
@@ -185,6 +186,8 @@ def _store_in_one_statement(conn: Connection, incoming: Incoming, env: Envelope,
         "review_state": incoming.review_state or "received",
         "attachments_expected": len(referenced), "parse_status": "pending", "key": incoming.key,
     }
+    if conn.in_transaction():  # the caller's transaction goes on: no error may end it
+        return rawstore_fastpath.try_insert(conn, params, with_key=incoming.key is not None)
     try:
         return rawstore_fastpath.try_insert(conn, params, with_key=incoming.key is not None)
     except IntegrityError:
@@ -192,10 +195,14 @@ def _store_in_one_statement(conn: Connection, incoming: Incoming, env: Envelope,
 
 
 def store_rows(conn: Connection, incoming: Incoming, env: Envelope,
-               digests: dict[str, str]) -> Outcome:
+               digests: dict[str, str], *, one_statement: bool = True) -> Outcome:
     """The rows of ``store``, inside the caller's write transaction (its blobs written,
     ``digests`` from ``write_blobs``). A refused upload raises ``Problem`` having written
-    nothing, so the transaction may go on with other uploads (``group_commit``)."""
+    nothing, so the transaction may go on with other uploads (``group_commit``). A plain new
+    upload takes one statement unless ``one_statement`` is off (it was just tried)."""
+    new_id = _store_in_one_statement(conn, incoming, env, digests) if one_statement else None
+    if new_id is not None:
+        return Outcome("created", new_id)
     form_pk, state, version_md5, version_pk, existing_pk, has_later = _lookup(conn, env, incoming)
     paths = _binary_paths_by_md5.get(version_md5)
     if paths is None:

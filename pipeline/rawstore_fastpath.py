@@ -91,12 +91,16 @@ _STATEMENTS: dict[tuple[str, bool], DriverStatement] = {}
 
 
 def try_insert(conn: Connection, params: dict[str, Any], with_key: bool) -> int | None:
-    """Insert in one statement, committed on return; the new id, or None when the upload needs
-    the usual path. ``conn`` must have no transaction open."""
+    """Insert in one statement: the new id, or None when the upload needs the usual path.
+    Outside a transaction the statement is one of its own, committed on return; inside the
+    caller's (SQLite's group commit) it is one more statement of it."""
     dialect = conn.dialect.name
     statement = _STATEMENTS.get((dialect, with_key))
     if statement is None:
         statement = _STATEMENTS[(dialect, with_key)] = DriverStatement(_statement(dialect, with_key))
-    rows = statement.rows_committed(conn, params)
+    if conn.in_transaction():
+        rows = statement.rows(conn, params)
+    else:
+        rows = statement.rows_committed(conn, params)
     return rows[0][0] if rows else None
 

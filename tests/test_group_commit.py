@@ -54,10 +54,10 @@ def _all_at_once(writer: GroupWriter, uploads) -> list[object]:
 def test_concurrent_uploads_each_get_their_own_answer(writer, session, monkeypatch):
     real = rawstore.store_rows
 
-    def slow_first(conn, incoming, envelope, digests):
+    def slow_first(conn, incoming, envelope, digests, **options):
         if envelope.instance_id == "uuid:g0":
             time.sleep(0.2)  # the others queue meanwhile and go together in the next batch
-        return real(conn, incoming, envelope, digests)
+        return real(conn, incoming, envelope, digests, **options)
 
     monkeypatch.setattr(rawstore, "store_rows", slow_first)
     uploads = [_upload(f"uuid:g{i}") for i in range(12)]
@@ -76,12 +76,12 @@ def test_concurrent_uploads_each_get_their_own_answer(writer, session, monkeypat
 def test_a_failing_transaction_fails_only_its_own_upload(writer, session, monkeypatch):
     real = rawstore.store_rows
 
-    def broken_for_one(conn, incoming, envelope, digests):
+    def broken_for_one(conn, incoming, envelope, digests, **options):
         if envelope.instance_id == "uuid:bad":
             raise RuntimeError("disk trouble")  # not a refusal: the whole transaction fails
         if envelope.instance_id == "uuid:ok0":
             time.sleep(0.2)  # the others queue meanwhile and go together in the next batch
-        return real(conn, incoming, envelope, digests)
+        return real(conn, incoming, envelope, digests, **options)
 
     monkeypatch.setattr(rawstore, "store_rows", broken_for_one)
     # Every upload through the transaction (an upload alone could take the one-statement way).
