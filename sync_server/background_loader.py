@@ -27,7 +27,8 @@ from .write_turn import write_turn
 log = logging.getLogger(__name__)
 
 GATHER_SECONDS = 0.5  # how long uploads gather before a batch loads them
-SWEEP_SECONDS = 5.0  # how often an idle loader looks for pending submissions anyway
+SWEEP_SECONDS = 5.0  # how often an idle loader thread looks for pending submissions anyway
+FOLLOW_NICENESS = 10  # the loader process's CPU priority below the web workers (``nice``)
 # Requests that never read the warehouse skip the catch-up read.
 _NO_CATCH_UP = {None, "static", "openrosa.submission", "openrosa.form_list",
                 "openrosa.form_download"}
@@ -147,6 +148,9 @@ def follow(app: Flask, interval: float = GATHER_SECONDS, stop_after: float | Non
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    # Below the web workers: in a burst, uploads are answered first and loaded right after
+    # (pages and downloads load what is pending themselves, at the readers' own priority).
+    os.nice(FOLLOW_NICENESS)
     deadline = time.monotonic() + stop_after if stop_after is not None else None
     total = 0
     while not stopping.is_set():
