@@ -10,7 +10,9 @@ two processes never write the same submission's rows at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -157,7 +159,11 @@ def process_pending(session: Session, limit: int | None = None,
         query = query.limit(limit)
     ids = list(session.scalars(query))
     session.rollback()  # end the read so each load starts its own write transaction
-    result = Processed()
+    return _load_each(session, ids, Processed())
+
+
+def _load_each(session: Session, ids: Sequence[int], result: Processed) -> Processed:
+    """``load_id`` for each, counted into ``result``."""
     for submission_id in ids:
         if load_id(session, submission_id):
             result.ok += 1
@@ -201,35 +207,47 @@ def load_pending(session: Session, limit: int = BATCH_SIZE, up_to: int | None = 
         warehouse.forget(session.get_bind())
         log.warning("a batch of %d submissions failed; loading them one by one", len(current))
         older = [r.id for r in rows]  # every one of them, in order
-    for submission_id in older:
-        if load_id(session, submission_id):
-            result.ok += 1
-        else:
-            result.failed += 1
-    return result
+    return _load_each(session, older, result)
 
 
 def _load_batch(session: Session, rows: list) -> Processed:
-    result = Processed()
     if not rows:
-        return result
-    ids = [r.id for r in rows]
-    present = dict(session.execute(
-        select(Attachment.submission_id, func.count()).where(Attachment.submission_id.in_(ids))
-        .group_by(Attachment.submission_id)).all())
+        return Processed()
     versions = dict(session.execute(
         select(Submission.root_id, func.count())
         .where(Submission.root_id.in_({r.root_id for r in rows}))
         .group_by(Submission.root_id)).all())
     schemas: dict[tuple[str, str], FormSchema] = {}
+
+    def schema_of(row: Any) -> FormSchema:
+        schema = schemas.get((row.xml_form_id, row.form_version))
+        if schema is None:
+            schema = schemas[(row.xml_form_id, row.form_version)] = schema_for(
+                session, row.xml_form_id, row.form_version)
+        return schema
+
+    # The only version of its root, never loaded: no rows of its key can exist yet, so the usual
+    # upload skips looking for rows to replace.
+    return write_rows(session, rows, schema_of, lambda row: versions.get(row.root_id, 1) - 1,
+                      replace=lambda row: versions.get(row.root_id, 1) > 1)
+
+
+def write_rows(session: Session, rows: Sequence[Any], schema_of: Callable[[Any], FormSchema],
+               edits_of: Callable[[Any], int], replace: Callable[[Any], bool]) -> Processed:
+    """Parse stored submissions (rows with ``Submission``'s columns) and write them, in the
+    caller's transaction, with one insert per table: what the loader's batches and a rebuild
+    share. A row that cannot be parsed is flagged failed and the others go on; ``replace(row)``
+    says whether rows of its key may exist already. Raises ``SQLAlchemyError`` when the database
+    refuses the lot (the caller rolls back)."""
+    result = Processed()
+    present = dict(session.execute(
+        select(Attachment.submission_id, func.count())
+        .where(Attachment.submission_id.in_([r.id for r in rows]))
+        .group_by(Attachment.submission_id)).all())
     fresh, replacing, ok_ids = [], [], []
     for row in rows:
         try:
-            schema = schemas.get((row.xml_form_id, row.form_version))
-            if schema is None:
-                schema = schemas[(row.xml_form_id, row.form_version)] = schema_for(
-                    session, row.xml_form_id, row.form_version)
-            parsed = parse(schema, row.xml, key=row.root_id)
+            parsed = parse(schema_of(row), row.xml, key=row.root_id)
         except Problem as problem:
             _flag_in_batch(session, row.id, problem.code, problem.message)
             result.failed += 1
@@ -239,19 +257,17 @@ def _load_batch(session: Session, rows: list) -> Processed:
             _flag_in_batch(session, row.id, LOAD_FAILED, f"Loading failed: {type(exc).__name__}: {exc}")
             result.failed += 1
             continue
-        chain = versions.get(row.root_id, 1)
-        meta = warehouse.SubmissionMeta.of(row, edits=max(chain - 1, 0),
+        meta = warehouse.SubmissionMeta.of(row, edits=max(edits_of(row), 0),
                                            attachments_present=present.get(row.id, 0))
-        # The only version of its root, never loaded: no rows of its key can exist yet, so the
-        # usual upload skips looking for rows to replace.
-        (fresh if chain == 1 else replacing).append((meta, parsed))
-        ok_ids.append(row.id)
+        (replacing if replace(row) else fresh).append((meta, parsed))
+        if getattr(row, "parse_status", "pending") != "ok":  # a rebuild rewrites loaded ones
+            ok_ids.append(row.id)
     warehouse.write_many(session.connection(), fresh, replace=False)
     warehouse.write_many(session.connection(), replacing, replace=True)
     if ok_ids:
         session.execute(update(Submission).where(Submission.id.in_(ok_ids)).values(
             parse_status="ok", parse_error_code=None, parse_error=None))
-    result.ok += len(ok_ids)
+    result.ok += len(fresh) + len(replacing)
     return result
 
 

@@ -12,14 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from . import warehouse
+from . import loader, warehouse
 from .db import begin_write
-from .models import Attachment, Form, FormVersion, Submission
-from .parse import parse
-from .problems import Problem, unknown_form
+from .models import Form, FormVersion, Submission
+from .problems import unknown_form
 from .schema import FormSchema, schema_for
 
 BATCH_SIZE = 500
@@ -106,32 +105,17 @@ _COLUMNS = (Submission.id, Submission.root_id, Submission.form_version, Submissi
 
 def _load_batch(session: Session, batch: Sequence[Row[Any]], form_xml_id: str,
                 schemas: dict[str, FormSchema], edits: dict[str, int], result: Rebuilt) -> None:
-    ids = [s.id for s in batch]
-    present = dict(session.execute(
-        select(Attachment.submission_id, func.count()).where(Attachment.submission_id.in_(ids))
-        .group_by(Attachment.submission_id)).all())
-    rows, ok_ids = [], []
-    for sub in batch:
-        try:
-            schema = schemas.get(sub.form_version)
-            if schema is None:
-                raise unknown_form(form_xml_id, sub.form_version)
-            parsed = parse(schema, sub.xml, key=sub.root_id)
-        except Problem as problem:
-            result.failed += 1
-            session.execute(update(Submission).where(Submission.id == sub.id).values(
-                parse_status="failed", parse_error_code=problem.code, parse_error=problem.message))
-            continue
-        meta = warehouse.SubmissionMeta.of(sub, edits=edits.get(sub.root_id, 1) - 1,
-                                           attachments_present=present.get(sub.id, 0))
-        rows.append((meta, parsed))
-        if sub.parse_status != "ok":
-            ok_ids.append(sub.id)
-    warehouse.write_many(session.connection(), rows, replace=False)
-    result.loaded += len(rows)
-    if ok_ids:
-        session.execute(update(Submission).where(Submission.id.in_(ok_ids)).values(
-            parse_status="ok", parse_error_code=None, parse_error=None))
+    def schema_of(row: Any) -> FormSchema:
+        schema = schemas.get(row.form_version)
+        if schema is None:
+            raise unknown_form(form_xml_id, row.form_version)
+        return schema
+
+    # The tables were just created empty: nothing to replace.
+    done = loader.write_rows(session, batch, schema_of, lambda row: edits.get(row.root_id, 1) - 1,
+                             replace=lambda row: False)
+    result.loaded += done.ok
+    result.failed += done.failed
 
 
 @dataclass
