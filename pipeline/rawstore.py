@@ -13,9 +13,9 @@ a version that arrives after its edit joins the edit's chain as an older version
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from hashlib import sha256
 from xml.etree.ElementTree import Element, ParseError
@@ -97,13 +97,20 @@ def binary_paths(xform: bytes) -> frozenset[str]:
 def binary_values(root: Element, paths: frozenset[str]) -> list[str]:
     """File names the submission's binary fields hold, in document order, without repeats."""
     seen: dict[str, None] = {}
-    for path in sorted(paths):
-        steps = [s for s in path.split("/") if s][1:]  # drop the instance root
-        for el in _walk(root, steps):
+    for path in _element_paths(paths):
+        for el in root.iterfind(path):
             name = _text(el)
             if name:
                 seen[name] = None
     return list(seen)
+
+
+@functools.cache
+def _element_paths(paths: frozenset[str]) -> tuple[str, ...]:
+    """ElementTree paths of the fields, in any namespace: ``/data/rows/snap`` → ``{*}rows/{*}snap``
+    (Collect writes some groups with a namespace prefix and some without)."""
+    steps = ([s for s in path.split("/") if s][1:] for path in sorted(paths))  # root dropped
+    return tuple("/".join("{*}" + step for step in path) for path in steps if path)
 
 
 def is_plain_name(name: str) -> bool:
@@ -373,12 +380,3 @@ def _child(el: Element | None, name: str) -> Element | None:
 
 def _text(el: Element | None) -> str:
     return (el.text or "").strip() if el is not None else ""
-
-
-def _walk(el: Element, steps: list[str]) -> Iterator[Element]:
-    if not steps:
-        yield el
-        return
-    for child in el:
-        if _local(child.tag) == steps[0]:
-            yield from _walk(child, steps[1:])
