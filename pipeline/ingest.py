@@ -55,8 +55,11 @@ class Outcome:
         if self.session is None:
             raise RuntimeError("stored without a session: read submission_id instead")
         was_open = self.session.in_transaction()
-        found = self.session.get(Submission, self.submission_id)
+        # Read afresh: the raw store wrote on a connection of its own, and the session may hold
+        # an older copy of this row (importers read it, files and all, before sending more).
+        found = self.session.get(Submission, self.submission_id, populate_existing=True)
         assert found is not None, "an accepted submission is never deleted"
+        self.session.expire(found, ["attachments"])
         if not was_open:
             self.session.commit()  # leave no read snapshot open behind the caller's back
         return found

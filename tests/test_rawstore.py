@@ -185,3 +185,21 @@ def test_every_truncation_of_a_submission_is_a_400():
         with pytest.raises(Problem) as refused:
             rawstore.read_envelope(xml[:cut])
         assert refused.value.status == 400
+
+
+def test_the_outcome_shows_the_stored_row_even_when_the_caller_held_an_older_copy(session, tmp_path):
+    """Importers read a stored submission (and its files) before sending the rest of its files:
+    the outcome must show the files just added, not the copy the session already held."""
+    publish_site_visit(session)
+    blobs = BlobStore(tmp_path / "blobs")
+    xml = submission_xml(photo="a.jpg", snaps=("b.jpg",))
+    rawstore.save(session, blobs, _incoming(xml, {"a.jpg": JPEG}))
+    held = session.scalar(select(Submission).where(Submission.instance_id == "uuid:0001"))
+    assert [a.name for a in held.attachments] == ["a.jpg"]
+    session.commit()
+    outcome = rawstore.save(session, blobs, _incoming(xml, {"b.jpg": JPEG}))
+    assert outcome.status == "attachments_added"
+    assert [a.name for a in outcome.submission.attachments] == ["a.jpg", "b.jpg"]
+    edit = submission_xml("uuid:2", deprecated_id="uuid:0001", photo="a.jpg")
+    rawstore.save(session, blobs, _incoming(edit))
+    assert rawstore.save(session, blobs, _incoming(xml)).submission.current is False
