@@ -130,13 +130,17 @@ def test_thumbnails_are_small_and_made_once(app, client, world, db, blobs):
     assert client.get(f"/attachments/{target}/desk.jpg").data == big.getvalue()
 
 
+def _review(client, submission_id: int, state: str, comment: str, token: str):
+    """Post a review of one submission, as the form on its page does."""
+    return client.post(f"/submissions/{submission_id}/review",
+                       data={"state": state, "comment": comment, "csrf_token": token})
+
+
 def test_approve_with_comment_writes_state_warehouse_and_audit(client, world, db):
     webdata.login(client, "sup_rangpur")
     target = world.first(RANGPUR)
     token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
-    response = client.post(f"/submissions/{target}/review",
-                           data={"state": "approved", "comment": "Desk works well",
-                                 "csrf_token": token})
+    response = _review(client, target, "approved", "Desk works well", token)
     assert response.status_code == 302
     assert db.get(Submission, target).review_state == "approved"
     assert warehouse_state(db, target) == "approved"
@@ -151,9 +155,7 @@ def test_an_edit_keeps_the_history_and_old_links_lead_to_it(client, world, db, b
     webdata.login(client, "sup_rangpur")
     original = world.first(RANGPUR)
     token = webdata.csrf(client.get(f"/submissions/{original}").get_data(as_text=True))
-    client.post(f"/submissions/{original}/review", data={"state": "has_issues",
-                                                         "comment": "Progress looks too low",
-                                                         "csrf_token": token})
+    _review(client, original, "has_issues", "Progress looks too low", token)
     edited = webdata.edit_inspection(db, blobs, original, 45)
     moved = client.get(f"/submissions/{original}")
     assert moved.status_code == 302 and moved.headers["Location"] == f"/submissions/{edited}"
@@ -169,8 +171,7 @@ def test_rejection_needs_a_comment_and_changes_nothing_without_one(client, world
     webdata.login(client, "sup_rangpur")
     target = world.first(RANGPUR)
     token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
-    client.post(f"/submissions/{target}/review", data={"state": "rejected", "comment": " ",
-                                                       "csrf_token": token})
+    _review(client, target, "rejected", " ", token)
     page = client.get(f"/submissions/{target}").get_data(as_text=True)
     assert "Say what is wrong in the comment" in page
     db.rollback()
@@ -183,9 +184,7 @@ def test_comment_only_keeps_the_state(client, world, db):
     webdata.login(client, "sup_rangpur")
     target = world.first(RANGPUR)
     token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
-    client.post(f"/submissions/{target}/review", data={"state": "comment",
-                                                       "comment": "Visit again in March",
-                                                       "csrf_token": token})
+    _review(client, target, "comment", "Visit again in March", token)
     db.rollback()
     assert db.get(Submission, target).review_state == "received"
     assert "Visit again in March" in client.get(f"/submissions/{target}").get_data(as_text=True)
@@ -258,9 +257,7 @@ def test_registry_shows_progress_after_review(client, world, db, blobs):
     assert "85%" in row
     assert webdata.PROJECT[KURIGRAM] not in registry
     token = webdata.csrf(registry)
-    client.post(f"/submissions/{newest}/review", data={"state": "rejected",
-                                                       "comment": "Wrong project",
-                                                       "csrf_token": token})
+    _review(client, newest, "rejected", "Wrong project", token)
     registry = client.get("/projects").get_data(as_text=True)
     row = re.search(rf'data-project="{webdata.PROJECT[RANGPUR]}".*?</tr>', registry, re.S).group(0)
     assert "85%" not in row and "30%" in row
@@ -364,12 +361,10 @@ def test_refused_reviews_explain_themselves_in_the_readers_language(client, worl
     target = world.first(RANGPUR)
     token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
     client.post("/language", data={"lang": "bn", "csrf_token": token})
-    client.post(f"/submissions/{target}/review", data={"state": "rejected", "comment": "",
-                                                       "csrf_token": token})
+    _review(client, target, "rejected", "", token)
     page = client.get(f"/submissions/{target}").get_data(as_text=True)
     assert "মন্তব্যে লিখুন কী ভুল আছে" in page and "Say what is wrong" not in page
-    client.post(f"/submissions/{target}/review", data={"state": "comment", "comment": " ",
-                                                       "csrf_token": token})
+    _review(client, target, "comment", " ", token)
     page = client.get(f"/submissions/{target}").get_data(as_text=True)
     assert "সংরক্ষণের আগে একটি মন্তব্য লিখুন।" in page
     client.post(f"{LIST}/review", data={"state": "approved", "csrf_token": token})
@@ -406,8 +401,7 @@ def test_an_overlong_comment_is_refused_with_a_clear_message(client, world, db):
     assert 'maxlength="5000"' in page
     token = webdata.csrf(page)
     for state in ("comment", "approved"):
-        client.post(f"/submissions/{target}/review", data={"state": state, "comment": "z" * 200_000,
-                                                           "csrf_token": token})
+        _review(client, target, state, "z" * 200_000, token)
         page = client.get(f"/submissions/{target}").get_data(as_text=True)
         assert "A comment has at most 5,000 characters; this one has 200,000." in page
     client.post(f"{LIST}/review", data={"state": "approved", "ids": [str(target)],
@@ -431,8 +425,7 @@ def test_a_refused_review_keeps_the_chosen_state_and_the_comment(client, world):
     again = client.get(LIST).get_data(as_text=True)  # once only
     assert 'value="Photos of the desk are missing"' not in again
     target = world.first(RANGPUR)
-    client.post(f"/submissions/{target}/review", data={"state": "rejected", "comment": "",
-                                                       "csrf_token": token})
+    _review(client, target, "rejected", "", token)
     page = client.get(f"/submissions/{target}").get_data(as_text=True)
     assert re.search(r'value="rejected"\s+checked', page)
 
