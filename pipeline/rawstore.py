@@ -185,13 +185,9 @@ def _store_in_one_statement(conn: Connection, incoming: Incoming, env: Envelope,
     if any(name in digests for name in referenced):
         return None  # attachment rows to write as well: one transaction, the usual path
     params = {
-        "instance_id": env.instance_id, "current": True, "form_id": env.form_id,
-        "version": env.version, "md5": md5, "xml": incoming.xml,
-        "xml_sha256": sha256(incoming.xml).hexdigest(), "source": incoming.source,
-        "source_ref": incoming.source_ref, "submitter": incoming.submitter,
-        "device_id": incoming.device_id, "received_at": incoming.received_at or utcnow(),
-        "review_state": incoming.review_state or "received",
-        "attachments_expected": len(referenced), "parse_status": "pending", "key": incoming.key,
+        **_new_row(incoming, env, incoming.review_state, len(referenced)),
+        "current": True, "form_id": env.form_id, "version": env.version, "md5": md5,
+        "key": incoming.key,
     }
     if conn.in_transaction():  # the caller's transaction goes on: no error may end it
         return rawstore_fastpath.try_insert(conn, params, with_key=incoming.key is not None)
@@ -306,16 +302,25 @@ def _create(conn: Connection, incoming: Incoming, env: Envelope, form_pk: int,
     current = _join_later_versions(conn, env, form_pk, root_id) if has_later else True
     # The unique instanceID is checked here, inside the retry.
     [(submission_id,)] = _INSERT_ON_DRIVER.rows(conn, {
-        "instance_id": env.instance_id, "root_id": root_id, "deprecated_id": env.deprecated_id,
-        "current": current, "form_id": form_pk, "form_version": env.version, "xml": incoming.xml,
-        "xml_sha256": sha256(incoming.xml).hexdigest(), "source": incoming.source,
-        "source_ref": incoming.source_ref, "submitter": incoming.submitter,
-        "device_id": incoming.device_id, "received_at": incoming.received_at or utcnow(),
-        "review_state": review_state or "received", "attachments_expected": len(referenced),
-        "parse_status": "pending",
+        **_new_row(incoming, env, review_state, len(referenced)),
+        "root_id": root_id, "deprecated_id": env.deprecated_id, "current": current,
+        "form_id": form_pk, "form_version": env.version,
     })
     _insert_attachments(conn, submission_id, attachments)
     return Outcome(status, submission_id)
+
+
+def _new_row(incoming: Incoming, env: Envelope, review_state: str | None,
+             files_expected: int) -> dict[str, object]:
+    """The columns of a new ``submissions`` row that both ways of storing it fill alike."""
+    return {
+        "instance_id": env.instance_id, "xml": incoming.xml,
+        "xml_sha256": sha256(incoming.xml).hexdigest(), "source": incoming.source,
+        "source_ref": incoming.source_ref, "submitter": incoming.submitter,
+        "device_id": incoming.device_id, "received_at": incoming.received_at or utcnow(),
+        "review_state": review_state or "received", "attachments_expected": files_expected,
+        "parse_status": "pending",
+    }
 
 
 def _insert_attachments(conn: Connection, submission_id: int,
