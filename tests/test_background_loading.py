@@ -28,7 +28,7 @@ RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
 def _rows(session: Session) -> list[tuple[Any, ...]]:
-    """Every warehouse row of the test form (main and photos), minus nothing."""
+    """Every warehouse row of the test form: main rows, then photo rows."""
     conn = session.connection()
     main = warehouse.main_table(conn, "site_check")
     photos = warehouse.repeat_tables(conn, "site_check")["wh_site_check__photos"]
