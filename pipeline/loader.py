@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import warehouse
 from .db import begin_write, serialize_loads
 from .models import IS_PENDING, Attachment, Form, Submission
-from .parse import parse
+from .parse import ParsedSubmission, parse
 from .problems import Problem
 from .schema import FormSchema, schema_for, table_name
 
@@ -183,23 +184,72 @@ _PENDING_COLUMNS = (Submission.id, Submission.root_id, Submission.form_version, 
                     Submission.current, Form.xml_form_id)
 
 
-def load_pending(session: Session, limit: int = BATCH_SIZE, up_to: int | None = None) -> Processed:
+@dataclass
+class Parsed:
+    """Pending submissions read and parsed ahead of their write turn (``prepare_pending``):
+    parsing is most of a load's work, and a reader needs no turn. Submission id → the key it
+    was parsed under and its rows, or the Problem that refused them."""
+
+    by_id: dict[int, tuple[str, ParsedSubmission | Problem]] = field(default_factory=dict)
+    last_id: int | None = None  # the newest submission read
+
+    def get(self, row: Any) -> ParsedSubmission | Problem | None:
+        found = self.by_id.get(row.id)
+        # A late original can move a stored version to another root (``rawstore``), and the
+        # key is part of the rows: parsed under another one, parse again.
+        return found[1] if found is not None and found[0] == row.root_id else None
+
+
+def _pending_query(limit: int, up_to: int | None) -> Any:
+    query = (select(*_PENDING_COLUMNS).join(Form, Form.id == Submission.form_id)
+             .where(IS_PENDING).order_by(Submission.id).limit(limit))
+    return query.where(Submission.id <= up_to) if up_to is not None else query
+
+
+def prepare_pending(session: Session, limit: int = BATCH_SIZE, up_to: int | None = None) -> Parsed:
+    """Read and parse the submissions ``load_pending`` would load next, in a read transaction
+    of their own: SQLite's writer and other loads go on meanwhile. What changes before the
+    write (a submission loaded by another reader, an edit arriving) is read again there."""
+    rows = session.execute(_pending_query(limit, up_to)).all()
+    schemas: dict[tuple[str, str], FormSchema] = {}
+    prepared = Parsed(last_id=rows[-1].id if rows else None)
+    for row in rows:
+        if not row.current:
+            continue  # older versions load one by one (``load_id``)
+        try:
+            schema = schemas.get((row.xml_form_id, row.form_version))
+            if schema is None:
+                schema = schemas[(row.xml_form_id, row.form_version)] = schema_for(
+                    session, row.xml_form_id, row.form_version)
+            result: ParsedSubmission | Problem = parse(schema, row.xml, key=row.root_id)
+        except Problem as problem:
+            result = problem
+        except Exception:  # a defect: the write turn parses it again and flags it
+            continue
+        prepared.by_id[row.id] = (row.root_id, result)
+    session.rollback()  # end the read
+    return prepared
+
+
+def load_pending(session: Session, limit: int = BATCH_SIZE, up_to: int | None = None,
+                 prepared: Parsed | None = None) -> Processed:
     """Load the oldest pending submissions (at most ``limit``; ids ``<= up_to`` when given) in
     one transaction. Current versions are parsed and written with one insert per table; older
     versions of edited submissions, and every submission of a batch the database refused, go
-    through ``load_id`` one by one, which flags what cannot load."""
+    through ``load_id`` one by one, which flags what cannot load. With ``prepared`` (from
+    ``prepare_pending``) only what it read is loaded, and its parsed rows are used."""
+    if prepared is not None:
+        if prepared.last_id is None:
+            return Processed()
+        up_to = prepared.last_id if up_to is None else min(up_to, prepared.last_id)
     begin_write(session)
     serialize_loads(session)  # then read: what is pending is only known once it is our turn
-    query = (select(*_PENDING_COLUMNS).join(Form, Form.id == Submission.form_id)
-             .where(IS_PENDING).order_by(Submission.id).limit(limit))
-    if up_to is not None:
-        query = query.where(Submission.id <= up_to)
-    rows = session.execute(query).all()
+    rows = session.execute(_pending_query(limit, up_to)).all()
     current = [r for r in rows if r.current]
     older = [r.id for r in rows if not r.current]
     result = Processed()
     try:
-        result = _load_batch(session, current)
+        result = _load_batch(session, current, prepared or Parsed())
         result.seen = len(rows)
         session.commit()
     except SQLAlchemyError:
@@ -210,7 +260,7 @@ def load_pending(session: Session, limit: int = BATCH_SIZE, up_to: int | None = 
     return _load_each(session, older, result)
 
 
-def _load_batch(session: Session, rows: list) -> Processed:
+def _load_batch(session: Session, rows: list, prepared: Parsed) -> Processed:
     if not rows:
         return Processed()
     versions = dict(session.execute(
@@ -229,16 +279,17 @@ def _load_batch(session: Session, rows: list) -> Processed:
     # The only version of its root, never loaded: no rows of its key can exist yet, so the usual
     # upload skips looking for rows to replace.
     return write_rows(session, rows, schema_of, lambda row: versions.get(row.root_id, 1) - 1,
-                      replace=lambda row: versions.get(row.root_id, 1) > 1)
+                      replace=lambda row: versions.get(row.root_id, 1) > 1, parsed=prepared)
 
 
 def write_rows(session: Session, rows: Sequence[Any], schema_of: Callable[[Any], FormSchema],
-               edits_of: Callable[[Any], int], replace: Callable[[Any], bool]) -> Processed:
+               edits_of: Callable[[Any], int], replace: Callable[[Any], bool],
+               parsed: Parsed | None = None) -> Processed:
     """Parse stored submissions (rows with ``Submission``'s columns) and write them, in the
     caller's transaction, with one insert per table: what the loader's batches and a rebuild
     share. A row that cannot be parsed is flagged failed and the others go on; ``replace(row)``
-    says whether rows of its key may exist already. Raises ``SQLAlchemyError`` when the database
-    refuses the lot (the caller rolls back)."""
+    says whether rows of its key may exist already; ``parsed`` holds rows parsed beforehand.
+    Raises ``SQLAlchemyError`` when the database refuses the lot (the caller rolls back)."""
     result = Processed()
     present = dict(session.execute(
         select(Attachment.submission_id, func.count())
@@ -247,7 +298,11 @@ def write_rows(session: Session, rows: Sequence[Any], schema_of: Callable[[Any],
     fresh, replacing, ok_ids = [], [], []
     for row in rows:
         try:
-            parsed = parse(schema_of(row), row.xml, key=row.root_id)
+            rows_of = parsed.get(row) if parsed is not None else None
+            if isinstance(rows_of, Problem):
+                raise rows_of
+            if rows_of is None:
+                rows_of = parse(schema_of(row), row.xml, key=row.root_id)
         except Problem as problem:
             _flag_in_batch(session, row.id, problem.code, problem.message)
             result.failed += 1
@@ -259,7 +314,7 @@ def write_rows(session: Session, rows: Sequence[Any], schema_of: Callable[[Any],
             continue
         meta = warehouse.SubmissionMeta.of(row, edits=max(edits_of(row), 0),
                                            attachments_present=present.get(row.id, 0))
-        (replacing if replace(row) else fresh).append((meta, parsed))
+        (replacing if replace(row) else fresh).append((meta, rows_of))
         if getattr(row, "parse_status", "pending") != "ok":  # a rebuild rewrites loaded ones
             ok_ids.append(row.id)
     warehouse.write_many(session.connection(), fresh, replace=False)
@@ -281,14 +336,18 @@ def pending_exists(session: Session) -> int | None:
     return session.scalar(select(func.max(Submission.id)).where(IS_PENDING))
 
 
-def catch_up(session: Session) -> Processed:
+def catch_up(session: Session,
+             turn: Callable[[], AbstractContextManager[Any]] = nullcontext) -> Processed:
     """Load everything pending right now, so a reader sees every stored submission. Returns
-    at once when nothing is pending; stops when a round makes no progress."""
+    at once when nothing is pending; stops when a round makes no progress. ``turn()`` is held
+    while each batch is written (SQLite's single writer), not while it is parsed."""
     total = Processed()
     newest = pending_exists(session)
     session.rollback()  # end the read: loading starts its own write transaction
     while newest is not None:
-        done = load_pending(session, up_to=newest)
+        prepared = prepare_pending(session, up_to=newest)
+        with turn():
+            done = load_pending(session, prepared=prepared)
         total.ok += done.ok
         total.failed += done.failed
         if not done.seen:

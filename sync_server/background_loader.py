@@ -61,8 +61,7 @@ def catch_up(app: Flask) -> loader.Processed:
         if loader.pending_exists(session) is None:
             return loader.Processed()
         session.rollback()
-        with write_turn(app):
-            return loader.catch_up(session)
+        return loader.catch_up(session, turn=lambda: write_turn(app))
 
 
 def _catch_up_before_reading() -> None:
@@ -135,8 +134,10 @@ def load_round(app: Flask, stopping: threading.Event) -> int:
             return 0
         session.rollback()
         while not stopping.is_set():
+            # Parsed before the writer's turn: uploads wait only while the rows are written.
+            prepared = loader.prepare_pending(session)
             with write_turn(app):
-                done = loader.load_pending(session)
+                done = loader.load_pending(session, prepared=prepared)
             total += done.ok + done.failed
             if done.seen < loader.BATCH_SIZE:
                 return total

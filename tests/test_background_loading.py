@@ -56,15 +56,23 @@ def _uploads() -> list[bytes]:
     return xml
 
 
-def test_batch_loading_gives_the_rows_of_one_at_a_time_loading(app, session, database_url):
+def _load_batch(session: Session, parsed_first: bool) -> loader.Processed:
+    if not parsed_first:
+        return loader.load_pending(session, limit=25)
+    return loader.load_pending(session, prepared=loader.prepare_pending(session, limit=25))
+
+
+@pytest.mark.parametrize("parsed_first", [False, True], ids=["parsed-in-turn", "parsed-first"])
+def test_batch_loading_gives_the_rows_of_one_at_a_time_loading(app, session, database_url,
+                                                               parsed_first):
     publish_form(session, V1)
     blobs = app.extensions["blobs"]
     for xml in _uploads():
         accept(session, blobs, Incoming(xml, received_at=RECEIVED), load=False)
     assert set(_status(session).values()) == {("pending", None)}
-    done = loader.load_pending(session, limit=25)
+    done = _load_batch(session, parsed_first)
     assert done.seen == 25
-    while loader.load_pending(session, limit=25).seen:
+    while _load_batch(session, parsed_first).seen:
         pass
     batched, statuses = _rows(session), _status(session)
     assert statuses["uuid:bad"] == ("failed", "submission.unparsable")
@@ -94,6 +102,37 @@ def test_an_edit_and_its_original_pending_together_show_one_row(app, session):
     main = warehouse.main_table(session.connection(), "site_check")
     rows = session.execute(select(main.c._key, main.c.progress, main.c._edits)).all()
     assert [tuple(r) for r in rows] == [("uuid:o1", 75, 1)]
+
+
+def test_what_changes_between_parsing_and_writing_is_read_again(app, session):
+    """A batch is parsed before its write turn; meanwhile a reader loads one of it and a late
+    original moves another to its own root. The write skips the first and parses the second
+    again under its new key."""
+    publish_form(session, V1)
+    blobs = app.extensions["blobs"]
+    for xml in (submission("uuid:x1", ANSWERS),
+                submission("uuid:e2", {"progress": "75", "photos": [{"caption": "after"}]},
+                           deprecated_id="uuid:e1")):
+        accept(session, blobs, Incoming(xml), load=False)
+    prepared = loader.prepare_pending(session)
+    assert len(prepared.by_id) == 2
+    x1 = session.scalar(select(Submission.id).where(Submission.instance_id == "uuid:x1"))
+    session.commit()
+    assert loader.load_id(session, x1)  # another reader's catch-up
+    accept(session, blobs, Incoming(submission("uuid:e1", {"progress": "5"})), load=False)
+
+    done = loader.load_pending(session, prepared=prepared)
+    assert (done.ok, done.seen) == (1, 1)  # only e2: x1 was loaded, e1 came after the read
+    main = warehouse.main_table(session.connection(), "site_check")
+    photos = warehouse.repeat_tables(session.connection(), "site_check")["wh_site_check__photos"]
+    rows = session.execute(select(main.c._key, main.c.progress).order_by(main.c._key)).all()
+    assert [tuple(r) for r in rows] == [("uuid:e1", 75), ("uuid:x1", int(ANSWERS["progress"]))]
+    e2_photos = session.execute(select(photos.c._key, photos.c._parent_key)
+                                .where(photos.c.caption == "after")).all()
+    assert [tuple(r) for r in e2_photos] == [("uuid:e1/photos[1]", "uuid:e1")]
+    session.commit()
+    loader.catch_up(session)
+    assert set(_status(session).values()) == {("ok", None)}
 
 
 def test_two_loaders_at_once_write_each_row_once(app, session, database_url):
