@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, update
 
+from .driver_statements import DriverStatement
 from .models import Attachment, Form, Submission
 from .parse import ParsedSubmission
 from .schema import TEXT, FormSchema, schema_for, table_name
@@ -190,7 +191,18 @@ def write_many(conn: Connection, batch: list[tuple[SubmissionMeta, ParsedSubmiss
         if conn.dialect.name == "postgresql":
             _copy(conn, name, keys, rows)
         else:
-            conn.execute(tables[name].insert(), rows)
+            _insert_many(conn, tables[name], keys, rows)
+
+
+def _insert_many(conn: Connection, table: Table, keys: tuple[str, ...],
+                 rows: list[dict[str, Any]]) -> None:
+    """One executemany on the driver: SQLAlchemy's per-row work cost more than the inserts.
+    The statement is kept on the table object (dropped with it when the cache is)."""
+    statements = table.info.setdefault("driver_inserts", {})
+    statement = statements.get(keys)
+    if statement is None:
+        statement = statements[keys] = DriverStatement(table.insert(), keys)
+    statement.execute_many(conn, rows)
 
 
 def _copy(conn: Connection, table: str, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:

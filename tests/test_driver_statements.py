@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
 from pipeline import accounts
 from pipeline.db import begin_write
 from pipeline.driver_statements import DriverStatement
 from pipeline.models import AppUser, Submission
+from pipeline.warehouse_tables import UTCDateTime
 from tests.collect import publish_site_visit
 
 _COLUMNS = ["instance_id", "root_id", "deprecated_id", "current", "form_id", "form_version",
@@ -68,4 +80,28 @@ def test_an_insert_that_would_need_a_python_default_is_refused(session):
     partial = DriverStatement(insert(Submission.__table__), ["instance_id", "root_id"])
     with pytest.raises(ValueError, match="defaults"):
         partial.rows(session.connection(), {"instance_id": "uuid:p", "root_id": "uuid:p"})
+    session.rollback()
+
+
+def test_many_rows_at_once_store_what_sqlalchemy_stores(session):
+    """Warehouse columns are named after form fields: names SQLAlchemy must escape in binds
+    (dots, dashes, brackets) reach the right columns, with their types' conversions."""
+    metadata = MetaData()
+    table = Table("driver_many", metadata, Column("id", Integer, primary_key=True),
+                  Column("group.field-1", Text), Column("when(local)", UTCDateTime),
+                  Column("day", Date), Column("count", BigInteger))
+    begin_write(session)
+    conn = session.connection()
+    metadata.create_all(conn)
+    keys = ["group.field-1", "when(local)", "day", "count"]
+    rows = [{"group.field-1": "ক", "when(local)": datetime(2026, 11, 25, 15, 30, tzinfo=UTC),
+             "day": date(2026, 11, 25), "count": 3},
+            {"group.field-1": None, "when(local)": None, "day": None, "count": None}]
+    DriverStatement(table.insert(), keys).execute_many(conn, rows)
+    conn.execute(table.insert(), rows)  # the same through SQLAlchemy, for comparison
+    stored = [tuple(r)[1:] for r in conn.execute(select(table).order_by(table.c.id))]
+    assert stored[:2] == stored[2:]
+    assert stored[0] == ("ক", datetime(2026, 11, 25, 15, 30, tzinfo=UTC), date(2026, 11, 25), 3)
+    with pytest.raises(IntegrityError):  # the driver's error, as SQLAlchemy raises it
+        DriverStatement(table.insert(), ["id", *keys]).execute_many(conn, [{"id": 1, **rows[0]}])
     session.rollback()
