@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any] | None
 
@@ -24,10 +23,25 @@ Processor = Callable[[Any], Any] | None
 @dataclass(frozen=True)
 class _Prepared:
     sql: str
-    compiled: SQLCompiler
-    names: Sequence[str] | None  # parameter order for positional drivers; None: named
-    binds: dict[str, Processor]
+    positional: bool
+    # In the driver's order when positional: (bind key, the name the SQL gives it, processor).
+    slots: list[tuple[str, str, Processor]]
+    fixed: dict[str, Any]  # values the statement holds itself (literals compiled as binds)
     results: list[Processor]
+
+    def args(self, params: Mapping[str, Any]) -> Any:
+        """The driver's parameters: each value by its key (or the statement's own), converted
+        by its type's bind processor, as SQLAlchemy's execution would pass them."""
+        converted = []
+        for key, _, process in self.slots:
+            try:
+                value = params[key] if key in params else self.fixed[key]
+            except KeyError:
+                raise ValueError(f"a value is needed for bind parameter '{key}'") from None
+            converted.append(value if process is None or value is None else process(value))
+        if self.positional:
+            return converted
+        return {name: value for (_, name, _), value in zip(self.slots, converted, strict=True)}
 
 
 class DriverStatement:
@@ -45,14 +59,7 @@ class DriverStatement:
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         prepared = self._prepared.get(conn.dialect.name) or self._prepare(conn.dialect)
-        values = prepared.compiled.construct_params(params)  # keyed by escaped names
-        escaped = prepared.compiled.escaped_bind_names
-        for name, process in prepared.binds.items():
-            name = escaped.get(name, name)
-            if process is not None and values.get(name) is not None:
-                values[name] = process(values[name])
-        args: Any = ([values[escaped.get(n, n)] for n in prepared.names]
-                     if prepared.names is not None else values)
+        args = prepared.args(params)
         dbapi = conn.dialect.loaded_dbapi
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
@@ -73,20 +80,7 @@ class DriverStatement:
         if not rows:
             return
         prepared = self._prepared.get(conn.dialect.name) or self._prepare(conn.dialect)
-        order = list(prepared.names) if prepared.names is not None else list(prepared.binds)
-        processors = [(name, prepared.binds.get(name)) for name in order]
-
-        def converted(row: Mapping[str, Any]) -> list[Any]:
-            return [row[name] if process is None or row[name] is None else process(row[name])
-                    for name, process in processors]
-
-        args: list[Any]
-        if prepared.names is not None:
-            args = [converted(row) for row in rows]
-        else:
-            escaped = prepared.compiled.escaped_bind_names
-            names = [escaped.get(name, name) for name in order]
-            args = [dict(zip(names, converted(row), strict=True)) for row in rows]
+        args = [prepared.args(row) for row in rows]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(prepared.sql, args)
@@ -124,12 +118,19 @@ class DriverStatement:
         if getattr(compiled, "insert_prefetch", None):
             missing = ", ".join(c.name for c in compiled.insert_prefetch)
             raise ValueError(f"give every column a value; these would need defaults: {missing}")
-        binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                 for name, bind in compiled.binds.items()}
+        binds = compiled.binds
+        unusual = [name for name, bind in binds.items()
+                   if bind.expanding or bind.literal_execute or bind.callable is not None]
+        if unusual:
+            raise ValueError(f"binds this runner does not handle: {', '.join(unusual)}")
+        escaped = compiled.escaped_bind_names
+        order = list(compiled.positiontup) if dialect.positional else list(binds)
+        slots = [(name, escaped.get(name, name),
+                  binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order]
+        fixed = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
         results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                    for column in self.statement.exported_columns]
-        names = list(compiled.positiontup) if dialect.positional else None
-        prepared = _Prepared(str(compiled), compiled, names, binds, results)
+        prepared = _Prepared(str(compiled), dialect.positional, slots, fixed, results)
         self._prepared[dialect.name] = prepared
         return prepared
 

@@ -150,7 +150,7 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(255), unique=True)
     root_id: Mapped[str] = mapped_column(String(255), index=True)
-    deprecated_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    deprecated_id: Mapped[str | None] = mapped_column(String(255))
     current: Mapped[bool] = mapped_column(Boolean, default=True)
     form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
     form_version: Mapped[str] = mapped_column(String(255))
@@ -170,10 +170,14 @@ class Submission(Base):
     # Every upload writes each index of this table, so it has only those a query needs (found by
     # id, instanceID, root, replaced instance, form). Pending ones (waiting for the loader) are
     # a partial index: small, and rows leave it once loaded. Queries must spell the condition
-    # literally (``IS_PENDING``) for the planner to use it.
+    # literally (``IS_PENDING``) for the planner to use it. Only edits name a replaced
+    # instance, so only they enter its index (``deprecated_id = x`` implies it is not null).
     __table_args__ = (
         Index("ix_submissions_pending", "id", sqlite_where=text("parse_status = 'pending'"),
               postgresql_where=text("parse_status = 'pending'")),
+        Index("ix_submissions_deprecated_id", "deprecated_id",
+              sqlite_where=text("deprecated_id IS NOT NULL"),
+              postgresql_where=text("deprecated_id IS NOT NULL")),
     )
 
     form: Mapped[Form] = relationship()

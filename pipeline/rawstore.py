@@ -97,8 +97,8 @@ def binary_paths(xform: bytes) -> frozenset[str]:
 def binary_values(root: Element, paths: frozenset[str]) -> list[str]:
     """File names the submission's binary fields hold, in document order, without repeats."""
     seen: dict[str, None] = {}
-    for path in _element_paths(paths):
-        for el in root.iterfind(path):
+    for steps in _element_steps(paths):
+        for el in _descend(root, steps):
             name = _text(el)
             if name:
                 seen[name] = None
@@ -106,11 +106,24 @@ def binary_values(root: Element, paths: frozenset[str]) -> list[str]:
 
 
 @functools.cache
-def _element_paths(paths: frozenset[str]) -> tuple[str, ...]:
-    """ElementTree paths of the fields, in any namespace: ``/data/rows/snap`` → ``{*}rows/{*}snap``
-    (Collect writes some groups with a namespace prefix and some without)."""
+def _element_steps(paths: frozenset[str]) -> tuple[tuple[str, ...], ...]:
+    """The steps below the root of each field's path: ``/data/rows/snap`` → ``(rows, snap)``."""
     steps = ([s for s in path.split("/") if s][1:] for path in sorted(paths))  # root dropped
-    return tuple("/".join("{*}" + step for step in path) for path in steps if path)
+    return tuple(tuple(path) for path in steps if path)
+
+
+def _descend(root: Element, steps: tuple[str, ...]) -> list[Element]:
+    """The elements at ``steps`` below ``root``, each step matched by local name in any
+    namespace (Collect writes some groups with a namespace prefix and some without); a plain
+    walk of the children, several times quicker than ElementPath's ``{*}`` wildcards."""
+    found = [root]
+    for step in steps:
+        suffix = "}" + step
+        found = [child for el in found for child in el
+                 if child.tag == step or (isinstance(child.tag, str) and child.tag.endswith(suffix))]
+        if not found:
+            break
+    return found
 
 
 def is_plain_name(name: str) -> bool:
