@@ -46,19 +46,31 @@ def write_turn(app: Flask) -> Iterator[None]:
 
 @contextmanager
 def writing(app: Flask) -> Iterator[Connection]:
-    """A connection to write an upload on, kept from one upload to the next: on SQLite this
-    process's writer connection, for the length of the turn; on PostgreSQL one per thread (no
-    pool checkout nor liveness ping per upload). A failure other than a refused upload closes
-    it (it may be broken); the next upload opens a fresh one."""
+    """A connection to write an upload on, kept from one upload to the next (no pool checkout
+    nor liveness ping per upload): on SQLite this process's writer connection, for the length
+    of the turn; on PostgreSQL the process's first connection when it is free, else one of the
+    thread's own, so that uploads one after another keep one database backend busy (its
+    caches warm) and uploads at once still run side by side. A failure other than a refused
+    upload closes it (it may be broken); the next upload opens a fresh one."""
     engine = app.extensions["engine"]
     writers: dict[tuple[int, int], Connection] = app.extensions.setdefault("writers", {})
+    pid = os.getpid()
     if engine.dialect.name == "sqlite":
-        key = (os.getpid(), 0)  # one per process: SQLite writes one transaction at a time
+        key = (pid, 0)  # one per process: SQLite writes one transaction at a time
         with write_turn(app), _held(engine, writers, key) as conn:
             yield conn
         return
-    with _held(engine, writers, (os.getpid(), threading.get_ident())) as conn:
-        yield conn
+    first_free = app.extensions.setdefault("first_writer_free", {}).setdefault(
+        pid, threading.Lock())
+    if not first_free.acquire(blocking=False):
+        with _held(engine, writers, (pid, threading.get_ident())) as conn:
+            yield conn
+        return
+    try:
+        with _held(engine, writers, (pid, 0)) as conn:
+            yield conn
+    finally:
+        first_free.release()
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from pipeline import loader, warehouse
 from pipeline.db import make_engine, session_factory, upgrade
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
-from sync_server import background_loader
+from sync_server import background_loader, write_turn
 from sync_server.cli import cli
 from tests import collect
 from tests.wh_forms import ANSWERS, V1, publish_form, submission
@@ -242,3 +242,53 @@ def test_an_upload_after_the_database_dropped_the_kept_connection_is_stored(
     session.commit()
     assert _upload(client, key, "uuid:k2").status_code == 201  # on a fresh connection
     assert set(_status(session)) == {"uuid:k1", "uuid:k2"}
+
+
+def test_uploads_one_after_another_keep_one_connection_and_uploads_at_once_use_more(
+        app, client, session):
+    """One kept connection per process while uploads come one at a time (one database backend
+    stays busy, its caches warm); an upload arriving while it is in use takes its thread's own."""
+    collect.publish_site_visit(session)
+    key = collect.app_user(session).token
+    answers: list[int] = []
+    turns = [threading.Event() for _ in range(4)]
+    finished = threading.Event()
+
+    def uploader(i: int) -> None:  # three live threads taking turns, as a server's threads do
+        turns[i].wait(10)
+        answers.append(_upload(app.test_client(), key, f"uuid:one{i}").status_code)
+        turns[i + 1].set()
+        finished.wait(10)
+
+    threads = [threading.Thread(target=uploader, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    turns[0].set()
+    turns[3].wait(30)
+    finished.set()
+    for t in threads:
+        t.join(10)
+    assert answers == [201, 201, 201]
+    assert len(app.extensions["writers"]) == 1
+
+    inside, done = threading.Event(), threading.Event()
+    seen: list[object] = []
+
+    def second_upload() -> None:
+        inside.wait(10)
+        with write_turn.writing(app) as conn:
+            seen.append(conn)
+        done.set()
+
+    other = threading.Thread(target=second_upload)
+    other.start()
+    if app.extensions["engine"].dialect.name == "sqlite":  # one writer: the second waits
+        inside.set()
+        other.join(10)
+        assert seen
+        return
+    with write_turn.writing(app) as first:
+        inside.set()
+        assert done.wait(10)  # it did not wait for the first connection
+    other.join(10)
+    assert seen and seen[0] is not first
