@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from sync_server.commands.serve import DEFAULT_THREADS
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = "from sync_server.cli import cli; cli(prog_name='sangjog')"
 
@@ -44,7 +46,7 @@ class LiveServer:
         if self.app_spec:
             # The same gunicorn settings ``sangjog serve`` uses (threads, access log).
             argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
-                    "--threads", "4", "--access-logfile", "-",
+                    "--threads", str(DEFAULT_THREADS), "--access-logfile", "-",
                     "--bind", f"127.0.0.1:{self.port}", self.app_spec]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(

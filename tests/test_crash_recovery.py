@@ -119,6 +119,8 @@ def test_sigkill_mid_upload_loses_nothing_acknowledged(prepared, tmp_path):
             collect.wait_loaded(session, timeout=30)
         followers = _followers(server.process.pid)
         assert len(followers) == 1
+        # ``sangjog serve --workers N`` runs gunicorn's sync workers (one request at a time).
+        assert "Using worker: sync" in server.log.read_text()
     finally:
         server.stop()
     assert not any(_alive(pid) for pid in followers), "the loader process outlived the server"

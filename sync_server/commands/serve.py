@@ -20,6 +20,10 @@ from gunicorn.glogging import Logger as GunicornLogger
 from werkzeug.serving import run_simple
 
 KEY_IN_PATH = re.compile(r"/key/[^/?\s\"]+")
+# One thread per worker: uploads release the interpreter lock around every database call, and
+# threads of one worker then wait on each other (bench/ingest.py: 1.2-1.3x the uploads per
+# second of 4 threads, see docs/benchmarks.md).
+DEFAULT_THREADS = 1
 
 
 def redact(text: str) -> str:
@@ -51,8 +55,11 @@ class _RedactKeys(logging.Filter):
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="More than 1 runs gunicorn with this many worker processes.")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1),
-              help="Threads per gunicorn worker: requests waiting on the database overlap.")
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True,
+              type=click.IntRange(min=1),
+              help="Threads per gunicorn worker. 1: gunicorn's sync workers, one request at a "
+                   "time each (fastest for uploads; put a buffering proxy such as nginx in "
+                   "front for slow phones). More: a worker overlaps slow requests.")
 @with_appcontext
 def command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve ODK Collect (OpenRosa) and the web pages."""
