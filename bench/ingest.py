@@ -1,6 +1,6 @@
 """Ingest benchmark: submissions per second through real HTTP under gunicorn (2 workers).
 
-    .venv/bin/python bench/ingest.py [--requests 400] [--repeat 5] [--clients 8] [--backends sqlite,postgresql]
+    .venv/bin/python bench/ingest.py [--requests 2000] [--repeat 5] [--clients 8] [--backends sqlite,postgresql]
 
 For each backend (a SQLite file; a throwaway PostgreSQL cluster from ``tests/pg.py``) it serves
 Sangjog with ``sangjog serve --workers 2``, sends a ~600-byte submission with 3 repeat rows (a new
@@ -224,7 +224,7 @@ def postgres_url(workdir: Path) -> tuple[str, Callable[[], None]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=400, help="submissions per run")
+    parser.add_argument("--requests", type=int, default=2000, help="submissions per run")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median shown)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--backends", default="sqlite,postgresql")
