@@ -9,6 +9,7 @@ caller's SQLAlchemy connection, inside the caller's transaction.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,24 +25,28 @@ Processor = Callable[[Any], Any] | None
 class _Prepared:
     sql: str
     positional: bool
-    # In the driver's order when positional: (bind key, the name the SQL gives it, processor).
-    slots: list[tuple[str, str, Processor]]
+    pick: Callable[[Mapping[str, Any]], Sequence[Any]]  # the values in the driver's order
+    converting: list[tuple[int, Callable[[Any], Any]]]  # slots whose type converts values
+    names: list[str]  # what the SQL calls each slot (named drivers)
     fixed: dict[str, Any]  # values the statement holds itself (literals compiled as binds)
     results: list[Processor]
 
     def args(self, params: Mapping[str, Any]) -> Any:
         """The driver's parameters: each value by its key (or the statement's own), converted
-        by its type's bind processor, as SQLAlchemy's execution would pass them."""
-        converted = []
-        for key, _, process in self.slots:
-            try:
-                value = params[key] if key in params else self.fixed[key]
-            except KeyError:
-                raise ValueError(f"a value is needed for bind parameter '{key}'") from None
-            converted.append(value if process is None or value is None else process(value))
+        by its type's bind processor, as SQLAlchemy's execution would pass them. Only the
+        slots whose type converts are visited: a warehouse batch runs this for every row."""
+        if self.fixed:
+            params = {**self.fixed, **params}
+        try:
+            values = list(self.pick(params))
+        except KeyError as missing:
+            raise ValueError(f"a value is needed for bind parameter {missing}") from None
+        for i, process in self.converting:
+            if values[i] is not None:
+                values[i] = process(values[i])
         if self.positional:
-            return converted
-        return {name: value for (_, name, _), value in zip(self.slots, converted, strict=True)}
+            return values
+        return dict(zip(self.names, values, strict=True))
 
 
 class DriverStatement:
@@ -125,12 +130,21 @@ class DriverStatement:
             raise ValueError(f"binds this runner does not handle: {', '.join(unusual)}")
         escaped = compiled.escaped_bind_names
         order = list(compiled.positiontup) if dialect.positional else list(binds)
-        slots = [(name, escaped.get(name, name),
-                  binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order]
+        processors = [binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                      for name in order]
+        pick: Callable[[Mapping[str, Any]], Sequence[Any]]
+        if len(order) > 1:
+            pick = operator.itemgetter(*order)
+        else:  # itemgetter of one key gives the value itself, of none is refused
+            pick = lambda params: tuple(params[name] for name in order)  # noqa: E731
         fixed = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
         results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                    for column in self.statement.exported_columns]
-        prepared = _Prepared(str(compiled), dialect.positional, slots, fixed, results)
+        prepared = _Prepared(
+            str(compiled), dialect.positional,
+            pick,
+            [(i, process) for i, process in enumerate(processors) if process is not None],
+            [escaped.get(name, name) for name in order], fixed, results)
         self._prepared[dialect.name] = prepared
         return prepared
 
