@@ -214,7 +214,7 @@ def postgres_url(workdir: Path) -> tuple[str, Callable[[], None]]:
     from pipeline.db import make_engine
     from tests.pg import Cluster
 
-    cluster = Cluster(workdir / "pg").start()
+    cluster = Cluster(workdir / "pg", synchronous_commit=True).start()
     admin = make_engine(cluster.url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text("CREATE DATABASE bench"))
