@@ -30,13 +30,18 @@ def test_edits_are_found_by_the_instance_they_replace_through_an_index(database_
     try:
         with engine.connect() as conn:
             if engine.dialect.name == "postgresql":
+                definition = conn.scalar(text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_submissions_deprecated_id'"))
                 conn.execute(text("SET enable_seqscan = off"))  # an empty table is scanned
                 plan = conn.execute(text(f"EXPLAIN {query}"), {"iid": "uuid:x"}).scalars().all()
             else:
+                definition = conn.scalar(text(
+                    "SELECT sql FROM sqlite_master WHERE name = 'ix_submissions_deprecated_id'"))
                 plan = [row[-1] for row in conn.execute(
                     text(f"EXPLAIN QUERY PLAN {query}"), {"iid": "uuid:x"})]
     finally:
         engine.dispose()
+    assert "deprecated_id IS NOT NULL" in definition.replace("(", "").replace(")", ""), definition
     assert any("ix_submissions_deprecated_id" in line for line in plan), plan
 
 
