@@ -60,8 +60,8 @@ def writing(app: Flask) -> Iterator[Connection]:
         with write_turn(app), _held(engine, writers, key) as conn:
             yield conn
         return
-    first_free = app.extensions.setdefault("first_writer_free", {}).setdefault(
-        pid, threading.Lock())
+    locks: dict[int, threading.Lock] = app.extensions.setdefault("first_writer_free", {})
+    first_free = locks.get(pid) or locks.setdefault(pid, threading.Lock())
     if not first_free.acquire(blocking=False):
         with _held(engine, writers, (pid, threading.get_ident())) as conn:
             yield conn
