@@ -22,20 +22,18 @@ from sqlalchemy.orm import Session
 from pipeline import problems, rawstore
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Form, FormMedia, FormVersion
-from pipeline.problems import Problem
-from pipeline.rawstore import Envelope, is_plain_name, read_envelope, write_blobs
+from pipeline.rawstore import Envelope, read_envelope, write_blobs
 from pipeline.storage import BlobStore
 
 from . import auth, background_loader
 from . import openrosa_xml as bodies
 from .db import get_blobs, get_session
 from .group_commit import GroupWriter
+from .upload_parts import read_upload
 from .write_turn import write_turn, writing
 
 bp = Blueprint("openrosa", __name__)
 
-XML_PART = "xml_submission_file"
-INCOMPLETE_PART = "*isIncomplete*"
 OPENROSA_XML = "text/xml; charset=utf-8"
 
 
@@ -126,36 +124,36 @@ def submission(token: str | None = None) -> Response:
     if request.method == "HEAD":
         return Response(status=204)
     try:
-        xml, files, incomplete = _read_upload()
-        envelope = read_envelope(xml)
+        upload = read_upload(request)
+        envelope = read_envelope(upload.xml)
     except Exception:
         if who is None:
             auth.collect_user(token)  # a wrong key is told before a bad upload, as always
         raise
-    if who is None and files:
+    if who is None and upload.files:
         who = auth.collect_user(token)  # no photo touches the disk before the key is checked
     # Refuse forms this user was not given before touching storage.
     if who is not None and not who.may_fill(envelope.form_id):
         raise problems.forbidden(f"form '{envelope.form_id}' with this key")
-    incoming = Incoming(xml=xml, files=files, source="collect",
+    incoming = Incoming(xml=upload.xml, files=upload.files, source="collect",
                         submitter=who.name if who is not None else None,
                         key=token if who is None else None,
                         device_id=(request.args.get("deviceID") or "")[:255] or None,
-                        incomplete=incomplete)
+                        incomplete=upload.incomplete)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     blobs = get_blobs()
     group: GroupWriter | None = app.extensions.get("group_writer")
     if group is not None:
         # SQLite, loading in the background: photos are fsynced before queueing for the single
         # writer (side by side), and uploads queued together are committed together.
-        group.store(incoming, envelope, write_blobs(blobs, incoming, envelope) if files else {})
+        group.store(incoming, envelope, write_blobs(blobs, incoming, envelope) if upload.files else {})
         background_loader.wake(app)
     elif background_loader.in_background(app):
         # Stored now, loaded into the warehouse moments later (``background_loader``).
         _store_on_held_connection(app, blobs, incoming, envelope)
         background_loader.wake(app)
     else:
-        if files and app.extensions["engine"].dialect.name == "sqlite":
+        if upload.files and app.extensions["engine"].dialect.name == "sqlite":
             write_blobs(blobs, incoming, envelope)  # fsynced outside the writer's turn
         with write_turn(app):
             accept(get_session(), blobs, incoming, envelope=envelope)
@@ -174,38 +172,6 @@ def _store_on_held_connection(app: Flask, blobs: BlobStore, incoming: Incoming,
             raise
         with writing(app) as conn:
             rawstore.store(conn, blobs, incoming, envelope)
-
-
-def _read_upload() -> tuple[bytes, dict[str, bytes], bool]:
-    """The XML part, the attachments by file name, and whether Collect will send more parts."""
-    try:
-        parts = request.files
-        fields = request.form
-    except ValueError as exc:  # a multipart body cut off mid-way
-        raise Problem("submission.truncated", 400,
-                      f"The upload was cut off before its end ({exc}); send it again.") from exc
-    xml_part = parts.get(XML_PART)
-    if xml_part is None:
-        if XML_PART in fields:
-            xml = fields[XML_PART].encode()
-        else:
-            raise problems.missing_xml_part()
-    else:
-        xml = xml_part.read()
-    files: dict[str, bytes] = {}
-    for part_name, storage in parts.items(multi=True):
-        if part_name in (XML_PART, INCOMPLETE_PART):
-            continue
-        name = storage.filename or part_name
-        if not is_plain_name(name):
-            raise problems.bad_attachment_name(name)
-        files[name] = storage.read()
-        if part_name != name and is_plain_name(part_name):
-            # Some clients name the part after the field value and send a generic file name;
-            # the raw store keeps only names the XML refers to, so offering both is safe.
-            files.setdefault(part_name, files[name])
-    incomplete = INCOMPLETE_PART in fields or INCOMPLETE_PART in parts
-    return xml, files, incomplete
 
 
 def _fillable_version(xml_form_id: str, token: str | None) -> FormVersion:

@@ -10,7 +10,14 @@ from defusedxml import ElementTree
 from sqlalchemy import func, select
 
 from pipeline.models import Attachment, Submission
-from tests.collect import JPEG, app_user, multipart, publish_site_visit, submission_xml
+from tests.collect import (
+    JPEG,
+    app_user,
+    encode_multipart,
+    multipart,
+    publish_site_visit,
+    submission_xml,
+)
 
 RESPONSE = "{http://openrosa.org/http/response}"
 
@@ -35,8 +42,8 @@ def _nothing_stored(session) -> None:
 
 
 def _post_xml(client, key: str, xml: bytes, files: dict[str, bytes] | None = None):
-    return client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                       data=multipart(xml, files))
+    body, content_type = encode_multipart(xml, files)  # byte for byte as Collect sends it
+    return client.post(f"/key/{key}/submission", content_type=content_type, data=body)
 
 
 @pytest.mark.parametrize(("xml", "says"), [
