@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
 import logging
 
+from sync_server import gunicorn_conf
 from sync_server.commands.serve import _RedactKeys, redact
 
 
@@ -43,3 +45,12 @@ def test_development_server_answers_collect_with_its_headers(tmp_path):
     assert resp.getheader("Date") and resp.getheader("X-OpenRosa-Version") == "1.0"
     log = server.log.read_text()
     assert "/key/…/submission" in log and key not in log
+
+
+def test_a_worker_keeps_what_loading_the_app_made_out_of_garbage_collection():
+    gc.unfreeze()
+    try:
+        gunicorn_conf.post_worker_init(None)  # what gunicorn calls once the worker has the app
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
