@@ -78,6 +78,8 @@ def _multipart_parts(request: Request, boundary: str, chunk_size: int) -> list[_
         with multipart.PushMultipartParser(boundary, max_header_count=16,
                                            max_segment_count=request.max_form_parts or 1000
                                            ) as parser:
+            # Until the stream ends, past the last boundary too: a socket closed with bytes
+            # unread answers with a reset, which can reach Collect before the 201 does.
             while not parser.closed:
                 chunk = stream.read(chunk_size)
                 for event in parser.parse(chunk):

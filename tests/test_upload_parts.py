@@ -80,6 +80,14 @@ def test_reads_what_werkzeug_reads_in_any_chunking(parts, chunk):
     assert upload.xml == parts[0][2]  # byte for byte, whatever it holds
 
 
+@pytest.mark.parametrize("epilogue", [b"", b"\r\n", b"trailing words\r\n" * 100])
+def test_the_whole_body_is_read_so_the_connection_closes_cleanly(epilogue):
+    body = encode([(XML_PART, "s.xml", b"<data/>")]) + epilogue
+    request = request_for(body)
+    assert read_upload(request, chunk_size=16).xml == b"<data/>"
+    assert request.stream.read() == b""  # nothing left unread on the socket
+
+
 @settings(max_examples=200)
 @given(parts=uploads, data=st.data())
 def test_a_body_cut_short_is_a_400(parts, data):
