@@ -34,6 +34,9 @@ def test_login_then_logout(client, people):
     page = client.get("/login")
     assert page.status_code == 200 and 'name="csrf_token"' in page.get_data(as_text=True)
     assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert [name for name, _ in page.headers].count("X-Frame-Options") == 1
     response = webdata.login(client, "sup_rangpur").get("/dashboard")
     assert response.status_code == 200
     cookie = client.get_cookie("session")
