@@ -15,6 +15,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,6 +32,29 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+# PostgreSQL error classes that pass: connection exception, transaction rollback (serialization,
+# deadlock), insufficient resources, operator intervention (shutdown, cannot connect now).
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error says "not now" rather than "never": the database is out of
+    reach, restarting, or (SQLite) busy past the timeout. The same request may succeed later."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate:
+        return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc.orig).lower()
+    if "sqlite" in type(exc.orig).__module__:
+        return "database is locked" in text or "database is busy" in text
+    return True  # a driver error with no SQLSTATE: the connection itself failed
 
 
 _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}

@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, jsonify, render_template, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
+from pipeline.db import is_transient
 from pipeline.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,22 @@ def _from_http(exc: HTTPException) -> Response:
     return render(Problem(code, status, message))
 
 
+RETRY_AFTER_SECONDS = 30
+
+
 def _from_crash(exc: Exception) -> Response:
     # App-user keys are passwords: never let one reach the log.
     path = re.sub(r"^/key/[^/]+", "/key/…", request.path)
+    if is_transient(exc):
+        # Not a fault of the request: say when to come back (Collect keeps the submission).
+        # The driver's own message only: SQLAlchemy's adds the statement's parameters (a key).
+        log.warning("database unavailable on %s %s: %s", request.method, path,
+                    getattr(exc, "orig", exc))
+        resp = render(Problem(
+            "server.database_unavailable", 503,
+            "The server's database is busy or out of reach for a moment; nothing was saved. "
+            "Send it again in a minute."))
+        resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return resp
     log.exception("unhandled error on %s %s", request.method, path)
     return render(Problem("server.error", 500, "The server met an unexpected error; nothing was saved."))

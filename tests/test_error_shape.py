@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import sqlite3
+
+import pytest
 from defusedxml import ElementTree
+from sqlalchemy.exc import OperationalError
 
 from pipeline import problems
+from pipeline.db import is_transient, make_engine
 
 
 def _add_failing_routes(app):
@@ -75,3 +81,65 @@ def test_a_crash_under_an_app_user_key_never_logs_the_key(app, client, caplog):
     assert resp.status_code == 500
     assert "SECRET-TOKEN-123" not in caplog.text
     assert "/key/…/crash" in caplog.text
+
+
+def _locked_sqlite(tmp_path):
+    """A real 'database is locked': another connection holds the write lock, no waiting."""
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    engine = make_engine(f"sqlite:///{path}")
+    return holder, engine
+
+
+def _write_now(engine):
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        conn.commit()
+
+
+def test_transient_database_errors_are_told_apart(tmp_path):
+    holder, engine = _locked_sqlite(tmp_path)
+    try:
+        with pytest.raises(OperationalError) as locked:
+            _write_now(engine)
+        assert is_transient(locked.value)
+        holder.close()
+        with pytest.raises(OperationalError) as missing, engine.connect() as conn:
+            conn.exec_driver_sql("SELECT * FROM no_such_table")
+        assert not is_transient(missing.value)  # a fault to fix, not to retry
+    finally:
+        holder.close()
+        engine.dispose()
+    unreachable = make_engine(f"postgresql://sangjog@127.0.0.1:{_closed_port()}/none")
+    with pytest.raises(OperationalError) as refused, unreachable.connect():
+        pass
+    assert is_transient(refused.value)
+    assert not is_transient(RuntimeError("boom"))
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when this returns: nothing listens there
+
+
+@pytest.mark.parametrize("cause", ["locked", "unreachable"])
+def test_a_database_out_of_reach_is_a_503_to_try_again(app, client, caplog, tmp_path, cause):
+    holder, engine = _locked_sqlite(tmp_path)
+    if cause == "unreachable":
+        engine = make_engine(f"postgresql://sangjog@127.0.0.1:{_closed_port()}/none")
+    app.add_url_rule("/key/<token>/busy", "busy_key", lambda **_kw: _write_now(engine))
+    try:
+        resp = client.get("/key/SECRET-TOKEN-456/busy")
+    finally:
+        holder.close()
+        engine.dispose()
+    assert resp.status_code == 503
+    assert resp.headers["Retry-After"] == "30"
+    assert resp.headers["X-OpenRosa-Version"] == "1.0"
+    message = ElementTree.fromstring(resp.data).findtext("{http://openrosa.org/http/response}message")
+    assert "nothing was saved" in message and "again" in message
+    assert "SECRET-TOKEN-456" not in caplog.text
