@@ -7,7 +7,7 @@ import functools
 import logging
 import re
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -204,6 +204,35 @@ def test_edits_and_validation_statuses_are_caught(app, session, fake, source, wa
     again = pull(app, session, source, waits)
     assert (again.new, again.updated, again.skipped) == (0, 0, 0)
     assert stored(session)["uuid:kobo-0002"].review_state == "approved"
+
+
+def test_after_a_pause_longer_than_the_window_no_edit_is_missed(app, session, fake, source, waits):
+    now = datetime.now(UTC)
+    fake.clock = now - timedelta(days=40)  # submitted forty days ago
+    add_visits(fake, 2)
+    pull(app, session, source, waits)
+    # Then the pulls stopped for a month, and twenty days ago one was edited on KoBo: before
+    # the usual 7-day window, after the last re-check.
+    source.cursor = {**source.cursor,
+                     "rechecked_at": (now - timedelta(days=30)).isoformat(timespec="seconds")}
+    session.commit()
+    fake.clock = now - timedelta(days=20)
+    fake.edit(sorted(fake.records)[0], submission_xml(
+        "uuid:kobo-0001-e1", name="Visitor 1 (corrected)", deprecated_id="uuid:kobo-0001"))
+    run = pull(app, session, source, waits)
+    assert (run.status, run.new, run.updated) == ("ok", 0, 1)
+    subs = stored(session)
+    assert subs["uuid:kobo-0001-e1"].current and not subs["uuid:kobo-0001"].current
+
+
+def test_the_recheck_window_reaches_back_to_the_previous_recheck():
+    now = datetime.now(UTC)
+    usual = kobo.recheck_since(None, 7)
+    assert usual == kobo.recheck_since((now - timedelta(days=1)).isoformat(), 7)  # pulled daily
+    assert usual == kobo.recheck_since("not a time", 7)
+    paused = kobo.recheck_since((now - timedelta(days=30)).isoformat(), 7)
+    assert paused == (now - timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%S")[:16] + paused[16:]
+    assert paused < usual
 
 
 def test_approved_and_on_hold_map_to_review_states(app, session, fake, source, waits):

@@ -93,9 +93,10 @@ def pull(session: Session, blobs: BlobStore, source: Source, *, client: KoboClie
     def work(run: runs.Run) -> None:
         cursor = {} if from_start else dict(source.cursor or {})
         known_before = int(cursor.get("last_id", 0))
+        since = recheck_since(cursor.get("rechecked_at"), recheck_days)
         _pull_new(session, blobs, source, client, run, cursor, page_size, progress)
         if recheck_days:
-            _recheck(session, blobs, source, client, run, known_before, page_size, recheck_days)
+            _recheck(session, blobs, source, client, run, known_before, page_size, since)
             cursor["rechecked_at"] = _now_text()
         cursor["pulled_at"] = _now_text()
         run.checkpoint(source, cursor)
@@ -118,12 +119,28 @@ def _pull_new(session: Session, blobs: BlobStore, source: Source, client: KoboCl
                 progress(done, total)
 
 
+RECHECK_OVERLAP = timedelta(days=1)  # KoBo's clock and ours, and edits indexed late
+
+
+def recheck_since(previous: str | None, days: float) -> str:
+    """Where re-checking starts: ``days`` ago, or further back, a day before the previous
+    re-check, when pulls paused for longer (so a pause never hides an edit or a review)."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    if previous:
+        try:
+            last = datetime.fromisoformat(previous)
+        except ValueError:
+            last = None  # a cursor written by hand: the usual window
+        if last is not None:
+            since = min(since, (last if last.tzinfo else last.replace(tzinfo=UTC)) - RECHECK_OVERLAP)
+    return since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _recheck(session: Session, blobs: BlobStore, source: Source, client: KoboClient,
-             run: runs.Run, known_before: int, page_size: int, days: float) -> None:
+             run: runs.Run, known_before: int, page_size: int, since: str) -> None:
     """Look again at recent submissions this run did not bring: edited or newly reviewed?"""
     if not known_before:
         return
-    since = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
     window = {"_id": {"$lte": known_before},
               "$or": [{"_submission_time": {"$gte": since}}, {"_last_edited": {"$gte": since}}]}
     for records, _total in _pages(client, source.remote_form, window, 0, page_size):
