@@ -227,12 +227,16 @@ def test_after_a_pause_longer_than_the_window_no_edit_is_missed(app, session, fa
 
 def test_the_recheck_window_reaches_back_to_the_previous_recheck():
     now = datetime.now(UTC)
-    usual = kobo.recheck_since(None, 7)
-    assert usual == kobo.recheck_since((now - timedelta(days=1)).isoformat(), 7)  # pulled daily
-    assert usual == kobo.recheck_since("not a time", 7)
-    paused = kobo.recheck_since((now - timedelta(days=30)).isoformat(), 7)
-    assert paused == (now - timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%S")[:16] + paused[16:]
-    assert paused < usual
+
+    def days_back(previous):
+        since = datetime.fromisoformat(kobo.recheck_since(previous, 7)).replace(tzinfo=UTC)
+        return round((now - since) / timedelta(days=1), 3)
+
+    assert days_back(None) == 7
+    assert days_back((now - timedelta(days=1)).isoformat()) == 7  # pulled daily: the usual 7
+    assert days_back("not a time") == 7
+    assert days_back((now - timedelta(days=30)).isoformat()) == 31  # paused: a day before it
+    assert days_back((now - timedelta(days=30)).replace(tzinfo=None).isoformat()) == 31
 
 
 def test_approved_and_on_hold_map_to_review_states(app, session, fake, source, waits):

@@ -100,6 +100,16 @@ def test_a_body_cut_short_is_a_400(parts, data):
                                   "submission.missing_xml")
 
 
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
+def test_a_body_that_stops_inside_a_part_is_told_it_was_cut_off(keep):
+    body = encode([(XML_PART, "s.xml", b"<data>" + b"x" * 200 + b"</data>"),
+                   ("p.jpg", "p.jpg", b"\xff" * 200)])
+    with pytest.raises(Problem) as refused:
+        read_upload(request_for(body[:int(len(body) * keep)]))
+    assert refused.value.code == "submission.truncated"
+    assert "send it again" in refused.value.message
+
+
 def test_a_client_that_hangs_up_before_its_declared_length_is_told_so():
     body = encode([(XML_PART, "s.xml", b"<data/>")])
     env = EnvironBuilder(method="POST", input_stream=io.BytesIO(body[:40]),
