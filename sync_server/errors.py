@@ -86,6 +86,7 @@ def _title(status: int) -> str:
         409: "Conflict",
         413: "Too large",
         429: "Too many attempts",
+        503: "Try again in a minute",
     }.get(status, "Something went wrong")
 
 

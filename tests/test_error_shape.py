@@ -143,3 +143,19 @@ def test_a_database_out_of_reach_is_a_503_to_try_again(app, client, caplog, tmp_
     message = ElementTree.fromstring(resp.data).findtext("{http://openrosa.org/http/response}message")
     assert "nothing was saved" in message and "again" in message
     assert "SECRET-TOKEN-456" not in caplog.text
+
+
+@pytest.mark.parametrize(("language", "title"), [("en", "Try again in a minute"),
+                                                   ("bn", "এক মিনিট পরে আবার চেষ্টা করুন")])
+def test_people_are_told_to_come_back_when_the_database_is_away(app, client, language, title):
+    engine = make_engine(f"postgresql://sangjog@127.0.0.1:{_closed_port()}/none")
+    app.add_url_rule("/busy-page", "busy_page", lambda: _write_now(engine))
+    try:
+        resp = client.get("/busy-page", headers={"Accept-Language": language})
+    finally:
+        engine.dispose()
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "30"
+    assert resp.mimetype == "text/html"
+    page = resp.get_data(as_text=True)
+    assert f"<h1>{title}</h1>" in page
+    assert "server.database_unavailable" in page
