@@ -8,17 +8,18 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from . import problems
-from .db import begin_write
+from .db import begin_write, writer_for
+from .driver_statements import DriverStatement
 from .models import ROLES, AppUser, AuditEvent, Form, User, utcnow
 from .problems import Problem
 
@@ -181,31 +182,24 @@ class KeyHolder:
     forms: list[str]
 
 
-def key_columns(token: Any) -> list[Any]:
-    """The key holder's id, name, forms and revocation time as scalar subqueries, so an upload
-    can read them in the same query as its form (``rawstore``); ``holder`` reads them back."""
-    return [select(column).where(AppUser.token == token).scalar_subquery()
-            for column in (AppUser.id, AppUser.name, AppUser.forms, AppUser.revoked_at)]
+# Read on every request of an app user: compiled once, run on the driver (``driver_statements``).
+_BY_TOKEN = DriverStatement(select(AppUser.id, AppUser.name, AppUser.forms, AppUser.revoked_at)
+                            .where(AppUser.token == bindparam("token")))
 
 
-def holder(columns: Sequence[Any]) -> KeyHolder:
-    """The ``KeyHolder`` from ``key_columns``' values. Unknown key → 401; revoked key → 403."""
-    app_user_id, name, forms, revoked_at = columns
-    if app_user_id is None:
+def key_holder(engine: Engine, token: str) -> KeyHolder:
+    """The app user holding this key. Unknown key → 401; revoked key → 403. Read on the
+    thread's kept connection (``db.Writer.read``): phones send the key with every request,
+    and a pool checkout would cost more than the statement."""
+    if not token:
         raise problems.unauthorized()
+    found = writer_for(engine).read(lambda conn: _BY_TOKEN.rows_committed(conn, {"token": token}))
+    if not found:
+        raise problems.unauthorized()
+    app_user_id, name, forms, revoked_at = found[0]
     if revoked_at is not None:
         raise problems.forbidden("this server with a revoked key; ask for a new QR code")
     return KeyHolder(app_user_id, name, list(forms or []))
-
-
-_BY_TOKEN = select(*key_columns(bindparam("token")))
-
-
-def key_holder(conn: Connection, token: str) -> KeyHolder:
-    """The app user holding this key. Unknown key → 401; revoked key → 403."""
-    if not token:
-        raise problems.unauthorized()
-    return holder(conn.execute(_BY_TOKEN, {"token": token}).one())
 
 
 def may_fill(app_user: AppUser | KeyHolder | None, xml_form_id: str) -> bool:

@@ -1,22 +1,34 @@
-"""Engines and sessions for the warehouse database (SQLite file by default, PostgreSQL at scale).
+"""Engines, sessions and the one seam for writing (SQLite file by default, PostgreSQL at scale).
 
-SQLite runs in WAL mode with a busy timeout. Writers call ``begin_write(session)`` first so the
-transaction takes the write lock up front (``BEGIN IMMEDIATE``): a deferred transaction that
-upgrades to writing after another writer committed fails at once instead of waiting.
+Every difference between the two databases' writes lives here. SQLite has one writer at a time:
+``Writer.turn`` queues this process's threads and the other processes (gunicorn workers, the
+loader, the CLI) on a thread lock and a file lock, which wake the next writer at once (SQLite's
+own busy handler sleeps in steps of milliseconds); its transactions take the write lock up front
+(``BEGIN IMMEDIATE``), so one that would upgrade from reading never fails half-way. PostgreSQL
+writes side by side, and its turn does nothing. ``Writer.run`` is how a submission is written:
+on a connection kept per thread, with the one retry policy of the write path.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from .problems import Problem
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -86,6 +98,121 @@ def _configure_sqlite(engine: Engine) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         # Straight to the driver: this runs for every transaction, uploads included.
         conn.connection.dbapi_connection.execute(_BEGIN[mode])
+
+
+# The write path's retry policy, the only one: a write is tried at most this many times when a
+# concurrent writer committed the same instance first (IntegrityError: trying again reads it and
+# answers as a resend) or the database dropped the kept connection (a restart: a fresh one is
+# opened). Anything else is raised at once.
+WRITE_ATTEMPTS = 3
+
+
+class Writer:
+    """The database's writes for one engine (``writer_for``): the turn and the kept connections."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.single = engine.dialect.name == "sqlite"
+        database = engine.url.database
+        self._lock_path = (f"{database}.writer-lock"
+                           if self.single and database not in (None, "", ":memory:") else None)
+        self._thread_turn = threading.Lock()
+        self._lock_files: dict[int, int] = {}  # process id -> open lock file (forks never share)
+        self._free: list[Connection] = []  # kept connections not in use (``_on_kept``)
+        self._pid = os.getpid()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the database's single writer turn (SQLite) for the block; PostgreSQL: nothing."""
+        if not self.single:
+            yield
+            return
+        with self._thread_turn:
+            if self._lock_path is None:
+                yield
+                return
+            fd = self._lock_files.get(os.getpid())
+            if fd is None:
+                fd = self._lock_files[os.getpid()] = os.open(
+                    self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """``work(conn)`` in the turn, on a kept connection (no pool checkout nor liveness ping
+        per upload; transactions it begins take SQLite's write lock up front). ``work`` commits
+        what it writes; it is tried again under ``WRITE_ATTEMPTS``."""
+        return self._retried(work, in_turn=True)
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """``work(conn)`` on a kept connection, outside the turn: a read that runs on every
+        upload (the app user's key). ``work`` leaves no transaction open
+        (``DriverStatement.rows_committed``)."""
+        return self._retried(work, in_turn=False)
+
+    def _retried(self, work: Callable[[Connection], T], in_turn: bool) -> T:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                if not in_turn:
+                    return self._on_kept(work)
+                with self.turn():
+                    return self._on_kept(work)
+            except DBAPIError as exc:
+                again = exc.connection_invalidated or (in_turn and isinstance(exc, IntegrityError))
+                if not again or attempt == WRITE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _on_kept(self, work: Callable[[Connection], T]) -> T:
+        """Connections are kept in a free list: uploads one after another use the same one (a
+        PostgreSQL backend stays warm), uploads at once take one each. A refused write
+        (``Problem``) or a duplicate leaves its connection fine; any other failure closes it."""
+        with _writers_lock:
+            if self._pid != os.getpid():  # a forked process never uses its parent's
+                self._free, self._pid = [], os.getpid()
+            conn = self._free.pop() if self._free else None
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+        try:
+            result = work(conn)
+        except (Problem, IntegrityError):
+            if conn.in_transaction():
+                conn.rollback()
+            self._give_back(conn)
+            raise
+        except BaseException:
+            conn.close()
+            raise
+        self._give_back(conn)
+        return result
+
+    def _give_back(self, conn: Connection) -> None:
+        with _writers_lock:
+            if self._pid == os.getpid():
+                self._free.append(conn)
+
+    def close(self) -> None:
+        """Close the connections this process keeps (app teardown, tests)."""
+        with _writers_lock:
+            free, self._free = self._free, []
+        for conn in free:
+            conn.close()
+
+
+_writers: weakref.WeakKeyDictionary[Engine, Writer] = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def writer_for(engine: Engine) -> Writer:
+    """The one ``Writer`` of ``engine`` in this process."""
+    found = _writers.get(engine)
+    if found is None:
+        with _writers_lock:
+            found = _writers.get(engine) or _writers.setdefault(engine, Writer(engine))
+    return found
 
 
 def begin_write(session: Session) -> None:

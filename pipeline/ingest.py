@@ -1,11 +1,13 @@
 """The one way into the system: Collect uploads, KoBo and Central pulls and phone-folder imports
-all call ``accept``.
+all call ``accept``, and nothing else writes a submission.
 
-Two steps, two transactions. First the raw store commits the exact bytes (that is what a 201
-promises). Then the loader parses them into warehouse rows, at once or, for Collect uploads to the
-server, in batches shortly after; a parse failure flags the raw row and never loses it, and a
-crash between the steps leaves the row ``pending`` for the next batch (or ``sangjog pipeline
-process``) to pick up.
+``accept`` reads the submission's envelope, decides whether its writer may write it (the one
+authorisation rule for every door), writes the attachment blobs (fsynced, outside the database's
+write turn), then has the raw store commit the exact bytes through the database's ``Writer``
+(that is what a 201 promises). The loader then parses them into warehouse rows: at once for
+pulls and imports (``load=True``), or moments later in batches for Collect uploads, which the
+server answers first. A parse failure flags the raw row and never loses it; a crash between the
+steps leaves the row ``pending`` for the loader to pick up.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from .models import Submission
+from .db import writer_for
+from .models import Submission, User
 from .storage import BlobStore
 
 if TYPE_CHECKING:
+    from .accounts import KeyHolder
     from .rawstore import Envelope
+
 
 
 @dataclass
@@ -31,10 +36,7 @@ class Incoming:
     files: dict[str, bytes] = field(default_factory=dict)  # attachment name -> bytes
     source: str = "collect"  # collect | kobo | central | import
     source_ref: str | None = None  # the remote id (KoBo _id, Central instanceId)
-    submitter: str | None = None
-    # An app user's key (Collect under /key/...): checked in the raw store's own transaction
-    # (unknown → 401, revoked → 403, form not assigned → 403); its name becomes the submitter.
-    key: str | None = None
+    submitter: str | None = None  # the writer's name when none is given
     device_id: str | None = None
     received_at: datetime | None = None  # original submission time for pulls; now for Collect
     review_state: str | None = None  # carried over from KoBo / Central
@@ -69,15 +71,34 @@ class Outcome:
         return self.status in ("created", "edited")
 
 
-def accept(session: Session, blobs: BlobStore, incoming: Incoming, *, load: bool = True,
+def accept(session: Session, blobs: BlobStore, incoming: Incoming, *,
+           by: KeyHolder | User | None = None, load: bool = True,
            envelope: Envelope | None = None) -> Outcome:
-    """Store, then parse. Raises ``Problem`` for anything refused; nothing half-written remains.
-    ``load=False`` stores only and leaves the submission ``pending`` for a batch load
-    (``loader.load_pending``): the server answers Collect sooner and loads many at once.
-    ``envelope``: ``rawstore.read_envelope(incoming.xml)`` when the caller has read it already."""
+    """Store, then (``load``) parse into the warehouse. ``by``: who writes it (``Writer``).
+    Raises ``Problem`` for anything refused; nothing half-written remains. ``load=False`` leaves
+    the submission ``pending`` for the loader's next batch. ``envelope``:
+    ``rawstore.read_envelope(incoming.xml)`` when the caller has read it already."""
     from . import loader, rawstore
 
-    outcome = rawstore.save(session, blobs, incoming, envelope)
+    envelope = envelope or rawstore.read_envelope(incoming.xml)
+    authorize(by, envelope)
+    if incoming.submitter is None and by is not None:
+        incoming.submitter = by.username if isinstance(by, User) else by.name
+    digests = rawstore.write_blobs(blobs, incoming, envelope) if incoming.files else {}
+    if session.in_transaction():
+        session.commit()  # end the caller's read: it then sees what is written below
+    outcome = writer_for(session.get_bind()).run(
+        lambda conn: rawstore.store(conn, incoming, envelope, digests))  # type: ignore[arg-type]
+    outcome.session = session
     if load and (outcome.status != "duplicate" or outcome.submission.parse_status == "pending"):
-        loader.load_id(session, outcome.submission_id)
+        loader.load_pending(session, up_to=outcome.submission_id)
     return outcome
+
+
+def authorize(by: KeyHolder | User | None, envelope: Envelope) -> None:
+    """The one rule for writing a submission, for every door: raises a 403 ``Problem``."""
+    from . import accounts, problems
+
+    app_user = None if by is None or isinstance(by, User) else by
+    if not accounts.may_fill(app_user, envelope.form_id):
+        raise problems.forbidden(f"form '{envelope.form_id}' with this key")

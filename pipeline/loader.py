@@ -1,26 +1,31 @@
-"""Parse stored submissions into the warehouse: one at a time (``load_id``) or every pending one
-in batches (``load_pending``, what the server's background loader and ``catch_up`` run).
+"""Parse stored submissions into the warehouse: ``load_pending`` is the one way, run by the
+loader's loop (``follow``: a thread of the server's process, or ``sangjog pipeline follow``, a
+process of its own beside gunicorn's workers), by readers that must see every acknowledged upload
+(pages, downloads, generated media, CLI exports: they load what is pending first) and by
+``ingest.accept`` for pulls and imports.
 
-A submission that cannot be parsed or written is flagged (``parse_status = 'failed'`` with a
-Problem code and message) and committed as such: it stays in the raw store, nothing is raised to
-the caller, and the next submission loads as usual. Loads take turns (``db.serialize_loads``), so
-two processes never write the same submission's rows at once.
+Batches are read and parsed outside the database's write turn and written inside it, one insert
+per table. A submission that cannot be parsed or written is flagged (``parse_status =
+'failed'`` with a Problem code and message) and committed as such: it stays in the raw store,
+nothing is raised to the caller, and the next submission loads as usual. Loads take turns
+(``db.serialize_loads``), so two processes never write the same submission's rows at once.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from . import warehouse
-from .db import begin_write, serialize_loads
+from .db import begin_write, serialize_loads, writer_for
 from .models import IS_PENDING, Attachment, Form, Submission
 from .parse import ParsedSubmission, parse
 from .problems import Problem
@@ -33,14 +38,10 @@ LOAD_FAILED = "warehouse.load_failed"
 _ATTEMPTS = 2
 
 
-def load(session: Session, submission: Submission) -> bool:
-    """Parse ``submission`` and write its rows (only the current version of an edited one reaches
-    the warehouse; older versions are parsed to check them). Returns True when it loaded."""
-    return load_id(session, submission.id)
-
-
-def load_id(session: Session, submission_id: int) -> bool:
-    """``load`` by ``submissions.id``; the row is read inside the write transaction."""
+def _load_one(session: Session, submission_id: int) -> bool:
+    """Parse one submission and write its rows (only the current version of an edited one
+    reaches the warehouse; older versions are parsed to check them), in the caller's write
+    turn; the row is read inside the write transaction. Returns True when it loaded."""
     for attempt in range(_ATTEMPTS):
         try:
             return _load(session, submission_id)
@@ -150,23 +151,10 @@ class Processed:
     seen: int = 0  # pending submissions a batch found (0: nothing was pending)
 
 
-def process_pending(session: Session, limit: int | None = None,
-                    include_failed: bool = False) -> Processed:
-    """Load submissions left ``pending`` (a crash between storing and loading), oldest first;
-    ``include_failed`` retries failed ones too (after a form or code fix)."""
-    condition = (IS_PENDING | (Submission.parse_status == "failed")) if include_failed else IS_PENDING
-    query = select(Submission.id).where(condition).order_by(Submission.id)
-    if limit is not None:
-        query = query.limit(limit)
-    ids = list(session.scalars(query))
-    session.rollback()  # end the read so each load starts its own write transaction
-    return _load_each(session, ids, Processed())
-
-
 def _load_each(session: Session, ids: Sequence[int], result: Processed) -> Processed:
-    """``load_id`` for each, counted into ``result``."""
+    """``_load_one`` for each, counted into ``result``."""
     for submission_id in ids:
-        if load_id(session, submission_id):
+        if _load_one(session, submission_id):
             result.ok += 1
         else:
             result.failed += 1
@@ -186,7 +174,7 @@ _PENDING_COLUMNS = (Submission.id, Submission.root_id, Submission.form_version, 
 
 @dataclass
 class Parsed:
-    """Pending submissions read and parsed ahead of their write turn (``prepare_pending``):
+    """Pending submissions read and parsed ahead of their write turn (``_prepare``):
     parsing is most of a load's work, and a reader needs no turn. Submission id → the key it
     was parsed under and its rows, or the Problem that refused them."""
 
@@ -200,22 +188,26 @@ class Parsed:
         return found[1] if found is not None and found[0] == row.root_id else None
 
 
-def _pending_query(limit: int, up_to: int | None) -> Any:
-    query = (select(*_PENDING_COLUMNS).join(Form, Form.id == Submission.form_id)
-             .where(IS_PENDING).order_by(Submission.id).limit(limit))
-    return query.where(Submission.id <= up_to) if up_to is not None else query
+def _waiting(include_failed: bool) -> Any:
+    return (IS_PENDING | (Submission.parse_status == "failed")) if include_failed else IS_PENDING
 
 
-def prepare_pending(session: Session, limit: int = BATCH_SIZE, up_to: int | None = None) -> Parsed:
-    """Read and parse the submissions ``load_pending`` would load next, in a read transaction
-    of their own: SQLite's writer and other loads go on meanwhile. What changes before the
-    write (a submission loaded by another reader, an edit arriving) is read again there."""
-    rows = session.execute(_pending_query(limit, up_to)).all()
+def _pending_query(limit: int, after: int, up_to: int, include_failed: bool) -> Any:
+    return (select(*_PENDING_COLUMNS).join(Form, Form.id == Submission.form_id)
+            .where(_waiting(include_failed), Submission.id > after, Submission.id <= up_to)
+            .order_by(Submission.id).limit(limit))
+
+
+def _prepare(session: Session, query: Any) -> Parsed:
+    """Read and parse the submissions the next batch will load, in a read transaction of their
+    own: SQLite's writer and other loads go on meanwhile. What changes before the write (a
+    submission loaded by another reader, an edit arriving) is read again there."""
+    rows = session.execute(query).all()
     schemas: dict[tuple[str, str], FormSchema] = {}
     prepared = Parsed(last_id=rows[-1].id if rows else None)
     for row in rows:
         if not row.current:
-            continue  # older versions load one by one (``load_id``)
+            continue  # older versions load one by one (``_load_one``)
         try:
             schema = schemas.get((row.xml_form_id, row.form_version))
             if schema is None:
@@ -231,32 +223,51 @@ def prepare_pending(session: Session, limit: int = BATCH_SIZE, up_to: int | None
     return prepared
 
 
-def load_pending(session: Session, limit: int = BATCH_SIZE, up_to: int | None = None,
-                 prepared: Parsed | None = None) -> Processed:
-    """Load the oldest pending submissions (at most ``limit``; ids ``<= up_to`` when given) in
-    one transaction. Current versions are parsed and written with one insert per table; older
-    versions of edited submissions, and every submission of a batch the database refused, go
-    through ``load_id`` one by one, which flags what cannot load. With ``prepared`` (from
-    ``prepare_pending``) only what it read is loaded, and its parsed rows are used."""
-    if prepared is not None:
+def load_pending(session: Session, *, up_to: int | None = None, limit: int | None = None,
+                 include_failed: bool = False) -> Processed:
+    """Load the submissions pending now (ids ``<= up_to`` when given; at most ``limit``; with
+    ``include_failed``, failed ones again, after a form or code fix), oldest first, in batches
+    of ``BATCH_SIZE``. Current versions are parsed outside the write turn and written with one
+    insert per table; older versions of edited submissions, and every submission of a batch
+    the database refused, load one by one, which flags what cannot load."""
+    total = Processed()
+    newest = session.scalar(select(func.max(Submission.id)).where(_waiting(include_failed)))
+    session.rollback()  # end the read: each batch writes in a transaction of its own
+    if newest is None:
+        return total
+    up_to = newest if up_to is None else min(up_to, newest)
+    writer = writer_for(session.get_bind())
+    after = 0
+    while limit is None or total.seen < limit:
+        size = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit - total.seen)
+        query = _pending_query(size, after, up_to, include_failed)
+        prepared = _prepare(session, query)
         if prepared.last_id is None:
-            return Processed()
-        up_to = prepared.last_id if up_to is None else min(up_to, prepared.last_id)
+            break
+        with writer.turn():
+            done = _write_batch(session, query.where(Submission.id <= prepared.last_id), prepared)
+        total.ok, total.failed = total.ok + done.ok, total.failed + done.failed
+        total.seen += done.seen
+        after = prepared.last_id
+    return total
+
+
+def _write_batch(session: Session, query: Any, prepared: Parsed) -> Processed:
     begin_write(session)
     serialize_loads(session)  # then read: what is pending is only known once it is our turn
-    rows = session.execute(_pending_query(limit, up_to)).all()
+    rows = session.execute(query).all()
     current = [r for r in rows if r.current]
     older = [r.id for r in rows if not r.current]
     result = Processed()
     try:
-        result = _load_batch(session, current, prepared or Parsed())
-        result.seen = len(rows)
+        result = _load_batch(session, current, prepared)
         session.commit()
-    except SQLAlchemyError:
+    except Exception:  # SQLAlchemy's errors, and the driver's own from COPY on PostgreSQL
         session.rollback()
         warehouse.forget(session.get_bind())
         log.warning("a batch of %d submissions failed; loading them one by one", len(current))
         older = [r.id for r in rows]  # every one of them, in order
+    result.seen = len(rows)
     return _load_each(session, older, result)
 
 
@@ -276,10 +287,12 @@ def _load_batch(session: Session, rows: list, prepared: Parsed) -> Processed:
                 session, row.xml_form_id, row.form_version)
         return schema
 
-    # The only version of its root, never loaded: no rows of its key can exist yet, so the usual
-    # upload skips looking for rows to replace.
+    # Rows of its key may exist already when it has other versions, or files that arrived in
+    # parts (a stored submission whose missing files came later is loaded again); the only
+    # version of a plain upload skips looking for rows to replace.
     return write_rows(session, rows, schema_of, lambda row: versions.get(row.root_id, 1) - 1,
-                      replace=lambda row: versions.get(row.root_id, 1) > 1, parsed=prepared)
+                      replace=lambda row: (versions.get(row.root_id, 1) > 1
+                                           or row.attachments_expected > 0), parsed=prepared)
 
 
 def write_rows(session: Session, rows: Sequence[Any], schema_of: Callable[[Any], FormSchema],
@@ -331,25 +344,30 @@ def _flag_in_batch(session: Session, submission_id: int, code: str, message: str
         parse_status="failed", parse_error_code=code, parse_error=message[:4000]))
 
 
-def pending_exists(session: Session) -> int | None:
-    """The newest pending submission's id, or None: one indexed read."""
+def newest_pending(session: Session) -> int | None:
+    """The newest pending submission's id, or None: one indexed read (what readers check)."""
     return session.scalar(select(func.max(Submission.id)).where(IS_PENDING))
 
 
-def catch_up(session: Session,
-             turn: Callable[[], AbstractContextManager[Any]] = nullcontext) -> Processed:
-    """Load everything pending right now, so a reader sees every stored submission. Returns
-    at once when nothing is pending; stops when a round makes no progress. ``turn()`` is held
-    while each batch is written (SQLite's single writer), not while it is parsed."""
-    total = Processed()
-    newest = pending_exists(session)
-    session.rollback()  # end the read: loading starts its own write transaction
-    while newest is not None:
-        prepared = prepare_pending(session, up_to=newest)
-        with turn():
-            done = load_pending(session, prepared=prepared)
-        total.ok += done.ok
-        total.failed += done.failed
-        if not done.seen:
+GATHER_SECONDS = 0.5  # how often the loop looks for uploads: those arriving meanwhile load together
+
+
+def follow(sessions: sessionmaker[Session], stopping: threading.Event,
+           interval: float = GATHER_SECONDS, stop_after: float | None = None) -> int:
+    """The loader's loop, the same in a thread or a process: every ``interval`` seconds load
+    what is pending, until ``stopping`` is set (or ``stop_after`` seconds). A failure (the
+    database away for a moment) is logged and tried again shortly. Returns how many loaded."""
+    deadline = time.monotonic() + stop_after if stop_after is not None else None
+    total = 0
+    while not stopping.wait(interval):
+        try:
+            with sessions() as session:
+                if newest_pending(session) is not None:
+                    done = load_pending(session)
+                    total += done.ok + done.failed
+        except Exception:
+            log.exception("loading pending submissions failed; trying again shortly")
+            stopping.wait(1.0)
+        if deadline is not None and time.monotonic() >= deadline:
             break
     return total

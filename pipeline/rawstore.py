@@ -1,8 +1,8 @@
 """The raw store: keep the exact XML and every attachment of a submission, exactly once.
 
-``store`` (``save`` for callers with a session) writes the attachment blobs first (fsynced,
-content-addressed), then the ``Submission`` and ``Attachment`` rows in one transaction, then
-commits. A crash at any instant leaves either a
+``write_blobs`` writes the attachment blobs first (fsynced, content-addressed), then ``store``
+writes the ``Submission`` and ``Attachment`` rows in one transaction and commits; both are called
+by ``ingest.accept``, the only way in. A crash at any instant leaves either a
 complete submission or none (at worst an unreferenced blob), and a retry then succeeds.
 
 Idempotent on instanceID: the same bytes again only add attachments that were missing (Collect
@@ -23,9 +23,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml.common import DefusedXmlException
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from . import accounts, problems, rawstore_fastpath, safe_xml
+from . import problems, rawstore_fastpath, safe_xml
 from .driver_statements import DriverStatement
 from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
@@ -34,8 +33,6 @@ from .storage import BlobStore
 
 # The columns that hold ids are this wide (``pipeline.models``).
 MAX_ID_LENGTH = 255
-# A concurrent identical upload can win the insert; re-reading once settles it.
-_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -143,41 +140,17 @@ def write_blobs(blobs: BlobStore, incoming: Incoming, envelope: Envelope) -> dic
             if name in texts and is_plain_name(name)}
 
 
-def save(session: Session, blobs: BlobStore, incoming: Incoming,
-         envelope: Envelope | None = None) -> Outcome:
-    """``store`` for a caller with a session: its transaction is committed first (its reads
-    end, so on SQLite the write takes the lock up front) and the rows are written on a
-    connection of their own, which the session sees at its next read."""
-    if session.in_transaction():
-        session.commit()
-    with session.get_bind().connect() as conn:
-        outcome = store(conn, blobs, incoming, envelope)
-    outcome.session = session
-    return outcome
-
-
-def store(conn: Connection, blobs: BlobStore, incoming: Incoming,
-          envelope: Envelope | None = None, digests: dict[str, str] | None = None) -> Outcome:
-    """Store ``incoming`` (blobs, then rows in one transaction on ``conn``, committed). Raises
-    ``Problem`` when refused. ``envelope``: ``read_envelope(incoming.xml)``, and ``digests``:
-    ``write_blobs(...)``, when the caller has them already. SQLAlchemy Core, not the ORM: this
-    runs for every upload, and the unit of work would cost more than the statements."""
-    envelope = envelope or read_envelope(incoming.xml)
-    if digests is None:
-        digests = write_blobs(blobs, incoming, envelope) if incoming.files else {}
+def store(conn: Connection, incoming: Incoming, envelope: Envelope,
+          digests: dict[str, str]) -> Outcome:
+    """Store ``incoming`` (its blobs already written: ``digests`` from ``write_blobs``) as rows
+    committed on ``conn``, a connection with no transaction open (``db.Writer.run``, which
+    retries). Raises ``Problem`` when refused, having written nothing. SQLAlchemy Core, not the
+    ORM: this runs for every upload, and the unit of work would cost more than the statements."""
     new_id = _store_in_one_statement(conn, incoming, envelope, digests)
     if new_id is not None:
         return Outcome("created", new_id)
-    writer = conn.execution_options(sqlite_begin="IMMEDIATE")  # the write lock up front
-    for attempt in range(_ATTEMPTS):
-        try:
-            with writer.begin():
-                return store_rows(writer, incoming, envelope, digests, one_statement=False)
-        except IntegrityError:
-            # Another upload of this instance committed first: read it and answer as a resend.
-            if attempt == _ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    with conn.begin():
+        return _store_rows(conn, incoming, envelope, digests)
 
 
 _binary_paths_by_md5: dict[str, frozenset[str]] = {}
@@ -200,26 +173,18 @@ def _store_in_one_statement(conn: Connection, incoming: Incoming, env: Envelope,
     params = {
         **_new_row(incoming, env, incoming.review_state, len(referenced)),
         "current": True, "form_id": env.form_id, "version": env.version, "md5": md5,
-        "key": incoming.key,
     }
-    if conn.in_transaction():  # the caller's transaction goes on: no error may end it
-        return rawstore_fastpath.try_insert(conn, params, with_key=incoming.key is not None)
     try:
-        return rawstore_fastpath.try_insert(conn, params, with_key=incoming.key is not None)
+        return rawstore_fastpath.try_insert(conn, params)
     except IntegrityError:
         return None  # another upload of this instance won the race: the usual path answers
 
 
-def store_rows(conn: Connection, incoming: Incoming, env: Envelope,
-               digests: dict[str, str], *, one_statement: bool = True) -> Outcome:
-    """The rows of ``store``, inside the caller's write transaction (its blobs written,
-    ``digests`` from ``write_blobs``). A refused upload raises ``Problem`` having written
-    nothing, so the transaction may go on with other uploads (``group_commit``). A plain new
-    upload takes one statement unless ``one_statement`` is off (it was just tried)."""
-    new_id = _store_in_one_statement(conn, incoming, env, digests) if one_statement else None
-    if new_id is not None:
-        return Outcome("created", new_id)
-    form_pk, state, version_md5, version_pk, existing_pk, has_later = _lookup(conn, env, incoming)
+def _store_rows(conn: Connection, incoming: Incoming, env: Envelope,
+                digests: dict[str, str]) -> Outcome:
+    """The rows of ``store`` for every case, inside the caller's write transaction. A refused
+    upload raises ``Problem`` having written nothing."""
+    form_pk, state, version_md5, version_pk, existing_pk, has_later = _lookup(conn, env)
     paths = _binary_paths_by_md5.get(version_md5)
     if paths is None:
         xform = conn.scalar(select(FormVersion.xml).where(FormVersion.id == version_pk))
@@ -240,8 +205,7 @@ _LOOKUP = (
            .scalar_subquery(),
            # An edit of this instance stored before it (``_join_later_versions``)?
            select(Submission.id).where(Submission.deprecated_id == bindparam("instance_id"))
-           .limit(1).scalar_subquery(),
-           *accounts.key_columns(bindparam("key")))
+           .limit(1).scalar_subquery())
     .outerjoin(FormVersion, (FormVersion.form_id == Form.id)
                & (FormVersion.version == bindparam("version")))
     .where(Form.xml_form_id == bindparam("form_id"))
@@ -251,19 +215,11 @@ _LOOKUP = (
 _LOOKUP_ON_DRIVER = DriverStatement(_LOOKUP)
 
 
-def _lookup(conn: Connection, env: Envelope,
-            incoming: Incoming) -> tuple[int, str, str, int, int | None, bool]:
-    """Form, version, any stored submission with this instanceID, whether an edit of it is
-    stored already and, for an app user's upload, the key's holder: one round trip. A refused
-    key is answered before an unknown form, as when the key is checked on its own."""
+def _lookup(conn: Connection, env: Envelope) -> tuple[int, str, str, int, int | None, bool]:
+    """Form, version, any stored submission with this instanceID and whether an edit of it is
+    stored already: one round trip."""
     row = _LOOKUP_ON_DRIVER.first(conn, {"instance_id": env.instance_id, "version": env.version,
-                                         "form_id": env.form_id, "key": incoming.key})
-    if incoming.key is not None:
-        holder = (accounts.holder(row[6:10]) if row is not None
-                  else accounts.key_holder(conn, incoming.key))
-        if not accounts.may_fill(holder, env.form_id):
-            raise problems.forbidden(f"form '{env.form_id}' with this key")
-        incoming.submitter = holder.name
+                                         "form_id": env.form_id})
     if row is None:
         raise problems.unknown_form(env.form_id)
     if row[3] is None:
@@ -286,8 +242,13 @@ def _resend(conn: Connection, existing_pk: int, incoming: Incoming, referenced: 
     have = set(conn.scalars(select(Attachment.name).where(Attachment.submission_id == existing_pk)))
     added = [(name, digests[name], len(incoming.files[name]))
              for name in referenced if name in digests and name not in have]
+    if not added:
+        return Outcome("duplicate", existing_pk)
     _insert_attachments(conn, existing_pk, added)
-    return Outcome("attachments_added" if added else "duplicate", existing_pk)
+    # Its warehouse row counts the files present: the loader writes it again.
+    conn.execute(update(Submission).where(Submission.id == existing_pk, Submission.current)
+                 .values(parse_status="pending", parse_error_code=None, parse_error=None))
+    return Outcome("attachments_added", existing_pk)
 
 
 def _create(conn: Connection, incoming: Incoming, env: Envelope, form_pk: int,

@@ -1,7 +1,7 @@
 """The raw store's one-statement path for the usual upload: new, not an edit, no file rows.
 
-Most uploads are a new instance of an open form from a valid key, with nothing to look up but
-whether all of that holds. One ``INSERT ... SELECT ... WHERE`` checks it all and inserts, as a
+Most uploads are a new instance of an open form, with nothing to look up but whether that holds
+(who may write it was decided before, in ``ingest.accept``). One ``INSERT ... SELECT ... WHERE`` checks it all and inserts, as a
 transaction of its own: one round trip to the database instead of a lookup, an insert and a
 commit. When any condition fails it inserts nothing and ``rawstore.store`` takes its usual path,
 which answers every other case (a resend, an edit, a late original, a refused key or form) and
@@ -16,20 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    and_,
-    bindparam,
-    exists,
-    func,
-    insert,
-    literal_column,
-    or_,
-    select,
-)
+from sqlalchemy import Connection, and_, bindparam, exists, insert, select
 
 from .driver_statements import DriverStatement
-from .models import AppUser, Form, FormVersion, Submission
+from .models import Form, FormVersion, Submission
 
 _S = Submission.__table__
 _COLUMNS = ["instance_id", "root_id", "current", "form_id", "form_version", "xml", "xml_sha256",
@@ -37,21 +27,7 @@ _COLUMNS = ["instance_id", "root_id", "current", "form_id", "form_version", "xml
             "attachments_expected", "parse_status"]
 
 
-def _may_fill(dialect: str) -> Any:
-    """The key's app user may fill :form_id (an empty list of forms means every form)."""
-    forms = AppUser.__table__.c.forms
-    if dialect == "postgresql":
-        elements = func.json_array_elements_text(forms).table_valued("value").alias("assigned")
-    else:
-        elements = func.json_each(forms).table_valued("value").alias("assigned")
-    return or_(func.json_array_length(forms) == 0,
-               exists(select(literal_column("1")).select_from(elements)
-                      .where(elements.c.value == bindparam("form_id"))))
-
-
-def _statement(dialect: str, with_key: bool) -> Any:
-    submitter: Any = AppUser.__table__.c.name if with_key else bindparam(
-        "submitter", type_=_S.c.submitter.type)
+def _statement() -> Any:
     values = select(
         bindparam("instance_id", type_=_S.c.instance_id.type),
         bindparam("instance_id", type_=_S.c.root_id.type),
@@ -62,7 +38,7 @@ def _statement(dialect: str, with_key: bool) -> Any:
         bindparam("xml_sha256", type_=_S.c.xml_sha256.type),
         bindparam("source", type_=_S.c.source.type),
         bindparam("source_ref", type_=_S.c.source_ref.type),
-        submitter,
+        bindparam("submitter", type_=_S.c.submitter.type),
         bindparam("device_id", type_=_S.c.device_id.type),
         bindparam("received_at", type_=_S.c.received_at.type),
         bindparam("review_state", type_=_S.c.review_state.type),
@@ -78,29 +54,16 @@ def _statement(dialect: str, with_key: bool) -> Any:
         ~exists().where(_S.c.instance_id == bindparam("instance_id")),
         ~exists().where(_S.c.deprecated_id == bindparam("instance_id")),
     ]
-    if with_key:
-        values = values.join(AppUser.__table__, and_(
-            AppUser.__table__.c.token == bindparam("key"), AppUser.__table__.c.revoked_at.is_(None)))
-        conditions.append(_may_fill(dialect))
     statement = insert(_S).from_select(_COLUMNS, values.where(*conditions),
                                        include_defaults=False)
     return statement.returning(_S.c.id)
 
 
-_STATEMENTS: dict[tuple[str, bool], DriverStatement] = {}
+_INSERT = DriverStatement(_statement())
 
 
-def try_insert(conn: Connection, params: dict[str, Any], with_key: bool) -> int | None:
-    """Insert in one statement: the new id, or None when the upload needs the usual path.
-    Outside a transaction the statement is one of its own, committed on return; inside the
-    caller's (SQLite's group commit) it is one more statement of it."""
-    dialect = conn.dialect.name
-    statement = _STATEMENTS.get((dialect, with_key))
-    if statement is None:
-        statement = _STATEMENTS[(dialect, with_key)] = DriverStatement(_statement(dialect, with_key))
-    if conn.in_transaction():
-        rows = statement.rows(conn, params)
-    else:
-        rows = statement.rows_committed(conn, params)
+def try_insert(conn: Connection, params: dict[str, Any]) -> int | None:
+    """Insert in one statement, committed on return (``conn`` has no transaction open): the
+    new id, or None when the upload needs the usual path."""
+    rows = _INSERT.rows_committed(conn, params)
     return rows[0][0] if rows else None
-

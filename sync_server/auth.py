@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from flask import request
+from flask import current_app, request
 
 from pipeline import accounts, problems
 from pipeline.models import User
@@ -39,12 +39,18 @@ class CollectUser:
     def may_fill(self, xml_form_id: str) -> bool:
         return accounts.may_fill(self.app_user, xml_form_id)
 
+    @property
+    def writer(self) -> accounts.KeyHolder | User:
+        """Who writes what this request submits (``ingest.accept``'s ``by``)."""
+        writer = self.app_user or self.user
+        assert writer is not None
+        return writer
+
 
 def collect_user(token: str | None) -> CollectUser:
     """Authenticate this request, or raise a 401/403 ``Problem`` (401 carries the challenge)."""
-    session = get_session()
     if token is not None:
-        app_user = accounts.key_holder(session.connection(), token)
+        app_user = accounts.key_holder(current_app.extensions["engine"], token)
         return CollectUser(name=app_user.name, app_user=app_user)
     creds = request.authorization
     if creds is None or creds.type != "basic" or not creds.username or creds.password is None:

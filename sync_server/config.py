@@ -25,7 +25,6 @@ SETTINGS = [
     Setting("SECRET_KEY", None, "Signs session cookies. Default: a random key generated once and kept in the data folder."),
     Setting("SERVER_URL", None, "Public base URL (http://192.168.1.10:5000) put in Collect QR codes and form download links. Default: the URL of the request."),
     Setting("MAX_SUBMISSION_MB", 100, "Largest submission upload (XML plus attachments) accepted, in megabytes."),
-    Setting("LOAD_SUBMISSIONS", "background", "When Collect uploads reach the warehouse: 'background' (the 201 is sent once the raw submission is stored; a loader process or thread loads uploads in batches within about half a second, and pages and downloads first load anything still pending) or 'inline' (each upload loads before its 201)."),
     Setting("LOGIN_RATE_LIMIT", "10 per minute", "How many login attempts one address may make."),
 ]
 
@@ -39,8 +38,6 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             value = int(value)
         conf[s.name] = value
     conf.update(overrides or {})
-    if conf["LOAD_SUBMISSIONS"] not in ("background", "inline"):
-        raise ValueError(f"LOAD_SUBMISSIONS must be 'background' or 'inline', not {conf['LOAD_SUBMISSIONS']!r}")
     data = Path(conf["SANGJOG_DATA_DIR"]).resolve()
     conf["SANGJOG_DATA_DIR"] = str(data)
     data.mkdir(parents=True, exist_ok=True)

@@ -16,21 +16,16 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from pipeline import problems, rawstore
+from pipeline import problems
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Form, FormMedia, FormVersion
-from pipeline.rawstore import Envelope, read_envelope, write_blobs
-from pipeline.storage import BlobStore
 
-from . import auth, background_loader
+from . import auth
 from . import openrosa_xml as bodies
 from .db import get_blobs, get_session
-from .group_commit import GroupWriter
 from .upload_parts import read_upload
-from .write_turn import write_turn, writing
 
 bp = Blueprint("openrosa", __name__)
 
@@ -39,8 +34,6 @@ OPENROSA_XML = "text/xml; charset=utf-8"
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    if background_loader.in_background(app) and app.extensions["engine"].dialect.name == "sqlite":
-        app.extensions["group_writer"] = GroupWriter(app)
     app.after_request(_openrosa_headers)
 
 
@@ -118,60 +111,16 @@ def media_file(xml_form_id: str, name: str, token: str | None = None) -> Respons
 
 @_route("/submission", methods=["HEAD", "POST"])
 def submission(token: str | None = None) -> Response:
-    # An app user's key is checked inside the raw store's transaction (one round trip instead of
-    # a transaction of its own); web users (Basic) and HEAD are checked here first.
-    who = auth.collect_user(token) if token is None or request.method == "HEAD" else None
+    who = auth.collect_user(token)  # a wrong key is told before a bad upload
     if request.method == "HEAD":
         return Response(status=204)
-    try:
-        upload = read_upload(request)
-        envelope = read_envelope(upload.xml)
-    except Exception:
-        if who is None:
-            auth.collect_user(token)  # a wrong key is told before a bad upload, as always
-        raise
-    if who is None and upload.files:
-        who = auth.collect_user(token)  # no photo touches the disk before the key is checked
-    # Refuse forms this user was not given before touching storage.
-    if who is not None and not who.may_fill(envelope.form_id):
-        raise problems.forbidden(f"form '{envelope.form_id}' with this key")
+    upload = read_upload(request)
     incoming = Incoming(xml=upload.xml, files=upload.files, source="collect",
-                        submitter=who.name if who is not None else None,
-                        key=token if who is None else None,
                         device_id=(request.args.get("deviceID") or "")[:255] or None,
                         incomplete=upload.incomplete)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    blobs = get_blobs()
-    group: GroupWriter | None = app.extensions.get("group_writer")
-    if group is not None:
-        # SQLite, loading in the background: photos are fsynced before queueing for the single
-        # writer (side by side), and uploads queued together are committed together.
-        group.store(incoming, envelope, write_blobs(blobs, incoming, envelope) if upload.files else {})
-        background_loader.wake(app)
-    elif background_loader.in_background(app):
-        # Stored now, loaded into the warehouse moments later (``background_loader``).
-        _store_on_held_connection(app, blobs, incoming, envelope)
-        background_loader.wake(app)
-    else:
-        if upload.files and app.extensions["engine"].dialect.name == "sqlite":
-            write_blobs(blobs, incoming, envelope)  # fsynced outside the writer's turn
-        with write_turn(app):
-            accept(get_session(), blobs, incoming, envelope=envelope)
+    # Stored now; the loader puts it in the warehouse moments later (``background_loader``).
+    accept(get_session(), get_blobs(), incoming, by=who.writer, load=False)
     return _xml(bodies.submission_received(), status=201)
-
-
-def _store_on_held_connection(app: Flask, blobs: BlobStore, incoming: Incoming,
-                              envelope: Envelope) -> None:
-    """Store on the thread's kept connection; once more on a fresh one if the database dropped
-    it meanwhile (a restart): storing the same upload twice is safe."""
-    try:
-        with writing(app) as conn:
-            rawstore.store(conn, blobs, incoming, envelope)
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        with writing(app) as conn:
-            rawstore.store(conn, blobs, incoming, envelope)
 
 
 def _fillable_version(xml_form_id: str, token: str | None) -> FormVersion:

@@ -85,7 +85,8 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path):
-    from sync_server import create_app, write_turn
+    from pipeline.db import writer_for
+    from sync_server import background_loader, create_app
 
     app = create_app({
         "TESTING": True,
@@ -95,9 +96,8 @@ def app(database_url: str, tmp_path: Path):
         "WTF_CSRF_ENABLED": True,
     })
     yield app
-    if app.extensions.get("background_loader") is not None:
-        app.extensions["background_loader"].stop()
-    write_turn.close_writers(app)
+    background_loader.stop(app)
+    writer_for(app.extensions["engine"]).close()
     app.extensions["engine"].dispose()
 
 

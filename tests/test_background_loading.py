@@ -19,7 +19,7 @@ from pipeline import loader, warehouse
 from pipeline.db import make_engine, session_factory, upgrade
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
-from sync_server import background_loader, write_turn
+from sync_server import background_loader
 from sync_server.cli import cli
 from tests import collect
 from tests.wh_forms import ANSWERS, V1, publish_form, submission
@@ -56,23 +56,15 @@ def _uploads() -> list[bytes]:
     return xml
 
 
-def _load_batch(session: Session, parsed_first: bool) -> loader.Processed:
-    if not parsed_first:
-        return loader.load_pending(session, limit=25)
-    return loader.load_pending(session, prepared=loader.prepare_pending(session, limit=25))
-
-
-@pytest.mark.parametrize("parsed_first", [False, True], ids=["parsed-in-turn", "parsed-first"])
-def test_batch_loading_gives_the_rows_of_one_at_a_time_loading(app, session, database_url,
-                                                               parsed_first):
+def test_batch_loading_gives_the_rows_of_one_at_a_time_loading(app, session, database_url):
     publish_form(session, V1)
     blobs = app.extensions["blobs"]
     for xml in _uploads():
         accept(session, blobs, Incoming(xml, received_at=RECEIVED), load=False)
     assert set(_status(session).values()) == {("pending", None)}
-    done = _load_batch(session, parsed_first)
+    done = loader.load_pending(session, limit=25)
     assert done.seen == 25
-    while _load_batch(session, parsed_first).seen:
+    while loader.load_pending(session, limit=25).seen:
         pass
     batched, statuses = _rows(session), _status(session)
     assert statuses["uuid:bad"] == ("failed", "submission.unparsable")
@@ -104,24 +96,36 @@ def test_an_edit_and_its_original_pending_together_show_one_row(app, session):
     assert [tuple(r) for r in rows] == [("uuid:o1", 75, 1)]
 
 
-def test_what_changes_between_parsing_and_writing_is_read_again(app, session):
+def test_what_changes_between_parsing_and_writing_is_read_again(app, session, monkeypatch):
     """A batch is parsed before its write turn; meanwhile a reader loads one of it and a late
     original moves another to its own root. The write skips the first and parses the second
-    again under its new key."""
+    again under its new key. (The other process's work is put exactly between the two steps.)"""
     publish_form(session, V1)
     blobs = app.extensions["blobs"]
     for xml in (submission("uuid:x1", ANSWERS),
                 submission("uuid:e2", {"progress": "75", "photos": [{"caption": "after"}]},
                            deprecated_id="uuid:e1")):
         accept(session, blobs, Incoming(xml), load=False)
-    prepared = loader.prepare_pending(session)
-    assert len(prepared.by_id) == 2
     x1 = session.scalar(select(Submission.id).where(Submission.instance_id == "uuid:x1"))
     session.commit()
-    assert loader.load_id(session, x1)  # another reader's catch-up
-    accept(session, blobs, Incoming(submission("uuid:e1", {"progress": "5"})), load=False)
+    engine = make_engine(app.config["DATABASE_URL"])
+    parse_first = loader._prepare
+    meanwhile: list[int] = []
 
-    done = loader.load_pending(session, prepared=prepared)
+    def prepare_then_another_process_acts(s: Session, query: Any) -> loader.Parsed:
+        prepared = parse_first(s, query)
+        if not meanwhile:
+            meanwhile.append(len(prepared.by_id))
+            with session_factory(engine)() as other:
+                loader.load_pending(other, up_to=x1)  # another reader's catch-up
+                accept(other, blobs, Incoming(submission("uuid:e1", {"progress": "5"})),
+                       load=False)
+        return prepared
+
+    monkeypatch.setattr(loader, "_prepare", prepare_then_another_process_acts)
+    done = loader.load_pending(session)
+    engine.dispose()
+    assert meanwhile == [2]
     assert (done.ok, done.seen) == (1, 1)  # only e2: x1 was loaded, e1 came after the read
     main = warehouse.main_table(session.connection(), "site_check")
     photos = warehouse.repeat_tables(session.connection(), "site_check")["wh_site_check__photos"]
@@ -131,7 +135,7 @@ def test_what_changes_between_parsing_and_writing_is_read_again(app, session):
                                 .where(photos.c.caption == "after")).all()
     assert [tuple(r) for r in e2_photos] == [("uuid:e1/photos[1]", "uuid:e1")]
     session.commit()
-    loader.catch_up(session)
+    loader.load_pending(session)
     assert set(_status(session).values()) == {("ok", None)}
 
 
@@ -175,16 +179,14 @@ def test_the_server_answers_first_and_its_loader_thread_loads(app, client, sessi
     key = collect.app_user(session).token
     for i in range(5):
         assert _upload(client, key, f"uuid:t{i}").status_code == 201
-    thread = app.extensions["background_loader"]
-    assert thread is not None and thread._thread is not None and thread._thread.is_alive()
-    collect.wait_loaded(session)
+    collect.wait_loaded(session)  # nobody read a page: the loader's thread loaded them
     assert set(_status(session).values()) == {("ok", None)}
 
 
 def test_pages_load_what_is_still_pending_before_reading(app, client, session):
     collect.publish_site_visit(session)
     key = collect.app_user(session).token
-    app.extensions["background_loader"].stop()  # as if the loader were far behind
+    background_loader.stop(app)  # as if the loader were far behind
     assert _upload(client, key, "uuid:r1").status_code == 201
     assert _status(session) == {"uuid:r1": ("pending", None)}
     # Collect's own requests read no warehouse: they never wait for loading.
@@ -195,30 +197,10 @@ def test_pages_load_what_is_still_pending_before_reading(app, client, session):
     assert _status(session) == {"uuid:r1": ("ok", None)}
 
 
-def test_inline_loading_loads_before_the_201(database_url, tmp_path, session):
-    from sync_server import create_app
-
-    inline = create_app({"SANGJOG_DATA_DIR": str(tmp_path / "inline"), "SECRET_KEY": "x",
-                         "DATABASE_URL": database_url, "LOAD_SUBMISSIONS": "inline"})
-    assert not background_loader.in_background(inline)
-    collect.publish_site_visit(session)
-    key = collect.app_user(session).token
-    assert _upload(inline.test_client(), key, "uuid:i1").status_code == 201
-    assert _status(session) == {"uuid:i1": ("ok", None)}
-    inline.extensions["engine"].dispose()
-
-
-def test_an_unknown_load_setting_is_refused(tmp_path):
-    from sync_server import create_app
-
-    with pytest.raises(ValueError, match="LOAD_SUBMISSIONS"):
-        create_app({"SANGJOG_DATA_DIR": str(tmp_path), "LOAD_SUBMISSIONS": "later"})
-
-
 def test_pipeline_follow_loads_and_stops_by_itself(app, runner, session):
     publish_form(session, V1)
     blobs = app.extensions["blobs"]
-    app.extensions["background_loader"].stop()
+    background_loader.stop(app)
     for i in range(3):
         accept(session, blobs, Incoming(submission(f"uuid:f{i}", ANSWERS)), load=False)
     result = runner.invoke(cli, args=["pipeline", "follow", "--interval", "0.05", "--stop-after", "0.3"])
@@ -236,59 +218,8 @@ def test_an_upload_after_the_database_dropped_the_kept_connection_is_stored(
     collect.publish_site_visit(session)
     key = collect.app_user(session).token
     assert _upload(client, key, "uuid:k1").status_code == 201
-    (kept,) = app.extensions["writers"].values()
-    backend_pid = kept.connection.dbapi_connection.info.backend_pid
-    session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend_pid})
+    session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
     session.commit()
     assert _upload(client, key, "uuid:k2").status_code == 201  # on a fresh connection
     assert set(_status(session)) == {"uuid:k1", "uuid:k2"}
-
-
-def test_uploads_one_after_another_keep_one_connection_and_uploads_at_once_use_more(
-        app, client, session):
-    """One kept connection per process while uploads come one at a time (one database backend
-    stays busy, its caches warm); an upload arriving while it is in use takes its thread's own."""
-    collect.publish_site_visit(session)
-    key = collect.app_user(session).token
-    answers: list[int] = []
-    turns = [threading.Event() for _ in range(4)]
-    finished = threading.Event()
-
-    def uploader(i: int) -> None:  # three live threads taking turns, as a server's threads do
-        turns[i].wait(10)
-        answers.append(_upload(app.test_client(), key, f"uuid:one{i}").status_code)
-        turns[i + 1].set()
-        finished.wait(10)
-
-    threads = [threading.Thread(target=uploader, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    turns[0].set()
-    turns[3].wait(30)
-    finished.set()
-    for t in threads:
-        t.join(10)
-    assert answers == [201, 201, 201]
-    assert len(app.extensions["writers"]) == 1
-
-    inside, done = threading.Event(), threading.Event()
-    seen: list[object] = []
-
-    def second_upload() -> None:
-        inside.wait(10)
-        with write_turn.writing(app) as conn:
-            seen.append(conn)
-        done.set()
-
-    other = threading.Thread(target=second_upload)
-    other.start()
-    if app.extensions["engine"].dialect.name == "sqlite":  # one writer: the second waits
-        inside.set()
-        other.join(10)
-        assert seen
-        return
-    with write_turn.writing(app) as first:
-        inside.set()
-        assert done.wait(10)  # it did not wait for the first connection
-    other.join(10)
-    assert seen and seen[0] is not first

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from pipeline import loader, rawstore, rebuild, warehouse
+from pipeline import loader, rebuild, warehouse
 from pipeline.db import begin_write
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
@@ -161,24 +161,25 @@ def test_pending_submissions_are_processed_later(app, session):
     publish_form(session, V1)
     blobs = app.extensions["blobs"]
     # Stored but never loaded, as after a crash between the two steps.
-    rawstore.save(session, blobs, Incoming(submission("uuid:p1", {"progress": "1"})))
-    rawstore.save(session, blobs, Incoming(submission("uuid:p2", {"progress": "x"})))
+    accept(session, blobs, Incoming(submission("uuid:p1", {"progress": "1"})), load=False)
+    accept(session, blobs, Incoming(submission("uuid:p2", {"progress": "x"})), load=False)
     assert stored(session, "uuid:p1").parse_status == "pending"
     session.commit()
-    result = loader.process_pending(session)
+    result = loader.load_pending(session)
     assert (result.ok, result.failed) == (1, 1)
     assert [r["_key"] for r in main_rows(session)] == ["uuid:p1"]
-    assert loader.process_pending(session).ok == 0  # nothing left pending
-    assert loader.process_pending(session, include_failed=True).failed == 1
+    assert loader.load_pending(session).ok == 0  # nothing left pending
+    assert loader.load_pending(session, include_failed=True).failed == 1
 
 
 def test_an_older_version_loaded_late_never_replaces_the_current_one(app, session):
     publish_form(session, V1)
     blobs = app.extensions["blobs"]
-    first = rawstore.save(session, blobs, Incoming(submission("uuid:k1", {"progress": "1"})))
-    edit = rawstore.save(session, blobs, Incoming(
-        submission("uuid:k2", {"progress": "2"}, deprecated_id="uuid:k1")))
-    assert loader.load(session, edit.submission) and loader.load(session, first.submission)
+    first = accept(session, blobs, Incoming(submission("uuid:k1", {"progress": "1"})), load=False)
+    edit = accept(session, blobs, Incoming(
+        submission("uuid:k2", {"progress": "2"}, deprecated_id="uuid:k1")), load=False)
+    assert (first.submission_id, edit.submission_id) == (1, 2)
+    assert loader.load_pending(session).ok == 2  # the edit (current) first, then its original
     [row] = main_rows(session)
     assert (row["_key"], row["progress"], row["_edits"]) == ("uuid:k1", 2, 1)
     assert stored(session, "uuid:k1").parse_status == "ok"
@@ -187,10 +188,10 @@ def test_an_older_version_loaded_late_never_replaces_the_current_one(app, sessio
 def test_load_never_raises_for_an_unknown_version(app, session):
     publish_form(session, V1)
     blobs = app.extensions["blobs"]
-    outcome = rawstore.save(session, blobs, Incoming(submission("uuid:u1", {})))
+    accept(session, blobs, Incoming(submission("uuid:u1", {})), load=False)
     session.execute(Submission.__table__.update().values(form_version="gone"))
     session.commit()
-    assert loader.load(session, outcome.submission) is False
+    assert loader.load_pending(session).failed == 1  # flagged, never raised
     sub = stored(session, "uuid:u1")
     session.refresh(sub)
     assert (sub.parse_status, sub.parse_error_code) == ("failed", "form.version_not_found")
@@ -276,14 +277,14 @@ def test_rows_the_database_refuses_are_flagged_and_retried_later(app, session):
     session.execute(text("DROP TRIGGER small" if session.get_bind().dialect.name == "sqlite"
                          else "ALTER TABLE wh_site_check DROP CONSTRAINT small"))
     session.commit()
-    assert loader.process_pending(session, include_failed=True).ok == 1
+    assert loader.load_pending(session, include_failed=True).ok == 1
     assert [r["progress"] for r in main_rows(session)] == [5, 500, 50]
 
 
 def test_a_load_racing_another_process_creating_the_tables_still_lands(app, session):
     publish_form(session, V1)
-    stored_sub = rawstore.save(session, app.extensions["blobs"],
-                               Incoming(submission("uuid:race", {"progress": "7"}))).submission
+    stored_sub = accept(session, app.extensions["blobs"],
+                               Incoming(submission("uuid:race", {"progress": "7"})), load=False).submission
     schema = schema_for(session, "site_check", V1)
     session.commit()
     # Another worker is creating the form's tables and has not committed yet.
@@ -304,6 +305,6 @@ def test_a_load_racing_another_process_creating_the_tables_still_lands(app, sess
 def _load_in_own_session(app, submission_id: int) -> bool:
     own = app.extensions["sessions"]()
     try:
-        return loader.load_id(own, submission_id)
+        return loader.load_pending(own, up_to=submission_id).ok == 1
     finally:
         own.close()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from pipeline import rawstore
-from pipeline.ingest import Incoming
+from pipeline.ingest import Incoming, accept
 from pipeline.models import Attachment, Submission
 from pipeline.problems import Problem
 from pipeline.storage import BlobStore
@@ -52,14 +52,14 @@ def test_statuses_of_create_resend_and_edit(session, tmp_path):
     publish_site_visit(session)
     blobs = BlobStore(tmp_path / "blobs")
     xml = submission_xml(photo="a.jpg", snaps=("b.jpg",))
-    assert rawstore.save(session, blobs, _incoming(xml, {"a.jpg": JPEG})).status == "created"
-    assert rawstore.save(session, blobs, _incoming(xml)).status == "duplicate"
-    outcome = rawstore.save(session, blobs, _incoming(xml, {"b.jpg": JPEG}))
+    assert accept(session, blobs, _incoming(xml, {"a.jpg": JPEG}), load=False).status == "created"
+    assert accept(session, blobs, _incoming(xml), load=False).status == "duplicate"
+    outcome = accept(session, blobs, _incoming(xml, {"b.jpg": JPEG}), load=False)
     assert outcome.status == "attachments_added"
     assert [a.name for a in outcome.submission.attachments] == ["a.jpg", "b.jpg"]
     assert outcome.submission.attachments[0].sha256 == outcome.submission.attachments[1].sha256
     edit = submission_xml("uuid:2", deprecated_id="uuid:0001", photo="a.jpg")
-    edited = rawstore.save(session, blobs, _incoming(edit))
+    edited = accept(session, blobs, _incoming(edit), load=False)
     assert edited.status == "edited" and edited.is_new
     assert [a.name for a in edited.submission.attachments] == ["a.jpg"]
     assert edited.submission.attachments_expected == 1
@@ -68,7 +68,7 @@ def test_statuses_of_create_resend_and_edit(session, tmp_path):
 def test_edit_of_an_unknown_instance_is_kept_as_new(session, tmp_path):
     publish_site_visit(session)
     xml = submission_xml("uuid:new", deprecated_id="uuid:never-seen")
-    outcome = rawstore.save(session, BlobStore(tmp_path), _incoming(xml))
+    outcome = accept(session, BlobStore(tmp_path), _incoming(xml), load=False)
     assert outcome.status == "created"
     assert outcome.submission.root_id == "uuid:new" and outcome.submission.current
 
@@ -105,7 +105,7 @@ def test_a_chain_of_edits_in_any_order_has_one_current_version(session, tmp_path
            "B": submission_xml("uuid:B", deprecated_id="uuid:A", name="B"),
            "C": submission_xml("uuid:C", deprecated_id="uuid:B", name="C")}
     for letter in order:
-        assert rawstore.save(session, blobs, _incoming(xml[letter])).status in ("created", "edited")
+        assert accept(session, blobs, _incoming(xml[letter]), load=False).status in ("created", "edited")
     session.rollback()
     found = {s.instance_id: (s.root_id, s.current, s.xml) for s in session.scalars(select(Submission))}
     assert found == {"uuid:A": ("uuid:A", False, xml["A"]), "uuid:B": ("uuid:A", False, xml["B"]),
@@ -116,8 +116,8 @@ def test_two_edits_stored_before_their_original_leave_the_last_received_current(
     publish_site_visit(session)
     blobs = BlobStore(tmp_path)
     for instance_id in ("uuid:F1", "uuid:F2"):
-        rawstore.save(session, blobs, _incoming(submission_xml(instance_id, deprecated_id="uuid:F0")))
-    assert rawstore.save(session, blobs, _incoming(submission_xml("uuid:F0"))).status == "created"
+        accept(session, blobs, _incoming(submission_xml(instance_id, deprecated_id="uuid:F0")), load=False)
+    assert accept(session, blobs, _incoming(submission_xml("uuid:F0")), load=False).status == "created"
     session.rollback()
     found = {s.instance_id: (s.root_id, s.current) for s in session.scalars(select(Submission))}
     assert found == {"uuid:F0": ("uuid:F0", False), "uuid:F1": ("uuid:F0", False),
@@ -127,12 +127,12 @@ def test_two_edits_stored_before_their_original_leave_the_last_received_current(
 def test_refusals_write_no_row(session, tmp_path):
     publish_site_visit(session)
     blobs = BlobStore(tmp_path)
-    rawstore.save(session, blobs, _incoming(submission_xml()))
+    accept(session, blobs, _incoming(submission_xml()), load=False)
     with pytest.raises(Problem) as conflict:
-        rawstore.save(session, blobs, _incoming(submission_xml(name="changed")))
+        accept(session, blobs, _incoming(submission_xml(name="changed")), load=False)
     assert conflict.value.status == 409
     with pytest.raises(Problem) as unknown:
-        rawstore.save(session, blobs, _incoming(submission_xml("uuid:x", version="7")))
+        accept(session, blobs, _incoming(submission_xml("uuid:x", version="7")), load=False)
     assert unknown.value.status == 404
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Submission)) == 1
@@ -155,7 +155,7 @@ def test_racing_identical_uploads_end_in_one_row(app, session, tmp_path):
             with make_session() as own:
                 start.wait(timeout=10)
                 try:
-                    statuses.append(rawstore.save(own, blobs, _incoming(xml, {"a.jpg": JPEG})).status)
+                    statuses.append(accept(own, blobs, _incoming(xml, {"a.jpg": JPEG}), load=False).status)
                 except BaseException as exc:  # collected and asserted below
                     errors.append(exc)
 
@@ -194,16 +194,16 @@ def test_the_outcome_shows_the_stored_row_even_when_the_caller_held_an_older_cop
     publish_site_visit(session)
     blobs = BlobStore(tmp_path / "blobs")
     xml = submission_xml(photo="a.jpg", snaps=("b.jpg",))
-    rawstore.save(session, blobs, _incoming(xml, {"a.jpg": JPEG}))
+    accept(session, blobs, _incoming(xml, {"a.jpg": JPEG}), load=False)
     held = session.scalar(select(Submission).where(Submission.instance_id == "uuid:0001"))
     assert [a.name for a in held.attachments] == ["a.jpg"]
     session.commit()
-    outcome = rawstore.save(session, blobs, _incoming(xml, {"b.jpg": JPEG}))
+    outcome = accept(session, blobs, _incoming(xml, {"b.jpg": JPEG}), load=False)
     assert outcome.status == "attachments_added"
     assert [a.name for a in outcome.submission.attachments] == ["a.jpg", "b.jpg"]
     edit = submission_xml("uuid:2", deprecated_id="uuid:0001", photo="a.jpg")
-    rawstore.save(session, blobs, _incoming(edit))
-    assert rawstore.save(session, blobs, _incoming(xml)).submission.current is False
+    accept(session, blobs, _incoming(edit), load=False)
+    assert accept(session, blobs, _incoming(xml), load=False).submission.current is False
 
 
 def _tree(draw_spec) -> ElementTree.Element:

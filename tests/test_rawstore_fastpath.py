@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from pipeline import accounts, forms, rawstore
-from pipeline.ingest import Incoming
+from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
 from tests import collect
 
@@ -31,15 +31,13 @@ def _stored(session, instance_id: str) -> Submission | None:
 
 def test_both_paths_store_the_same_row(app, session):
     collect.publish_site_visit(session)
-    key = collect.app_user(session, "team").token
-    engine = app.extensions["engine"]
+    team = accounts.key_holder(session.get_bind(), collect.app_user(session, "team").token)
     rawstore._versions.clear()  # the first upload of a version takes the usual path
     rows = []
     for iid in ("uuid:usual", "uuid:one-statement"):
         xml = collect.submission_xml(iid, photo="site.jpg", snaps=("a.jpg",))
-        with engine.connect() as conn:
-            outcome = rawstore.store(conn, app.extensions["blobs"], Incoming(
-                xml=xml, key=key, device_id="collect:7", received_at=RECEIVED))
+        outcome = accept(session, app.extensions["blobs"], Incoming(
+            xml=xml, device_id="collect:7", received_at=RECEIVED), by=team, load=False)
         assert outcome.status == "created"
         stored = _stored(session, iid)
         assert stored.xml == xml and stored.root_id == iid

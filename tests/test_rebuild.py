@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from pipeline import rawstore, warehouse
+from pipeline import warehouse
 from pipeline.ingest import Incoming, accept
 from sync_server.cli import cli
 from tests.wh_forms import ANSWERS, V1, V2, publish_form, submission
@@ -79,7 +79,7 @@ def test_status_counts_per_form_and_shows_why_loads_failed(app, session, runner)
 
 def test_process_loads_pending_submissions(app, session, runner):
     publish_form(session, V1)
-    rawstore.save(session, app.extensions["blobs"], Incoming(submission("uuid:p", {"progress": "2"})))
+    accept(session, app.extensions["blobs"], Incoming(submission("uuid:p", {"progress": "2"})), load=False)
     result = runner.invoke(cli, args=["pipeline", "process"])
     assert result.exit_code == 0 and "1 loaded, 0 failed" in result.output
     assert [r["_key"] for r in snapshot(session)["wh_site_check"]] == ["uuid:p"]

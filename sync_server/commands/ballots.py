@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from pipeline import loader
 from pipeline.domain.ballots import TOP, WorkshopTally, tally
 
-from ..background_loader import catch_up
 from ..db import get_session
 
 
@@ -27,7 +26,7 @@ def command() -> None:
 def tally_(upazila: str | None, district: str | None, since: datetime | None,
            until: datetime | None) -> None:
     """Each workshop's ranking: votes, rank, top five (*), ties (=) and refused ballots."""
-    catch_up(current_app)  # uploads the server has not loaded yet count too
+    loader.load_pending(get_session())  # uploads the server has not loaded yet count too
     workshops = tally(get_session(), upazila=upazila, district=district,
                       since=since.date() if since else None, until=until.date() if until else None)
     if not workshops:

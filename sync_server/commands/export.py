@@ -14,12 +14,11 @@ from exports import geo
 from exports.csvzip import write_zip
 from exports.period import Period
 from exports.xlsx import LANGUAGES, build_workbook
-from pipeline import warehouse
+from pipeline import loader, warehouse
 from pipeline.models import Form
 from pipeline.problems import Problem
 from pipeline.schema import table_name
 
-from ..background_loader import catch_up
 from ..db import get_session
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:5000"
@@ -106,7 +105,7 @@ def csv_zip(form_id: str, period: str | None, district: str | None, output: Path
 
 def _caught_up_session():
     """The session to export from, once uploads the server stored but has not loaded yet are in."""
-    catch_up(current_app)
+    loader.load_pending(get_session())
     return get_session()
 
 

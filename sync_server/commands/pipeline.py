@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import gc
+import os
+import signal
+import threading
 
 import click
 from flask import current_app
@@ -13,8 +15,10 @@ from pipeline import loader
 from pipeline import rebuild as rebuilding
 from pipeline.problems import Problem
 
-from .. import background_loader
+from .. import freeze_loaded_app
 from ..db import get_session
+
+FOLLOW_NICENESS = 10  # the loader process's CPU priority below the web workers (``nice``)
 
 
 @click.group("pipeline", cls=AppGroup)  # AppGroup: each command runs in an app context
@@ -46,12 +50,12 @@ def rebuild(form_id: str | None, batch_size: int) -> None:
 @click.option("--retry-failed", is_flag=True, help="Also retry submissions that failed before.")
 def process(limit: int | None, retry_failed: bool) -> None:
     """Load submissions still pending (stored but not yet in the warehouse)."""
-    result = loader.process_pending(get_session(), limit, include_failed=retry_failed)
+    result = loader.load_pending(get_session(), limit=limit, include_failed=retry_failed)
     click.echo(f"{result.ok} loaded, {result.failed} failed")
 
 
 @command.command("follow")
-@click.option("--interval", default=background_loader.GATHER_SECONDS, show_default=True,
+@click.option("--interval", default=loader.GATHER_SECONDS, show_default=True,
               type=click.FloatRange(min=0.01), help="Seconds between looks for new uploads.")
 @click.option("--stop-after", type=click.FloatRange(min=0),
               help="Stop after this many seconds (default: run until stopped).")
@@ -59,11 +63,14 @@ def follow(interval: float, stop_after: float | None) -> None:
     """Load uploads into the warehouse as they arrive, in batches (`sangjog serve --workers N`
     runs this next to its workers; stop it with Ctrl-C or SIGTERM)."""
     if stop_after is None:
-        # Running for good: what loading the app made lives as long as the process, so keep
-        # it out of the collections that each batch's rows set off (a third of a batch's
-        # parsing time was spent walking it).
-        gc.freeze()
-    loaded = background_loader.follow(current_app._get_current_object(), interval, stop_after)
+        freeze_loaded_app()  # running for good
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    # Below the web workers: in a burst, uploads are answered first and loaded right after
+    # (pages and downloads load what is pending themselves, at the readers' own priority).
+    os.nice(FOLLOW_NICENESS)
+    loaded = loader.follow(current_app.extensions["sessions"], stopping, interval, stop_after)
     click.echo(f"{loaded} loaded")
 
 

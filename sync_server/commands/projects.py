@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from pipeline import loader
 from pipeline.domain import inspections
 from pipeline.domain.projects import import_projects
 from pipeline.problems import Problem
 
-from ..background_loader import catch_up
 from ..db import get_session
 
 
@@ -43,7 +42,7 @@ def import_(csv_file: Path) -> None:
 @click.option("--upazila", help="Only projects in this upazila (code, e.g. 405079).")
 def list_(division: str | None, district: str | None, upazila: str | None) -> None:
     """Projects with progress, stage and last inspection, from inspections not rejected."""
-    catch_up(current_app)  # uploads the server has not loaded yet count too
+    loader.load_pending(get_session())  # uploads the server has not loaded yet count too
     statuses = inspections.registry(get_session(), division, district, upazila)
     if not statuses:
         click.echo("No projects.")
