@@ -95,10 +95,19 @@ def accept(session: Session, blobs: BlobStore, incoming: Incoming, *,
     return outcome
 
 
+# Web users who may send submissions through Collect's door (district officers only read).
+COLLECTING_ROLES = ("admin", "supervisor")
+
+
 def authorize(by: KeyHolder | User | None, envelope: Envelope) -> None:
     """The one rule for writing a submission, for every door: raises a 403 ``Problem``."""
     from . import accounts, problems
 
-    app_user = None if by is None or isinstance(by, User) else by
-    if not accounts.may_fill(app_user, envelope.form_id):
+    if isinstance(by, User):
+        if by.role not in COLLECTING_ROLES:
+            raise problems.forbidden(
+                f"send submissions as a {by.role.replace('_', ' ')} (read-only): use an app "
+                "user's key or an account that collects")
+        return
+    if not accounts.may_fill(by, envelope.form_id):
         raise problems.forbidden(f"form '{envelope.form_id}' with this key")
