@@ -9,7 +9,7 @@ import functools
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
-from . import problems
+from . import access, problems
 from .db import begin_write, writer_for
 from .driver_statements import DriverStatement
 from .models import ROLES, AppUser, AuditEvent, Form, User, utcnow
@@ -108,22 +108,26 @@ def _dummy_hash() -> str:
 
 # App users: one per phone (or per team sharing a QR code).
 
-def create_app_user(session: Session, name: str, forms: Iterable[str], actor: str) -> AppUser:
-    """A new app user with a random key. ``forms`` are xmlFormIds; empty means every open form."""
+def create_app_user(session: Session, name: str, forms: Iterable[str], actor: str,
+                    scope: Iterable[str] = ()) -> AppUser:
+    """A new app user with a random key. ``forms`` are xmlFormIds; empty means every open form.
+    ``scope`` is its area (geo codes, checked by the caller against the location lists); empty
+    means everywhere."""
     name = name.strip()
     if not name or len(name) > 200:
         raise Problem("app_user.invalid", 400, "An app user's name has 1 to 200 characters.")
     form_ids = _clean_forms(forms)
+    area = access.scope_codes(scope)
     _start_write(session)
     _check_forms_exist(session, form_ids)
     if _active_by_name(session, name) is not None:
         session.rollback()
         raise Problem("app_user.exists", 409,
                       f"An app user named '{name}' already exists; revoke it first or pick another name.")
-    app_user = AppUser(name=name, token=secrets.token_urlsafe(48), forms=form_ids,
+    app_user = AppUser(name=name, token=secrets.token_urlsafe(48), forms=form_ids, scope=area,
                        created_by=actor)
     session.add(app_user)
-    _audit(session, actor, "app_user.create", {"name": name, "forms": form_ids})
+    _audit(session, actor, "app_user.create", {"name": name, "forms": form_ids, "scope": area})
     session.commit()
     return app_user
 
@@ -142,6 +146,23 @@ def set_app_user_forms(session: Session, app_user: AppUser, forms: Iterable[str]
     app_user.forms = form_ids
     _audit(session, actor, "app_user.forms", {"name": app_user.name, "before": before,
                                               "after": form_ids})
+    session.commit()
+    return app_user
+
+
+def set_app_user_scope(session: Session, app_user: AppUser, scope: Iterable[str],
+                       actor: str) -> AppUser:
+    """Give an active app user another area (geo codes; empty means everywhere). Its next
+    upload, form list and media download follow it; the key stays the same."""
+    area = access.scope_codes(scope)
+    _start_write(session)
+    if app_user.revoked_at is not None:
+        session.rollback()
+        raise problems.not_found(f"An active app user named '{app_user.name}'")
+    before = list(app_user.scope)
+    app_user.scope = area
+    _audit(session, actor, "app_user.scope", {"name": app_user.name, "before": before,
+                                              "after": area})
     session.commit()
     return app_user
 
@@ -180,10 +201,12 @@ class KeyHolder:
     id: int
     name: str
     forms: list[str]
+    scope: list[str] = field(default_factory=list)  # its area; empty: everywhere
 
 
 # Read on every request of an app user: compiled once, run on the driver (``driver_statements``).
-_BY_TOKEN = DriverStatement(select(AppUser.id, AppUser.name, AppUser.forms, AppUser.revoked_at)
+_BY_TOKEN = DriverStatement(select(AppUser.id, AppUser.name, AppUser.forms, AppUser.revoked_at,
+                                   AppUser.scope)
                             .where(AppUser.token == bindparam("token")))
 
 
@@ -196,10 +219,10 @@ def key_holder(engine: Engine, token: str) -> KeyHolder:
     found = writer_for(engine).read(lambda conn: _BY_TOKEN.rows_committed(conn, {"token": token}))
     if not found:
         raise problems.unauthorized()
-    app_user_id, name, forms, revoked_at = found[0]
+    app_user_id, name, forms, revoked_at, scope = found[0]
     if revoked_at is not None:
         raise problems.forbidden("this server with a revoked key; ask for a new QR code")
-    return KeyHolder(app_user_id, name, list(forms or []))
+    return KeyHolder(app_user_id, name, list(forms or []), list(scope or []))
 
 
 def may_fill(app_user: AppUser | KeyHolder | None, xml_form_id: str) -> bool:

@@ -74,6 +74,8 @@ class AppUser(Base):
     token: Mapped[str] = mapped_column(String(128), unique=True)
     # xmlFormIds this phone may fill; an empty list means every open form.
     forms: Mapped[list[Any]] = mapped_column(default=list)
+    # The area it may send for, as a web user's scope (geo codes); an empty list: everywhere.
+    scope: Mapped[list[Any]] = mapped_column(default=list)
     created_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
-from pipeline import accounts, problems
+from pipeline import access, accounts, problems
 from pipeline.models import User
 
 from .db import get_session
@@ -38,6 +38,14 @@ class CollectUser:
 
     def may_fill(self, xml_form_id: str) -> bool:
         return accounts.may_fill(self.app_user, xml_form_id)
+
+    @property
+    def principal(self) -> access.Principal:
+        """The rule's view of this caller (``pipeline.access``)."""
+        if self.user is not None:
+            return access.web_user(self.user)
+        assert self.app_user is not None
+        return access.app_user(self.app_user)
 
     @property
     def writer(self) -> accounts.KeyHolder | User:

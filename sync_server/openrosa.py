@@ -9,7 +9,6 @@ download links it follows are the absolute URLs given in the form list and manif
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -18,9 +17,11 @@ from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipeline import problems
+from pipeline import access, problems
+from pipeline.domain.media import generated_media
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Form, FormMedia, FormVersion
+from pipeline.scope import Scope
 
 from . import auth
 from . import openrosa_xml as bodies
@@ -62,7 +63,7 @@ def form_list(token: str | None = None) -> Response:
     with_static = set(session.scalars(select(FormMedia.form_version_id).distinct()))
     listed = []
     for form, version in session.execute(query):
-        if not who.may_fill(form.xml_form_id):
+        if not access.may_fill(who.principal, form.xml_form_id):
             continue
         has_media = bool(version.media) or version.id in with_static
         listed.append(bodies.ListedForm(
@@ -78,17 +79,19 @@ def form_list(token: str | None = None) -> Response:
 
 @_route("/formXml/<xml_form_id>")
 def form_download(xml_form_id: str, token: str | None = None) -> Response:
-    version = _fillable_version(xml_form_id, token)
+    version, _who = _fillable_version(xml_form_id, token)
     return _xml(version.xml)
 
 
 @_route("/formManifest/<xml_form_id>")
 def manifest(xml_form_id: str, token: str | None = None) -> Response:
-    version = _fillable_version(xml_form_id, token)
+    # Generated media hold only the requester's area, so each requester's md5 is of its own
+    # copy: Collect downloads again exactly when what it may see changes.
+    version, who = _fillable_version(xml_form_id, token)
     session = get_session()
     entries = []
     for name in _media_names(version):
-        content = _media_content(session, version, name)
+        content = _media_content(session, version, name, who.principal.scope)
         if content is None:
             continue  # referenced but neither uploaded nor generated: Collect would get a 404
         entries.append(bodies.MediaEntry(
@@ -101,8 +104,9 @@ def manifest(xml_form_id: str, token: str | None = None) -> Response:
 
 @_route("/formMedia/<xml_form_id>/<name>")
 def media_file(xml_form_id: str, name: str, token: str | None = None) -> Response:
-    version = _fillable_version(xml_form_id, token)
-    content = _media_content(get_session(), version, name) if name in _media_names(version) else None
+    version, who = _fillable_version(xml_form_id, token)
+    content = (_media_content(get_session(), version, name, who.principal.scope)
+               if name in _media_names(version) else None)
     if content is None:
         raise problems.not_found(f"Media file '{name}' of form '{xml_form_id}'")
     mimetype = "text/csv" if name.endswith(".csv") else "application/octet-stream"
@@ -123,7 +127,7 @@ def submission(token: str | None = None) -> Response:
     return _xml(bodies.submission_received(), status=201)
 
 
-def _fillable_version(xml_form_id: str, token: str | None) -> FormVersion:
+def _fillable_version(xml_form_id: str, token: str | None) -> tuple[FormVersion, auth.CollectUser]:
     who = auth.collect_user(token)
     session = get_session()
     # The newest version only: a form with many versions would otherwise load them all.
@@ -133,9 +137,11 @@ def _fillable_version(xml_form_id: str, token: str | None) -> FormVersion:
         .order_by(FormVersion.id.desc()).limit(1))
     if version is None:
         raise problems.unknown_form(xml_form_id)
-    if not who.may_fill(xml_form_id):
-        raise problems.forbidden(f"form '{xml_form_id}' with this key")
-    return version
+    principal = who.principal
+    if not access.may_fill(principal, xml_form_id):
+        raise (access.read_only(principal) if principal.kind == "web"
+               else access.form_not_given(principal, xml_form_id))
+    return version, who
 
 
 def _media_names(version: FormVersion) -> list[str]:
@@ -144,23 +150,15 @@ def _media_names(version: FormVersion) -> list[str]:
     return sorted(n for n in names if n)
 
 
-def _media_content(session: Session, version: FormVersion, name: str) -> bytes | None:
-    """Generated media (built from the warehouse each time) wins over a static upload."""
-    generate = _generated_media()
-    if generate is not None:
-        content = generate(session, name)
-        if content is not None:
-            return content
+def _media_content(session: Session, version: FormVersion, name: str,
+                   scope: Scope) -> bytes | None:
+    """Generated media (built from the warehouse each time, as ``scope`` may see it) wins over
+    a static upload."""
+    content = generated_media(session, name, scope)
+    if content is not None:
+        return content
     static = next((m for m in version.media_files if m.name == name), None)
     return static.content if static is not None else None
-
-
-def _generated_media() -> Callable[[Session, str], bytes | None] | None:
-    try:
-        module = importlib.import_module("pipeline.domain.media")
-    except ImportError:
-        return None
-    return getattr(module, "generated_media", None)
 
 
 def _url(token: str | None, path: str) -> str:

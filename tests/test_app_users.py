@@ -239,3 +239,27 @@ def test_the_real_command_line(tmp_path):
     assert (tmp_path / "qr" / "field_team.png").is_file()
     listed = sangjog("app-user", "list")
     assert listed.returncode == 0 and "field team" in listed.stdout
+
+
+def test_cli_gives_an_app_user_an_area_and_changes_it(runner, session):
+    publish_site_visit(session)
+    created = runner.invoke(cli, args=["app-user", "create", "team-r", "--scope", "bd_district:5585",
+                                       "--scope", "bd_district:5549", "--server-url", "http://h:5000"])
+    assert created.exit_code == 0, created.output
+    assert "area: bd_district:5549, bd_district:5585" in created.output
+    team = session.scalar(select(AppUser).where(AppUser.name == "team-r"))
+    assert team.scope == ["bd_district:5549", "bd_district:5585"]
+    assert "bd_district:5549, bd_district:5585" in runner.invoke(cli, args=["app-user", "list"]).output
+    changed = runner.invoke(cli, args=["app-user", "scope", "team-r", "--scope", "bd_division:55"])
+    assert changed.exit_code == 0 and "may now send for: bd_division:55" in changed.output
+    everywhere = runner.invoke(cli, args=["app-user", "scope", "team-r"])
+    assert "may now send for: everywhere" in everywhere.output
+    session.commit()  # a fresh read
+    assert session.get(AppUser, team.id, populate_existing=True).scope == []
+    for bad, says in (("district:5585", "is not a scope"), ("bd_district:9999", "not in the location")):
+        refused = runner.invoke(cli, args=["app-user", "create", "team-x", "--scope", bad,
+                                           "--server-url", "http://h:5000"])
+        assert refused.exit_code != 0 and says in refused.output, refused.output
+    assert session.scalar(select(AppUser).where(AppUser.name == "team-x")) is None
+    audit = session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("app_user.%")))
+    assert list(audit) == ["app_user.create", "app_user.scope", "app_user.scope"]

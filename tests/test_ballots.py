@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline import scope
+from pipeline.access import EVERYWHERE
 from pipeline.domain.ballots import (
     ELIGIBLE_ROLES,
     Ballot,
@@ -273,7 +274,7 @@ def test_engine_filled_ballots_pick_from_generated_candidates_and_are_tallied(se
         sub = accept(session, blobs, Incoming(xml=xml)).submission
         keys.append(sub.instance_id.removeprefix("uuid:"))
 
-    candidates = generated_media(session, "ballot_candidates.csv")
+    candidates = generated_media(session, "ballot_candidates.csv", EVERYWHERE)
     assert candidates.count(b"\n") == 4
     voters = [("Abdul Hamid", "up_chairman", [keys[0], keys[1]]),
               ("Nasrin Akter", "up_member_reserved", [keys[1]]),

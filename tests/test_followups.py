@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from pipeline.access import EVERYWHERE
 from pipeline.domain.followups import (
     Followup,
     period_label,
@@ -143,7 +144,7 @@ def test_engine_filled_follow_up_picks_its_plan_from_the_generated_list(session,
                                                        "/data/district", "/data/local_level"))]
     plan_xml = _fill_once("hl_action_plan", plan_answers)
     plan_key = accept(session, blobs, Incoming(xml=plan_xml)).submission.instance_id[5:]
-    plans_csv = generated_media(session, "action_plans.csv")
+    plans_csv = generated_media(session, "action_plans.csv", EVERYWHERE)
 
     answers = [(p, plan_key if p == "/data/action_plan" else v)
                for p, v in formtools.SAMPLE_ANSWERS["hl_followup"]]

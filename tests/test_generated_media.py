@@ -9,6 +9,7 @@ import io
 import pytest
 from sqlalchemy import delete
 
+from pipeline.access import EVERYWHERE
 from pipeline.domain.media import MEDIA_NAMES, generated_media
 from pipeline.domain.projects import SAMPLE, import_projects
 from pipeline.models import InnovationProject
@@ -24,11 +25,11 @@ HEADERS = {
 
 
 def md5(session, name):
-    return hashlib.md5(generated_media(session, name)).hexdigest()
+    return hashlib.md5(generated_media(session, name, EVERYWHERE)).hexdigest()
 
 
 def rows(session, name):
-    return list(csv.DictReader(io.StringIO(generated_media(session, name).decode("utf-8"))))
+    return list(csv.DictReader(io.StringIO(generated_media(session, name, EVERYWHERE).decode("utf-8"))))
 
 
 @pytest.fixture
@@ -46,12 +47,12 @@ def nominate(session, blobs, union, title, instance_id=None, upazila="100409"):
 
 def test_before_any_submission_each_file_is_its_header(session):
     for name in MEDIA_NAMES:
-        assert generated_media(session, name) == HEADERS[name].encode()
+        assert generated_media(session, name, EVERYWHERE) == HEADERS[name].encode()
     publish_forms(session)  # published, still no submissions
     for name in MEDIA_NAMES:
-        assert generated_media(session, name) == HEADERS[name].encode()
-    assert generated_media(session, "bd_union.csv") is None
-    assert generated_media(session, "../ballot_candidates.csv") is None
+        assert generated_media(session, name, EVERYWHERE) == HEADERS[name].encode()
+    assert generated_media(session, "bd_union.csv", EVERYWHERE) is None
+    assert generated_media(session, "../ballot_candidates.csv", EVERYWHERE) is None
 
 
 def test_ballot_candidates_list_nominations_and_follow_their_review(session, blobs):
@@ -66,7 +67,7 @@ def test_ballot_candidates_list_nominations_and_follow_their_review(session, blo
          "label_en": "Arpangashia — Open budget", "label_bn": "আড়পাঙ্গাশিয়া — Open budget",
          "label_ne": "Arpangashia — Open budget", "upazila": "100409"},
     ]
-    data = generated_media(session, "ballot_candidates.csv")
+    data = generated_media(session, "ballot_candidates.csv", EVERYWHERE)
     assert b"\r" not in data and data.endswith(b"\n")
 
     before = md5(session, "ballot_candidates.csv")
@@ -86,9 +87,9 @@ def test_ballot_candidates_list_nominations_and_follow_their_review(session, blo
 
 
 def test_innovation_projects_come_from_the_registry_in_a_fixed_order(session):
-    assert generated_media(session, "innovation_projects.csv") == HEADERS["innovation_projects.csv"].encode()
+    assert generated_media(session, "innovation_projects.csv", EVERYWHERE) == HEADERS["innovation_projects.csv"].encode()
     import_projects(session, SAMPLE)
-    first = generated_media(session, "innovation_projects.csv")
+    first = generated_media(session, "innovation_projects.csv", EVERYWHERE)
     kus = {r["name"]: r for r in rows(session, "innovation_projects.csv")}["KUS-2017-06"]
     assert kus == {
         "name": "KUS-2017-06",
@@ -104,10 +105,10 @@ def test_innovation_projects_come_from_the_registry_in_a_fixed_order(session):
     session.commit()
     header, *lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
     import_projects(session, (header + "".join(reversed(lines))).encode())
-    assert generated_media(session, "innovation_projects.csv") == first
+    assert generated_media(session, "innovation_projects.csv", EVERYWHERE) == first
     # A changed title changes the file.
     import_projects(session, (header + lines[0].replace("Rural electricity", "Rural power")).encode())
-    assert generated_media(session, "innovation_projects.csv") != first
+    assert generated_media(session, "innovation_projects.csv", EVERYWHERE) != first
 
 
 def test_action_plans_label_participant_place_and_date(session, blobs):

@@ -126,8 +126,8 @@ def test_generated_media_hash_changes_exactly_when_content_does(client, session,
     publish_site_visit(session)
     key = app_user(session).token
     content = {"places.csv": b"name,label\nv1,One\n"}
-    monkeypatch.setattr(openrosa, "_generated_media",
-                        lambda: lambda _session, name: content.get(name))
+    monkeypatch.setattr(openrosa, "generated_media",
+                        lambda _session, name, _scope: content.get(name))
 
     def manifest_hash() -> str:
         root = ElementTree.fromstring(client.get(f"/key/{key}/formManifest/site_visit").data)

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from pipeline.access import EVERYWHERE
 from pipeline.domain import inspections, tables
 from pipeline.domain.projects import SAMPLE, import_projects, list_projects
 from pipeline.models import AuditEvent, InnovationProject
@@ -196,7 +197,7 @@ def test_engine_filled_inspection_picks_from_the_generated_registry(session, tmp
 
     import_projects(session, SAMPLE)
     formtools.publish_all(session)
-    projects_csv = generated_media(session, "innovation_projects.csv")
+    projects_csv = generated_media(session, "innovation_projects.csv", EVERYWHERE)
     answers = [(p, "KUS-2017-01" if p == "/data/project" else v)
                for p, v in formtools.SAMPLE_ANSWERS["innovation_inspection"]
                if not p.startswith(("/data/division", "/data/district", "/data/upazila"))]

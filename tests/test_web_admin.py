@@ -362,3 +362,27 @@ def test_admin_changes_an_app_users_forms(world, admin, db):
     assert admin.post(url, data={"csrf_token": token, "forms": ["hl_ballot"]}).status_code == 404
     db.rollback()
     assert db.scalar(select(AppUser.forms).where(AppUser.id == app_user_id)) == []
+
+
+def test_app_user_area_on_the_people_page(world, admin, db):
+    token = webdata.csrf(admin.get("/admin/app-users").get_data(as_text=True))
+    response = admin.post("/admin/app-users", data={"csrf_token": token, "name": "Rangpur team",
+                                                    "scope": [f"bd_district:{RANGPUR}"]})
+    assert response.status_code == 302
+    app_user = db.scalar(select(AppUser).where(AppUser.name == "Rangpur team"))
+    assert app_user.scope == [f"bd_district:{RANGPUR}"]
+    listed = admin.get("/admin/app-users").get_data(as_text=True).split("<tbody>")[1]
+    assert "<summary>Rangpur</summary>" in listed
+    admin.post(f"/admin/app-users/{app_user.id}/scope",
+               data={"csrf_token": token, "scope": ["bd_division:55"]})
+    db.commit()  # a fresh read
+    assert db.get(AppUser, app_user.id, populate_existing=True).scope == ["bd_division:55"]
+    assert "<summary>Rangpur (division)</summary>" in admin.get("/admin/app-users").get_data(
+        as_text=True)
+    unknown = admin.post(f"/admin/app-users/{app_user.id}/scope",
+                         data={"csrf_token": token, "scope": ["bd_district:9999"]})
+    assert unknown.status_code == 400
+    admin.post(f"/admin/app-users/{app_user.id}/scope", data={"csrf_token": token})
+    db.commit()
+    assert db.get(AppUser, app_user.id, populate_existing=True).scope == []
+    assert "<summary>All areas</summary>" in admin.get("/admin/app-users").get_data(as_text=True)

@@ -5,6 +5,10 @@ joined with " · "), ``label_en``, ``label_bn``, ``label_ne``, then the filter c
 are deterministic (rows in a fixed order, UTF-8, ``\\n`` line ends), so a manifest's md5 changes
 exactly when the content does. Before any submission of the source form exists the file is
 just its header, so the form that reads it still loads.
+
+Each file holds only rows inside the requester's area (``scope``: a web user's scope, an app
+user's area; everything for admins and app users without one), so a phone never receives
+another district's participants or projects, and its manifest md5 is that of its own copy.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
+from ..scope import Scope
 from . import places, tables
 from .projects import list_projects
 
@@ -28,17 +33,18 @@ MEDIA_NAMES = tuple(FILTERS)
 DASH = " — "
 
 
-def generated_media(session: Session, name: str) -> bytes | None:
-    """The current content of generated media file ``name``, or None if it is not one of ours."""
+def generated_media(session: Session, name: str, scope: Scope) -> bytes | None:
+    """The current content of generated media file ``name`` as the requester whose area is
+    ``scope`` may see it, or None if it is not one of ours."""
     build = _BUILDERS.get(name)
     if build is None:
         return None
-    rows = sorted(build(session), key=lambda r: (r["label_en"], r["name"]))
+    rows = sorted(build(session, scope), key=lambda r: (r["label_en"], r["name"]))
     return _csv(LABELS + FILTERS[name], rows)
 
 
-def _ballot_candidates(session: Session) -> Iterable[dict[str, str]]:
-    for row in tables.current_rows(session, "hl_nomination"):
+def _ballot_candidates(session: Session, scope: Scope) -> Iterable[dict[str, str]]:
+    for row in tables.current_rows(session, "hl_nomination", scope=scope):
         title = _one_line(row.get("practice_title"))
         union = _text(row, "union")
         en = _joined(places.name("bd_union", union, "en"), title) if union else title
@@ -48,16 +54,18 @@ def _ballot_candidates(session: Session) -> Iterable[dict[str, str]]:
                "label_ne": en, "upazila": _text(row, "upazila")}
 
 
-def _innovation_projects(session: Session) -> Iterable[dict[str, str]]:
+def _innovation_projects(session: Session, scope: Scope) -> Iterable[dict[str, str]]:
     for p in list_projects(session):
+        if not scope.allows({"division": p.division, "district": p.district}):
+            continue
         en, bn = _one_line(p.title_en), _one_line(p.title_bn) or _one_line(p.title_en)
         yield {"name": p.code, "label": _unique_join(en, bn), "label_en": en, "label_bn": bn,
                "label_ne": en, "division": p.division, "district": p.district,
                "upazila": p.upazila or ""}
 
 
-def _action_plans(session: Session) -> Iterable[dict[str, str]]:
-    for row in tables.current_rows(session, "hl_action_plan"):
+def _action_plans(session: Session, scope: Scope) -> Iterable[dict[str, str]]:
+    for row in tables.current_rows(session, "hl_action_plan", scope=scope):
         level, code = _local_government(row)
         who = _one_line(row.get("participant_name"))
         day = tables.as_date(row.get("date_prepared"))
@@ -76,7 +84,7 @@ def _action_plans(session: Session) -> Iterable[dict[str, str]]:
         }
 
 
-_BUILDERS: dict[str, Callable[[Session], Iterable[dict[str, str]]]] = {
+_BUILDERS: dict[str, Callable[[Session, Scope], Iterable[dict[str, str]]]] = {
     "ballot_candidates.csv": _ballot_candidates,
     "innovation_projects.csv": _innovation_projects,
     "action_plans.csv": _action_plans,

@@ -14,6 +14,7 @@ from pipeline.problems import Problem
 
 from ..db import get_session
 from ..qr import app_user_qr, collect_url
+from ..web import people
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:5000"
 
@@ -27,18 +28,24 @@ def command() -> None:
 @with_appcontext
 @click.argument("name")
 @click.option("--forms", default="", help="Comma-separated form ids this phone may fill (default: every open form).")
+@click.option("--scope", "scopes", multiple=True,
+              help="An area it may send for (repeatable): bd_division:NN, bd_district:NNNN, "
+                   "np_province:N or np_district:NNN (default: everywhere).")
 @click.option("--server-url", help="Address phones reach the server at (default: SERVER_URL).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the QR code PNG (default: DATA_DIR/qr/NAME.png).")
-def create(name: str, forms: str, server_url: str | None, output: Path | None) -> None:
+def create(name: str, forms: str, scopes: tuple[str, ...], server_url: str | None,
+           output: Path | None) -> None:
     """Create app user NAME, print its Collect server URL and write its QR code."""
     try:
-        app_user = accounts.create_app_user(get_session(), name, forms.split(","), actor="cli")
+        app_user = accounts.create_app_user(get_session(), name, forms.split(","), actor="cli",
+                                            scope=people.checked_area(scopes))
     except Problem as problem:
         raise click.ClickException(problem.message) from None
     base = _server_url(server_url)
     path = _write_qr(name, app_user.token, base, output)
-    click.echo(f"App user '{name}' created for forms: {', '.join(app_user.forms) or 'all open forms'}")
+    click.echo(f"App user '{name}' created for forms: {', '.join(app_user.forms) or 'all open forms'}"
+               f"; area: {_area(app_user.scope)}")
     click.echo(f"Server URL to type in Collect: {collect_url(base, app_user.token)}")
     click.echo(f"QR code to scan in Collect (Add project → Scan code): {path}")
 
@@ -55,7 +62,8 @@ def list_(include_revoked: bool) -> None:
     for user in users:
         state = f"revoked {user.revoked_at:%Y-%m-%d}" if user.revoked_at else "active"
         click.echo(f"{user.name}\t{accounts.masked(user.token)}\t{state}\t"
-                   f"{', '.join(user.forms) or 'all open forms'}\tcreated {user.created_at:%Y-%m-%d}")
+                   f"{', '.join(user.forms) or 'all open forms'}\t{_area(user.scope)}\t"
+                   f"created {user.created_at:%Y-%m-%d}")
 
 
 @command.command("forms")
@@ -72,6 +80,26 @@ def forms_(name: str, forms: str) -> None:
     except Problem as problem:
         raise click.ClickException(problem.message) from None
     click.echo(f"App user '{name}' may now fill: {', '.join(app_user.forms) or 'all open forms'}")
+
+
+@command.command("scope")
+@with_appcontext
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True,
+              help="An area it may send for (repeatable); none, or *, for everywhere.")
+def scope_(name: str, scopes: tuple[str, ...]) -> None:
+    """Change the area app user NAME may send for (its key and QR code stay the same)."""
+    db = get_session()
+    try:
+        app_user = accounts.set_app_user_scope(db, accounts.active_app_user(db, name),
+                                               people.checked_area(scopes), actor="cli")
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    click.echo(f"App user '{name}' may now send for: {_area(app_user.scope)}")
+
+
+def _area(codes: list[str]) -> str:
+    return ", ".join(codes) or "everywhere"
 
 
 @command.command("revoke")

@@ -112,7 +112,7 @@ def _app_users_page(status: int = 200, **extra):
         "admin_app_users.html",
         app_users=accounts.list_app_users(db, include_revoked=True),
         forms=list(db.scalars(select(Form).order_by(Form.xml_form_id))),
-        masked=accounts.masked, **extra), status
+        scope_choices=people.scope_choices(locale()), masked=accounts.masked, **extra), status
 
 
 @bp.route("/app-users", methods=["GET", "POST"])
@@ -122,7 +122,8 @@ def app_users():
         return _app_users_page()
     try:
         app_user = accounts.create_app_user(get_session(), request.form.get("name", ""),
-                                            request.form.getlist("forms"), current_user().username)
+                                            request.form.getlist("forms"), current_user().username,
+                                            scope=people.checked_area(request.form.getlist("scope")))
     except Problem as problem:
         flash(problem_text(problem), "error")
         return _app_users_page(problem.status, draft=request.form)
@@ -156,6 +157,21 @@ def app_user_forms(app_user_id: int):
         return _app_users_page(problem.status, forms_draft={"id": app_user_id, "forms": chosen})
     flash(_("The forms of %(name)s are changed; its phone gets them at its next form list "
             "refresh.", name=found.name), "info")
+    return redirect(url_for("admin_users.app_users"))
+
+
+@bp.route("/app-users/<int:app_user_id>/scope", methods=["POST"])
+@require("admin")
+def app_user_scope(app_user_id: int):
+    found = _active_app_user(app_user_id)
+    chosen = request.form.getlist("scope")
+    try:
+        accounts.set_app_user_scope(get_session(), found, people.checked_area(chosen),
+                                    current_user().username)
+    except Problem as problem:
+        flash(problem_text(problem), "error")
+        return _app_users_page(problem.status, scope_draft={"id": app_user_id, "scope": chosen})
+    flash(_("The area of %(name)s is changed.", name=found.name), "info")
     return redirect(url_for("admin_users.app_users"))
 
 

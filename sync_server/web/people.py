@@ -41,6 +41,17 @@ def checked_scope(codes: Iterable[str], role: str) -> list[str]:
     return sorted(set(clean))
 
 
+def checked_area(codes: Iterable[str]) -> list[str]:
+    """An app user's area: valid codes of places in the lists; none (or ``*``): everywhere."""
+    clean = [scoping.validate(c) for c in codes if c and c.strip()]
+    if "*" in clean:
+        return []
+    for code in clean:
+        if geo.place(*code.split(":", 1)) is None:
+            raise Problem("scope.unknown_place", 400, f"'{code}' is not in the location lists.")
+    return sorted(set(clean))
+
+
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:

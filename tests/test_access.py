@@ -1,0 +1,135 @@
+"""The one rule for writes and reads (``pipeline.access``): who may send which form where, and
+see which submission. Pure: principals are built from plain objects, locations from XML."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline import access, safe_xml
+from pipeline.problems import Problem
+
+RANGPUR, KURIGRAM = "5585", "5549"  # districts of Rangpur division (55)
+AT_RANGPUR = {"division": "55", "district": RANGPUR}
+AT_KURIGRAM = {"division": "55", "district": KURIGRAM}
+AT_DHAKA = {"division": "30", "district": "3026"}
+
+
+def web(role: str, *scope: str) -> access.Principal:
+    return access.web_user(SimpleNamespace(username=f"{role}-x", role=role, scope=list(scope)))
+
+
+def app(forms: tuple[str, ...] = (), scope: tuple[str, ...] = ()) -> access.Principal:
+    return access.app_user(SimpleNamespace(name="team", forms=list(forms), scope=list(scope)))
+
+
+def refused(principal, form_id, where) -> Problem:
+    with pytest.raises(Problem) as caught:
+        access.check_write(principal, form_id, where)
+    assert caught.value.status == 403
+    assert not access.may_write(principal, form_id, where)
+    return caught.value
+
+
+def test_district_officers_are_read_only_everywhere_even_in_their_own_district():
+    officer = web("district_officer", f"bd_district:{KURIGRAM}")
+    problem = refused(officer, "innovation_inspection", AT_KURIGRAM)
+    assert problem.code == "access.read_only"
+    assert "may read submissions but not send them" in problem.message
+    assert not access.may_fill(officer, "innovation_inspection")
+    assert access.may_see(officer, AT_KURIGRAM)
+    assert not access.may_see(officer, AT_RANGPUR)
+
+
+def test_a_supervisor_writes_only_inside_their_scope():
+    kurigram = web("supervisor", f"bd_district:{KURIGRAM}")
+    access.check_write(kurigram, "innovation_inspection", AT_KURIGRAM)
+    problem = refused(kurigram, "innovation_inspection", AT_RANGPUR)
+    assert problem.code == "access.outside_area"
+    assert "Rangpur (district 5585)" in problem.message
+    assert "Kurigram (bd_district:5549)" in problem.message
+    division = web("supervisor", "bd_division:55")
+    access.check_write(division, "hl_action_plan", AT_RANGPUR)
+    access.check_write(division, "hl_action_plan", {"district": KURIGRAM})  # division left blank
+    assert refused(division, "hl_action_plan", AT_DHAKA).code == "access.outside_area"
+
+
+def test_a_scoped_writer_cannot_send_a_submission_without_a_location():
+    for who in (web("supervisor", f"bd_district:{RANGPUR}"), app(scope=(f"bd_district:{RANGPUR}",))):
+        problem = refused(who, "hl_action_plan", {"division": "", "district": "", "province": ""})
+        assert problem.code == "access.no_location"
+        assert "names no division, district or province" in problem.message
+
+
+def test_location_fields_that_disagree_are_refused():
+    """A Rangpur district declared in the Dhaka division would show on Dhaka's pages too."""
+    rangpur = web("supervisor", f"bd_district:{RANGPUR}")
+    problem = refused(rangpur, "hl_action_plan", {"division": "30", "district": RANGPUR})
+    assert problem.code == "access.location_mismatch"
+    nepal = web("supervisor", "np_district:306")
+    access.check_write(nepal, "hl_action_plan", {"province": "3", "district": "306"})
+
+
+def test_admins_and_unscoped_app_users_write_everywhere():
+    for who in (web("admin", "*"), app()):
+        for where in (AT_RANGPUR, AT_DHAKA, {}):
+            access.check_write(who, "hl_action_plan", where)
+            assert access.may_see(who, where)
+
+
+def test_an_app_user_writes_only_its_forms_and_inside_its_area():
+    team = app(forms=("innovation_inspection",), scope=(f"bd_district:{RANGPUR}",))
+    access.check_write(team, "innovation_inspection", AT_RANGPUR)
+    assert refused(team, "hl_ballot", AT_RANGPUR).code == "auth.forbidden"
+    assert refused(team, "innovation_inspection", AT_KURIGRAM).code == "access.outside_area"
+    assert access.may_fill(team, "innovation_inspection")
+    assert not access.may_fill(team, "hl_ballot")
+
+
+def test_a_pull_source_writes_its_own_form_anywhere():
+    source = access.pull_source("kobo-rangpur", "hl_action_plan")
+    access.check_write(source, "hl_action_plan", AT_DHAKA)
+    assert refused(source, "hl_ballot", AT_DHAKA).code == "auth.forbidden"
+
+
+def test_an_edit_may_replace_only_an_instance_its_writer_may_see():
+    kurigram = web("supervisor", f"bd_district:{KURIGRAM}")
+    access.check_edit(kurigram, AT_KURIGRAM)
+    with pytest.raises(Problem) as caught:
+        access.check_edit(kurigram, AT_RANGPUR)
+    assert (caught.value.code, caught.value.status) == ("access.edit_outside_area", 403)
+    access.check_edit(app(), AT_RANGPUR)
+
+
+def test_location_is_read_from_the_submissions_top_level_fields_in_any_namespace():
+    root = safe_xml.fromstring(
+        b'<data xmlns="http://opendatakit.org/xforms" id="f"><division>55</division>'
+        b'<district> 5585 </district><g><province>3</province></g>'
+        b'<meta><instanceID>uuid:1</instanceID></meta></data>')
+    assert access.location(root) == {"division": "55", "district": "5585", "province": ""}
+
+
+def test_app_user_areas_are_stored_sorted_and_everywhere_is_empty():
+    assert access.scope_codes(["bd_district:5585", " bd_division:55", "bd_district:5585"]) == [
+        "bd_district:5585", "bd_division:55"]
+    assert access.scope_codes(["*", "bd_district:5585"]) == []
+    with pytest.raises(Problem) as caught:
+        access.scope_codes(["district:5585"])
+    assert caught.value.code == "scope.invalid"
+
+
+codes = st.sampled_from(["", "55", "30", "5585", "5549", "3026", "3", "306", "x"])
+
+
+@given(division=codes, district=codes, province=codes)
+def test_writing_somewhere_implies_seeing_it(division, district, province):
+    """Nobody can create a row they could not then read (and so, for example, edit)."""
+    where = {"division": division, "district": district, "province": province}
+    for who in (web("supervisor", f"bd_district:{RANGPUR}"), web("supervisor", "bd_division:55"),
+                web("supervisor", "np_province:3"), app(scope=(f"bd_district:{KURIGRAM}",)),
+                web("admin", "*"), app()):
+        if access.may_write(who, "hl_action_plan", where):
+            assert access.may_see(who, where)
