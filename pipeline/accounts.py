@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
-from . import access, problems
+from . import access, problems, web_sessions
 from .db import begin_write, writer_for
 from .driver_statements import DriverStatement
 from .models import ROLES, AppUser, AuditEvent, Form, User, utcnow
@@ -77,13 +77,16 @@ def create_user(session: Session, username: str, password: str, role: str,
     return user
 
 
-def set_password(session: Session, user: User, password: str, *, actor: str = "system") -> None:
+def set_password(session: Session, user: User, password: str, *, actor: str = "system",
+                 keep_session: str | None = None) -> None:
+    """A new password; every login of the user ends at once except ``keep_session`` (the
+    browser that changed it)."""
     _check_password(password)
     password_hash = hash_password(password)
     _start_write(session)
     user.password_hash = password_hash
     _audit(session, actor, "user.password", {"username": user.username})
-    session.commit()
+    web_sessions.end_all(session, user, keep=keep_session)  # commits with the new hash
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

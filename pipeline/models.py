@@ -64,6 +64,34 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class WebSession(Base):
+    """A web user's login, kept on the server: the cookie holds only its random id (the hash of
+    which is stored here), so logging out, a new password, disabling or an admin's "sign out
+    everywhere" end it at once by deleting the row."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailure(Base):
+    """A failed web login or Collect (HTTP Basic) password, counted per user name and per
+    address by every worker alike (``pipeline.throttle``). Rows older than a day are deleted."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),
+                      Index("ix_login_failures_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    username: Mapped[str] = mapped_column(String(80))  # as typed, lower-cased and cut to 80
+    address: Mapped[str] = mapped_column(String(64))
+
+
 class AppUser(Base):
     """An enumerator's phone: Collect sends ``/key/{token}/...`` and needs no password."""
 

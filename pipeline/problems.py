@@ -86,6 +86,15 @@ def forbidden(what: str = "this") -> Problem:
     return Problem("auth.forbidden", 403, f"You are not allowed to access {what}.")
 
 
+def rate_limited(seconds: int) -> Problem:
+    """Too many failed passwords (``pipeline.throttle``); ``retry_after`` becomes the
+    ``Retry-After`` header."""
+    minutes = max(1, -(-seconds // 60))
+    return Problem("auth.rate_limited", 429,
+                   "Too many wrong passwords for this user name or from this address. Try again "
+                   f"in {minutes} minute{'s' if minutes != 1 else ''}.", retry_after=seconds)
+
+
 def not_found(what: str) -> Problem:
     return Problem("resource.not_found", 404, f"{what} was not found.")
 

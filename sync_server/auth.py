@@ -4,6 +4,9 @@ argon2 is deliberately slow (tens of milliseconds), and Collect sends the passwo
 request, so a verified user name + password is remembered for a minute, keyed by a keyed
 BLAKE2 hash (the password itself is never kept). The memory is void as soon as the user's stored
 password hash changes or the user is deactivated.
+
+Wrong passwords are counted in the database (``pipeline.throttle``), per user name and per
+address, by web logins and Collect alike, so every worker process enforces the same limits.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, request
 
-from pipeline import access, accounts, problems
+from pipeline import access, accounts, problems, throttle
 from pipeline.models import User
 
 from .db import get_session
@@ -62,11 +66,31 @@ def collect_user(token: str | None) -> CollectUser:
         return CollectUser(name=app_user.name, app_user=app_user)
     creds = request.authorization
     if creds is None or creds.type != "basic" or not creds.username or creds.password is None:
-        raise problems.unauthorized()
+        raise problems.unauthorized()  # Collect's first request: the challenge, never counted
     user = basic_user(creds.username, creds.password)
     if user is None:
         raise problems.unauthorized()
     return CollectUser(name=user.username, user=user)
+
+
+def limits() -> tuple[throttle.Limit, throttle.Limit]:
+    """The failed-password limits per user name and per address (settings)."""
+    return (throttle.Limit.parse(current_app.config["LOGIN_FAILURES_PER_USER"]),
+            throttle.Limit.parse(current_app.config["LOGIN_FAILURES_PER_ADDRESS"]))
+
+
+def check_password(username: str, password: str, verify: Callable[[], User | None]) -> User | None:
+    """Run ``verify`` (argon2) unless this user name or address has failed too often lately
+    (429 with ``Retry-After``); count a failure in the database every worker shares."""
+    session = get_session()
+    address = request.remote_addr or ""
+    wait = throttle.wait_seconds(session, username, address, *limits())
+    if wait:
+        raise problems.rate_limited(wait)
+    user = verify()
+    if user is None:
+        throttle.record_failure(session, username, address)
+    return user
 
 
 def basic_user(username: str, password: str) -> User | None:
@@ -80,7 +104,8 @@ def basic_user(username: str, password: str) -> User | None:
             return user
     with _lock:
         _verified.pop(digest, None)
-    user = accounts.authenticate(session, username, password)
+    user = check_password(username, password,
+                          lambda: accounts.authenticate(session, username, password))
     if user is not None:
         with _lock:
             if len(_verified) >= _CACHE_LIMIT:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.throttle import Limit
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -25,7 +27,8 @@ SETTINGS = [
     Setting("SECRET_KEY", None, "Signs session cookies. Default: a random key generated once and kept in the data folder."),
     Setting("SERVER_URL", None, "Public base URL (http://192.168.1.10:5000) put in Collect QR codes and form download links. Default: the URL of the request."),
     Setting("MAX_SUBMISSION_MB", 100, "Largest submission upload (XML plus attachments) accepted, in megabytes."),
-    Setting("LOGIN_RATE_LIMIT", "10 per minute", "How many login attempts one address may make."),
+    Setting("LOGIN_FAILURES_PER_USER", "10 per 15 minutes", "Wrong passwords allowed for one user name (web login and Collect with HTTP Basic, counted together by every worker) before it waits (429 with Retry-After)."),
+    Setting("LOGIN_FAILURES_PER_ADDRESS", "300 per 15 minutes", "Wrong passwords allowed from one address (an office of phones behind one router shares it) before it waits."),
 ]
 
 
@@ -38,6 +41,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             value = int(value)
         conf[s.name] = value
     conf.update(overrides or {})
+    for name in ("LOGIN_FAILURES_PER_USER", "LOGIN_FAILURES_PER_ADDRESS"):
+        Limit.parse(conf[name])  # a mistyped limit stops the start, not a login
     data = Path(conf["SANGJOG_DATA_DIR"]).resolve()
     conf["SANGJOG_DATA_DIR"] = str(data)
     data.mkdir(parents=True, exist_ok=True)

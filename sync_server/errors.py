@@ -64,6 +64,8 @@ def render(problem: Problem) -> Response:
         resp = Response(_page(problem), status=problem.status, mimetype="text/html")
     if problem.status == 401 and who != "html":
         resp.headers["WWW-Authenticate"] = 'Basic realm="Sangjog", charset="UTF-8"'
+    if "retry_after" in problem.details:
+        resp.headers["Retry-After"] = str(problem.details["retry_after"])
     return resp
 
 

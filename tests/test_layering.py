@@ -21,7 +21,7 @@ FORBIDDEN_FIRST_PARTY = {
 HOMES = {
     "flask": ("sync_server/",),
     "flask_wtf": ("sync_server/",),
-    "limits": ("sync_server/web/auth.py",),
+    "cryptography": ("sync_server/web/cookie.py",),
     "flask_babel": ("sync_server/",),
     "pyxform": ("pipeline/forms.py",),
     "requests": ("pipeline/connectors/",),

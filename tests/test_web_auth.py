@@ -95,7 +95,7 @@ def test_login_after_a_crafted_next_stays_on_this_site(client, people):
 
 
 def test_login_attempts_are_rate_limited(app, client, people):
-    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    app.config["LOGIN_FAILURES_PER_USER"] = "3 per minute"
     token = webdata.csrf(client.get("/login").get_data(as_text=True))
     statuses = [
         client.post("/login", data={"username": "sup_rangpur", "password": "wrong password",

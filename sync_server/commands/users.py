@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from pipeline import accounts
+from pipeline import accounts, web_sessions
 from pipeline.models import ROLES, User
 from pipeline.problems import Problem
 
@@ -93,6 +93,18 @@ def disable(username: str) -> None:
     """Disable USERNAME: they cannot log in and their open sessions end."""
     _set_active(username, False)
     click.echo(f"User '{username}' disabled.")
+
+
+@command.command("sign-out")
+@click.argument("username")
+def sign_out(username: str) -> None:
+    """End every web session of USERNAME at once (a lost or shared computer)."""
+    db = get_session()
+    try:
+        ended = web_sessions.end_all(db, people.get_user(db, username), actor="cli")
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    click.echo(f"User '{username}' signed out of {ended} session{'s' if ended != 1 else ''}.")
 
 
 @command.command("enable")

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from flask import Flask, redirect, request, session, url_for
 from werkzeug.routing import IntegerConverter
 
-from pipeline import problems
+from pipeline import problems, web_sessions
 from pipeline import scope as scoping
 from pipeline.models import User
 
@@ -44,25 +44,24 @@ def id_arg(text: str | None) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and int(text) <= MAX_ID else None
 
 
+SESSION_ID = "sid"  # the cookie's only trace of a login: a random token (``web_sessions``)
+
+
 def current_user() -> User | None:
-    """The logged-in, active user, or None. A password change logs out every other session."""
+    """The logged-in, active user, or None: the cookie's login must still exist on the server
+    (logging out, a new password, disabling and "sign out everywhere" delete it)."""
     # Cached on the request, not on ``g``: an app context (and its ``g``) can outlive a request.
     cache = request.environ
     if _KEY not in cache:
         cache[_KEY] = None
-        user_id = session.get("user_id")
-        if user_id is not None:
-            user = get_session().get(User, user_id)
-            if user is not None and user.active and session.get("auth") == fingerprint(user):
+        token = session.get(SESSION_ID)
+        if token is not None:
+            user = web_sessions.user_for(get_session(), token)
+            if user is not None:
                 cache[_KEY] = user
             else:
                 session.clear()
     return cache[_KEY]
-
-
-def fingerprint(user: User) -> str:
-    # The tail of the argon2 hash changes with every new password (new salt).
-    return user.password_hash[-16:]
 
 
 def current_scope() -> scoping.Scope:

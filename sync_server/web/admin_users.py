@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from pipeline import accounts
+from pipeline import accounts, web_sessions
 from pipeline.models import ROLES, AppUser, Form, User
 from pipeline.problems import Problem
 
@@ -103,6 +103,16 @@ def active(username: str):
         return _users_page(problem.status)
     flash(_("%(name)s is enabled.", name=username) if user.active
           else _("%(name)s is disabled and logged out.", name=username), "info")
+    return redirect(url_for("admin_users.users"))
+
+
+@bp.route("/users/<path:username>/sign-out", methods=["POST"])
+@require("admin")
+def sign_out(username: str):
+    db = get_session()
+    user = people.get_user(db, username)
+    web_sessions.end_all(db, user, actor=current_user().username)
+    flash(_("%(name)s is signed out on every browser.", name=username), "info")
     return redirect(url_for("admin_users.users"))
 
 

@@ -1,18 +1,19 @@
 """Web login with a session cookie, logout and password change; CSRF on every form.
 
-Login attempts are rate-limited per address (``LOGIN_RATE_LIMIT``). Collect's OpenRosa
-endpoints and the token JSON API authenticate every request themselves and are exempt from CSRF.
+Wrong passwords are limited per user name and per address (``LOGIN_FAILURES_PER_USER``,
+``LOGIN_FAILURES_PER_ADDRESS``), counted in the database with Collect's. A login lives on the
+server (``pipeline.web_sessions``): the cookie holds only its random id, so logging out ends it
+everywhere at once. Collect's OpenRosa endpoints and the token JSON API authenticate every
+request themselves and are exempt from CSRF.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,20 +21,17 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
-from limits import parse as parse_limit
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-from werkzeug.exceptions import TooManyRequests
 
-from pipeline import accounts
+from pipeline import accounts, web_sessions
 from pipeline.models import utcnow
 from pipeline.problems import Problem
 
+from ..auth import check_password
 from ..db import get_session
-from . import current_user, fingerprint, require, use_database_ints
+from . import SESSION_ID, current_user, require, use_database_ints
+from .cookie import SealedCookieSessions
 from .i18n import problem_text
 
 bp = Blueprint("auth", __name__)
@@ -47,15 +45,12 @@ def init_app(app: Flask) -> None:
     use_database_ints(app)  # first of the pages: their blueprints come after
     # Flask has defaults for these (so setdefault would keep them): set ours outright.
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
+    app.config["PERMANENT_SESSION_LIFETIME"] = web_sessions.LIFETIME
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form left open all day still posts
     # CSRF is checked by our own hook so the exemptions are explicit, by blueprint name.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
-    app.session_interface = _NoCookieForAppUsers()
-    # Only the login form is limited, so the limiter is called there and nowhere else: no
-    # other request (Collect uploads above all) pays for a per-request check.
-    app.extensions["login_limiter"] = MovingWindowRateLimiter(MemoryStorage())
+    app.session_interface = SealedCookieSessions()
     app.register_blueprint(bp)
 
     @app.before_request
@@ -72,16 +67,6 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SECURE"] = str(app.config.get("SERVER_URL") or "").startswith(
         "https://")
     app.after_request(_page_headers)
-
-
-class _NoCookieForAppUsers(SecureCookieSessionInterface):
-    """App users' Collect requests (``/key/<token>/...``) never have a web session: skip
-    reading and signing one for each upload."""
-
-    def open_session(self, app, request):
-        if request.path.startswith("/key/"):
-            return self.null_session_class()
-        return super().open_session(app, request)
 
 
 _PAGE_HEADERS = {"x-frame-options": ("X-Frame-Options", "DENY"),
@@ -107,29 +92,27 @@ def login():
         if current_user() is not None:
             return redirect(target)
         return render_template("login.html", next=target)
-    limiter: MovingWindowRateLimiter = current_app.extensions["login_limiter"]
-    if not limiter.hit(parse_limit(current_app.config["LOGIN_RATE_LIMIT"]), "login",
-                       request.remote_addr or ""):
-        raise TooManyRequests()
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     db = get_session()
-    user = accounts.authenticate(db, username, password) if username and password else None
+    user = check_password(username, password,
+                          lambda: accounts.authenticate(db, username, password)) \
+        if username and password else None
     if user is None:
         flash(_("That user name and password do not match an active account."), "error")
         return render_template("login.html", next=target, username=username), 401
     user.last_login_at = utcnow()
-    db.commit()
+    lang = session.get("lang")
     session.clear()
     session.permanent = True
-    session["user_id"] = user.id
-    session["auth"] = fingerprint(user)
-    session.setdefault("lang", user.language)
+    session[SESSION_ID] = web_sessions.start(db, user)  # commits the login time too
+    session["lang"] = lang or user.language
     return redirect(target)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    web_sessions.end(get_session(), session.get(SESSION_ID))
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -155,11 +138,11 @@ def password():
         flash(_("The two new passwords differ."), "error")
         return render_template("password.html"), 400
     try:
-        accounts.set_password(db, user, new, actor=user.username)
+        accounts.set_password(db, user, new, actor=user.username,
+                              keep_session=session.get(SESSION_ID))
     except Problem as problem:
         flash(problem_text(problem), "error")
         return render_template("password.html"), problem.status
-    session["auth"] = fingerprint(user)
     flash(_("Your password is changed. Other sessions are logged out."), "info")
     return redirect(url_for("dashboard.home"))
 

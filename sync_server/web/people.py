@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports import geo
-from pipeline import problems
+from pipeline import problems, web_sessions
 from pipeline import scope as scoping
 from pipeline.db import begin_write
 from pipeline.models import ROLES, AuditEvent, User
@@ -66,7 +66,10 @@ def set_active(session: Session, user: User, active: bool, actor: str) -> None:
     user.active = active
     session.add(AuditEvent(actor=actor, action="user.enable" if active else "user.disable",
                            details={"username": user.username}))
-    session.commit()
+    if active:
+        session.commit()
+    else:
+        web_sessions.end_all(session, user)  # commits with the change
 
 
 def set_access(session: Session, user: User, role: str, scope: list[str], actor: str) -> None:
