@@ -9,12 +9,20 @@ select_multiple answers stay one space-separated column (Central's default).
 
 Rows stream from a database cursor through ``csv.writer`` into the zip entry: no DataFrames, no
 whole file in memory.
+
+``excel=True`` writes the same files for opening with a double click in Excel or LibreOffice:
+a UTF-8 byte order mark (without it Excel reads Bengali as Latin-1 mojibake), and every text
+cell that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return: OWASP's list) prefixed with ``'``, except text that is simply a number
+(``-12``, ``+3.5``), which stays as it is. The plain zip stays byte for byte Central's layout,
+for scripts.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -144,6 +152,18 @@ def repeat_filename(form_id: str, spec: TableSpec, root: str) -> str:
     return f"{form_id}-{path}.csv"
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def excel_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text, never runs (OWASP CSV injection): text starting
+    with a formula character gets a leading ``'``, unless it is just a number."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _select_in_order(cols: list[CsvColumn], sources: dict[str, Any]) -> list[Any]:
     """One SELECT column per CSV column, in CSV order, so rows go to ``csv.writer`` as they are
     (it writes None as an empty field and numbers and dates in the form Central uses)."""
@@ -157,13 +177,14 @@ def _select_in_order(cols: list[CsvColumn], sources: dict[str, Any]) -> list[Any
 
 
 def _write_rows(zf: zipfile.ZipFile, name: str, cols: list[CsvColumn], stmt: Select,
-                session: Session, chunk_rows: int, progress: Any) -> int:
+                session: Session, chunk_rows: int, progress: Any, excel: bool = False) -> int:
     result = session.connection().execute(stmt.execution_options(yield_per=chunk_rows))
     converters = [(i, c.convert) for i, c in enumerate(cols) if c.convert is not None]
     count = 0
-    with zf.open(name, "w") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
+    encoding = "utf-8-sig" if excel else "utf-8"  # utf-8-sig: the byte order mark first
+    with zf.open(name, "w") as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow([c.header for c in cols])
+        writer.writerow([excel_cell(c.header) if excel else c.header for c in cols])
         for rows in result.partitions():
             if converters:
                 rows = [list(row) for row in rows]
@@ -171,6 +192,8 @@ def _write_rows(zf: zipfile.ZipFile, name: str, cols: list[CsvColumn], stmt: Sel
                     for i, convert in converters:
                         if row[i] is not None:
                             row[i] = convert(row[i])
+            if excel:
+                rows = [[excel_cell(value) for value in row] for row in rows]
             writer.writerows(rows)
             count += len(rows)
             if progress is not None:
@@ -180,8 +203,10 @@ def _write_rows(zf: zipfile.ZipFile, name: str, cols: list[CsvColumn], stmt: Sel
 
 def write_zip(session: Session, form_id: str, out: str | Path | IO[bytes],
               scope: Iterable[str] = ("*",), period: Period | str | None = None,
-              progress: Any = None, chunk_rows: int = query.CHUNK_ROWS) -> dict[str, int]:
-    """Write the Central-layout zip for one form; returns file name → data rows written."""
+              progress: Any = None, chunk_rows: int = query.CHUNK_ROWS,
+              excel: bool = False) -> dict[str, int]:
+    """Write the Central-layout zip for one form; returns file name → data rows written.
+    ``excel``: a byte order mark and formulas neutralised (see the module's notes)."""
     if isinstance(period, str):
         period = Period.parse(period)
     sel = query.select_form(session, form_id, list(scope), period)
@@ -200,12 +225,13 @@ def write_zip(session: Session, form_id: str, out: str | Path | IO[bytes],
     written: dict[str, int] = {}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         written[f"{form_id}.csv"] = _write_rows(zf, f"{form_id}.csv", cols, main_stmt, session,
-                                                chunk_rows, progress)
+                                                chunk_rows, progress, excel)
         for spec in sel.repeat_specs():
             name = repeat_filename(form_id, spec, sel.schema.root)
             repeat_cols = repeat_columns(sel, spec, order)
             table = sel.tables[spec.name]
             stmt = query.repeat_query(sel, spec.name).with_only_columns(
                 *_select_in_order(repeat_cols, dict(table.c.items())), maintain_column_froms=True)
-            written[name] = _write_rows(zf, name, repeat_cols, stmt, session, chunk_rows, progress)
+            written[name] = _write_rows(zf, name, repeat_cols, stmt, session, chunk_rows, progress,
+                                        excel)
     return written

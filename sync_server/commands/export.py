@@ -88,16 +88,20 @@ def district(district: str | None, division: str | None, everything: bool, perio
 @click.option("--district", help="Only this district (code or name).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Zip to write (default: FORM.csv.zip, as ODK Central names it).")
+@click.option("--excel", is_flag=True,
+              help="For opening in Excel: a UTF-8 byte order mark, and text that a spreadsheet "
+                   "would run as a formula (=, +, -, @ first) prefixed with '.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @with_appcontext
 def csv_zip(form_id: str, period: str | None, district: str | None, output: Path | None,
-            quiet: bool) -> None:
+            excel: bool, quiet: bool) -> None:
     """Write one form's submissions as ODK Central's CSV zip (main + one CSV per repeat)."""
     output = output or Path(f"{form_id}.csv.zip")
     try:
         scope = [geo.scope_code(geo.find_district(district))] if district else ["*"]
         with _bar(quiet, "row") as bar:
-            written = write_zip(_caught_up_session(), form_id, output, scope, _period(period), bar)
+            written = write_zip(_caught_up_session(), form_id, output, scope, _period(period), bar,
+                                excel=excel)
     except Problem as problem:
         raise click.ClickException(problem.message) from None
     click.echo(f"{output}: " + ", ".join(f"{name} ({rows} rows)" for name, rows in written.items()))

@@ -27,7 +27,8 @@ from .dashboard import current_quarter
 from .i18n import locale, problem_text
 
 bp = Blueprint("downloads", __name__)
-FORMATS = {"xlsx": _l("Excel workbook"), "csv": _l("CSV files of one form (zip)")}
+FORMATS = {"xlsx": _l("Excel workbook"), "csv": _l("CSV files of one form (zip)"),
+           "csv_excel": _l("CSV files of one form for Excel (zip)")}
 LANGS = ("en", "bn")
 
 
@@ -173,7 +174,8 @@ def _export():
             form_id = request.args.get("form", "")
             if get_session().scalar(select(Form.id).where(Form.xml_form_id == form_id)) is None:
                 raise problems.unknown_form(form_id or "?")
-            csvzip.write_zip(get_session(), form_id, out, scope, period)
+            csvzip.write_zip(get_session(), form_id, out, scope, period,
+                             excel=fmt == "csv_excel")
             mimetype = "application/zip"
     except BaseException:
         out.close()
