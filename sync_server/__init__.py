@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Flask
 
+from pipeline import safe_xml
+
 from . import config as config_module
 from . import db, errors
 
@@ -17,6 +19,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(config_module.load(config))
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_SUBMISSION_MB"] * 1024 * 1024
+    # Every parse of submission XML in this process (uploads, the loader) stops at these.
+    safe_xml.configure(safe_xml.Limits(int(app.config["MAX_SUBMISSION_ELEMENTS"]),
+                                       int(app.config["MAX_SUBMISSION_DEPTH"])))
     db.init_app(app)
     errors.init_app(app)
     for register in _components():

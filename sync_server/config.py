@@ -27,6 +27,8 @@ SETTINGS = [
     Setting("SECRET_KEY", None, "Signs session cookies. Default: a random key generated once and kept in the data folder."),
     Setting("SERVER_URL", None, "Public base URL (http://192.168.1.10:5000) put in Collect QR codes and form download links. Default: the URL of the request."),
     Setting("MAX_SUBMISSION_MB", 100, "Largest submission upload (XML plus attachments) accepted, in megabytes."),
+    Setting("MAX_SUBMISSION_ELEMENTS", 100_000, "Most XML elements a submission may have; more is refused (400) while it is read, before its tree is built."),
+    Setting("MAX_SUBMISSION_DEPTH", 64, "Deepest nesting of XML elements a submission may have; deeper is refused (400) while it is read."),
     Setting("LOGIN_FAILURES_PER_USER", "10 per 15 minutes", "Wrong passwords allowed for one user name (web login and Collect with HTTP Basic, counted together by every worker) before it waits (429 with Retry-After)."),
     Setting("LOGIN_FAILURES_PER_ADDRESS", "300 per 15 minutes", "Wrong passwords allowed from one address (an office of phones behind one router shares it) before it waits."),
 ]
