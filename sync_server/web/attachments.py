@@ -13,7 +13,7 @@ from pipeline.models import Attachment, Submission
 
 from ..db import get_blobs, get_session
 from . import current_scope, listing, require
-from .thumbnails import thumbnail
+from .thumbnails import PLACEHOLDER, thumbnail
 
 bp = Blueprint("attachments", __name__)
 INLINE_TYPES = ("image/", "audio/", "video/")
@@ -50,14 +50,12 @@ def attachment(submission_id: int, name: str):
         folder = Path(current_app.config["SANGJOG_DATA_DIR"]) / "thumbs"
         small = thumbnail(blobs.path(found.sha256), folder, found.sha256)
         if small is not None:
-            response = send_file(small, mimetype="image/jpeg", conditional=True, max_age=86400)
-            response.headers["Cache-Control"] = "private, max-age=86400"
-            return response
+            kind = "image/svg+xml" if small == PLACEHOLDER else "image/jpeg"
+            return send_file(small, mimetype=kind, conditional=True)
     # Only pictures, sound and video open in the browser; anything else (HTML, SVG) downloads.
     inline = found.content_type.startswith(INLINE_TYPES) and found.content_type != "image/svg+xml"
+    # Photos are submission data: never stored in a cache (the page headers say no-store).
     response = send_file(blobs.path(found.sha256), mimetype=found.content_type,
-                         as_attachment=not inline, download_name=found.name,
-                         conditional=True, max_age=86400)
-    response.headers["Cache-Control"] = "private, max-age=86400"
+                         as_attachment=not inline, download_name=found.name, conditional=True)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -69,19 +69,36 @@ def init_app(app: Flask) -> None:
     app.after_request(_page_headers)
 
 
+# As strict as the pages allow: scripts, styles, images and fonts only from this server (no
+# inline script or style anywhere: handlers live in sangjog.js), forms post only here, nothing
+# frames the pages, no plugins. A feature that shows pictures from elsewhere (map tiles, object
+# storage) adds its host to ``img-src`` here, the one place.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
+                           "img-src 'self'; font-src 'self'; connect-src 'self'; "
+                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
 _PAGE_HEADERS = {"x-frame-options": ("X-Frame-Options", "DENY"),
                  "x-content-type-options": ("X-Content-Type-Options", "nosniff"),
-                 "referrer-policy": ("Referrer-Policy", "same-origin")}
+                 "referrer-policy": ("Referrer-Policy", "same-origin"),
+                 "content-security-policy": ("Content-Security-Policy", CONTENT_SECURITY_POLICY)}
+NO_STORE = ("cache-control", ("Cache-Control", "no-store"))
 
 
 def _page_headers(response):
-    """Pages are never framed by other sites (clickjacking) nor sniffed into another type.
-    One look at the headers a view set (Werkzeug's ``setdefault`` raises and catches an
-    exception per missing header: half the cost of every upload's hooks)."""
+    """Pages are never framed by other sites (clickjacking) nor sniffed into another type, run
+    only this server's scripts, and, except the static files, are never kept in a browser's or
+    proxy's cache: they show submission data, which must not stay on a shared computer. One
+    look at the headers a view set (Werkzeug's ``setdefault`` raises and catches an exception
+    per missing header: half the cost of every upload's hooks)."""
     present = {name.lower() for name, _ in response.headers.items()}
     for lower, (name, value) in _PAGE_HEADERS.items():
         if lower not in present:
             response.headers.add(name, value)
+    if not request.path.startswith("/static/"):
+        if NO_STORE[0] in present:  # send_file's own ("no-cache": stored, then revalidated)
+            response.headers["Cache-Control"] = "no-store"
+        else:
+            response.headers.add(*NO_STORE[1])
     return response
 
 

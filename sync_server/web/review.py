@@ -141,17 +141,21 @@ def submission(submission_id: int):
     sub = db.get(Submission, submission_id)
     if sub is None:
         raise problems.not_found(f"Submission {submission_id}")
-    if not sub.current:  # replaced by an edit: show the version that stands now
-        current = db.scalar(select(Submission.id).where(Submission.root_id == sub.root_id,
-                                                        Submission.current.is_(True)))
-        if current is not None and current != sub.id:
-            return redirect(url_for("review.submission", submission_id=current))
     form = sub.form
     conn = db.connection()
     table = listing.main_table(conn, form.xml_form_id)
     if table is None:
         raise problems.not_found(f"Submission {submission_id}")
     scope = current_scope()
+    if not sub.current:  # replaced by an edit: show the version that stands now
+        current = db.scalar(select(Submission.id).where(Submission.root_id == sub.root_id,
+                                                        Submission.current.is_(True)))
+        if current is not None and current != sub.id:
+            try:  # only to a reader who may see it: to anyone else, as if it never existed
+                listing.one_row(conn, table, scope, current)
+            except problems.Problem:
+                raise problems.not_found(f"Submission {submission_id}") from None
+            return redirect(url_for("review.submission", submission_id=current))
     row = listing.one_row(conn, table, scope, submission_id)  # 404 outside the user's scope
     lang = locale()
     schema = _schema(form, row._form_version)

@@ -1,28 +1,46 @@
 """Small JPEG copies of photos for the submission page, so a slow connection loads a few KB
-per picture instead of a phone camera's megabytes. Made once per blob and kept on disk."""
+per picture instead of a phone camera's megabytes. Made once per blob and kept on disk.
+
+Memory stays small whatever the file says: JPEGs are decoded at a reduced scale
+(``Image.draft``: 1/2 to 1/8, straight to the thumbnail's size), and a picture that would still
+decode to more than ``MAX_PIXELS`` (a 420 KB PNG can declare 12000 × 12000 pixels: 1.2 GB) is
+never decoded: the page shows ``PLACEHOLDER`` and the original stays a download.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 SIZE = 320  # longest side, in pixels: twice the 160 px the page shows, for sharp screens
+MAX_PIXELS = 50_000_000  # decoded pixels (RGB: 150 MB); a 48-megapixel phone photo fits
+PLACEHOLDER = Path(__file__).resolve().parent.parent / "static" / "too-large.svg"
 
 
 def thumbnail(source: Path, folder: Path, sha256: str) -> Path | None:
-    """The thumbnail of ``source`` (made now if missing), or None if it is not a picture."""
+    """The thumbnail of ``source`` (made now if missing), ``PLACEHOLDER`` for a picture too
+    large to decode, or None if it is not a picture."""
     target = folder / sha256[:2] / f"{sha256}-{SIZE}.jpg"
     if target.exists():
         return target
     try:
-        with Image.open(source) as image:
-            image = ImageOps.exif_transpose(image)  # phones store portraits sideways
-            image.thumbnail((SIZE, SIZE))
-            small = image.convert("RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        with warnings.catch_warnings():
+            # Pillow's own warning counts pixels before ``draft``: ours is checked after it.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source) as image:
+                image.draft("RGB", (SIZE, SIZE))  # JPEG only: decode at the smallest scale
+                width, height = image.size  # from the header, after draft's scaling
+                if width * height > MAX_PIXELS:
+                    return PLACEHOLDER
+                image.thumbnail((SIZE, SIZE))
+                small = ImageOps.exif_transpose(image).convert("RGB")  # phones store portraits sideways
+    except Image.DecompressionBombError:  # over twice Pillow's limit, refused at open
+        return PLACEHOLDER
+    except (UnidentifiedImageError, OSError):
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".jpg")
