@@ -123,3 +123,23 @@ def bad_form_state(state: str) -> Problem:
 def validator_unavailable(reason: str) -> Problem:
     return Problem("form.validator_unavailable", 503,
                    f"Forms cannot be checked now: ODK Validate needs Java ({reason}).")
+
+
+# ---- the OData feed (docs/odata.md) ----
+
+def odata_bad_query(message: str) -> Problem:
+    return Problem("odata.bad_query", 400, message)
+
+
+def odata_unknown_property(name: str) -> Problem:
+    return Problem("odata.unknown_property", 400,
+                   f"This form has no property '{name}' here (see the service's $metadata).")
+
+
+def odata_unsupported(message: str) -> Problem:
+    return Problem("odata.unsupported", 501, f"{message} is not supported by this server.")
+
+
+def odata_bad_skiptoken() -> Problem:
+    return Problem("odata.bad_skiptoken", 400,
+                   "The $skiptoken is not one this server gave out: follow @odata.nextLink as sent.")

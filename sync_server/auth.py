@@ -64,13 +64,20 @@ def collect_user(token: str | None) -> CollectUser:
     if token is not None:
         app_user = accounts.key_holder(current_app.extensions["engine"], token)
         return CollectUser(name=app_user.name, app_user=app_user)
+    user = basic_login()
+    return CollectUser(name=user.username, user=user)
+
+
+def basic_login() -> User:
+    """The web user this request's HTTP Basic credentials name, or a 401 ``Problem``: the one
+    Basic login of every door (Collect's, the OData feed)."""
     creds = request.authorization
     if creds is None or creds.type != "basic" or not creds.username or creds.password is None:
         raise problems.unauthorized()  # Collect's first request: the challenge, never counted
     user = basic_user(creds.username, creds.password)
     if user is None:
         raise problems.unauthorized()
-    return CollectUser(name=user.username, user=user)
+    return user
 
 
 def limits() -> tuple[throttle.Limit, throttle.Limit]:

@@ -35,7 +35,8 @@ def init_app(app: Flask) -> None:
 def audience() -> str:
     if request.blueprint == "openrosa" or request.path.startswith("/key/"):
         return "openrosa"
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+    if (request.path.startswith("/api/") or request.blueprint == "odata"
+            or request.accept_mimetypes.best == "application/json"):
         return "json"
     return "html"
 

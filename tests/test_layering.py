@@ -27,6 +27,7 @@ HOMES = {
     "requests": ("pipeline/connectors/",),
     "pandas": ("exports/",),
     "xlsxwriter": ("exports/",),
+    "odata_query": ("exports/odata_query.py",),
 }
 
 
