@@ -246,14 +246,14 @@ _SYSTEM_SCHEMA = """    <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" 
         <Property Name="formVersion" Type="Edm.String"/>
       </ComplexType>
       <EnumType Name="Status">
-        <Member Name="notDecrypted"/>
-        <Member Name="missingEncryptedFormData"/>
+        <Member Name="notDecrypted" Value="0"/>
+        <Member Name="missingEncryptedFormData" Value="1"/>
       </EnumType>
       <EnumType Name="ReviewState">
-        <Member Name="hasIssues"/>
-        <Member Name="edited"/>
-        <Member Name="rejected"/>
-        <Member Name="approved"/>
+        <Member Name="hasIssues" Value="0"/>
+        <Member Name="edited" Value="1"/>
+        <Member Name="rejected" Value="2"/>
+        <Member Name="approved" Value="3"/>
       </EnumType>
     </Schema>
 """
@@ -279,7 +279,8 @@ _CAPABILITIES = """          <Annotation Term="Org.OData.Capabilities.V1.Conform
 
 
 def edmx(service: Service) -> str:
-    """The ``$metadata`` document (CSDL XML), laid out as Central lays it out."""
+    """The ``$metadata`` document (CSDL XML), laid out as Central lays it out. Enum members
+    carry their (optional) values, which some clients need."""
     ns = service.namespace
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n'
            '<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">\n'
