@@ -348,11 +348,13 @@ def value_getter(leaf: Leaf, wkt: bool) -> Callable[[Mapping[str, Any]], Any]:
         kind = leaf.spec.type
         return lambda row: _line(row[name], kind, wkt)
     if leaf.kind == TEXT:
-        return lambda row: None if row[name] is None else _text(row[name])
+        return lambda row: _text(row[name])
     return lambda row: row[name]
 
 
-def _text(value: Any) -> str:
+def _text(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
     if isinstance(value, datetime):
         return iso_datetime(value) or ""
     if isinstance(value, date):

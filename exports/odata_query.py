@@ -169,7 +169,10 @@ def where(text: str, props: Properties) -> ColumnElement[bool]:
         raise problems.odata_bad_query(f"The $filter could not be read: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - sly raises plain errors on some inputs
         raise problems.odata_bad_query(f"The $filter could not be read: {exc}") from None
-    return _Filter(props).condition(tree)
+    try:
+        return _Filter(props).condition(tree)
+    except (ValueError, OverflowError) as exc:  # a literal no type can hold (2024-02-30)
+        raise problems.odata_bad_query(f"The $filter has a value that cannot be read: {exc}") from None
 
 
 class _Filter:
