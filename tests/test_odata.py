@@ -329,3 +329,39 @@ def test_the_json_is_valid_when_streamed(client, site):
     assert json.loads(text)["value"][0]["photos"][0]["caption"] == "gate"
 
 
+
+
+def test_reviews_and_edits_show_in_system_and_filter(client, db, blobs, site):
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline import review
+    from pipeline.models import Submission
+
+    before = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    first = db.query(Submission).filter_by(instance_id=site[0]).one()
+    review.set_review(db, [first.id], "has_issues", "Photo of the wrong gate", "sup")
+    # An edit of the second: same __id, one edit, state 'edited', a later updatedAt.
+    edit = wh_forms.submission(f"uuid:{uuid.uuid4()}", {**answers(1), "progress": "99"},
+                               deprecated_id=site[1])
+    assert accept(db, blobs, Incoming(edit, submitter="phone-1")).status == "edited"
+    rows = {r["__id"]: r for r in get(client, f"{SVC}/Submissions").get_json()["value"]}
+    assert set(rows) == set(site)
+    assert rows[site[0]]["__system"]["reviewState"] == "hasIssues"
+    assert rows[site[1]]["__system"]["reviewState"] == "edited"
+    assert rows[site[1]]["__system"]["edits"] == 1 and rows[site[1]]["progress"] == 99
+    assert rows[site[2]]["__system"]["updatedAt"] is None
+    for iid in site[:2]:
+        assert rows[iid]["__system"]["updatedAt"] >= before[:19]
+
+    def ids(expr: str) -> set[str]:
+        resp = get(client, f"{SVC}/Submissions", query_string={"$filter": expr})
+        assert resp.status_code == 200, resp.get_json()
+        return {r["__id"] for r in resp.get_json()["value"]}
+
+    assert ids(f"__system/updatedAt gt {before}") == set(site[:2])
+    assert ids("__system/updatedAt eq null") == {site[2]}
+    assert ids("__system/reviewState eq 'hasIssues'") == {site[0]}
+    assert ids("__system/reviewState ne 'hasIssues'") == set(site[1:])
+    assert ids("__system/edits gt 0") == {site[1]}
+    ordered = get(client, f"{SVC}/Submissions?$orderby=__system/updatedAt desc&$select=__id")
+    assert [r["__id"] for r in ordered.get_json()["value"]][2] == site[2]  # nulls last
