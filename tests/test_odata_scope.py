@@ -99,3 +99,15 @@ def test_wrong_passwords_and_disabled_users_get_nothing(app, db, world):
     user.active = False
     db.commit()
     assert client.get(svc, headers=basic("do_rangpur")).status_code == 401
+
+
+def test_wrong_passwords_at_the_feed_are_limited_like_every_basic_login(app, world):
+    app.config["LOGIN_FAILURES_PER_USER"] = "3 per minute"
+    client = app.test_client()
+    svc = f"/odata/{FORM}.svc/Submissions"
+    answers = [client.get(svc, headers=basic("do_rangpur", "wrong")).status_code for _ in range(4)]
+    assert answers == [401, 401, 401, 429]
+    refused = client.get(svc, headers=basic("do_rangpur"))  # even the right password waits now
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    # The same count as Collect's Basic login: the user name is blocked there too.
+    assert client.get("/formList", headers=basic("do_rangpur")).status_code == 429
