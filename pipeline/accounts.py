@@ -228,11 +228,6 @@ def key_holder(engine: Engine, token: str) -> KeyHolder:
     return KeyHolder(app_user_id, name, list(forms or []), list(scope or []))
 
 
-def may_fill(app_user: AppUser | KeyHolder | None, xml_form_id: str) -> bool:
-    """Web users may fill every form; an app user only its assigned ones (none assigned = all)."""
-    return app_user is None or not app_user.forms or xml_form_id in app_user.forms
-
-
 def masked(token: str) -> str:
     """Enough of a key to tell two apart in a listing, never enough to use it."""
     return token[:4] + "…" if token else ""

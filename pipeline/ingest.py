@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .db import writer_for
@@ -81,7 +82,7 @@ def accept(session: Session, blobs: BlobStore, incoming: Incoming, *,
     from . import loader, rawstore
 
     envelope = envelope or rawstore.read_envelope(incoming.xml)
-    authorize(by, envelope)
+    authorize(session, by, envelope)
     if incoming.submitter is None and by is not None:
         incoming.submitter = by.username if isinstance(by, User) else by.name
     digests = rawstore.write_blobs(blobs, incoming, envelope) if incoming.files else {}
@@ -95,19 +96,21 @@ def accept(session: Session, blobs: BlobStore, incoming: Incoming, *,
     return outcome
 
 
-# Web users who may send submissions through Collect's door (district officers only read).
-COLLECTING_ROLES = ("admin", "supervisor")
+def authorize(session: Session, by: KeyHolder | User | None, envelope: Envelope) -> None:
+    """The one rule for writing a submission, for every door (``access.check_write``: role,
+    form, area); an edit may replace only a submission its writer may see. Raises a 403
+    ``Problem``; ``by=None`` is a door an admin runs on the server (pulls, imports)."""
+    from . import access, rawstore
+    from .models import Submission
 
-
-def authorize(by: KeyHolder | User | None, envelope: Envelope) -> None:
-    """The one rule for writing a submission, for every door: raises a 403 ``Problem``."""
-    from . import accounts, problems
-
-    if isinstance(by, User):
-        if by.role not in COLLECTING_ROLES:
-            raise problems.forbidden(
-                f"send submissions as a {by.role.replace('_', ' ')} (read-only): use an app "
-                "user's key or an account that collects")
+    if by is None:
         return
-    if not accounts.may_fill(by, envelope.form_id):
-        raise problems.forbidden(f"form '{envelope.form_id}' with this key")
+    who = access.web_user(by) if isinstance(by, User) else access.app_user(by)
+    access.check_write(who, envelope.form_id, access.location(envelope.root))
+    if envelope.deprecated_id and not who.scope.everything:
+        replaced = session.scalar(select(Submission.xml)
+                                  .where(Submission.instance_id == envelope.deprecated_id))
+        if session.in_transaction():
+            session.commit()
+        if replaced is not None:
+            access.check_edit(who, access.location(rawstore.parse_xml(replaced)))

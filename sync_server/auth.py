@@ -40,9 +40,6 @@ class CollectUser:
     app_user: accounts.KeyHolder | None = None
     user: User | None = None
 
-    def may_fill(self, xml_form_id: str) -> bool:
-        return accounts.may_fill(self.app_user, xml_form_id)
-
     @property
     def principal(self) -> access.Principal:
         """The rule's view of this caller (``pipeline.access``)."""

@@ -185,19 +185,6 @@ def test_web_user_submits_with_basic_auth(client, session):
                        data=multipart(submission_xml("uuid:x"))).status_code == 401
 
 
-def test_a_district_officer_cannot_submit_through_collects_door(client, session):
-    """District officers only read: Collect's door refuses them as the web pages do."""
-    publish_site_visit(session)
-    accounts.create_user(session, "reader", "a long password", "district_officer",
-                         ["bd_district:5549"])
-    headers = {"Authorization": "Basic " + base64.b64encode(b"reader:a long password").decode()}
-    resp = client.post("/submission", headers=headers, content_type="multipart/form-data",
-                       data=multipart(submission_xml("uuid:officer")))
-    assert resp.status_code == 403
-    assert b"read-only" in resp.data
-    assert _stored(session, "uuid:officer") is None
-
-
 def test_collect_round_trip_with_the_real_inspection_form(client, session):
     """formList → download → manifest and media → fill with ODK's engine → submit photos."""
     from pipeline.domain.projects import SAMPLE, import_projects

@@ -45,10 +45,8 @@ def test_collects_door_refuses_them_before_building_a_tree(client, session, body
 
 
 def test_the_settings_set_the_limits_of_the_process(tmp_path):
-    from sync_server import create_app
-
     from pipeline.db import writer_for
-    from sync_server import background_loader
+    from sync_server import background_loader, create_app
 
     app = create_app({"SANGJOG_DATA_DIR": str(tmp_path), "SECRET_KEY": "x",
                       "MAX_SUBMISSION_ELEMENTS": "50", "MAX_SUBMISSION_DEPTH": 5})
