@@ -11,8 +11,10 @@ on a connection kept per thread, with the one retry policy of the write path.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -20,10 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .problems import Problem
@@ -33,40 +36,61 @@ T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# How long a SQLite write waits for another process's write to end before it gives up (the
+# request then answers 503 with Retry-After): the ``SQLITE_BUSY_SECONDS`` setting.
+BUSY_SECONDS = 30.0
+
+
+def make_engine(url: str, *, busy_seconds: float = BUSY_SECONDS, **kwargs: Any) -> Engine:
     if url.startswith("postgres://"):  # the spelling Heroku-style URLs use
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        engine = create_engine(url, connect_args={"timeout": busy_seconds}, **kwargs)
+        _configure_sqlite(engine, busy_seconds)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
 # PostgreSQL error classes that pass: connection exception, transaction rollback (serialization,
-# deadlock), insufficient resources, operator intervention (shutdown, cannot connect now).
+# deadlock), insufficient resources (disk full, out of memory), operator intervention (shutdown,
+# cannot connect now); and one state: a read-only transaction (a standby, or the database set
+# read-only while its disk is dealt with).
 _TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57"})
+_TRANSIENT_SQLSTATES = frozenset({"25006"})
+# SQLite's primary result codes that pass: busy, locked, read-only (the files or their folder
+# cannot be written), I/O error, disk full.
+_TRANSIENT_SQLITE_CODES = frozenset({5, 6, 8, 10, 13})
+_TRANSIENT_SQLITE_TEXT = ("database is locked", "database is busy", "readonly database",
+                          "disk i/o error", "database or disk is full")
+# The attachment store's counterparts: no space, over quota, a read-only file system.
+_TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether a database error says "not now" rather than "never": the database is out of
-    reach, restarting, or (SQLite) busy past the timeout. The same request may succeed later."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    if sqlstate:
-        return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
-    if not isinstance(exc, OperationalError):
-        return False
-    text = str(exc.orig).lower()
-    if "sqlite" in type(exc.orig).__module__:
-        return "database is locked" in text or "database is busy" in text
-    return True  # a driver error with no SQLSTATE: the connection itself failed
+    """Whether an error says "not now" rather than "never": the database is out of reach,
+    restarting, busy past the timeout, read-only or out of disk (or the attachment store is).
+    The same request may succeed later. Takes SQLAlchemy's wrapped errors and the drivers' own
+    (``BEGIN IMMEDIATE`` runs straight on the driver, ``COPY`` too)."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _TRANSIENT_SQLITE_CODES
+        return any(text in str(exc).lower() for text in _TRANSIENT_SQLITE_TEXT)
+    if isinstance(exc, psycopg.Error):
+        if exc.sqlstate:
+            return exc.sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or exc.sqlstate in _TRANSIENT_SQLSTATES
+        # No SQLSTATE: the connection itself failed (refused, closed, lost).
+        return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+    if isinstance(exc, OSError) and not isinstance(exc, sqlite3.Error):
+        return exc.errno in _TRANSIENT_ERRNOS
+    return False
 
 
 _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
@@ -75,7 +99,7 @@ _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 WAL_CHECKPOINT_PAGES = 4000
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so BEGIN is ours to emit.
@@ -90,7 +114,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -7,8 +7,10 @@ process of its own beside gunicorn's workers), by readers that must see every ac
 Batches are read and parsed outside the database's write turn and written inside it, one insert
 per table. A submission that cannot be parsed or written is flagged (``parse_status =
 'failed'`` with a Problem code and message) and committed as such: it stays in the raw store,
-nothing is raised to the caller, and the next submission loads as usual. Loads take turns
-(``db.serialize_loads``), so two processes never write the same submission's rows at once.
+nothing is raised to the caller, and the next submission loads as usual. The database's own
+trouble (locked, read-only, out of reach) is raised instead and the submission stays pending.
+Loads take turns (``db.serialize_loads``), so two processes never write the same submission's
+rows at once.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import warehouse
-from .db import begin_write, serialize_loads, writer_for
+from .db import begin_write, is_transient, serialize_loads, writer_for
 from .models import IS_PENDING, Attachment, Form, Submission
 from .parse import ParsedSubmission, parse
 from .problems import Problem
@@ -41,7 +43,10 @@ _ATTEMPTS = 2
 def _load_one(session: Session, submission_id: int) -> bool:
     """Parse one submission and write its rows (only the current version of an edited one
     reaches the warehouse; older versions are parsed to check them), in the caller's write
-    turn; the row is read inside the write transaction. Returns True when it loaded."""
+    turn; the row is read inside the write transaction. Returns True when it loaded. When the
+    database says "not now" (locked, read-only, out of reach: ``db.is_transient``) the error is
+    raised and the submission stays pending: a reader answers 503, the loader's loop tries
+    again; it is never flagged failed for the database's trouble."""
     for attempt in range(_ATTEMPTS):
         try:
             return _load(session, submission_id)
@@ -50,15 +55,21 @@ def _load_one(session: Session, submission_id: int) -> bool:
             _flag(session, submission_id, problem.code, problem.message)
         except SQLAlchemyError as exc:
             session.rollback()
-            # Another process may have created the same table or column a moment ago, or the
-            # tables were changed by hand: look at them afresh and try again once.
+            # Another process may have created the same table or column a moment ago, the
+            # tables were changed by hand, or one made here went with the rollback: look at
+            # them afresh and try again once.
             warehouse.forget(session.get_bind())
+            if is_transient(exc):
+                raise
             if attempt + 1 < _ATTEMPTS:
                 continue
             log.exception("writing submission %s to the warehouse failed", submission_id)
             _flag(session, submission_id, WRITE_FAILED, f"The warehouse refused the rows: {exc}")
         except Exception as exc:  # a defect must not turn a stored submission into a 500
             session.rollback()
+            if is_transient(exc):  # the driver's own error (BEGIN IMMEDIATE, COPY)
+                warehouse.forget(session.get_bind())
+                raise
             log.exception("loading submission %s failed", submission_id)
             _flag(session, submission_id, LOAD_FAILED, f"Loading failed: {type(exc).__name__}: {exc}")
         return False
@@ -262,9 +273,11 @@ def _write_batch(session: Session, query: Any, prepared: Parsed) -> Processed:
     try:
         result = _load_batch(session, current, prepared)
         session.commit()
-    except Exception:  # SQLAlchemy's errors, and the driver's own from COPY on PostgreSQL
+    except Exception as exc:  # SQLAlchemy's errors, and the driver's own from COPY on PostgreSQL
         session.rollback()
-        warehouse.forget(session.get_bind())
+        warehouse.forget(session.get_bind())  # a table it made may be gone with the rollback
+        if is_transient(exc):
+            raise  # not the rows' fault: they stay pending (``_load_one``)
         log.warning("a batch of %d submissions failed; loading them one by one", len(current))
         older = [r.id for r in rows]  # every one of them, in order
     result.seen = len(rows)
@@ -365,8 +378,12 @@ def follow(sessions: sessionmaker[Session], stopping: threading.Event,
                 if newest_pending(session) is not None:
                     done = load_pending(session)
                     total += done.ok + done.failed
-        except Exception:
-            log.exception("loading pending submissions failed; trying again shortly")
+        except Exception as exc:
+            if is_transient(exc):  # the database's trouble, not the submissions': they wait
+                log.warning("the database is unavailable (%s); loading again shortly",
+                            getattr(exc, "orig", None) or exc)
+            else:
+                log.exception("loading pending submissions failed; trying again shortly")
             stopping.wait(1.0)
         if deadline is not None and time.monotonic() >= deadline:
             break

@@ -26,6 +26,7 @@ SETTINGS = [
     Setting("DATABASE_URL", None, "SQLAlchemy URL of the warehouse. Default: a SQLite file in the data folder. PostgreSQL: postgresql://user:pass@host/db."),
     Setting("SECRET_KEY", None, "Signs session cookies. Default: a random key generated once and kept in the data folder."),
     Setting("SERVER_URL", None, "Public base URL (http://192.168.1.10:5000) put in Collect QR codes and form download links. Default: the URL of the request."),
+    Setting("SQLITE_BUSY_SECONDS", 30, "How long a write to the SQLite file waits while another process writes (a backup, a command) before the request answers 503 with Retry-After; Collect sends it again later."),
     Setting("MAX_SUBMISSION_MB", 100, "Largest submission upload (XML plus attachments) accepted, in megabytes."),
     Setting("MAX_SUBMISSION_ELEMENTS", 100_000, "Most XML elements a submission may have; more is refused (400) while it is read, before its tree is built."),
     Setting("MAX_SUBMISSION_DEPTH", 64, "Deepest nesting of XML elements a submission may have; deeper is refused (400) while it is read."),

@@ -10,7 +10,8 @@ from pipeline.storage import BlobStore
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"],
+                         busy_seconds=float(app.config["SQLITE_BUSY_SECONDS"]))
     app.extensions["engine"] = engine
     app.extensions["sessions"] = session_factory(engine)
     app.extensions["blobs"] = BlobStore(f"{app.config['SANGJOG_DATA_DIR']}/blobs")

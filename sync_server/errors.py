@@ -13,6 +13,8 @@ from werkzeug.exceptions import HTTPException
 from pipeline.db import is_transient
 from pipeline.problems import Problem
 
+from .db import close_session
+
 log = logging.getLogger(__name__)
 
 OPENROSA_NS = "http://openrosa.org/http/response"
@@ -75,8 +77,9 @@ def _page(problem: Problem) -> str:
     English page when that cannot be drawn (the database is down, say)."""
     try:
         return render_template("error.html", problem=problem)
-    except Exception:  # noqa: BLE001 - an error page must always answer
-        log.exception("the error page could not be drawn; sending the plain one")
+    except Exception as exc:  # noqa: BLE001 - an error page must always answer
+        if not is_transient(exc):  # the database's trouble is logged once, by ``_from_crash``
+            log.exception("the error page could not be drawn; sending the plain one")
         return render_template_string(_HTML, problem=problem, title=_title(problem.status))
 
 
@@ -114,7 +117,8 @@ def _from_crash(exc: Exception) -> Response:
         # Not a fault of the request: say when to come back (Collect keeps the submission).
         # The driver's own message only: SQLAlchemy's adds the statement's parameters (a key).
         log.warning("database unavailable on %s %s: %s", request.method, path,
-                    getattr(exc, "orig", exc))
+                    getattr(exc, "orig", None) or exc)
+        close_session()  # the page below starts afresh rather than on the failed transaction
         resp = render(Problem(
             "server.database_unavailable", 503,
             "The server's database is busy or out of reach for a moment; nothing was saved. "

@@ -62,6 +62,10 @@ class Cluster:
                     os.chmod(parent, mode | 0o001)
         self._run([_bin("initdb"), "-D", str(self.data), "-U", "sangjog", "--auth=trust",
                    "-E", "UTF8", "--no-locale"])
+        return self.resume()
+
+    def resume(self) -> Cluster:
+        """Start the cluster's server (again, after ``stop``)."""
         opts = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
                 f"-c synchronous_commit={self.synchronous_commit} -c full_page_writes=off "
                 "-c max_connections=200")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import sqlite3
 
@@ -118,6 +119,26 @@ def test_transient_database_errors_are_told_apart(tmp_path):
         pass
     assert is_transient(refused.value)
     assert not is_transient(RuntimeError("boom"))
+
+
+def test_the_drivers_own_errors_and_a_full_disk_are_transient_too(tmp_path):
+    """``BEGIN IMMEDIATE`` and ``COPY`` run straight on the driver: its errors come unwrapped."""
+    holder, _engine = _locked_sqlite(tmp_path)
+    waiting = sqlite3.connect(tmp_path / "busy.db", timeout=0, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.OperationalError) as locked:
+            waiting.execute("BEGIN IMMEDIATE")
+        assert is_transient(locked.value)
+        with pytest.raises(sqlite3.OperationalError) as missing:
+            waiting.execute("SELECT * FROM no_such_table")
+        assert not is_transient(missing.value)
+    finally:
+        waiting.close()
+        holder.close()
+        _engine.dispose()
+    assert is_transient(OSError(errno.ENOSPC, "No space left on device"))
+    assert is_transient(OSError(errno.EROFS, "Read-only file system"))
+    assert not is_transient(FileNotFoundError(errno.ENOENT, "gone"))
 
 
 def _closed_port() -> int:
