@@ -14,7 +14,7 @@ from defusedxml import ElementTree
 from exports import geo
 from pipeline.schema import ColumnSpec, FormSchema, TableSpec, language_code
 
-from .i18n import _day, _when
+from .i18n import day, when
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 
@@ -89,7 +89,7 @@ def display(col: ColumnSpec, value: Any, lang: str, files: ChoiceFiles | None = 
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if col.type in ("date", "dateTime"):  # as the reader writes dates (the list does too)
-        shown = _day(value) if col.type == "date" else _when(value)
+        shown = day(value) if col.type == "date" else when(value)
         return shown or str(value)
     text = str(value)
     names = _names(col.name, lang) if col.name in geo.COLUMN_LEVELS else {}

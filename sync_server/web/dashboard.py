@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import case, func, literal, select
 
@@ -18,7 +17,7 @@ from pipeline.problems import Problem
 from ..db import get_session
 from . import current_scope, current_user, listing, require
 from .answers import place_name
-from .i18n import locale
+from .i18n import count, day, locale
 
 bp = Blueprint("dashboard", __name__)
 
@@ -98,17 +97,15 @@ def reason_text(code: str, status: inspections.ProjectStatus, today: date) -> st
     know, shown as the pipeline wrote it)."""
     if code == "never_inspected" and status.started_on is not None:
         return _("Never inspected; started %(date)s, %(days)s days ago.",
-                 date=format_date(status.started_on, "medium"),
-                 days=format_decimal((today - status.started_on).days))
+                 date=day(status.started_on), days=count((today - status.started_on).days))
     if code == "no_recent_inspection" and status.last_inspected is not None:
         return _("Last inspected %(date)s, %(days)s days ago.",
-                 date=format_date(status.last_inspected, "medium"),
-                 days=format_decimal((today - status.last_inspected).days))
+                 date=day(status.last_inspected),
+                 days=count((today - status.last_inspected).days))
     if code == "progress_stalled" and status.previous is not None and status.latest is not None \
             and status.previous.progress is not None and status.latest.progress is not None:
         return _("Progress did not increase: %(before)s%% then %(after)s%%.",
-                 before=format_decimal(status.previous.progress),
-                 after=format_decimal(status.latest.progress))
+                 before=count(status.previous.progress), after=count(status.latest.progress))
     return None
 
 

@@ -24,12 +24,12 @@ from pipeline.problems import Problem
 from ..db import get_session
 from . import current_scope, current_user, require
 from .dashboard import current_quarter
-from .i18n import locale, problem_text
+from .i18n import LANGUAGES, locale, problem_text
 
 bp = Blueprint("downloads", __name__)
 FORMATS = {"xlsx": _l("Excel workbook"), "csv": _l("CSV files of one form (zip)"),
            "csv_excel": _l("CSV files of one form for Excel (zip)")}
-LANGS = ("en", "bn")
+LANGS = tuple(LANGUAGES)  # the workbook speaks every language of the pages
 
 
 def init_app(app: Flask) -> None:

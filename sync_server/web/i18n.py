@@ -1,6 +1,7 @@
-"""The UI language (English or Bengali, switchable on every page) and dates in local form.
+"""The UI language (English, Bengali or Nepali, switchable on every page) and dates in local form.
 
-The Bengali catalogue lives in ``sync_server/translations/bn``. The compiled ``.mo`` is kept in
+The catalogues live in ``sync_server/translations/bn`` and ``sync_server/translations/ne``
+(English is the source language of the messages). The compiled ``.mo`` is kept in
 the repository; it is rebuilt at startup when the ``.po`` is newer, so an edited catalogue shows
 without a separate build step.
 """
@@ -23,7 +24,7 @@ from pipeline.problems import Problem
 from ..db import get_session
 from . import current_user
 
-LANGUAGES = {"en": "English", "bn": "বাংলা"}
+LANGUAGES = {"en": "English", "bn": "বাংলা", "ne": "नेपाली"}
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 bp = Blueprint("i18n", __name__)
@@ -35,9 +36,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Dhaka")
     Babel(app, locale_selector=locale)
     app.register_blueprint(bp)
-    app.jinja_env.filters["when"] = _when
-    app.jinja_env.filters["day"] = _day
+    app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["day"] = day
     app.jinja_env.filters["thousands"] = format_number
+    app.jinja_env.filters["in_text"] = count
     app.jinja_env.globals.update(role_name=role_name, state_name=state_name,
                                   stage_name=stage_name, form_title=form_title,
                                   problem_text=problem_text)
@@ -89,11 +91,25 @@ def compile_catalogues() -> None:
             continue
 
 
+DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
+
+
+def running_digits(text: str) -> str:
+    """Digits as a reader of the page's language expects them in running text: Devanagari in
+    Nepali (dates and counts in sentences); Latin otherwise. Tables keep Latin digits."""
+    return text.translate(DEVANAGARI_DIGITS) if locale() == "ne" else text
+
+
+def count(value: float) -> str:
+    """A count in a sentence ("१,२३४ फारामहरू मेल खान्छन्"): grouped, in the reader's digits."""
+    return running_digits(format_number(value))
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _when(value: datetime | str | None) -> str:
+def when(value: datetime | str | None) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -101,10 +117,10 @@ def _when(value: datetime | str | None) -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return format_datetime(_aware(value), "medium")
+    return running_digits(format_datetime(_aware(value), "medium"))
 
 
-def _day(value: date | str | None) -> str:
+def day(value: date | str | None) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -114,7 +130,7 @@ def _day(value: date | str | None) -> str:
             return value
     if isinstance(value, datetime):
         value = value.date()
-    return format_date(value, "medium")
+    return running_digits(format_date(value, "medium"))
 
 
 def form_title(form: Any) -> str:
