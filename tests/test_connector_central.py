@@ -51,14 +51,17 @@ def xml_fetches(fake) -> list[str]:
     return [path for path, _args in fake.requests if path.endswith(".xml")]
 
 
-def test_pull_follows_next_links_and_stores_everything_exactly(app, session, fake, source):
+def test_pull_pages_by_submission_date_and_stores_everything_exactly(app, session, fake, source):
     ids = add_visits(fake, 5)
     fake.set_review(ids[1], "approved")
     fake.set_review(ids[2], "hasIssues")
     run = pull(app, session, source, page_size=2)
     assert (run.status, run.new, run.skipped, run.errors) == ("ok", 5, 0, 0)
     pages = [args for path, args in fake.requests if path.endswith(".svc/Submissions")]
-    assert len(pages) == 3 and "$skiptoken" in pages[-1]
+    # Each page asks from the last submission date seen (that row comes back and is dropped);
+    # Central's next links are not followed.
+    assert len(pages) == 5 and not any("$skiptoken" in p for p in pages)
+    assert [p.get("$filter", "")[:29] for p in pages[1:]] == ["__system/submissionDate ge 20"] * 4
     subs = stored(session)
     assert sorted(subs) == ids
     for iid in ids:
@@ -82,7 +85,8 @@ def test_incremental_pull_takes_only_new_and_drops_the_boundary_row(app, session
     run = pull(app, session, source)
     assert (run.new, run.updated, run.skipped) == (2, 0, 0)
     assert len(xml_fetches(fake)) - before == 2
-    feed = [args for path, args in fake.requests if path.endswith(".svc/Submissions")][-1]
+    feed = [args for path, args in fake.requests if path.endswith(".svc/Submissions")
+            and args["$orderby"] == "__system/submissionDate asc"][-1]
     # The last row of the first pull comes back (times print to the millisecond) and is dropped.
     assert feed["$filter"].startswith("__system/submissionDate ge ")
     assert sorted(stored(session)) == sorted([*new, "uuid:central-0001", "uuid:central-0002",
@@ -134,7 +138,7 @@ def test_an_expired_session_logs_in_again_once(app, session, fake, source):
     fake.expire_tokens()
     add_visits(fake, 1, start=3)
     client = central.CentralClient(source.url, source.username, Secret(source.secret))
-    client.feed(fake.project, fake.form, {}, None)  # logs in
+    client.feed(fake.project, fake.form, {})  # logs in
     fake.expire_tokens()
     run = central.pull(session, app.extensions["blobs"], source, client=client)
     assert (run.status, run.new) == ("ok", 1)
@@ -171,9 +175,9 @@ def test_faults_are_retried_and_a_malformed_page_imports_nothing(app, session, f
     assert (run.status, run.new) == ("ok", 2)
     assert sorted(stored(session)) == ids
     assert waits[0] == 3 and len(waits) == 3
-    fake.loop_next = True
+    fake.ignore_filter = True  # a broken server listing everything whatever is asked
     run = pull(app, session, source)
-    assert run.status == "failed" and "next link repeats" in run.message
+    assert run.status == "failed" and "which were not asked for" in run.message
 
 
 def test_password_and_token_never_appear_in_logs_or_errors(app, session, fake, source, caplog):
@@ -189,6 +193,28 @@ def test_password_and_token_never_appear_in_logs_or_errors(app, session, fake, s
     texts = [caplog.text, run.message or "", repr(client.__dict__)]
     assert len(secrets) == 2
     assert not [t for t in texts for s in secrets if s in t]
+
+
+def test_the_fake_refuses_orderby_with_skiptoken_as_central_does(fake):
+    """The stand-in is as strict as central-backend: a client that follows ``@odata.nextLink``
+    of an ordered feed gets 501."""
+    import requests
+
+    add_visits(fake, 3)
+    token = requests.post(f"{fake.url}/v1/sessions", json={
+        "email": fake.email, "password": fake.password}, timeout=10).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    feed = f"{fake.url}/v1/projects/{fake.project}/forms/{fake.form}.svc/Submissions"
+    first = requests.get(feed, params={"$orderby": "__system/submissionDate asc", "$top": "2"},
+                         headers=auth, timeout=10).json()
+    assert [r["__id"] for r in first["value"]] == ["uuid:central-0001", "uuid:central-0002"]
+    refused = requests.get(first["@odata.nextLink"], headers=auth, timeout=10)
+    assert refused.status_code == 501 and refused.json()["code"] == 501.1
+    newest_first = requests.get(feed, params={"$top": "2"}, headers=auth, timeout=10).json()
+    assert [r["__id"] for r in newest_first["value"]] == ["uuid:central-0003", "uuid:central-0002"]
+    rest = requests.get(newest_first["@odata.nextLink"], headers=auth, timeout=10).json()
+    assert [r["__id"] for r in rest["value"]] == ["uuid:central-0001"]
+    assert "%24skiptoken=01" in newest_first["@odata.nextLink"]
 
 
 def test_a_central_form_with_another_form_id_feeds_ours(app, session, source):

@@ -7,7 +7,7 @@ import logging
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pipeline.connectors import sources as configured
 from pipeline.models import AuditEvent, PullRun, Source, Submission
@@ -17,6 +17,8 @@ from tests.collect import JPEG, publish_site_visit, submission_xml
 from tests.connector_helpers import held_pull, runs_of, served
 from tests.fakes.central_server import FakeCentral
 from tests.fakes.kobo_server import FakeKobo
+
+BULK = 600  # past Central's 250-row pages twice; bench/pull.py pulls 2,500
 
 
 @pytest.fixture
@@ -114,6 +116,23 @@ def test_pull_brings_submissions_from_every_source(runner, session, form, kobo_f
     one = run(runner, "pull", "central-np")
     assert "central-np: 0 new" in one.output and "kobo-dhaka" not in one.output
     assert "last pull" in run(runner, "source", "list").output
+
+
+def test_one_pull_brings_every_central_submission_past_every_page(runner, session, form,
+                                                                  central_fake):
+    """Central answers 501 to $orderby with the $skiptoken of its next links: the pull pages by
+    submission date instead, so one run brings everything (page size 250)."""
+    for n in range(BULK):
+        photo = f"p{n}.jpg" if n % 50 == 0 else None
+        central_fake.add(submission_xml(f"uuid:bulk-{n:05d}", name=f"Visitor {n}", photo=photo),
+                         {photo: JPEG} if photo else None)
+    add_central(runner, central_fake)
+    result = run(runner, "pull", "central-np")
+    assert result.exit_code == 0, result.output
+    assert f"central-np: {BULK} new, 0 updated, 0 skipped, 0 errors (ok)" in result.output
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Submission)) == BULK
+    assert not [args for _path, args in central_fake.requests if "$skiptoken" in args]
 
 
 def test_a_failed_pull_exits_1_and_says_why_without_the_secret(runner, session, form,

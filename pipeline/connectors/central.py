@@ -3,9 +3,11 @@ store them exactly.
 
 * Session auth: ``POST /v1/sessions`` with email and password gives a bearer token; a 401 later
   (token expired) logs in again, once.
-* New and changed submissions come from the OData feed filtered on
-  ``__system/submissionDate`` or ``__system/updatedAt`` (empty until a submission is edited or
-  reviewed, hence both), ordered by submission date, following ``@odata.nextLink``.
+* New submissions come from the OData feed filtered on ``__system/submissionDate`` and ordered
+  by it; changed ones (edited or reviewed since the last pull began) from a second pass on
+  ``__system/updatedAt`` (empty until a submission is edited or reviewed). Both page by the
+  time itself (``$filter ... ge {last seen}`` with ``$top``), never by ``@odata.nextLink``:
+  Central answers 501 to ``$orderby`` together with the ``$skiptoken`` its next links carry.
 * Central prints times to the millisecond while it stores them finer, and several submissions
   can share a millisecond, so the filter uses ``ge`` on the last time seen: the rows at that
   boundary come back and are recognised by their ``__id`` and state (kept in the cursor).
@@ -16,7 +18,7 @@ store them exactly.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -85,12 +87,12 @@ class CentralClient(http.Client):
     def form_path(self, project: str, form: str) -> str:
         return f"v1/projects/{quote(project, safe='')}/forms/{quote(form, safe='')}"
 
-    def feed(self, project: str, form: str, params: dict[str, str] | None,
-             next_link: str | None) -> tuple[dict[str, Any], datetime | None]:
+    def feed(self, project: str, form: str,
+             params: dict[str, str] | None) -> tuple[dict[str, Any], datetime | None]:
         """One page of the OData feed, and the server's clock when it answered."""
         what = f"submission list of form {form} in project {project}"
-        path = next_link or f"{self.form_path(project, form)}.svc/Submissions"
-        resp = self.request("GET", path, what=what, params=None if next_link else params)
+        path = f"{self.form_path(project, form)}.svc/Submissions"
+        resp = self.request("GET", path, what=what, params=params)
         body = self.json_of(resp, what)
         rows = body.get("value") if isinstance(body, dict) else None
         if not isinstance(rows, list) or not all(
@@ -142,59 +144,96 @@ def pull(session: Session, blobs: BlobStore, source: Source, *,
     return runs.carry_out(session, "central", source, client, work, close_client=own_client)
 
 
-def feed_filter(cursor: dict[str, Any]) -> str | None:
-    clauses = []
-    if cursor.get("submitted"):
-        clauses.append(f"__system/submissionDate ge {cursor['submitted']}")
-    since = cursor.get("updated_since") or cursor.get("pending_since")
-    if since:
-        clauses.append(f"__system/updatedAt ge {since}")
-    return " or ".join(clauses) or None
+def _pages(client: CentralClient, project: str, form: str, field: str, since: str | None,
+           page_size: int, seen: Callable[[], dict[str, str]]) -> Iterator[tuple[list[dict[str, Any]], int | None,
+                                                                 datetime | None]]:
+    """The feed's rows with ``field`` at or after ``since``, oldest first, paged by the time
+    itself: each page asks ``$filter={field} ge {last time seen}`` with ``$orderby`` and
+    ``$top`` (Central refuses ``$orderby`` with the ``$skiptoken`` of its next links, 501).
+
+    Rows at the boundary come back on the next page; those in ``seen()`` (``__id`` → signature)
+    unchanged are left out. A page of nothing but such rows is asked again, larger.
+    Yields (new rows, total matching so far, the server's clock)."""
+    top, stuck, done = page_size, 0, 0
+    while True:
+        params = {"$orderby": f"{field} asc", "$top": str(top), "$count": "true"}
+        if since:
+            params["$filter"] = f"{field} ge {since}"
+        body, server_time = client.feed(project, form, params)
+        rows = body["value"]
+        times = [_system_time(row, field) for row in rows]
+        if since and any(t is None or t < since for t in times):
+            raise http.bad_page(client.service, "submission list",
+                                f"it lists submissions from before {since}, which were not asked for")
+        if times != sorted(times, key=lambda t: t or ""):
+            raise http.bad_page(client.service, "submission list", "its rows are not in order")
+        boundary = seen()
+        fresh = [row for row in rows if boundary.get(row["__id"]) != _signature(row)]
+        count = body.get("@odata.count")
+        total = done + count if isinstance(count, int) else None
+        if fresh:
+            yield fresh, total, server_time
+            done += len(fresh)
+        if len(rows) < top:
+            return
+        last = times[-1]
+        if last == since:  # a whole page inside one printed millisecond: ask for more
+            stuck += 1
+            if stuck > 4:
+                raise http.bad_page(client.service, "submission list",
+                                    "it sends the same rows again, whatever is asked")
+            top *= 2
+        else:
+            stuck, top = 0, page_size
+        since = last
+
+
+def _system_time(row: dict[str, Any], field: str) -> str | None:
+    return row["__system"].get(field.rsplit("/", 1)[-1]) or None
 
 
 def _pull(session: Session, blobs: BlobStore, source: Source, client: CentralClient,
           run: runs.Run, cursor: dict[str, Any], project: str, form: str, page_size: int,
           progress: Progress | None) -> None:
-    params = {"$orderby": "__system/submissionDate asc", "$top": str(page_size),
-              "$count": "true"}
-    where = feed_filter(cursor)
-    if where:
-        params["$filter"] = where
-    next_link: str | None = None
-    links_seen: set[str] = set()
+    """New submissions by submission date (the cursor moves after each), then submissions
+    edited or reviewed since the last pull began, by ``updatedAt``."""
+    changed_since = cursor.get("updated_since") or cursor.get("pending_since")
     started: datetime | None = None
     newest_known = cursor.get("submitted")
+    versions = xmlmap.Versions([v.xml for v in reversed(source.form.versions)])  # newest first
     done = 0
-    while True:
-        body, server_time = client.feed(project, form, params, next_link)
+    at_start = dict(cursor.get("at_submitted") or {})
+    for rows, total, server_time in _pages(client, project, form, "__system/submissionDate",
+                                           cursor.get("submitted"), page_size,
+                                           lambda: cursor.get("at_submitted") or {}):
         if started is None and server_time is not None:
             started = server_time
             if not cursor.get("updated_since"):
                 # The first pull of this source: if it is cut off, the next one must still see
                 # edits made to what it did store.
                 cursor.setdefault("pending_since", _printed(started - timedelta(seconds=1)))
-        total = body.get("@odata.count") if isinstance(body.get("@odata.count"), int) else None
-        for row in body["value"]:
-            if not _seen_at_boundary(cursor, row):
-                # A row older than what we had came back for an edit or review: if nothing
-                # changed it is not counted as skipped.
-                submitted = row["__system"].get("submissionDate") or ""
-                fresh = not newest_known or submitted >= newest_known
-                _take(session, blobs, source, client, run, project, form, row, fresh)
+        for row in rows:
+            submitted = row["__system"].get("submissionDate") or ""
+            # A row at the boundary that came back changed (reviewed, edited) is not new.
+            fresh = not newest_known or submitted > newest_known or row["__id"] not in at_start
+            _take(session, blobs, source, client, run, project, form, row, fresh, versions)
             _advance(cursor, row)
             run.checkpoint(source, cursor)
             done += 1
             if progress:
                 progress(done, total)
-        next_link = body.get("@odata.nextLink")
-        if not next_link or not body["value"]:
-            break
-        if next_link in links_seen:  # a server sending us round in circles
-            raise http.bad_page(client.service, "submission list", "its next link repeats")
-        links_seen.add(next_link)
+    if changed_since:
+        at_updated: dict[str, str] = {}
+        for rows, _total, server_time in _pages(client, project, form, "__system/updatedAt",
+                                                changed_since, page_size, lambda: at_updated):
+            started = started or server_time
+            for row in rows:
+                _take(session, blobs, source, client, run, project, form, row, False, versions)
+                at_updated[row["__id"]] = _signature(row)
+                run.checkpoint()  # the counts so far, and the pull's claim kept alive
     # Edits and reviews made since this pull began have a later updatedAt. The server's clock,
     # to the second, less a second: nothing slips between two pulls.
-    since = started or _time(cursor.get("updated")) or _time(cursor.get("submitted"))
+    since = started or _time(cursor.get("submitted"))
     if since is not None:
         cursor["updated_since"] = _printed(since - timedelta(seconds=1))
         cursor.pop("pending_since", None)
@@ -218,23 +257,15 @@ def _signature(row: dict[str, Any]) -> str:
     return f"{_current_instance(row)}|{system.get('reviewState')}|{system.get('updatedAt')}"
 
 
-def _seen_at_boundary(cursor: dict[str, Any], row: dict[str, Any]) -> bool:
-    sig = _signature(row)
-    return any((cursor.get(key) or {}).get(row["__id"]) == sig
-               for key in ("at_submitted", "at_updated"))
-
-
 def _advance(cursor: dict[str, Any], row: dict[str, Any]) -> None:
-    """Move the cursor past ``row``, remembering the rows that share the newest times."""
-    system = row["__system"]
-    for time_key, seen_key, value in (("submitted", "at_submitted", system.get("submissionDate")),
-                                      ("updated", "at_updated", system.get("updatedAt"))):
-        if not value:
-            continue
-        if not cursor.get(time_key) or value > cursor[time_key]:
-            cursor[time_key], cursor[seen_key] = value, {}
-        if value == cursor[time_key]:
-            cursor[seen_key] = {**cursor.get(seen_key, {}), row["__id"]: _signature(row)}
+    """Move the cursor past ``row``, remembering the rows that share the newest time."""
+    value = row["__system"].get("submissionDate")
+    if not value:
+        return
+    if not cursor.get("submitted") or value > cursor["submitted"]:
+        cursor["submitted"], cursor["at_submitted"] = value, {}
+    if value == cursor["submitted"]:
+        cursor["at_submitted"] = {**cursor.get("at_submitted", {}), row["__id"]: _signature(row)}
 
 
 def _current_instance(row: dict[str, Any]) -> str | None:
@@ -246,7 +277,8 @@ def _current_instance(row: dict[str, Any]) -> str | None:
 
 
 def _take(session: Session, blobs: BlobStore, source: Source, client: CentralClient,
-          run: runs.Run, project: str, form: str, row: dict[str, Any], fresh: bool) -> str:
+          run: runs.Run, project: str, form: str, row: dict[str, Any], fresh: bool,
+          versions: Any) -> str:
     system = row["__system"]
     remote = intake.Remote(
         ref=row["__id"],
@@ -261,7 +293,6 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: CentralCli
         xml = client.submission_xml(project, form, row["__id"])
         return xml, client.attachments(project, form, row["__id"])
 
-    versions = [v.xml for v in reversed(source.form.versions)]  # newest first
     return intake.take(session, blobs, run, source, remote, fetch, count_known=fresh,
                        adapt=lambda xml: xmlmap.onto_form(xml, versions))
 

@@ -178,7 +178,7 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: KoboClient
         received_at=submission_time(record),
         submitter=record.get("_submitted_by") or None,
     )
-    versions = [v.xml for v in reversed(source.form.versions)]  # newest first
+    versions = _versions(source)
     replaced = _replaced_version(session, record, remote.instance_id)
     if replaced:
         record = {**record, "meta/deprecatedID": replaced}
@@ -198,6 +198,16 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: KoboClient
 
     return intake.take(session, blobs, run, source, remote, fetch, count_known=count_known,
                        adapt=adapt)
+
+
+def _versions(source: Source) -> xmlmap.Versions:
+    """Our form's published versions, parsed once per pull (kept on the source object)."""
+    xforms = [v.xml for v in reversed(source.form.versions)]  # newest first
+    cached = getattr(source, "_parsed_versions", None)
+    if cached is None or cached.xforms != xforms:
+        cached = xmlmap.Versions(xforms)
+        source._parsed_versions = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _replaced_version(session: Session, record: dict[str, Any], current: str | None) -> str | None:

@@ -12,7 +12,9 @@ metadata and are left out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -20,8 +22,34 @@ from pipeline import rawstore
 from pipeline.problems import Problem
 
 JR_TEMPLATE = "{http://openrosa.org/javarosa}template"
-# One XForm, or every published version of our form, newest first.
-XForms = bytes | Sequence[bytes]
+# Elements KoBoToolbox adds to every instance it serves, whatever the root is named: KoBoCAT's
+# ``formhub/uuid``, the deployed version (``__version__``; ``_version_`` and ``_version__001``...
+# in forms from older KoBoCAT). Not answers: never kept. (``meta/rootUuid`` and
+# ``meta/deprecatedID`` stay in ``meta``, which says which submission this is.)
+BOOKKEEPING = re.compile(r"^(formhub|__version__|_version_(_\d+)?)$")
+
+
+class Versions:
+    """Every published version of our form (newest first), parsed once: a pull maps each
+    submission with these, never reading an XForm again."""
+
+    def __init__(self, xforms: bytes | Sequence[bytes]) -> None:
+        self.xforms = _listed(xforms)
+        self.templates = [_template(x) for x in self.xforms]  # (instance root, repeat paths)
+        self.leaves = [_leaves(root, "") for root, _repeats in self.templates]
+        self.form_id = self.templates[0][0].get("id")
+
+    @cached_property
+    def repeats(self) -> set[str]:
+        return set().union(*(repeats for _root, repeats in self.templates))
+
+
+# One XForm, every published version of our form (newest first), or those parsed.
+XForms = bytes | Sequence[bytes] | Versions
+
+
+def versions_of(xforms: XForms) -> Versions:
+    return xforms if isinstance(xforms, Versions) else Versions(xforms)
 
 
 def fields_not_in_form(fields: list[str]) -> Problem:
@@ -34,8 +62,8 @@ def fields_not_in_form(fields: list[str]) -> Problem:
 def kobo_json_to_xml(record: dict[str, Any], xforms: XForms) -> bytes:
     """Rebuild the submission XML of one KoBo JSON record for our form (the newest version
     that has every field answered)."""
-    xform = pick_version(record, xforms)
-    template, repeats = _template(xform)
+    parsed = versions_of(xforms)
+    template, repeats = parsed.templates[_pick(record, parsed)]
     top = Element(_local(template.tag), {k: v for k, v in template.attrib.items()
                                          if _local(k) in ("id", "version")})
     _fill(top, template, record, "", repeats)
@@ -59,34 +87,40 @@ def onto_form(xml: bytes, xforms: XForms, deprecated_id: str | None = None) -> b
     """A remote server's XML of a submission, as an instance of our form.
 
     KoBo names the instance root after the asset uid (``<aBcD id="aBcD" version="vXyz">``) and
-    adds ``formhub/uuid`` and ``__version__``; a Central form may have another form id than ours.
-    When the root already names our form the bytes are kept exactly; otherwise the answers are
-    moved onto our form's instance, as for JSON.
-    ``deprecated_id`` names the version an edit replaces when the XML does not say.
+    adds its bookkeeping elements (``BOOKKEEPING``) whatever the root is called; a Central form
+    may have another form id than ours. XML that already is an instance of our form (our root
+    id, nothing added) is kept byte for byte; otherwise the answers are moved onto our form's
+    instance, as for JSON. ``deprecated_id`` names the version an edit replaces when the XML
+    does not say.
     """
-    versions = _listed(xforms)
+    parsed = versions_of(xforms)
     root = rawstore.parse_xml(xml)
-    repeats = set().union(*(_template(x)[1] for x in versions))
-    record = _flatten(root, "", repeats)
+    record = _flatten(root, "", parsed.repeats)
     says_replaced = bool(record.get("meta/deprecatedID"))
-    if root.get("id") == _template(versions[0])[0].get("id") and (says_replaced or not deprecated_id):
+    added = any(BOOKKEEPING.match(_local(child.tag)) for child in root)
+    if (root.get("id") == parsed.form_id and not added
+            and (says_replaced or not deprecated_id)):
         return xml
     if deprecated_id and not says_replaced:
         record["meta/deprecatedID"] = deprecated_id
-    return kobo_json_to_xml(record, versions)
+    return kobo_json_to_xml(record, parsed)
 
 
 def pick_version(record: dict[str, Any], xforms: XForms) -> bytes:
     """The newest version of our form that has a field for every answer in ``record``."""
-    versions = _listed(xforms)
+    parsed = versions_of(xforms)
+    return parsed.xforms[_pick(record, parsed)]
+
+
+def _pick(record: dict[str, Any], parsed: Versions) -> int:
     answered = _answered(record)
-    for xform in versions:
-        if answered <= _leaves(_template(xform)[0], ""):
-            return xform
-    raise fields_not_in_form(sorted(answered - _leaves(_template(versions[0])[0], "")))
+    for index, leaves in enumerate(parsed.leaves):
+        if answered <= leaves:
+            return index
+    raise fields_not_in_form(sorted(answered - parsed.leaves[0]))
 
 
-def _listed(xforms: XForms) -> list[bytes]:
+def _listed(xforms: bytes | Sequence[bytes]) -> list[bytes]:
     versions = [xforms] if isinstance(xforms, bytes) else list(xforms)
     if not versions:
         raise Problem("connector.form_unpublished", 409,
@@ -98,7 +132,8 @@ def _answered(record: dict[str, Any]) -> set[str]:
     """Paths of the answers in a KoBo-style record (KoBo's own additions left out)."""
     found: set[str] = set()
     for key, value in record.items():
-        if not _is_answer(key) or key == "__version__" or key.startswith(("meta/", "formhub/")):
+        if (not _is_answer(key) or key.startswith("meta/")
+                or BOOKKEEPING.match(key.split("/", 1)[0])):
             continue
         if isinstance(value, list):
             for row in value:

@@ -1,9 +1,13 @@
 """A fake ODK Central: sessions, one form's OData feed, submission XML and attachments.
 
-Follows the documented API: ``POST /v1/sessions`` → bearer token; the OData ``Submissions``
+Follows central-backend: ``POST /v1/sessions`` → bearer token; the OData ``Submissions``
 feed with ``$filter`` on ``__system/submissionDate`` / ``__system/updatedAt`` (``gt``/``ge``/
-``lt``/``le``, joined by ``or``), ``$orderby``, ``$top``, ``$count`` and ``@odata.nextLink``
-(a ``$skiptoken``); times stored to the microsecond and printed to the millisecond;
+``lt``/``le``, joined by ``or``), ``$orderby`` (``ASC NULLS FIRST``/``DESC NULLS LAST``, then the
+row id), ``$top``, ``$count`` and ``@odata.nextLink`` (the request's own URL with a
+``$skiptoken``: ``01`` + base64 JSON of the page's last ``instanceId``, a cursor into the default
+order, newest first). Like Central it answers 501 to ``$orderby`` together with ``$skiptoken``,
+and to ordering on anything else than its system fields; times stored to the microsecond and
+printed to the millisecond;
 ``updatedAt`` null until a submission is edited or reviewed; ``/submissions/{id}.xml``
 (the current version) and ``/submissions/{id}/attachments[/{name}]``. Tests queue faults
 (``page_faults``, ``down_after_xml``) and can keep one XML download waiting (``hold_xml``).
@@ -26,6 +30,12 @@ from flask import Flask, Response, jsonify, request
 from tests.fakes.serve import Hold, drop_after
 
 CLAUSE = re.compile(r"^__system/(submissionDate|updatedAt) (gt|ge|lt|le) (\S+)$")
+ORDERABLE = {"__system/submissionDate": "submitted", "__system/updatedAt": "updated"}
+
+
+def not_implemented(code: float, message: str) -> Response:
+    return Response(json.dumps({"code": code, "message": message}), 501,
+                    mimetype="application/json")
 
 
 def printed(when: datetime | None) -> str | None:
@@ -51,6 +61,7 @@ class Record:
     versions: list[Version]
     submitted: datetime
     submitter: str
+    seq: int = 0  # Central's row id: the tie-break of every order
     updated: datetime | None = None
     review: str | None = None
     history: list[str] = field(default_factory=list)
@@ -68,6 +79,7 @@ class FakeCentral:
         self.down_after_xml: int | None = None
         self.hold_xml: Hold | None = None  # holds one XML download mid-pull
         self.loop_next = False
+        self.ignore_filter = False
         self.xml_served = 0
         self.sessions_created = 0
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -84,7 +96,7 @@ class FakeCentral:
         instance = self._instance_id(xml)
         when = self.clock if same_time else self.tick()
         self.records[instance] = Record(instance, [Version(instance, xml, dict(files or {}))],
-                                        when, submitter)
+                                        when, submitter, seq=len(self.records) + 1)
         return instance
 
     def edit(self, root_id: str, xml: bytes, files: dict[str, bytes] | None = None) -> None:
@@ -186,29 +198,56 @@ class FakeCentral:
                 return Response("{}", 429, {"Retry-After": "3"}, mimetype="application/json")
             if fault == "500":
                 return jsonify(code=500, message="Internal Server Error"), 500
-            where = request.args.get("$filter", "")
-            rows = [r for r in self.records.values() if self._matches(r, where)]
-            order = request.args.get("$orderby", "")
-            if order.startswith("__system/submissionDate"):
-                rows.sort(key=lambda r: (r.submitted, r.root_id), reverse=order.endswith("desc"))
+            order = request.args.get("$orderby")
             token = request.args.get("$skiptoken")
-            offset = json.loads(base64.b64decode(token))["o"] if token else 0
-            top = int(request.args.get("$top", 1000))
-            page = rows[offset:offset + top]
+            if order and token:
+                return not_implemented(501.1, "The requested feature using $orderby and "
+                                       "$skiptoken together is not supported by this server.")
+            try:
+                rows = [r for r in self.records.values()
+                        if self._matches(r, request.args.get("$filter", ""))]
+            except ValueError as exc:
+                return not_implemented(501.4, "The given OData filter expression uses features "
+                                       f"not supported by this server: {exc}")
+            if order:
+                field, _, direction = order.strip().partition(" ")
+                if field not in ORDERABLE or direction.strip().lower() not in ("", "asc", "desc"):
+                    return not_implemented(501.5, "The given OData filter expression references "
+                                           f"fields not supported by this server: {order}")
+                desc = direction.strip().lower() == "desc"
+                name = ORDERABLE[field]
+                # NULLS FIRST ascending, NULLS LAST descending: a null sorts as the smallest.
+                rows.sort(key=lambda r: (getattr(r, name) is not None,
+                                         getattr(r, name) or self.clock, r.seq), reverse=desc)
+            else:  # Central's default: newest submission first
+                rows.sort(key=lambda r: (r.submitted, r.seq), reverse=True)
+            if token:
+                if not token.startswith("01"):
+                    return jsonify(code=400.29, message="The $skiptoken is invalid."), 400
+                after = json.loads(base64.b64decode(token[2:]))["instanceId"]
+                mark = self.records[after]
+                rows = [r for r in rows if (r.submitted, r.seq) < (mark.submitted, mark.seq)]
+            top = int(request.args["$top"]) if "$top" in request.args else None
+            page = rows if top is None else rows[:top]
             body: dict[str, Any] = {
                 "@odata.context": f"{request.host_url}v1/projects/{project}/forms/{form}.svc/"
                                   "$metadata#Submissions",
                 "value": [self._row(r) for r in page],
             }
             if request.args.get("$count") == "true":
-                body["@odata.count"] = len(rows)
+                body["@odata.count"] = len(rows) if not token else len(
+                    [r for r in self.records.values()
+                     if self._matches(r, request.args.get("$filter", ""))])
             if self.loop_next:  # a broken server: the next page is this page again
                 body["@odata.nextLink"] = request.url
-            elif offset + top < len(rows):
-                args = {k: v for k, v in request.args.items() if k != "$skiptoken"}
-                args["$skiptoken"] = base64.b64encode(
-                    json.dumps({"o": offset + top}).encode()).decode()
+            elif page and len(page) < len(rows):
+                args = {k: v for k, v in request.args.items() if k not in ("$skiptoken", "$skip")}
+                args["$skiptoken"] = "01" + base64.b64encode(
+                    json.dumps({"instanceId": page[-1].root_id}).encode()).decode()
                 body["@odata.nextLink"] = f"{request.base_url}?{urlencode(args)}"
+            if self.ignore_filter:  # a broken server: every page lists everything, oldest first
+                body["value"] = [self._row(r) for r in sorted(self.records.values(),
+                                                              key=lambda r: r.seq)]
             data = json.dumps(body).encode()
             if fault == "malformed":
                 data = data[: len(data) // 2]
