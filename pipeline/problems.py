@@ -143,3 +143,31 @@ def odata_unsupported(message: str) -> Problem:
 def odata_bad_skiptoken() -> Problem:
     return Problem("odata.bad_skiptoken", 400,
                    "The $skiptoken is not one this server gave out: follow @odata.nextLink as sent.")
+
+
+# ---- backups (pipeline/backup.py, docs/deploy.md) ----
+
+def backup_failed(reason: str) -> Problem:
+    return Problem("backup.failed", 500, f"The backup was not made: {reason}")
+
+
+def backup_damaged(path: str, reason: str) -> Problem:
+    return Problem("backup.damaged", 422,
+                   f"{path} is damaged or not a Sangjog backup ({reason}). Nothing was restored; "
+                   "use another copy of the backup.")
+
+
+def restore_failed(reason: str) -> Problem:
+    return Problem("restore.failed", 500, f"The restore failed: {reason}")
+
+
+def restore_not_empty(what: str) -> Problem:
+    return Problem("restore.not_empty", 409,
+                   f"Restore needs an empty database and data folder, but {what}. Nothing was "
+                   "restored. Point DATABASE_URL and SANGJOG_DATA_DIR at empty ones, or add "
+                   "--force to replace what is there.")
+
+
+def restore_mismatch(reason: str) -> Problem:
+    return Problem("restore.mismatch", 409, f"This backup cannot be restored here: {reason}. "
+                   "Nothing was restored.")

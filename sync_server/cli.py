@@ -15,7 +15,7 @@ from . import create_app
 
 # Modules in sync_server.commands, each exposing a click command or group named ``command``.
 COMMAND_MODULES: list[str] = ["app_users", "serve", "pipeline", "forms", "projects", "ballots",
-                              "users", "setup", "export", "sources"]
+                              "users", "setup", "export", "sources", "backup"]
 
 
 class SangjogGroup(FlaskGroup):

@@ -46,14 +46,21 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     conf.update(overrides or {})
     for name in ("LOGIN_FAILURES_PER_USER", "LOGIN_FAILURES_PER_ADDRESS"):
         Limit.parse(conf[name])  # a mistyped limit stops the start, not a login
-    data = Path(conf["SANGJOG_DATA_DIR"]).resolve()
+    conf["DATABASE_URL"], data = locations(conf)
     conf["SANGJOG_DATA_DIR"] = str(data)
     data.mkdir(parents=True, exist_ok=True)
-    if not conf["DATABASE_URL"]:
-        conf["DATABASE_URL"] = f"sqlite:///{data / 'sangjog.db'}"
     if not conf["SECRET_KEY"]:
         conf["SECRET_KEY"] = _stored_secret(data / "secret_key")
     return conf
+
+
+def locations(conf: dict[str, Any] | None = None) -> tuple[str, Path]:
+    """The database URL and the data folder the settings name (default: the environment's),
+    creating nothing: ``sangjog backup`` and ``restore`` use them without starting the app."""
+    if conf is None:
+        conf = {name: os.environ.get(name) for name in ("SANGJOG_DATA_DIR", "DATABASE_URL")}
+    data = Path(conf.get("SANGJOG_DATA_DIR") or "data").resolve()
+    return conf.get("DATABASE_URL") or f"sqlite:///{data / 'sangjog.db'}", data
 
 
 def _stored_secret(path: Path) -> str:

@@ -1,0 +1,113 @@
+"""``sangjog backup`` and ``sangjog restore``: the whole server in one file, and back.
+
+Neither starts the app: a backup taken before an upgrade must not migrate the database first,
+and a restore needs the database and data folder as empty as it found them. Both read the same
+settings as the server (``DATABASE_URL``, ``SANGJOG_DATA_DIR``). See docs/deploy.md#backups.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from pipeline import backup as backups
+from pipeline.problems import Problem
+
+from .. import config
+
+
+@click.command("backup")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the backup to this file (a tar archive).")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Write it into this folder as sangjog-YYYYMMDD-HHMMSS.tar (UTC).")
+@click.option("--keep", type=click.IntRange(min=1),
+              help="With --dir: then delete all but the newest N backups there.")
+@click.option("--every", type=click.FloatRange(min=0, min_open=True), metavar="HOURS",
+              help="With --dir: keep running, one backup every HOURS, until stopped.")
+def command(output: Path | None, folder: Path | None, keep: int | None,
+            every: float | None) -> None:
+    """Back up the database, attachments and secret key while the server runs."""
+    if (output is None) == (folder is None):
+        raise click.UsageError("Give either -o FILE or --dir FOLDER.")
+    if folder is None and (keep or every):
+        raise click.UsageError("--keep and --every need --dir FOLDER.")
+    database_url, data_dir = config.locations()
+    if output is not None:
+        _once(database_url, data_dir, output)
+        return
+    assert folder is not None
+    if every is None:
+        _once(database_url, data_dir, backups.timestamped(folder), folder, keep)
+        return
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    click.echo(f"Backing up every {every:g} hours into {folder} (Ctrl-C stops).")
+    while not stopping.is_set():
+        started = time.monotonic()
+        try:
+            _once(database_url, data_dir, backups.timestamped(folder), folder, keep)
+        except click.ClickException as exc:  # reported; the next round tries again
+            click.echo(f"Error: {exc.message}", err=True)
+        stopping.wait(max(0.0, every * 3600 - (time.monotonic() - started)))
+
+
+def _once(database_url: str, data_dir: Path, output: Path, folder: Path | None = None,
+          keep: int | None = None) -> None:
+    try:
+        made = backups.backup(database_url, data_dir, output)
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    except OSError as exc:
+        raise click.ClickException(f"The backup was not made: {exc}") from None
+    click.echo(f"Backup written: {made.path} ({_mb(made.size)}, {made.seconds:.1f} s): "
+               f"{made.submissions} submissions, {made.attachments} attachments "
+               f"({made.blobs} files, {_mb(made.blob_bytes)}).")
+    _warn(made)
+    if folder is not None and keep:
+        for old in backups.rotate(folder, keep):
+            click.echo(f"Deleted old backup {old.name}.")
+
+
+def _warn(made: backups.Summary) -> None:
+    if made.missing:
+        click.echo(f"Warning: {len(made.missing)} attachment file(s) the database refers to were "
+                   f"not in the attachment folder, e.g. {made.missing[0]}.", err=True)
+    if made.damaged:
+        click.echo(f"Warning: {len(made.damaged)} attachment file(s) no longer match their sha256 "
+                   f"(damaged on disk), e.g. {made.damaged[0]}.", err=True)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Replace the database and secret key even when they are not empty "
+                   "(stop the server first).")
+def restore(archive: Path, force: bool) -> None:
+    """Restore a backup into an empty database and data folder, checking every sha256."""
+    database_url, data_dir = config.locations()
+    try:
+        done = backups.restore(archive, database_url, data_dir, force=force)
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    click.echo(f"Restored {archive} ({done.seconds:.1f} s): {done.submissions} submissions, "
+               f"{done.attachments} attachments ({done.blobs} files, {_mb(done.blob_bytes)}), "
+               "every sha256 checked.")
+    if done.missing:
+        click.echo(f"Warning: {len(done.missing)} attachment file(s) were already missing when "
+                   "the backup was made.", err=True)
+    click.echo("Start the server: it brings the database to this version's migrations first.")
+    sys.stdout.flush()
+
+
+more_commands = [restore]
