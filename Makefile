@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite lint forms clean
+.PHONY: run test test-sqlite lint forms translations clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -34,6 +34,10 @@ test-sqlite: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check sync_server pipeline exports tests bench
+
+# Compile every .po into the .mo committed beside it (tests/test_i18n_catalogues.py checks them).
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d sync_server/translations
 
 forms: $(VENV)/.installed
 	$(BIN)/sangjog forms build

@@ -1,15 +1,21 @@
 """Content-addressed blob storage on disk: identical photos are stored once.
 
 Blobs are written to a temporary file, fsynced and renamed into place, so a crash leaves either a
-complete blob or nothing under its final name.
+complete blob or nothing under its final name. The temporary files are named after the process
+writing them (``.incoming-<pid>-…``): what a crashed process left behind is removed when the
+server starts (``remove_leftovers``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
+
+TEMPORARY_PREFIX = ".incoming-"
+_WRITER = re.compile(r"\.incoming-(\d+)-")
 
 
 class BlobStore:
@@ -27,7 +33,7 @@ class BlobStore:
         if final.exists():
             return digest
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".incoming-")
+        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -44,3 +50,27 @@ class BlobStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+    def remove_leftovers(self) -> int:
+        """Remove the temporary files of writers no longer running (killed mid-write); returns
+        how many. Files of a process still running (an import next to the server) stay."""
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        for path in self.root.rglob(f"{TEMPORARY_PREFIX}*"):
+            writer = _WRITER.match(path.name)
+            if writer is not None and _running(int(writer.group(1))):
+                continue
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True

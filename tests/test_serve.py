@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
 import subprocess
 import sys
 
@@ -36,6 +37,10 @@ def test_development_server_answers_collect_with_its_headers(tmp_path):
     with session_factory(engine)() as session:
         key = accounts.create_app_user(session, "serve-phone", [], actor="test").token
     engine.dispose()
+    # What a server killed mid-upload leaves (the pid is past any kernel's pid_max).
+    leftover = tmp_path / "blobs" / "ab" / "cd" / ".incoming-999999999-k3j4"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a photo")
     with LiveServer(url, tmp_path, workers=1) as server:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         conn.request("HEAD", f"/key/{key}/submission")
@@ -45,6 +50,23 @@ def test_development_server_answers_collect_with_its_headers(tmp_path):
     assert resp.getheader("Date") and resp.getheader("X-OpenRosa-Version") == "1.0"
     log = server.log.read_text()
     assert "/key/…/submission" in log and key not in log
+    assert not leftover.exists()
+
+
+def test_only_the_temporary_files_of_stopped_writers_are_removed(tmp_path):
+    from pipeline.storage import BlobStore
+
+    blobs = BlobStore(tmp_path)
+    digest = blobs.put(b"a photo")
+    folder = blobs.path(digest).parent
+    mine = folder / f".incoming-{os.getpid()}-writing"  # a writer still at work
+    dead = folder / ".incoming-999999999-abandoned"
+    unnamed = folder / ".incoming-abandoned"  # the naming before writers were named
+    for path in (mine, dead, unnamed):
+        path.write_bytes(b"part")
+    assert blobs.remove_leftovers() == 2
+    assert mine.exists() and not dead.exists() and not unnamed.exists()
+    assert blobs.get(digest) == b"a photo"
 
 
 def test_a_worker_keeps_what_loading_the_app_made_out_of_garbage_collection():

@@ -19,6 +19,8 @@ from flask.cli import with_appcontext
 from gunicorn.glogging import Logger as GunicornLogger
 from werkzeug.serving import run_simple
 
+from ..db import get_blobs
+
 KEY_IN_PATH = re.compile(r"/key/[^/?\s\"]+")
 # One thread per worker: uploads release the interpreter lock around every database call, and
 # threads of one worker then wait on each other (bench/ingest.py: 1.2-1.3x the uploads per
@@ -63,9 +65,16 @@ class _RedactKeys(logging.Filter):
 @with_appcontext
 def command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve ODK Collect (OpenRosa) and the web pages."""
+    removed = get_blobs().remove_leftovers()
+    if removed:
+        click.echo(f"Removed {removed} unfinished attachment file(s) left by a stopped server.")
     if workers > 1:
-        # Replace this process: gunicorn's master then owns signals and worker restarts.
-        args = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+        data = current_app.config["SANGJOG_DATA_DIR"]
+        # Replace this process: gunicorn's master then owns signals and worker restarts. Its
+        # files stay in the data folder: the pid file there, no control socket (nothing uses
+        # it; gunicorn's default is one in the home folder, shared by every gunicorn).
+        args = [sys.executable, "-m", "gunicorn", "--pid", f"{data}/server.pid",
+                "--no-control-socket", "--workers", str(workers),
                 "--threads", str(threads), "--timeout", "120", "--bind", f"{host}:{port}",
                 "--access-logfile", "-", "--logger-class", f"{__name__}.RedactingLogger",
                 "--config", "python:sync_server.gunicorn_conf", "sync_server:create_app()"]

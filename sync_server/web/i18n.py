@@ -1,9 +1,11 @@
 """The UI language (English, Bengali or Nepali, switchable on every page) and dates in local form.
 
 The catalogues live in ``sync_server/translations/bn`` and ``sync_server/translations/ne``
-(English is the source language of the messages). The compiled ``.mo`` is kept in
-the repository; it is rebuilt at startup when the ``.po`` is newer, so an edited catalogue shows
-without a separate build step.
+(English is the source language of the messages). The compiled ``.mo`` is kept in the
+repository beside its ``.po`` and compiled by ``make translations`` after an edit; the app never
+compiles at run time (running it writes nothing into the checkout), and
+``tests/test_i18n_catalogues.py`` fails when a committed ``.mo`` is not the compile of its
+``.po``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
 from flask_babel import Babel, format_date, format_datetime, format_number
 from flask_babel import gettext as _
@@ -31,7 +31,6 @@ bp = Blueprint("i18n", __name__)
 
 
 def init_app(app: Flask) -> None:
-    compile_catalogues()
     # Times are stored in UTC and shown in Bangladesh time unless configured otherwise.
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Dhaka")
     Babel(app, locale_selector=locale)
@@ -75,20 +74,6 @@ def switch():
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     return redirect(path if path.startswith("/") and not path.startswith("//")
                     else url_for("dashboard.home"))
-
-
-def compile_catalogues() -> None:
-    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        with po.open("rb") as fh:
-            catalog = read_po(fh)
-        try:
-            with mo.open("wb") as fh:
-                write_mo(fh, catalog)
-        except OSError:  # a read-only install keeps the committed .mo
-            continue
 
 
 DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
