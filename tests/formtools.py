@@ -200,6 +200,7 @@ SAMPLE_ANSWERS: dict[str, list[tuple[str, Any]]] = {
         ("/data/participant_name", "রহিমা বেগম"), ("/data/position", "ইউপি সদস্য (সংরক্ষিত)"),
         ("/data/period_type", "quarterly"), ("/data/period_start", "2026-07-01"),
         ("/data/period_end", "2026-09-30"), ("/data/result_count", "1"),
+        ("/data/results[1]/tried", "yes"),
         ("/data/results[1]/practice", "ওয়ান-স্টপ জন্ম নিবন্ধন ডেস্ক"),
         ("/data/results[1]/result", "নিবন্ধনের সময় ৭ দিন থেকে ১ দিনে নেমেছে"),
         ("/data/results[1]/verification", "ইউনিয়ন পরিষদের নিবন্ধন খাতা"),

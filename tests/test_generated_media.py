@@ -18,9 +18,11 @@ from pipeline.storage import BlobStore
 from tests.domain_forms import publish_forms, submit
 
 HEADERS = {
-    "ballot_candidates.csv": "name,label,label_en,label_bn,label_ne,upazila\n",
+    "ballot_candidates.csv": "name,label,label_en,label_bn,label_ne,upazila,workshop_day\n",
     "innovation_projects.csv": "name,label,label_en,label_bn,label_ne,division,district,upazila\n",
-    "action_plans.csv": "name,label,label_en,label_bn,label_ne,district,upazila,union,local_level\n",
+    "action_plans.csv": "name,label,label_en,label_bn,label_ne,district,upazila,union,local_level,"
+                        "participant_name,position,plan_date,practice_count,"
+                        "practice_1,practice_2,practice_3,practice_4,practice_5\n",
 }
 
 
@@ -62,10 +64,12 @@ def test_ballot_candidates_list_nominations_and_follow_their_review(session, blo
     assert rows(session, "ballot_candidates.csv") == [
         {"name": "nom-1", "label": "Amtali · আমতলী — Tax fair every month",
          "label_en": "Amtali — Tax fair every month", "label_bn": "আমতলী — Tax fair every month",
-         "label_ne": "Amtali — Tax fair every month", "upazila": "100409"},
+         "label_ne": "Amtali — Tax fair every month", "upazila": "100409",
+         "workshop_day": "20260310"},
         {"name": "nom-2", "label": "Arpangashia · আড়পাঙ্গাশিয়া — Open budget",
          "label_en": "Arpangashia — Open budget", "label_bn": "আড়পাঙ্গাশিয়া — Open budget",
-         "label_ne": "Arpangashia — Open budget", "upazila": "100409"},
+         "label_ne": "Arpangashia — Open budget", "upazila": "100409",
+         "workshop_day": "20260310"},
     ]
     data = generated_media(session, "ballot_candidates.csv", EVERYWHERE)
     assert b"\r" not in data and data.endswith(b"\n")
@@ -116,7 +120,9 @@ def test_action_plans_label_participant_place_and_date(session, blobs):
     submit(session, blobs, "hl_action_plan",
            {"country": "bd", "division": "10", "district": "1004", "upazila": "100409",
             "union": "10040913", "participant_name": "Rahima Begum", "position": "Chairman",
-            "date_prepared": "2026-01-15"}, instance_id="uuid:plan-bd")
+            "date_prepared": "2026-01-15",
+            "plans": [{"topic": "ict", "practice": f"Practice\n{n}"} for n in range(1, 7)]},
+           instance_id="uuid:plan-bd")
     submit(session, blobs, "hl_action_plan",
            {"country": "np", "province": "3", "district": "306", "local_level": "30601",
             "participant_name": "Sita Sharma", "date_prepared": "2026-02-01"},
@@ -126,11 +132,16 @@ def test_action_plans_label_participant_place_and_date(session, blobs):
          "label_en": "Rahima Begum — Amtali — 2026-01-15",
          "label_bn": "Rahima Begum — আমতলী — 2026-01-15",
          "label_ne": "Rahima Begum — Amtali — 2026-01-15",
-         "district": "1004", "upazila": "100409", "union": "10040913", "local_level": ""},
+         "district": "1004", "upazila": "100409", "union": "10040913", "local_level": "",
+         # What Form 2 fills in: at most five practices, each on one line.
+         "participant_name": "Rahima Begum", "position": "Chairman", "plan_date": "2026-01-15",
+         "practice_count": "5", **{f"practice_{n}": f"Practice {n}" for n in range(1, 6)}},
         {"name": "plan-np",
          "label": "Sita Sharma — Shankharapur Municipality · शंखरापुर नगरपालिका — 2026-02-01",
          "label_en": "Sita Sharma — Shankharapur Municipality — 2026-02-01",
          "label_bn": "Sita Sharma — Shankharapur Municipality — 2026-02-01",
          "label_ne": "Sita Sharma — शंखरापुर नगरपालिका — 2026-02-01",
-         "district": "306", "upazila": "", "union": "", "local_level": "30601"},
+         "district": "306", "upazila": "", "union": "", "local_level": "30601",
+         "participant_name": "Sita Sharma", "position": "", "plan_date": "2026-02-01",
+         "practice_count": "", **{f"practice_{n}": "" for n in range(1, 6)}},
     ]

@@ -1,7 +1,8 @@
 """CSV files that forms read with ``select_one_from_file``, built from the database on request.
 
 Columns (docs/fields.md): ``name``, ``label`` (what the phone shows: the names in every language
-joined with " · "), ``label_en``, ``label_bn``, ``label_ne``, then the filter columns. The bytes
+joined with " · "), ``label_en``, ``label_bn``, ``label_ne``, then the filter columns, then (in
+``action_plans.csv``) the plan fields Form 2 fills in from the chosen plan. The bytes
 are deterministic (rows in a fixed order, UTF-8, ``\\n`` line ends), so a manifest's md5 changes
 exactly when the content does. Before any submission of the source form exists the file is
 just its header, so the form that reads it still loads.
@@ -29,6 +30,12 @@ FILTERS = {
     "innovation_projects.csv": ("division", "district", "upazila"),
     "action_plans.csv": ("district", "upazila", "union", "local_level"),
 }
+# What Form 2 fills in from the chosen plan (tools/xlsform_sources/hl_followup.py).
+MAX_PRACTICES = 5
+PLAN_COLUMNS = ("participant_name", "position", "plan_date", "practice_count",
+                *(f"practice_{n}" for n in range(1, MAX_PRACTICES + 1)))
+# The ballot's date may not be before the workshop's nominations: YYYYMMDD, a number for XPath.
+EXTRA = {"action_plans.csv": PLAN_COLUMNS, "ballot_candidates.csv": ("workshop_day",)}
 MEDIA_NAMES = tuple(FILTERS)
 DASH = " — "
 
@@ -40,7 +47,7 @@ def generated_media(session: Session, name: str, scope: Scope) -> bytes | None:
     if build is None:
         return None
     rows = sorted(build(session, scope), key=lambda r: (r["label_en"], r["name"]))
-    return _csv(LABELS + FILTERS[name], rows)
+    return _csv(LABELS + FILTERS[name] + EXTRA.get(name, ()), rows)
 
 
 def _ballot_candidates(session: Session, scope: Scope) -> Iterable[dict[str, str]]:
@@ -50,8 +57,10 @@ def _ballot_candidates(session: Session, scope: Scope) -> Iterable[dict[str, str
         en = _joined(places.name("bd_union", union, "en"), title) if union else title
         bn = _joined(places.name("bd_union", union, "bn"), title) if union else title
         both = _joined(_names("bd_union", union), title) if union else title
+        day = tables.as_date(row.get("workshop_date"))
         yield {"name": row["_root_key"], "label": both, "label_en": en, "label_bn": bn,
-               "label_ne": en, "upazila": _text(row, "upazila")}
+               "label_ne": en, "upazila": _text(row, "upazila"),
+               "workshop_day": day.strftime("%Y%m%d") if day else ""}
 
 
 def _innovation_projects(session: Session, scope: Scope) -> Iterable[dict[str, str]]:
@@ -65,7 +74,9 @@ def _innovation_projects(session: Session, scope: Scope) -> Iterable[dict[str, s
 
 
 def _action_plans(session: Session, scope: Scope) -> Iterable[dict[str, str]]:
+    practices = tables.repeat_values(session, "hl_action_plan", "plans", "practice")
     for row in tables.current_rows(session, "hl_action_plan", scope=scope):
+        planned = [_one_line(p) for p in practices.get(row["_key"], ()) if _one_line(p)][:MAX_PRACTICES]
         level, code = _local_government(row)
         who = _one_line(row.get("participant_name"))
         day = tables.as_date(row.get("date_prepared"))
@@ -81,6 +92,10 @@ def _action_plans(session: Session, scope: Scope) -> Iterable[dict[str, str]]:
             "label_bn": label(places.name(level, code, "bn") if code else ""),
             "label_ne": label(places.name(level, code, "ne") if code else ""),
             **{column: _text(row, column) for column in FILTERS["action_plans.csv"]},
+            "participant_name": who, "position": _one_line(row.get("position")), "plan_date": when,
+            "practice_count": str(len(planned)) if planned else "",
+            **{f"practice_{n}": planned[n - 1] if n <= len(planned) else ""
+               for n in range(1, MAX_PRACTICES + 1)},
         }
 
 

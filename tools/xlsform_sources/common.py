@@ -19,7 +19,7 @@ from openpyxl.styles import Font, PatternFill
 # The location lists (see their README); another checkout points SANGJOG_GEO_DIR at its copy.
 GEO = Path(os.environ.get("SANGJOG_GEO_DIR", "/work/shared/geo"))
 LANGUAGES = ("English (en)", "Bengali (bn)", "Nepali (ne)")
-VERSION = "2026112501"  # date + serial: raise it on every change (see xlsforms/README.md)
+VERSION = "2026120301"  # date + serial: raise it on every change (see xlsforms/README.md)
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def row(type_: str, name: str | None = None, label: T | None = None, **extra: An
 # Columns of the survey sheet, in the order a designer reads them.
 SURVEY_COLUMNS = (
     "type", "name", "label", "hint", "required", "relevant", "constraint", "constraint_message",
-    "choice_filter", "appearance", "repeat_count", "calculation", "default", "parameters",
+    "choice_filter", "appearance", "repeat_count", "calculation", "trigger", "default", "parameters",
     "read_only",
 )
 TRANSLATED = ("label", "hint", "constraint_message")

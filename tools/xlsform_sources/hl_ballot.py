@@ -29,6 +29,12 @@ NON_VOTING_ROLES = [
     ("partner_staff", T("Partner organisation staff", "সহযোগী সংস্থার কর্মী", "साझेदार संस्थाका कर्मचारी")),
     ("other", T("Other", "অন্যান্য", "अन्य")),
 ]
+# ballot_candidates.csv gives each nomination's workshop date as a number (YYYYMMDD, empty when
+# unknown): a ballot is not dated before the workshop's first nomination, nor in the future.
+NOMINATED = ("instance('ballot_candidates')/root/item[upazila = ${upazila} and workshop_day != '']"
+             "/workshop_day")
+BALLOT_DATE_RULE = (f". <= today() and (count({NOMINATED}) = 0 "
+                    f"or number(format-date(., '%Y%m%d')) >= min({NOMINATED}))")
 VOTERS = " ".join(name for name, _ in VOTING_ROLES)
 MAY_VOTE = "${may_vote} = 'yes'"
 
@@ -46,7 +52,11 @@ def build():
             "ব্যালট: এই কর্মশালার সর্বোচ্চ পাঁচটি ভালো শিখন বেছে নিন, তারপর অগ্রাধিকার অনুযায়ী সাজান।",
             "मतपत्र: यस कार्यशालाका बढीमा पाँचवटा असल अभ्यास छान्नुहोस्, अनि प्राथमिकताअनुसार क्रम मिलाउनुहोस्।")),
         *location_rows,
-        row("today", "ballot_date"),
+        row("date", "ballot_date", T("Date of the ballot", "ব্যালটের তারিখ", "मतदानको मिति"), required="yes",
+            default="today()", constraint=BALLOT_DATE_RULE, constraint_message=T(
+                "The ballot date cannot be in the future or before the workshop's nominations.",
+                "ব্যালটের তারিখ ভবিষ্যতের বা কর্মশালার মনোনয়নের আগের হতে পারে না।",
+                "मतदानको मिति भविष्यको वा कार्यशालाको मनोनयनभन्दा अघिको हुन सक्दैन।")),
         row("text", "voter_name", T("Voter's name", "ভোটারের নাম", "मतदाताको नाम"), required="yes"),
         row("select_one voter_role", "voter_role", T("Voter's role", "ভোটারের পদ", "मतदाताको पद"),
             required="yes", constraint=f"selected('{VOTERS}', .)", constraint_message=ONLY_ELECTED),

@@ -21,6 +21,8 @@ BALLOT_CANDIDATES = [
     ("0b6f4f0e-1d2a-4c53-9a61-0a1f5e2b7c08", T("Digital centre services", "ডিজিটাল সেন্টারের সেবা", "डिजिटल केन्द्रका सेवा"), GAZIPUR_SADAR),
 ]
 
+WORKSHOP_DAYS = {"303334": "20261102"}  # the nominations' workshop date, YYYYMMDD
+
 INNOVATION_PROJECTS = [
     ("DNJ-2026-001", T("e-Mutation service desk", "ই-নামজারি সেবা ডেস্ক", "विद्युतीय नामसारी सेवा डेस्क"),
      {"division": "55", "district": "5527", "upazila": "552710"}),
@@ -36,17 +38,34 @@ INNOVATION_PROJECTS = [
 ACTION_PLANS = [
     ("5d1c6a52-8b0e-4c7e-9f0a-3b2d1e4f5a61", T("Rahima Begum – Bahadursadi – 2026-10-12", "রহিমা বেগম – বাহাদুরশাদী – ২০২৬-১০-১২",
                                                 "रहिमा बेगम – बाहादुरशादी – 2026-10-12"),
-     {"district": "3033", "upazila": "303334", "union": "30333415", "local_level": ""}),
+     {"district": "3033", "upazila": "303334", "union": "30333415", "local_level": "",
+      "participant_name": "রহিমা বেগম", "position": "ইউপি সদস্য (সংরক্ষিত)", "plan_date": "2026-10-12",
+      "practices": ("ওয়ান-স্টপ জন্ম নিবন্ধন ডেস্ক", "প্রতি ত্রৈমাসিকে ওয়ার্ড সভা")}),
     ("5d1c6a52-8b0e-4c7e-9f0a-3b2d1e4f5a62", T("Sita Sharma – Shankharapur – 2026-10-20", "সীতা শর্মা – শঙ্খরাপুর – ২০২৬-১০-২০",
                                                 "सीता शर्मा – शंखरापुर – २०२६-१०-२०"),
-     {"district": "306", "upazila": "", "union": "", "local_level": "30601"}),
+     {"district": "306", "upazila": "", "union": "", "local_level": "30601",
+      "participant_name": "सीता शर्मा", "position": "उपप्रमुख", "plan_date": "2026-10-20",
+      "practices": ("घरघरबाट फोहोर सङ्कलन र छुट्याउने अभ्यास", "सम्पत्ति करको डिजिटल अभिलेख")}),
 ]
+MAX_PRACTICES = 5
+
+
+def plan_columns(where: dict) -> dict[str, str]:
+    """An action_plans.csv row's columns after the labels: the filters, then what Form 2 fills in
+    from the plan (``practice_1`` … ``practice_5``, empty past ``practice_count``)."""
+    practices = list(where["practices"])[:MAX_PRACTICES]
+    return {**{k: v for k, v in where.items() if k != "practices"},
+            "practice_count": str(len(practices)),
+            **{f"practice_{n}": (practices[n - 1] if n <= len(practices) else "")
+               for n in range(1, MAX_PRACTICES + 1)}}
 
 
 def write_samples(media_dir: Path) -> None:
     write_media_csv(media_dir / "ballot_candidates.csv",
-                    [media_row(key, label, upazila=where["upazila"]) for key, label, where in BALLOT_CANDIDATES])
+                    [media_row(key, label, upazila=where["upazila"],
+                               workshop_day=WORKSHOP_DAYS.get(where["upazila"], ""))
+                     for key, label, where in BALLOT_CANDIDATES])
     write_media_csv(media_dir / "innovation_projects.csv",
                     [media_row(code, label, **where) for code, label, where in INNOVATION_PROJECTS])
     write_media_csv(media_dir / "action_plans.csv",
-                    [media_row(key, label, **where) for key, label, where in ACTION_PLANS])
+                    [media_row(key, label, **plan_columns(where)) for key, label, where in ACTION_PLANS])
