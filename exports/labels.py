@@ -18,7 +18,8 @@ import pandas as pd
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from pipeline import warehouse
+from pipeline import nepal_calendar, warehouse
+from pipeline.domain import places, tables
 from pipeline.models import FormMedia, InnovationProject
 from pipeline.schema import ColumnSpec, FormSchema, TableSpec, table_name
 
@@ -34,6 +35,8 @@ _GEOPOINT_PARTS = {"latitude": {"en": "latitude", "bn": "অক্ষাংশ",
                    "longitude": {"en": "longitude", "bn": "দ্রাঘিমাংশ", "ne": "देशान्तर"}}
 
 # Headers of the metadata columns every sheet carries.
+NEPAL_COLUMNS = {"country", "province", "local_level"}
+BS_NAME = {"en": "BS", "bn": "বি.স.", "ne": "वि.सं."}
 META_HEADERS = {
     "_submitted_at": {"en": "Submitted (UTC)", "bn": "জমার সময় (UTC)", "ne": "पेश गरिएको (UTC)"},
     "_submitter": {"en": "Submitted by", "bn": "জমাদানকারী", "ne": "पेश गर्ने"},
@@ -75,6 +78,7 @@ class SheetColumn:
     codes: dict[str, str] | None = None  # code -> label
     multiple: bool = False  # space-separated codes (select_multiple)
     width: float = 14
+    calendar: str = ""  # "bs": the source date in Bikram Sambat, for Nepal rows only
 
 
 class FileChoices:
@@ -157,6 +161,8 @@ def columns_for(spec: TableSpec, table: Table, lang: str, files: FileChoices,
         for old_spec in schema.tables:
             if old_spec.name == spec.name:
                 fields += [c for c in old_spec.columns if c.name not in {f.name for f in fields}]
+    # Forms that may hold Nepal rows (Forms 1 and 2) show each date in Bikram Sambat beside it.
+    nepal = is_main and bool(NEPAL_COLUMNS & present)
     for f in fields:
         if f.type == "geopoint":
             for part, names in _GEOPOINT_PARTS.items():
@@ -169,6 +175,10 @@ def columns_for(spec: TableSpec, table: Table, lang: str, files: FileChoices,
             continue
         seen.add(f.name)
         cols.append(_column(f, lang, files))
+        if nepal and cols[-1].kind == DATE:
+            cols.append(SheetColumn(f.name, f"{f.name}_bs",
+                                    f"{_field_header(f, lang)} ({pick(BS_NAME, lang)})",
+                                    calendar="bs", width=12))
     for meta in (("_submitted_at", "_submitter", "_review_state", "_key") if is_main
                  else ("_parent_key", "_key")):
         if meta in present:
@@ -216,7 +226,9 @@ def prepare(chunk: Mapping[str, Any], columns: list[SheetColumn],
     for col in columns:
         column = _as_list(chunk[col.source])
         rows = len(column)
-        if col.kind in (DATE, DATETIME):
+        if col.calendar == "bs":
+            values.append(_bs_dates(column, _nepal_rows(chunk, rows)))
+        elif col.kind in (DATE, DATETIME):
             values.append(_excel_dates(column))
         elif col.kind in (INTEGER, NUMBER):
             values.append(_numbers(column))
@@ -273,6 +285,28 @@ def _labelled(values: list[Any], codes: dict[str, str], multiple: bool) -> list[
                 label = codes.get(text, text)
             cache[v] = label
         out.append(label)
+    return out
+
+
+def _nepal_rows(chunk: Mapping[str, Any], rows: int) -> list[bool]:
+    """Which rows of a chunk are Nepal's (``places.country_of`` on its location columns)."""
+    present = {c: _as_list(chunk[c]) for c in
+               ("country", "province", "local_level", "district", "division", "upazila")
+               if c in chunk}
+    return [places.country_of({c: (v[i] if v[i] == v[i] else None) for c, v in present.items()})
+            == "np" for i in range(rows)]
+
+
+def _bs_dates(values: list[Any], nepal: list[bool]) -> list[object]:
+    """``2083/07/03`` for a Nepal row's date (Latin digits, so Excel sorts and filters them);
+    blank for other rows and for dates outside the BS table."""
+    out: list[object] = []
+    for value, in_nepal in zip(values, nepal, strict=True):
+        day = tables.as_date(value) if in_nepal and value is not None and value == value else None
+        try:
+            out.append(nepal_calendar.written(day) if day else None)
+        except ValueError:
+            out.append(None)
     return out
 
 

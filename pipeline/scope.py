@@ -42,6 +42,16 @@ class Scope:
     def empty(self) -> bool:
         return not (self.everything or self.divisions or self.districts or self.provinces)
 
+    @property
+    def countries(self) -> frozenset[str]:
+        """The countries (``bd``, ``np``) the scope reaches into."""
+        if self.everything:
+            return frozenset({"bd", "np"})
+        found = {"np" for _ in self.provinces}
+        found |= {"np" if len(d) == 3 else "bd" for d in self.districts}
+        found |= {"bd" for _ in self.divisions}
+        return frozenset(found)
+
     def allows(self, row: Mapping[str, Any]) -> bool:
         """The same test as ``where`` for one row already in memory (a dict of columns)."""
         if self.everything:

@@ -246,3 +246,37 @@ def test_innovation_projects_follow_the_domain_registry(app, session):
     assert (mine["Approved"], mine["Has issues"], mine["Rejected"]) == (
         sum(s.review_state == "approved" for s in q3), sum(s.review_state == "has_issues" for s in q3), 1)
     assert found["DNJ-2026-002"]["Inspections"] == 0 and found["DNJ-2026-002"]["Progress (%)"] == ""
+
+
+def test_nepal_dates_have_a_bikram_sambat_column_beside_them(app, session):
+    """Forms 1 and 2: each date question gets a BS column after it, filled for Nepal rows only."""
+    from tests.export_fixtures import Sent, at, engine_xml, send
+
+    load_all(app, session)
+    bangladesh = Sent("hl_followup", "uuid:ex-bd-f1", vary(engine_xml("hl_followup"), "uuid:ex-bd-f1"),
+                      at("2026-10-22 08:00"))
+    send(app, session, [bangladesh])
+    data, _ = build(session, ["*"], None, "en")
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    plans = wb.get_sheet_by_name("Action plans").to_python()
+    names = plans[1]
+    at_bs = names.index("date_prepared_bs")
+    assert names[at_bs - 1] == "date_prepared"
+    assert plans[0][at_bs].endswith("(BS)")
+    assert plans[2][at_bs] == "2083/07/03"  # 2026-10-20
+    followups = wb.get_sheet_by_name("Follow-ups").to_python()
+    names = followups[1]
+    by_country = {r[names.index("country")]: dict(zip(names, r, strict=True))
+                  for r in followups[2:]}
+    nepal, bd = by_country["Nepal"], by_country["Bangladesh"]
+    for field in ("period_start", "period_end", "plan_date", "followup_date"):
+        assert names.index(f"{field}_bs") == names.index(field) + 1
+        assert bd[f"{field}_bs"] in ("", None)
+    assert nepal["followup_date_bs"] == "2083/06/19"  # 2026-10-05
+    assert nepal["period_start_bs"] == "2083/03/17"  # 2026-07-01
+    # Inspections (Bangladesh only) get no BS columns.
+    assert not [n for n in wb.get_sheet_by_name("Inspections").to_python()[1] if str(n).endswith("_bs")]
+    # In Nepali the header says वि.सं.
+    data, _ = build(session, ["np_district:306"], None, "ne")
+    plans = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Action plans").to_python()
+    assert plans[0][plans[1].index("date_prepared_bs")].endswith("(वि.सं.)")

@@ -36,3 +36,67 @@ def test_the_pages_speak_nepali_with_devanagari_digits_in_sentences(client, worl
     # Errors read in Nepali as well.
     missing = client.get("/submissions/999999")
     assert missing.status_code == 404 and "भेटिएन" in missing.get_data(as_text=True)
+
+
+@pytest.fixture
+def nepal(db, blobs, world):
+    """A Kathmandu supervisor and a Nepal action plan prepared on 2026-10-20 (2083/07/03 BS),
+    received at 08:00 UTC (13:45 in Nepal)."""
+    from pipeline import accounts
+    from pipeline.ingest import Incoming, accept
+    from tests import export_fixtures
+
+    accounts.create_user(db, "sup_kathmandu", webdata.PASSWORD, "supervisor", ["np_district:306"])
+    [plan, _followup] = export_fixtures.plans()
+    outcome = accept(db, blobs, Incoming(plan.xml, files={"signature.png": b"png"},
+                                         submitter="phone-np", received_at=plan.received_at))
+    db.commit()
+    return outcome.submission.id
+
+
+PLANS = "/forms/hl_action_plan/submissions"
+
+
+def test_nepal_rows_read_in_bikram_sambat_and_nepal_time(client, nepal):
+    webdata.login(client, "sup_kathmandu")
+    english = client.get(PLANS).get_data(as_text=True)
+    assert "2083/07/03 BS" in english and "Oct 20, 2026" not in english
+    page = client.get(f"/submissions/{nepal}").get_data(as_text=True)
+    assert "2083/07/03 BS" in page  # the date prepared, an answer
+    assert "Received 2083/07/03 BS 1:45\u202fPM" in page  # 08:00 UTC is 13:45 in Kathmandu
+    in_nepali(client)
+    page = client.get(f"/submissions/{nepal}").get_data(as_text=True)
+    assert "२०८३/०७/०३" in page and "प्राप्त मिति २०८३/०७/०३ १३:४५" in page
+    listed = client.get(PLANS).get_data(as_text=True)
+    assert re.search(r'<td class="nowrap">२०८३/०७/०३</td>', listed)
+
+
+def test_bangladesh_rows_keep_gregorian_dates(client, world):
+    webdata.login(client, "sup_rangpur")
+    in_nepali(client)
+    listed = client.get(LIST).get_data(as_text=True)
+    assert "२०२६" in listed and "२०८३" not in listed  # Nepali digits, Gregorian years
+
+
+@pytest.mark.parametrize(("start", "end", "found"), [
+    ("2083/07/01", "2083/07/05", True),
+    ("२०८३/०७/०३", "२०८३/०७/०३", True),
+    ("2083/07/04", "", False),
+    ("", "2083-07-02 BS", False),
+    ("2026-10-20", "2026-10-20", True),  # the Gregorian date picker's value still works
+])
+def test_nepal_pages_filter_on_bikram_sambat_dates(client, nepal, start, end, found):
+    webdata.login(client, "sup_kathmandu")
+    response = client.get(PLANS, query_string={"from": start, "to": end})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert (f'href="/submissions/{nepal}"' in page) is found
+    # The Nepal page's date fields take and show BS dates.
+    assert f'name="from" value="{"2083/07/0" if start else ""}' in page
+
+
+def test_a_date_that_is_neither_is_refused_clearly(client, nepal):
+    webdata.login(client, "sup_kathmandu")
+    response = client.get(PLANS, query_string={"from": "2083/13/01"})
+    assert response.status_code == 400
+    assert "Bikram Sambat" in response.get_data(as_text=True)

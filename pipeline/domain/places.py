@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 DATA_FILE = Path(__file__).parent / "data" / "geo_names.csv"
 
@@ -60,6 +62,29 @@ def name(level: str, code: str | None, lang: str) -> str:
     """The place's name in ``lang``, or the code itself when the code is not in the lists."""
     found = place(level, code)
     return found.name(lang) if found else str(code or "")
+
+
+# Each country's clock: a row's times are shown in its own country's zone.
+ZONES = {"bd": "Asia/Dhaka", "np": "Asia/Kathmandu"}
+
+
+def country_of(row: Mapping[str, Any]) -> str:
+    """``np`` or ``bd`` for a warehouse row (a dict of its columns), ``""`` when it has no place.
+
+    Forms 1 and 2 say it in ``country``; otherwise a Nepal column (``province``,
+    ``local_level``) or the district code's length (three digits in Nepal, four in Bangladesh)
+    says it, as ``pipeline.scope`` reads it."""
+    country = str(row.get("country") or "")
+    if country in ZONES:
+        return country
+    if row.get("province") or row.get("local_level"):
+        return "np"
+    district = str(row.get("district") or "")
+    if len(district) == 3:
+        return "np"
+    if len(district) == 4 or row.get("division") or row.get("upazila"):
+        return "bd"
+    return ""
 
 
 def build_data_file(geo_dir: Path, out: Path = DATA_FILE) -> int:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from defusedxml import ElementTree
 
 from exports import geo
+from pipeline.domain import places
 from pipeline.schema import ColumnSpec, FormSchema, TableSpec, language_code
 
 from .i18n import day, when
@@ -46,14 +47,18 @@ def label_of(labels: dict[str, str], lang: str, fallback: str) -> str:
 
 
 def answers(schema: FormSchema, spec: TableSpec, row: Any, lang: str,
-            attachments: set[str], files: ChoiceFiles | None = None) -> list[Answer]:
+            attachments: set[str], files: ChoiceFiles | None = None,
+            country: str | None = None) -> list[Answer]:
+    """The answers of one row; ``country`` (``np``, ``bd``) says how its dates read, and is
+    the row's own when not given (a repeat row passes its submission's)."""
     values = row._mapping
-    return [_answer(col, values, lang, attachments, files) for col in spec.columns
+    country = places.country_of(values) if country is None else country
+    return [_answer(col, values, lang, attachments, files, country) for col in spec.columns
             if col.type not in ("note",)]
 
 
 def _answer(col: ColumnSpec, values: Any, lang: str, attachments: set[str],
-            files: ChoiceFiles | None = None) -> Answer:
+            files: ChoiceFiles | None = None, country: str = "") -> Answer:
     label = label_of(col.labels, lang, col.name.replace("_", " "))
     answer = Answer(col.name, label, labelled=any(col.labels.values()))
     if col.type == "geopoint":
@@ -80,16 +85,18 @@ def _answer(col: ColumnSpec, values: Any, lang: str, attachments: set[str],
             answer.kind = "file"
         return answer
     answer.code = str(value)
-    answer.text = display(col, value, lang, files)
+    answer.text = display(col, value, lang, files, country)
     return answer
 
 
-def display(col: ColumnSpec, value: Any, lang: str, files: ChoiceFiles | None = None) -> str:
-    """A stored value as words: choice labels, place names, numbers without a trailing .0."""
+def display(col: ColumnSpec, value: Any, lang: str, files: ChoiceFiles | None = None,
+            country: str = "") -> str:
+    """A stored value as words: choice labels, place names, numbers without a trailing .0;
+    dates as the reader writes them (a Nepal row's in Bikram Sambat, as the list does too)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if col.type in ("date", "dateTime"):  # as the reader writes dates (the list does too)
-        shown = day(value) if col.type == "date" else when(value)
+    if col.type in ("date", "dateTime"):
+        shown = day(value, country) if col.type == "date" else when(value, country)
         return shown or str(value)
     text = str(value)
     names = _names(col.name, lang) if col.name in geo.COLUMN_LEVELS else {}

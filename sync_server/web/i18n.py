@@ -14,11 +14,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
+from babel import dates
 from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
-from flask_babel import Babel, format_date, format_datetime, format_number
+from flask_babel import Babel, format_date, format_datetime, format_number, get_locale
 from flask_babel import gettext as _
 
+from pipeline import nepal_calendar
+from pipeline.domain import places
 from pipeline.problems import Problem
 
 from ..db import get_session
@@ -39,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["thousands"] = format_number
     app.jinja_env.filters["in_text"] = count
+    app.jinja_env.filters["bs_typed"] = bs_typed
     app.jinja_env.globals.update(role_name=role_name, state_name=state_name,
                                   stage_name=stage_name, form_title=form_title,
                                   problem_text=problem_text)
@@ -94,7 +99,9 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def when(value: datetime | str | None) -> str:
+def when(value: datetime | str | None, country: str = "") -> str:
+    """A moment in the reader's language; a Nepal row's in Nepal time with its date in Bikram
+    Sambat, a Bangladesh row's in Bangladesh time, anything else in the configured zone."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -102,10 +109,24 @@ def when(value: datetime | str | None) -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return running_digits(format_datetime(_aware(value), "medium"))
+    value = _aware(value)
+    zone = places.ZONES.get(country)
+    if zone is None:
+        return running_digits(format_datetime(value, "medium"))
+    local = value.astimezone(ZoneInfo(zone))
+    if country == "np":
+        try:
+            return running_digits(f"{nepal_calendar.text(local.date(), locale())} "
+                                  f"{dates.format_time(local, 'short', locale=get_locale())}")
+        except ValueError:  # outside the BS table: the Gregorian date
+            pass
+    return running_digits(dates.format_datetime(local, "medium", tzinfo=local.tzinfo,
+                                                locale=get_locale()))
 
 
-def day(value: date | str | None) -> str:
+def day(value: date | str | None, country: str = "") -> str:
+    """A day in the reader's language; a Nepal row's in Bikram Sambat (२०८३/०८/१६ in Nepali,
+    2083/08/16 BS otherwise)."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -115,7 +136,22 @@ def day(value: date | str | None) -> str:
             return value
     if isinstance(value, datetime):
         value = value.date()
+    if country == "np":
+        try:
+            return running_digits(nepal_calendar.text(value, locale()))
+        except ValueError:  # outside the BS table: the Gregorian date
+            pass
     return running_digits(format_date(value, "medium"))
+
+
+def bs_typed(value: date | None) -> str:
+    """A date as a Nepal page's date field shows it (``2083/08/16``), or ISO outside BS."""
+    if value is None:
+        return ""
+    try:
+        return nepal_calendar.written(value)
+    except ValueError:
+        return value.isoformat()
 
 
 def form_title(form: Any) -> str:

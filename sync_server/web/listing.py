@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 
 from exports import geo
-from pipeline import problems, warehouse
+from pipeline import nepal_calendar, problems, warehouse
 from pipeline import scope as scoping
 from pipeline.schema import table_name
 
@@ -66,12 +66,22 @@ class Filters:
         return out
 
 
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _date(text: str | None) -> date | None:
+    """A filter's date: ``2026-12-02`` (the date picker's ISO Gregorian) or a Bikram Sambat date
+    as Nepal pages take it (``2083/08/16``, ``२०८३/०८/१६``, ``2083-08-16 BS``)."""
+    text = (text or "").strip()
     try:
-        return date.fromisoformat(text) if text else None
+        if not text:
+            return None
+        return date.fromisoformat(text) if ISO_DAY.fullmatch(text) else nepal_calendar.parse(text)
     except ValueError:
-        raise problems.Problem("filter.bad_date", 400,
-                               f"'{text}' is not a date: use YYYY-MM-DD.") from None
+        raise problems.Problem(
+            "filter.bad_date", 400,
+            f"'{text}' is not a date: use YYYY-MM-DD, or a Bikram Sambat date such as "
+            "2083/08/16.") from None
 
 
 def main_table(conn: Connection, form_id: str) -> Table | None:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from exports.labels import FileChoices, project_names
 from pipeline import problems, review
+from pipeline.domain import places
 from pipeline.domain.projects import list_projects
 from pipeline.models import REVIEW_STATES, Form, Submission
 from pipeline.problems import Problem
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["osm_url"] = answering.osm_url
     app.jinja_env.globals["place_name"] = answering.place_name
+    app.jinja_env.globals["country_of"] = places.country_of
 
 
 def _form(form_id: str) -> Form:
@@ -94,7 +96,7 @@ def submissions(form_id: str):
         filters=filters, options=options, columns=columns, labels=labels, specs=specs,
         stages=stages, states=REVIEW_STATES, review_choices=review.REVIEW_CHOICES,
         may_review=current_user().role in REVIEWERS, display=answering.display, lang=lang,
-        has_table=table is not None,
+        has_table=table is not None, nepal_page=lang == "ne" or scope.countries == {"np"},
         date_column=listing.date_column(table).name if table is not None else "",
         all_forms=list(get_session().scalars(select(Form).order_by(Form.title))),
         project_names=project_names(get_session(), lang), review_draft=_take_draft(),
@@ -161,7 +163,8 @@ def submission(submission_id: int):
     schema = _schema(form, row._form_version)
     files = {a.name for a in sub.attachments}
     lists = FileChoices(db, lang)  # ballot candidates, action plans, projects: their labels
-    main_answers = answering.answers(schema, schema.main, row, lang, files, lists)
+    country = places.country_of(row._mapping)  # how its dates and times read
+    main_answers = answering.answers(schema, schema.main, row, lang, files, lists, country)
     repeats = []
     children = listing.child_rows(conn, listing.repeat_tables(conn, form.xml_form_id),
                                   submission_id, row._key)
@@ -171,8 +174,8 @@ def submission(submission_id: int):
         if rows:
             label = answering.label_of(headings.get(spec.path, {}), lang,
                                        spec.name.split("__")[-1].replace("_", " ").capitalize())
-            repeats.append((label, spec, [answering.answers(schema, spec, r, lang, files, lists)
-                                          for r in rows]))
+            repeats.append((label, spec, [answering.answers(schema, spec, r, lang, files, lists,
+                                                            country) for r in rows]))
     return render_template(
         "submission.html", sub=sub, form=form, row=row, schema=schema, answers=main_answers,
         repeats=repeats, project_rows=_project_rows(conn, table, scope, row),
@@ -180,6 +183,7 @@ def submission(submission_id: int):
         may_review=current_user().role in REVIEWERS, state_label=_state_label,
         specs={c.name: c for c in schema.main.columns}, display=answering.display, lang=lang,
         project_names=project_names(db, lang), review_draft=_take_draft(submission_id),
+        country=country,
     )
 
 
