@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
@@ -52,7 +51,7 @@ REVIEW_STATE_LABELS = {
     "edited": {"en": "Edited", "bn": "সম্পাদিত", "ne": "सम्पादित"},
 }
 
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+EXCEL_EPOCH = "1899-12-30"  # day 0 of Excel's serial dates
 
 
 def pick(labels: dict[str, str], lang: str, fallback: str = "") -> str:
@@ -246,12 +245,14 @@ def prepare(chunk: Mapping[str, Any], columns: list[SheetColumn],
 
 
 def _as_list(values: Any) -> list[Any]:
-    return values.tolist() if isinstance(values, pd.Series) else list(values)
+    return values.tolist() if hasattr(values, "tolist") else list(values)  # a pandas Series
 
 
 def _numbers(values: list[Any]) -> list[object]:
     """Numbers as they are; text (a column widened to text by a form change) converted."""
     if any(type(v) is str for v in values):
+        import pandas as pd  # here: pages that show labels never load pandas
+
         values = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").tolist()
     return [None if v is None or v != v else v for v in values]
 
@@ -312,7 +313,9 @@ def _bs_dates(values: list[Any], nepal: list[bool]) -> list[object]:
 
 def _excel_dates(values: list[Any]) -> list[object]:
     """Dates and datetimes as Excel serial numbers (days since 1899-12-30), UTC, vectorised."""
+    import pandas as pd
+
     stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True,
                             errors="coerce").dt.tz_localize(None)
-    serial = (stamps - EXCEL_EPOCH) / pd.Timedelta(days=1)
+    serial = (stamps - pd.Timestamp(EXCEL_EPOCH)) / pd.Timedelta(days=1)
     return [None if v != v else v for v in serial.tolist()]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import ColumnElement, Select, Table, and_, func, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,9 @@ from pipeline.models import Form
 from pipeline.schema import FormSchema, TableSpec, schema_for
 
 from .period import Period
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Period", "FormSelection", "select_form", "frames", "column_chunks", "count", "CHUNK_ROWS"]
 
@@ -109,6 +112,8 @@ def column_chunks(session: Session, sel: FormSelection, table_name: str | None =
 def frames(session: Session, sel: FormSelection, table_name: str | None = None,
            chunk_rows: int = CHUNK_ROWS, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
     """The same chunks as ``column_chunks``, as DataFrames."""
+    import pandas as pd  # here: the OData feed and the web pages select without pandas
+
     for chunk in column_chunks(session, sel, table_name, chunk_rows, columns):
         yield pd.DataFrame({name: list(values) for name, values in chunk.items()})
 

@@ -5,17 +5,23 @@ Assembled in one place, ``create_app``; nothing builds an app at import time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from pipeline import safe_xml
-
-from . import config as config_module
-from . import db, errors
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
+def create_app(config: dict[str, Any] | None = None, *, http: bool = True) -> Flask:
+    """The app. ``http=False`` is the command line's: settings, database, errors and words, but
+    no endpoints (nor the modules behind them), so that a command starts quickly."""
+    # Imported here: ``sync_server.cli`` lives in this package, and ``sangjog --help`` needs none.
+    from flask import Flask
+
+    from pipeline import safe_xml
+
+    from . import config as config_module
+    from . import db, errors
+
     app = Flask(__name__)
     app.config.update(config_module.load(config))
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_SUBMISSION_MB"] * 1024 * 1024
@@ -24,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                                        int(app.config["MAX_SUBMISSION_DEPTH"])))
     db.init_app(app)
     errors.init_app(app)
-    for register in _components():
+    for register in _components() if http else _headless_components():
         register(app)
     return app
 
@@ -37,6 +43,13 @@ def freeze_loaded_app() -> None:
     import gc
 
     gc.freeze()
+
+
+def _headless_components() -> list[Any]:
+    """What commands use besides the database: Babel, for messages in the user's words."""
+    from .web import i18n
+
+    return [i18n.init_app]
 
 
 def _components() -> list[Any]:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.orm import Session
 
-from exports import odata, odata_model
-from exports.odata_query import Options
+from exports import odata_model
 from pipeline import problems
 from pipeline.models import User
 
@@ -26,6 +25,9 @@ from .auth import basic_login
 from .db import get_session
 from .web import current_user
 from .web.review import READERS
+
+if TYPE_CHECKING:
+    from exports import odata
 
 bp = Blueprint("odata", __name__)
 PREFIXES = ("/odata", "/v1/projects/1/forms")
@@ -49,6 +51,10 @@ def _user() -> User:
 
 
 def _feed(form_id: str) -> odata.Feed:
+    # Imported on the first feed request: its query parser is slow to import, and neither the
+    # other pages nor the command line need it.
+    from exports import odata
+
     user = _user()
     return odata.open_feed(get_session(), form_id, list(user.scope or []))
 
@@ -80,6 +86,9 @@ def metadata(form_id: str) -> Response:
 
 
 def resource(form_id: str, resource: str) -> Response:
+    from exports import odata
+    from exports.odata_query import Options
+
     feed = _feed(form_id)
     entity, parent = _target(feed.service, resource)
     opts = Options.parse(request.args)

@@ -12,9 +12,6 @@ import json
 import zlib
 from typing import Any
 
-import qrcode
-from qrcode.image.pure import PyPNGImage
-
 
 def collect_url(server_url: str, token: str) -> str:
     """The server URL an app user's Collect is set to (Collect adds /formList, /submission)."""
@@ -45,6 +42,9 @@ def decode_settings(payload: str) -> dict[str, Any]:
 
 def qr_png(payload: str) -> bytes:
     """A PNG of the QR code holding ``payload``."""
+    import qrcode  # here: only this page draws codes, and the library is slow to import
+    from qrcode.image.pure import PyPNGImage
+
     image = qrcode.make(payload, image_factory=PyPNGImage,
                         error_correction=qrcode.constants.ERROR_CORRECT_L, box_size=8, border=4)
     out = io.BytesIO()

@@ -90,6 +90,8 @@ def test_explicit_media_and_a_changed_form_under_the_same_version(runner, sessio
 
 
 def test_the_forms_group_is_part_of_the_sangjog_command():
+    import click
+
     from sync_server.cli import cli
 
-    assert cli.commands["forms"] is forms_command
+    assert cli.get_command(click.Context(cli), "forms") is forms_command

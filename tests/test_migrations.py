@@ -92,3 +92,16 @@ def test_a_sqlite_file_checkpoints_its_wal_in_large_steps(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 4000
     engine.dispose()
+
+
+def test_the_newest_migration_file_is_alembics_head():
+    """``pipeline.db.upgrade`` skips Alembic when the database holds ``head_revision()``: that is
+    only right while each revision is its file's number and the newest file is the one head."""
+    from alembic.script import ScriptDirectory
+
+    from pipeline.db import MIGRATIONS, head_revision
+
+    script = ScriptDirectory(str(MIGRATIONS))
+    assert script.get_heads() == [head_revision()]
+    for revision in script.walk_revisions():
+        assert Path(revision.path).name.startswith(f"{revision.revision}_")

@@ -14,7 +14,6 @@ import sys
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from gunicorn.glogging import Logger as GunicornLogger
 from werkzeug.serving import run_simple
@@ -62,7 +61,7 @@ class _RedactKeys(logging.Filter):
               help="Threads per gunicorn worker. 1: gunicorn's sync workers, one request at a "
                    "time each (fastest for uploads; put a buffering proxy such as nginx in "
                    "front for slow phones). More: a worker overlaps slow requests.")
-@with_appcontext
+@with_appcontext  # the command line's app: settings checked and the database migrated first
 def command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve ODK Collect (OpenRosa) and the web pages."""
     removed = get_blobs().remove_leftovers()
@@ -81,4 +80,6 @@ def command(host: str, port: int, workers: int, threads: int) -> None:
         os.execv(sys.executable, args)
     logging.getLogger("werkzeug").addFilter(_RedactKeys())
     click.echo(f"Serving Sangjog on http://{host}:{port}/ (Collect app users: /key/<token>)")
-    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
+    from .. import create_app
+
+    run_simple(host, port, create_app(), threaded=True)

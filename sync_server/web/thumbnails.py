@@ -14,8 +14,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 SIZE = 320  # longest side, in pixels: twice the 160 px the page shows, for sharp screens
 MAX_PIXELS = 50_000_000  # decoded pixels (RGB: 150 MB); a 48-megapixel phone photo fits
 PLACEHOLDER = Path(__file__).resolve().parent.parent / "static" / "too-large.svg"
@@ -24,6 +22,8 @@ PLACEHOLDER = Path(__file__).resolve().parent.parent / "static" / "too-large.svg
 def thumbnail(source: Path, folder: Path, sha256: str) -> Path | None:
     """The thumbnail of ``source`` (made now if missing), ``PLACEHOLDER`` for a picture too
     large to decode, or None if it is not a picture."""
+    from PIL import Image, ImageOps, UnidentifiedImageError  # here: only this page decodes pictures
+
     target = folder / sha256[:2] / f"{sha256}-{SIZE}.jpg"
     if target.exists():
         return target
