@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from gunicorn.glogging import Logger as GunicornLogger
 from werkzeug.serving import run_simple
