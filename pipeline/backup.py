@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from . import problems
@@ -150,6 +150,24 @@ def backup(database_url: str, data_dir: Path, output: Path, *,
     summary.size = output.stat().st_size
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def migrations_pending(database_url: str) -> bool:
+    """Whether starting this version of Sangjog would migrate the database: it holds Sangjog's
+    tables at an older migration than this version's newest. No database yet: False."""
+    if _dialect(database_url) == "sqlite" and not _sqlite_path(database_url).is_file():
+        return False
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return False
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception as exc:
+        raise problems.backup_failed(f"the database could not be read: {exc}") from None
+    finally:
+        engine.dispose()
+    return revision is not None and revision != ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def timestamped(folder: Path, now: datetime | None = None) -> Path:

@@ -28,6 +28,11 @@ def create_app(config: dict[str, Any] | None = None, *, http: bool = True) -> Fl
     # Every parse of submission XML in this process (uploads, the loader) stops at these.
     safe_xml.configure(safe_xml.Limits(int(app.config["MAX_SUBMISSION_ELEMENTS"]),
                                        int(app.config["MAX_SUBMISSION_DEPTH"])))
+    proxies = int(app.config["PROXY_COUNT"])
+    if proxies:  # behind nginx: the phone's address and https, not the proxy's (docs/deploy.md)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     db.init_app(app)
     errors.init_app(app)
     for register in _components() if http else _headless_components():

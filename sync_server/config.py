@@ -27,6 +27,7 @@ SETTINGS = [
     Setting("SECRET_KEY", None, "Signs session cookies. Default: a random key generated once and kept in the data folder."),
     Setting("SERVER_URL", None, "Public base URL (http://192.168.1.10:5000) put in Collect QR codes and form download links. Default: the URL of the request."),
     Setting("SQLITE_BUSY_SECONDS", 30, "How long a write to the SQLite file waits while another process writes (a backup, a command) before the request answers 503 with Retry-After; Collect sends it again later."),
+    Setting("PROXY_COUNT", 0, "Reverse proxies in front of the server (nginx for TLS: 1). The client's address (for the wrong-password limits) and scheme are then read from the X-Forwarded-For and X-Forwarded-Proto headers the last proxy sets; 0 trusts no such header."),
     Setting("MAX_SUBMISSION_MB", 100, "Largest submission upload (XML plus attachments) accepted, in megabytes."),
     Setting("MAX_SUBMISSION_ELEMENTS", 100_000, "Most XML elements a submission may have; more is refused (400) while it is read, before its tree is built."),
     Setting("MAX_SUBMISSION_DEPTH", 64, "Deepest nesting of XML elements a submission may have; deeper is refused (400) while it is read."),

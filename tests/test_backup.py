@@ -323,3 +323,29 @@ def test_backup_every_hours_runs_until_stopped(small):
             process.kill()
             process.wait()
     assert "Backup written" in "".join(lines)
+
+
+def test_if_migrating_backs_up_only_before_an_upgrade(small, tmp_path):
+    from alembic import command as alembic
+
+    from pipeline.db import alembic_config
+
+    archive, _ = small
+    current = _cli(["backup", "--if-migrating", "-o", str(tmp_path / "a.tar")],
+                   f"sqlite:///{tmp_path / 'small.db'}", tmp_path / "data")
+    assert current.exit_code == 0 and "no backup needed" in current.output
+    assert not (tmp_path / "a.tar").exists()
+    fresh = _cli(["backup", "--if-migrating", "-o", str(tmp_path / "b.tar")],
+                 f"sqlite:///{tmp_path / 'none-yet.db'}", tmp_path / "empty")
+    assert fresh.exit_code == 0 and not (tmp_path / "b.tar").exists()
+    assert not (tmp_path / "none-yet.db").exists()
+
+    older = make_engine(f"sqlite:///{tmp_path / 'older.db'}")
+    alembic.upgrade(alembic_config(older), "0007")
+    older.dispose()
+    upgrading = _cli(["backup", "--if-migrating", "-o", str(tmp_path / "c.tar")],
+                     f"sqlite:///{tmp_path / 'older.db'}", tmp_path / "older-data")
+    assert upgrading.exit_code == 0, upgrading.output
+    assert "backing it up first" in upgrading.output
+    with tarfile.open(tmp_path / "c.tar") as tar:
+        assert '"revision": "0007"' in tar.extractfile("manifest.json").read().decode()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system programs the tests need when they are missing: Java (ODK Validate runs on
-# it), PostgreSQL (initdb/pg_ctl for a throwaway test cluster), Chromium (browser tests) and
-# Node.js (ODK's JavaScript form engine). Debian packages only; nothing else is downloaded.
+# it), PostgreSQL (initdb/pg_ctl for a throwaway test cluster), Chromium (browser tests),
+# Node.js (ODK's JavaScript form engine) and nginx (the deployment guide's HTTPS site is run in
+# front of a live server). Debian packages only; nothing else is downloaded.
 set -euo pipefail
 
 need=()
@@ -10,6 +11,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing system packages: ${need[*]}"

@@ -30,14 +30,28 @@ from .. import config
               help="With --dir: then delete all but the newest N backups there.")
 @click.option("--every", type=click.FloatRange(min=0, min_open=True), metavar="HOURS",
               help="With --dir: keep running, one backup every HOURS, until stopped.")
+@click.option("--if-migrating", is_flag=True,
+              help="Only when starting this version will migrate the database (an upgrade): "
+                   "the systemd unit's ExecStartPre.")
 def command(output: Path | None, folder: Path | None, keep: int | None,
-            every: float | None) -> None:
+            every: float | None, if_migrating: bool) -> None:
     """Back up the database, attachments and secret key while the server runs."""
     if (output is None) == (folder is None):
         raise click.UsageError("Give either -o FILE or --dir FOLDER.")
     if folder is None and (keep or every):
         raise click.UsageError("--keep and --every need --dir FOLDER.")
+    if if_migrating and every:
+        raise click.UsageError("--if-migrating makes one backup, not one --every HOURS.")
     database_url, data_dir = config.locations()
+    if if_migrating:
+        try:
+            pending = backups.migrations_pending(database_url)
+        except Problem as problem:
+            raise click.ClickException(problem.message) from None
+        if not pending:
+            click.echo("No migration to run: no backup needed before starting.")
+            return
+        click.echo("This version will migrate the database: backing it up first.")
     if output is not None:
         _once(database_url, data_dir, output)
         return
