@@ -16,31 +16,13 @@ from sqlalchemy.orm import Session
 from pipeline import scope as scopes
 from pipeline.domain import ballots, followups, inspections
 
-from . import geo, labels, query
+from . import geo, labels, query, words
 from .period import Period
-from .sheets import Formats, WrittenTable, sheet_name
-
-TEXT = {
-    "yes": {"en": "yes", "bn": "হ্যাঁ", "ne": "हो"},
-    "upazila": {"en": "Upazila (workshop)", "bn": "উপজেলা (কর্মশালা)", "ne": "उपजिल्ला (कार्यशाला)"},
-    "union": {"en": "Union / pourashava", "bn": "ইউনিয়ন / পৌরসভা", "ne": "युनियन / नगरपालिका"},
-    "practice": {"en": "Good practice", "bn": "ভালো শিখন", "ne": "असल अभ्यास"},
-    "indicators": {"en": "Indicators", "bn": "সূচকসমূহ", "ne": "सूचकहरू"},
-    "votes": {"en": "Votes", "bn": "ভোট", "ne": "मत"},
-    "rank": {"en": "Rank", "bn": "ক্রম", "ne": "स्थान"},
-    "top_five": {"en": "Top five", "bn": "সেরা পাঁচ", "ne": "उत्कृष्ट पाँच"},
-    "tied": {"en": "Tied", "bn": "সমান ভোট", "ne": "बराबर मत"},
-    "first": {"en": "First preferences", "bn": "প্রথম পছন্দ", "ne": "पहिलो रोजाइ"},
-    "ballots": {"en": "Ballots counted", "bn": "গণনাকৃত ব্যালট", "ne": "गणना गरिएका मतपत्र"},
-    "ineligible": {"en": "Not eligible to vote", "bn": "ভোটের অযোগ্য", "ne": "मतदान गर्न अयोग्य"},
-    "duplicates": {"en": "Duplicate voters", "bn": "একাধিকবার ভোট", "ne": "दोहोरो मतदाता"},
-    "spoiled": {"en": "Spoiled (more than five picks)", "bn": "বাতিল (পাঁচটির বেশি)", "ne": "बदर (पाँचभन्दा बढी)"},
-    "tie_cutoff": {"en": "Tie at fifth place", "bn": "পঞ্চম স্থানে সমান ভোট", "ne": "पाँचौं स्थानमा बराबरी"},
-}
+from .sheets import Formats, WrittenTable, print_setup, sheet_name
 
 
 def _t(key: str, lang: str) -> str:
-    return labels.pick(TEXT[key], lang)
+    return words.word(f"ballot.{key}", lang)
 
 
 @dataclass
@@ -103,9 +85,10 @@ def write_ballot_results(ctx: Context) -> None:
     lang, fmt = ctx.lang, ctx.formats
     tallies = ballots.tally(ctx.session, since=ctx.since, until=ctx.until, scope=ctx.user_scope)
     ws = ctx.workbook.add_worksheet(sheet_name("Ballot results", ctx.taken))
+    print_setup(ws)
     upazilas = geo.column_names("upazila", lang)
     unions = geo.column_names("union", lang)
-    yes = _t("yes", lang)
+    yes = words.word("yes_no.yes", lang)
     # Per workshop: how many ballots counted and which were set aside.
     headers = [_t(k, lang) for k in ("upazila", "ballots", "ineligible", "duplicates", "spoiled", "tie_cutoff")]
     _header(ws, fmt, 0, headers, [28, 16, 16, 16, 18, 16])
@@ -152,31 +135,23 @@ def write_ballot_results(ctx: Context) -> None:
 
 # ---- Action plans and follow-ups ---------------------------------------------------------
 
-PLAN_HEADERS = {
-    "en": ["Participant", "Position", "District", "Upazila / local level", "Union / pourashava",
-           "Date prepared", "Planned practices", "Follow-up period type", "Follow-up period",
-           "Follow-up date", "Follow-up officer", "Linked by", "Results", "Plan key", "Follow-up key"],
-    "bn": ["অংশগ্রহণকারী", "পদবি", "জেলা", "উপজেলা / স্থানীয় সরকার", "ইউনিয়ন / পৌরসভা",
-           "তৈরির তারিখ", "পরিকল্পিত ভালো শিখন", "ফলো-আপের ধরন", "ফলো-আপের সময়কাল",
-           "ফলো-আপের তারিখ", "ফলো-আপ কর্মকর্তা", "সংযোগের ভিত্তি", "ফলাফল", "Plan key", "Follow-up key"],
-    "ne": ["सहभागी", "पद", "जिल्ला", "उपजिल्ला / स्थानीय तह", "युनियन / नगरपालिका",
-           "तयार मिति", "योजना गरिएका असल अभ्यास", "अनुगमनको प्रकार", "अनुगमन अवधि",
-           "अनुगमन मिति", "अनुगमन अधिकृत", "जोडिएको आधार", "नतिजा", "Plan key", "Follow-up key"],
-}
-PERIOD_TYPE_NAMES = {
-    "quarterly": {"en": "Quarterly", "bn": "ত্রৈমাসিক", "ne": "त्रैमासिक"},
-    "half_yearly": {"en": "Half-yearly", "bn": "ষাণ্মাসিক", "ne": "अर्धवार्षिक"},
-    "annual": {"en": "Annual", "bn": "বার্ষিক", "ne": "वार्षिक"},
-}
+PLAN_COLUMNS = ("participant", "position", "district", "area", "union", "date_prepared",
+                "practices", "period_type", "period", "followup_date", "officer", "linked_by",
+                "results", "plan_key", "followup_key")
+
+
+def plan_headers(lang: str) -> list[str]:
+    return [words.word(f"plan.{key}", lang) for key in PLAN_COLUMNS]
 
 
 def write_action_plans(ctx: Context) -> None:
     lang, fmt = ctx.lang, ctx.formats
     rows = followups.plan_followups(ctx.session, scope=ctx.user_scope)
     ws = ctx.workbook.add_worksheet(sheet_name("Action plans and follow-ups", ctx.taken))
-    headers = PLAN_HEADERS.get(lang, PLAN_HEADERS["en"])
-    _header(ws, fmt, 0, headers, [24, 18, 14, 22, 22, 12, 40, 14, 14, 12, 20, 10, 50, 40, 40])
-    ws.freeze_panes(1, 1)
+    headers = plan_headers(lang)
+    _header(ws, fmt, 0, headers, [24, 18, 14, 22, 22, 12, 40, 14, 14, 12, 20, 18, 50, 40, 40])
+    print_setup(ws)
+    period_types, linked_by = words.group("period_type", lang), words.group("linked_by", lang)
     districts = geo.column_names("district", lang)
     areas = {**geo.column_names("upazila", lang), **geo.column_names("local_level", lang)}
     unions = geo.column_names("union", lang)
@@ -195,9 +170,10 @@ def write_action_plans(ctx: Context) -> None:
             cells = list(plan_cells)
             if f is not None:
                 results = "; ".join(f"{x.practice}: {x.result}" for x in f.results)
-                cells += [labels.pick(PERIOD_TYPE_NAMES.get(f.period_type, {}), lang, f.period_type),
+                how = entry.linked_by.get(f.key, "")
+                cells += [period_types.get(f.period_type, f.period_type),
                           followups.period_label(f) or "", f.followup_date, f.officer_name,
-                          entry.linked_by.get(f.key, ""), results, p.key, f.key]
+                          linked_by.get(how, how), results, p.key, f.key]
             else:
                 cells += [""] * 6 + [p.key, ""]
             for col, value in enumerate(cells):
@@ -208,18 +184,17 @@ def write_action_plans(ctx: Context) -> None:
 
 # ---- Innovation projects -----------------------------------------------------------------
 
-PROJECT_HEADERS = {
-    "en": ["Code", "Project", "District", "Upazila", "Office", "Category", "Started", "Inspections",
-           "Last inspected", "Progress (%)", "Stage", "Recommendation", "Time before", "Time after",
-           "Cost before", "Cost after", "Visits before", "Visits after",
-           "Inspections in period", "Received", "Approved", "Has issues", "Rejected",
-           "Latest inspection in period", "Its review state"],
-    "bn": ["কোড", "প্রকল্প", "জেলা", "উপজেলা", "দপ্তর", "ধরন", "শুরু", "পরিদর্শন সংখ্যা",
-           "সর্বশেষ পরিদর্শন", "অগ্রগতি (%)", "পর্যায়", "সুপারিশ", "আগে সময়", "পরে সময়",
-           "আগে খরচ", "পরে খরচ", "আগে যাতায়াত", "পরে যাতায়াত",
-           "এই সময়ের পরিদর্শন", "প্রাপ্ত", "অনুমোদিত", "সমস্যা আছে", "প্রত্যাখ্যাত",
-           "এই সময়ের সর্বশেষ পরিদর্শন", "তার পর্যালোচনার অবস্থা"],
-}
+PROJECT_COLUMNS = ("code", "title", "district", "upazila", "office", "category", "started",
+                   "inspections", "last_inspected", "progress", "stage", "recommendation",
+                   "time_before", "time_after", "cost_before", "cost_after", "visits_before",
+                   "visits_after", "in_period", "received", "approved", "has_issues", "rejected",
+                   "latest", "latest_state")
+
+
+def project_headers(lang: str) -> list[str]:
+    states = labels.review_state_names(lang)
+    return [states[key] if key in states else words.word(f"project.{key}", lang)
+            for key in PROJECT_COLUMNS]
 
 
 def _choice_names(ctx: Context, field_name: str) -> dict[str, str]:
@@ -235,9 +210,11 @@ def write_projects(ctx: Context) -> None:
     lang, fmt = ctx.lang, ctx.formats
     statuses = inspections.registry(ctx.session, scope=ctx.user_scope)  # streamed
     ws = ctx.workbook.add_worksheet(sheet_name("Innovation projects", ctx.taken))
-    headers = PROJECT_HEADERS.get(lang, PROJECT_HEADERS["en"])
+    headers = project_headers(lang)
     _header(ws, fmt, 0, headers, [16, 40, 14, 16, 20, 14, 12, 11, 13, 11, 18, 22] + [11] * 11 + [14, 14])
-    ws.freeze_panes(1, 2)
+    print_setup(ws)
+    ws.freeze_panes(1, 2)  # the code and the project's name stay in view
+    categories = words.group("category", lang)
     districts, upazilas = geo.column_names("district", lang), geo.column_names("upazila", lang)
     stages, recommendations = _choice_names(ctx, "stage"), _choice_names(ctx, "recommendation")
     in_period = _period_inspections(ctx)
@@ -248,7 +225,8 @@ def write_projects(ctx: Context) -> None:
         latest_day, latest_state = seen.get("latest", (None, ""))
         title = s.title_bn if lang == "bn" and s.title_bn else s.title_en
         cells = [s.code, title, districts.get(s.district, s.district),
-                 upazilas.get(s.upazila or "", s.upazila or ""), s.office, s.category, s.started_on,
+                 upazilas.get(s.upazila or "", s.upazila or ""), s.office,
+                 categories.get(s.category, s.category), s.started_on,
                  s.inspections, s.last_inspected, s.progress,
                  stages.get(s.stage or "", s.stage or ""),
                  recommendations.get(s.recommendation or "", s.recommendation or ""),

@@ -11,45 +11,31 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from pipeline import nepal_calendar, warehouse
-from pipeline.domain import places, tables
+from pipeline.domain import tables
 from pipeline.models import FormMedia, InnovationProject
 from pipeline.schema import ColumnSpec, FormSchema, TableSpec, table_name
 
-from . import geo
+from . import geo, localtime, words
 
 # Kinds of sheet columns; the sheet writer has one cell writer per kind.
-TEXT, INTEGER, NUMBER, DATE, DATETIME, LINK = "text", "integer", "number", "date", "datetime", "link"
+TEXT, INTEGER, NUMBER, DATE, DATETIME, LINK, COMMENTS = (
+    "text", "integer", "number", "date", "datetime", "link", "comments")
 
 _KINDS = {"int": INTEGER, "decimal": NUMBER, "date": DATE, "dateTime": DATETIME}
 _ATTACHMENT_TYPES = {"binary", "image", "audio", "video", "file"}
-# geopoint parts worth a column in a workbook (altitude and accuracy stay in the CSV zip)
-_GEOPOINT_PARTS = {"latitude": {"en": "latitude", "bn": "অক্ষাংশ", "ne": "अक्षांश"},
-                   "longitude": {"en": "longitude", "bn": "দ্রাঘিমাংশ", "ne": "देशान्तर"}}
-
-# Headers of the metadata columns every sheet carries.
+# Calculated fields whose values are words: field name → the words group that names them.
+VALUE_WORDS = {"may_vote": "yes_no"}
+REVIEW_COMMENTS = "_review_comments"  # filled per chunk from the review history
 NEPAL_COLUMNS = {"country", "province", "local_level"}
-BS_NAME = {"en": "BS", "bn": "বি.স.", "ne": "वि.सं."}
-META_HEADERS = {
-    "_submitted_at": {"en": "Submitted (UTC)", "bn": "জমার সময় (UTC)", "ne": "पेश गरिएको (UTC)"},
-    "_submitter": {"en": "Submitted by", "bn": "জমাদানকারী", "ne": "पेश गर्ने"},
-    "_review_state": {"en": "Review state", "bn": "পর্যালোচনার অবস্থা", "ne": "समीक्षा अवस्था"},
-    "_key": {"en": "KEY", "bn": "KEY", "ne": "KEY"},
-    "_parent_key": {"en": "PARENT_KEY", "bn": "PARENT_KEY", "ne": "PARENT_KEY"},
-}
-REVIEW_STATE_LABELS = {
-    "received": {"en": "Received", "bn": "প্রাপ্ত", "ne": "प्राप्त"},
-    "approved": {"en": "Approved", "bn": "অনুমোদিত", "ne": "स्वीकृत"},
-    "has_issues": {"en": "Has issues", "bn": "সমস্যা আছে", "ne": "समस्या छ"},
-    "rejected": {"en": "Rejected", "bn": "প্রত্যাখ্যাত", "ne": "अस्वीकृत"},
-    "edited": {"en": "Edited", "bn": "সম্পাদিত", "ne": "सम्पादित"},
-}
 
 EXCEL_EPOCH = "1899-12-30"  # day 0 of Excel's serial dates
 
@@ -63,7 +49,7 @@ def pick(labels: dict[str, str], lang: str, fallback: str = "") -> str:
 
 
 def review_state_names(lang: str) -> dict[str, str]:
-    return {state: pick(names, lang) for state, names in REVIEW_STATE_LABELS.items()}
+    return words.group("state", lang)
 
 
 @dataclass(frozen=True)
@@ -145,12 +131,41 @@ def csv_choice_labels(content: bytes, lang: str) -> dict[str, str]:
 
 
 def _field_header(spec: ColumnSpec, lang: str) -> str:
-    return pick(spec.labels, lang, spec.name)
+    """The question's label in ``lang``; for a field the form labels not in ``lang`` (a
+    calculate has no label at all) the workbook's own word for it; else any label, else the name."""
+    if spec.labels.get(lang):
+        return spec.labels[lang]
+    key = f"field.{spec.name}"
+    return words.word(key, lang) if words.has(key) else pick(spec.labels, lang, spec.name)
+
+
+@dataclass(frozen=True)
+class SheetClock:
+    """Which countries' clocks a sheet's times are on: one zone named in the header, or each
+    row's own zone with a column naming it."""
+
+    countries: tuple[str, ...] = ("bd",)
+
+    @property
+    def default(self) -> str:
+        return self.countries[0]
+
+    @property
+    def mixed(self) -> bool:
+        return len(self.countries) > 1
+
+    def header(self, text: str, lang: str) -> str:
+        if self.mixed:
+            return f"{text} ({words.word('meta.zone_by_row', lang)})"
+        return f"{text} ({localtime.zone_label(self.default)})"
 
 
 def columns_for(spec: TableSpec, table: Table, lang: str, files: FileChoices,
-                older: list[FormSchema] | None = None, *, is_main: bool) -> list[SheetColumn]:
-    """The sheet columns for one warehouse table, in form order, then the metadata."""
+                older: list[FormSchema] | None = None, *, is_main: bool,
+                clock: SheetClock | None = None, comments: bool = False) -> list[SheetColumn]:
+    """The sheet columns for one warehouse table, in form order, then the metadata (with the
+    review comments when ``comments``, and each row's time zone when ``clock`` is mixed)."""
+    clock = clock or SheetClock()
     cols: list[SheetColumn] = []
     present = set(table.c.keys())
     seen: set[str] = set()
@@ -164,28 +179,40 @@ def columns_for(spec: TableSpec, table: Table, lang: str, files: FileChoices,
     nepal = is_main and bool(NEPAL_COLUMNS & present)
     for f in fields:
         if f.type == "geopoint":
-            for part, names in _GEOPOINT_PARTS.items():
+            for part in ("latitude", "longitude"):
                 name = f"{f.name}_{part}"
                 if name in present:
-                    cols.append(SheetColumn(name, name, f"{_field_header(f, lang)} ({pick(names, lang)})",
-                                            NUMBER, width=12))
+                    header = f"{_field_header(f, lang)} ({words.word(f'meta.{part}', lang)})"
+                    cols.append(SheetColumn(name, name, header, NUMBER, width=12))
             continue
         if f.name not in present or f.name in seen:
             continue
         seen.add(f.name)
-        cols.append(_column(f, lang, files))
-        if nepal and cols[-1].kind == DATE:
+        column = _column(f, lang, files)
+        if column.kind == DATETIME:
+            column = replace(column, header=clock.header(column.header, lang))
+        cols.append(column)
+        if nepal and column.kind == DATE:
             cols.append(SheetColumn(f.name, f"{f.name}_bs",
-                                    f"{_field_header(f, lang)} ({pick(BS_NAME, lang)})",
+                                    f"{column.header} ({words.word('meta.bs', lang)})",
                                     calendar="bs", width=12))
-    for meta in (("_submitted_at", "_submitter", "_review_state", "_key") if is_main
-                 else ("_parent_key", "_key")):
-        if meta in present:
-            kind = DATETIME if meta == "_submitted_at" else TEXT
+    metas = ("_submitted_at", "_submitter", "_review_state", REVIEW_COMMENTS, "_key") if is_main \
+        else ("_parent_key", "_key")
+    for meta in metas:
+        header = words.word(f"meta.{meta}", lang)
+        if meta == REVIEW_COMMENTS:
+            if comments:
+                cols.append(SheetColumn(meta, "review_comments", header, COMMENTS, width=40))
+        elif meta in present and meta == "_submitted_at":
+            cols.append(SheetColumn(meta, meta, clock.header(header, lang), DATETIME, width=18))
+            if clock.mixed:
+                cols.append(SheetColumn(localtime.TIME_ZONE, "time_zone",
+                                        words.word("meta._time_zone", lang), TEXT, width=16))
+        elif meta in present:
             codes = review_state_names(lang) if meta == "_review_state" else None
             width = 40 if meta.endswith("key") else 16
-            cols.append(SheetColumn(meta, meta.lstrip("_").upper() if meta.endswith("key") else meta,
-                                    pick(META_HEADERS[meta], lang), kind, codes, width=width))
+            field_name = meta.lstrip("_").upper() if meta.endswith("key") else meta
+            cols.append(SheetColumn(meta, field_name, header, TEXT, codes, width=width))
     return cols
 
 
@@ -201,6 +228,8 @@ def _column(f: ColumnSpec, lang: str, files: FileChoices) -> SheetColumn:
         codes = {value: pick(labels, lang, value) for value, labels in f.choices.items()}
     elif f.choice_file:
         codes = files.get(f.choice_file)
+    elif f.name in VALUE_WORDS:
+        codes = words.group(VALUE_WORDS[f.name], lang)
     multiple = f.type in ("select_multiple", "rank")
     width = {DATE: 12, DATETIME: 18, INTEGER: 10, NUMBER: 12}.get(kind, 18 if codes else 24)
     return SheetColumn(f.name, f.name, header, kind, codes, multiple, width)
@@ -216,18 +245,32 @@ class Prepared:
 
 
 def prepare(chunk: Mapping[str, Any], columns: list[SheetColumn],
-            link: Callable[[object, object], str] | None = None) -> Prepared:
+            link: Callable[[object, object], str] | None = None, lang: str = "en",
+            clock: SheetClock | None = None) -> Prepared:
     """Convert a chunk of warehouse rows (column name → values: a DataFrame or
-    ``query.column_chunks``) into cell values: labels for codes, Excel serial numbers for dates,
-    floats for numbers, URLs for attachments (``link(submission_id, file name)``)."""
+    ``query.column_chunks``) into cell values: labels for codes, Excel serial numbers for dates
+    (times on the clock of each row's country), floats for numbers, URLs for attachments
+    (``link(submission_id, file name)``), review comments as lines of text."""
     values = []
-    rows = 0
+    rows = len(_as_list(next(iter(chunk.values())))) if len(chunk) else 0
+    row_countries: list[str] | None = None
+
+    def countries() -> list[str]:
+        nonlocal row_countries
+        if row_countries is None:
+            row_countries = localtime.countries(chunk, rows, (clock or SheetClock()).default)
+        return row_countries
+
     for col in columns:
+        if col.source in localtime.DERIVED:
+            values.append(localtime.DERIVED[col.source](chunk, countries()))
+            continue
         column = _as_list(chunk[col.source])
-        rows = len(column)
         if col.calendar == "bs":
-            values.append(_bs_dates(column, _nepal_rows(chunk, rows)))
-        elif col.kind in (DATE, DATETIME):
+            values.append(_bs_dates(column, [c == "np" for c in countries()]))
+        elif col.kind == DATETIME:
+            values.append(localtime.excel_local(column, countries()))
+        elif col.kind == DATE:
             values.append(_excel_dates(column))
         elif col.kind in (INTEGER, NUMBER):
             values.append(_numbers(column))
@@ -237,11 +280,33 @@ def prepare(chunk: Mapping[str, Any], columns: list[SheetColumn],
                 (link(sid, name) if link and sid is not None else "", str(name)) if name else None
                 for sid, name in zip(ids, column, strict=True)
             ])
+        elif col.kind == COMMENTS:
+            values.append(_comments(column, countries(), lang))
         elif col.codes is not None:
             values.append(_labelled(column, col.codes, col.multiple))
         else:
             values.append(_text(column))
     return Prepared(values, rows)
+
+
+def _comments(entries: list[Any], row_countries: list[str], lang: str) -> list[object]:
+    """Each row's review comments, oldest first, one per line: day (the row's clock), who, the
+    state it set, the comment."""
+    states = review_state_names(lang)
+    out: list[object] = []
+    for found, country in zip(entries, row_countries, strict=True):
+        if not found:
+            out.append(None)
+            continue
+        zone = localtime.COUNTRY_ZONES[country]
+        lines = []
+        for e in found:
+            day = e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC)  # SQLite's are naive UTC
+            state = f" ({states.get(e.to_state, e.to_state)})" \
+                if e.action == "submission.review" and e.to_state else ""
+            lines.append(f"{day.astimezone(ZoneInfo(zone)):%Y-%m-%d} {e.actor}{state}: {e.comment}")
+        out.append("\n".join(lines)[:MAX_CELL_TEXT])
+    return out
 
 
 def _as_list(values: Any) -> list[Any]:
@@ -289,15 +354,6 @@ def _labelled(values: list[Any], codes: dict[str, str], multiple: bool) -> list[
     return out
 
 
-def _nepal_rows(chunk: Mapping[str, Any], rows: int) -> list[bool]:
-    """Which rows of a chunk are Nepal's (``places.country_of`` on its location columns)."""
-    present = {c: _as_list(chunk[c]) for c in
-               ("country", "province", "local_level", "district", "division", "upazila")
-               if c in chunk}
-    return [places.country_of({c: (v[i] if v[i] == v[i] else None) for c, v in present.items()})
-            == "np" for i in range(rows)]
-
-
 def _bs_dates(values: list[Any], nepal: list[bool]) -> list[object]:
     """``2083/07/03`` for a Nepal row's date (Latin digits, so Excel sorts and filters them);
     blank for other rows and for dates outside the BS table."""
@@ -312,7 +368,7 @@ def _bs_dates(values: list[Any], nepal: list[bool]) -> list[object]:
 
 
 def _excel_dates(values: list[Any]) -> list[object]:
-    """Dates and datetimes as Excel serial numbers (days since 1899-12-30), UTC, vectorised."""
+    """Dates as Excel serial numbers (days since 1899-12-30), vectorised."""
     import pandas as pd
 
     stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .labels import DATE, DATETIME, INTEGER, LINK, NUMBER, Prepared, SheetColumn
+from .labels import COMMENTS, DATE, DATETIME, INTEGER, LINK, NUMBER, Prepared, SheetColumn
 
 EXCEL_MAX_ROWS = 1_048_576
 HEADER_ROWS = 2
@@ -35,6 +35,20 @@ def sheet_name(text: str, taken: set[str]) -> str:
         name, n = base[: 31 - len(suffix)] + suffix, n + 1
     taken.add(name)
     return name
+
+
+def print_setup(ws: Any, header_rows: int = 1, *, freeze: bool = True) -> None:
+    """How every sheet prints and scrolls: A4 landscape, all columns on the page's width, the
+    header rows on every page; the header rows and the first column stay in view."""
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)  # one page wide, as many tall as needed
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    ws.set_footer("&C&P / &N")
+    if header_rows:
+        ws.repeat_rows(0, header_rows - 1)
+    if freeze:
+        ws.freeze_panes(header_rows, 1)
 
 
 class Formats:
@@ -71,6 +85,7 @@ class WrittenTable:
     title: str
     sheets: list[str] = field(default_factory=list)
     rows: int = 0
+    label: str = ""  # the table's name in the workbook's language (sheet names stay English)
 
 
 class DataSheet:
@@ -87,7 +102,7 @@ class DataSheet:
         self._new_sheet()
         # Only dates need a cell format; text and numbers use the workbook's default (which
         # carries the script font), links xlsxwriter's hyperlink style: fewer bytes per cell.
-        kinds = {DATE: formats.date, DATETIME: formats.datetime}
+        kinds = {DATE: formats.date, DATETIME: formats.datetime, COMMENTS: formats.wrap}
         self._formats = [kinds.get(c.kind) for c in columns]
 
     def _new_sheet(self) -> None:
@@ -105,7 +120,7 @@ class DataSheet:
         for col, spec in enumerate(self.columns):
             ws.write_string(1, col, spec.field, self.formats.field)
         ws.set_row(0, 45)
-        ws.freeze_panes(HEADER_ROWS, 0)
+        print_setup(ws, HEADER_ROWS)
         self._sheet, self._row, self._urls = ws, HEADER_ROWS, 0
         # One bound writer per column, so the row loop does no type dispatch.
         numbers = (NUMBER, INTEGER, DATE, DATETIME)

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import xlsxwriter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline import review
 from pipeline import scope as scopes
 from pipeline.models import Form
 from pipeline.problems import Problem
 
-from . import domain_sheets, geo, labels, query, summaries
+from . import domain_sheets, geo, labels, localtime, query, sheets, summaries, words
 from .period import Period
 from .sheets import EXCEL_MAX_ROWS, SCRIPT_FONT, Formats, WrittenTable, write_table
 
@@ -37,18 +39,6 @@ FORM_SHEETS = {
     "hl_followup": "Follow-ups",
 }
 LANGUAGES = ("en", "bn", "ne")
-
-SUMMARY_TEXT = {
-    "title": {"en": "Submissions", "bn": "জমাকৃত তথ্য", "ne": "पेश गरिएका फारामहरू"},
-    "area": {"en": "Upazila / local level", "bn": "উপজেলা / স্থানীয় সরকার", "ne": "उपजिल्ला / स्थानीय तह"},
-    "month": {"en": "Month", "bn": "মাস", "ne": "महिना"},
-    "form": {"en": "Form", "bn": "ফরম", "ne": "फाराम"},
-    "total": {"en": "Total", "bn": "মোট", "ne": "जम्मा"},
-    "period": {"en": "Period", "bn": "সময়কাল", "ne": "अवधि"},
-    "all_time": {"en": "all", "bn": "সব", "ne": "सबै"},
-    "generated": {"en": "generated", "bn": "তৈরি", "ne": "तयार"},
-}
-
 
 class Progress(Protocol):
     """Anything with tqdm's ``update(n)``; ``total`` is set once the row count is known."""
@@ -87,13 +77,14 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
     if isinstance(period, str):
         period = Period.parse(period)
     scopes.parse(list(scope))  # refuse a bad scope before any file is written
-    font = SCRIPT_FONT if lang in ("bn", "ne") else None
+    # Every cell, formatted or not and in every language, in one font with Latin, Bengali and
+    # Devanagari glyphs: the English workbook's Bengali names and answers look as in the Bengali one.
+    font = SCRIPT_FONT
     options: dict[str, Any] = {
         "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
         "strings_to_urls": False, "default_date_format": "yyyy-mm-dd",
+        "default_format_properties": {"font_name": font, "font_size": 11},
     }
-    if font:  # every cell, formatted or not, in a font with Bengali and Devanagari glyphs
-        options["default_format_properties"] = {"font_name": font, "font_size": 11}
     workbook = xlsxwriter.Workbook(out, options)
     formats = Formats(workbook, font)
     taken = {"Summary"}
@@ -108,13 +99,17 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
         progress.total = sum(query.count(session, s) for s in selections) or 1
     for sel in selections:
         title = FORM_SHEETS.get(sel.form_id, sel.title)
+        clock = labels.SheetClock(localtime.sheet_countries(scope, sel.main.c.keys()))
         main_cols = labels.columns_for(sel.schema.main, sel.main, lang, files, sel.older_schemas,
-                                       is_main=True)
+                                       is_main=True, clock=clock, comments=True)
 
-        def main_chunks(sel: query.FormSelection = sel, cols: list = main_cols):
-            wanted = _read_columns(sel.main, cols, SUMMARY_COLUMNS)
+        def main_chunks(sel: query.FormSelection = sel, cols: list = main_cols,
+                        clock: labels.SheetClock = clock):
+            wanted = _read_columns(sel.main, cols, SUMMARY_COLUMNS + localtime.COUNTRY_COLUMNS)
             for chunk in query.column_chunks(session, sel, chunk_rows=chunk_rows, columns=wanted):
-                prepared = labels.prepare(chunk, cols, link)
+                found = review.comments(session, chunk["_submission_id"])
+                chunk[labels.REVIEW_COMMENTS] = [found.get(i) for i in chunk["_submission_id"]]
+                prepared = labels.prepare(chunk, cols, link, lang, clock)
                 counter.add(sel.form_id, pd.DataFrame(
                     {c: list(chunk[c]) for c in SUMMARY_COLUMNS if c in chunk}))
                 if progress is not None:
@@ -122,17 +117,20 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
                 yield prepared
 
         written = write_table(workbook, formats, title, main_cols, main_chunks(), taken, max_rows)
+        written.label = form_title(sel, lang)
         report.tables.append(written)
         report.submissions[sel.form_id] = written.rows
         for spec in sel.repeat_specs():
             cols = labels.columns_for(spec, sel.tables[spec.name], lang, files, sel.older_schemas,
-                                      is_main=False)
+                                      is_main=False, clock=clock)
             wanted = _read_columns(sel.tables[spec.name], cols, ("_submission_id",))
-            chunks = (labels.prepare(chunk, cols, link)
+            chunks = (labels.prepare(chunk, cols, link, lang, clock)
                       for chunk in query.column_chunks(session, sel, spec.name, chunk_rows, wanted))
-            repeat_title = f"{title} - {spec.name.split('__', 1)[1].replace('__', '-')}"
-            report.tables.append(write_table(workbook, formats, repeat_title, cols, chunks,
-                                             taken, max_rows))
+            repeat = spec.name.split("__", 1)[1].replace("__", "-")
+            written = write_table(workbook, formats, f"{title} - {repeat}", cols, chunks, taken,
+                                  max_rows)
+            written.label = f"{form_title(sel, lang)} - {words.word(f'repeat.{repeat}', lang, repeat)}"
+            report.tables.append(written)
 
     context = domain_sheets.Context(session, workbook, formats, taken, lang, scope, period,
                                     selections={s.form_id: s for s in selections})
@@ -175,11 +173,16 @@ def area_names(lang: str) -> dict[str, str]:
     return names
 
 
+def form_title(sel: query.FormSelection, lang: str) -> str:
+    """The form's name inside the sheets: the workbook's word for the five forms, else its title."""
+    return words.word(f"form.{sel.form_id}", lang, FORM_SHEETS.get(sel.form_id, sel.title))
+
+
 def scope_title(scope: list[str] | tuple[str, ...], lang: str) -> str:
     parts = []
     for code in scope:
         if code == "*":
-            return {"bn": "সকল এলাকা", "ne": "सबै क्षेत्र"}.get(lang, "All areas")
+            return words.word("summary.all_areas", lang)
         level, _, value = code.partition(":")
         place = geo.place(level, value)
         parts.append(place.name(lang) if place else code)
@@ -187,21 +190,23 @@ def scope_title(scope: list[str] | tuple[str, ...], lang: str) -> str:
 
 
 def _text(key: str, lang: str) -> str:
-    return labels.pick(SUMMARY_TEXT[key], lang)
+    return words.word(f"summary.{key}", lang)
 
 
 def _write_summary(ws: Any, workbook: Any, formats: Formats, counts: pd.DataFrame,
                    selections: list[query.FormSelection], report: WorkbookReport,
                    scope: list[str] | tuple[str, ...], period: Period | None, lang: str) -> None:
     forms = [s.form_id for s in selections]
-    titles = [FORM_SHEETS.get(s.form_id, s.title) for s in selections]
+    titles = [form_title(s, lang) for s in selections]
     names = area_names(lang)
     ws.set_column(0, 0, 34)
     ws.set_column(1, len(forms) + 6, 14)
     ws.write_string(0, 0, f"{_text('title', lang)}: {scope_title(scope, lang)}", formats.title)
+    country = localtime.sheet_countries(scope, ("country",))[0]
+    now = datetime.now(ZoneInfo(localtime.COUNTRY_ZONES[country]))
     ws.write_string(1, 0, f"{_text('period', lang)}: {period or _text('all_time', lang)} · "
-                          f"{_text('generated', lang)} {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-                    formats.note)
+                          f"{_text('generated', lang)} {now:%Y-%m-%d %H:%M} "
+                          f"({localtime.zone_label(country)})", formats.note)
     row = 3
 
     by_area = summaries.per_area_and_form(counts, forms)
@@ -235,10 +240,11 @@ def _write_summary(ws: Any, workbook: Any, formats: Formats, counts: pd.DataFram
                  [[title_of.get(r.form, r.form), names.get(r.area, r.area), r.month, int(r.submissions)]
                   for r in long.itertuples()])
 
-    sheet_rows = [[t.title, ", ".join(t.sheets), t.rows,
-                   "split: Excel holds at most 1,048,576 rows per sheet" if len(t.sheets) > 1 else ""]
+    sheet_rows = [[t.label or t.title, ", ".join(t.sheets), t.rows,
+                   _text("split", lang) if len(t.sheets) > 1 else ""]
                   for t in report.tables]
-    _table(ws, formats, row, ["Table", "Sheets", "Rows", "Note"], sheet_rows)
+    _table(ws, formats, row, [_text(k, lang) for k in ("table", "sheets", "rows", "note")], sheet_rows)
+    sheets.print_setup(ws, header_rows=0, freeze=False)
 
 
 def _pivot_block(ws: Any, formats: Formats, row: int, first_header: str, titles: list[str],

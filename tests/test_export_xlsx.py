@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections import Counter
 from datetime import datetime
@@ -108,7 +109,7 @@ def test_the_district_workbook_holds_exactly_the_districts_submissions(app, sess
     header_row = next(i for i, r in enumerate(summary) if "অনুমোদিত" in r)
     state_row = summary[header_row + 1]
     heads = summary[header_row]
-    assert state_row[0] == "Inspections"
+    assert state_row[0] == "উদ্ভাবন পরিদর্শন"  # the form, named in Bengali
     assert {h: state_row[i] for i, h in enumerate(heads) if h in ("প্রাপ্ত", "অনুমোদিত", "সমস্যা আছে")} == {
         "প্রাপ্ত": states["received"], "অনুমোদিত": states["approved"], "সমস্যা আছে": states["has_issues"]}
     assert report.submissions["innovation_inspection"] == len(chosen)
@@ -116,7 +117,7 @@ def test_the_district_workbook_holds_exactly_the_districts_submissions(app, sess
     # formatting, links and charts, read with openpyxl and from the file itself
     wb = load_workbook(io.BytesIO(data))
     ws = wb["Inspections"]
-    assert ws.freeze_panes == "A3" and ws.auto_filter.ref.startswith("A2:")
+    assert ws.freeze_panes == "B3" and ws.auto_filter.ref.startswith("A2:")
     col = fields.index("signature") + 1
     ids = dict(session.execute(select(Submission.instance_id, Submission.id)).all())
     for offset, s in enumerate(chosen):
@@ -194,16 +195,17 @@ def test_nepal_plans_and_their_follow_ups_in_nepali(app, session):
     data, _ = build(session, ["np_district:306"], "2026", "ne")
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     rows = wb.get_sheet_by_name("Action plans and follow-ups").to_python()
-    from exports.domain_sheets import PLAN_HEADERS
+    from exports.domain_sheets import plan_headers
 
-    head, found = rows[0], [dict(zip(PLAN_HEADERS["en"], r, strict=True)) for r in rows[1:]]
+    head, found = rows[0], [dict(zip(plan_headers("en"), r, strict=True)) for r in rows[1:]]
     assert len(found) == 1
     row = found[0]
     assert row["Participant"] == plan.value("participant_name")  # Nepali text round-trips
     assert row["Upazila / local level"] == geo_names("np_local_level", "label::Nepali (ne)")["30601"]
     # keys as the phones' action_plans.csv names them: the instanceID without "uuid:"
     assert (row["Plan key"], row["Follow-up key"], row["Linked by"]) == (
-        plan.instance_id.removeprefix("uuid:"), followup.instance_id.removeprefix("uuid:"), "key")
+        plan.instance_id.removeprefix("uuid:"), followup.instance_id.removeprefix("uuid:"),
+        "फाराममा छानिएको योजना")  # linked by the plan chosen on the form
     results = followup.repeat_rows("results")
     assert row["Results"] == "; ".join(f"{r['practice']}: {r['result']}" for r in results)
     assert head[0] == "सहभागी"  # headers in Nepali
@@ -280,3 +282,138 @@ def test_nepal_dates_have_a_bikram_sambat_column_beside_them(app, session):
     data, _ = build(session, ["np_district:306"], None, "ne")
     plans = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Action plans").to_python()
     assert plans[0][plans[1].index("date_prepared_bs")].endswith("(वि.सं.)")
+
+
+# A word of two or more Latin letters, one of them lower case: what must not be left in a Bengali
+# or Nepali workbook (acronyms such as GPS, UNO or ADC are codes, written so in both languages).
+ENGLISH_WORD = re.compile(r"(?<![A-Za-z])(?=[A-Za-z]*[a-z])[A-Za-z]{2,}")
+ZONE_NAMES = ("Asia/Dhaka", "Asia/Kathmandu")
+
+
+def answers_and_names(sent: list, session) -> list[str]:
+    """Text that may stay as it is in any language: what was submitted (answers, file names,
+    keys), proper names in English (places of the other country, registry titles, offices)."""
+    from xml.etree import ElementTree
+
+    from pipeline.domain.places import places
+    from pipeline.models import InnovationProject
+
+    found = {*ZONE_NAMES, "phone-1", "supervisor"}  # zones, the app user and the reviewer
+    for s in sent:
+        found |= {t.strip() for t in ElementTree.fromstring(s.xml).itertext() if t.strip()}
+        found.add(s.instance_id.removeprefix("uuid:"))
+    found |= {p.en for p in places().values()}
+    for project in session.scalars(select(InnovationProject)):
+        found |= {project.code, project.title_en, project.office}
+    return sorted((t for t in found if t), key=len, reverse=True)
+
+
+def english_left(data: bytes, allowed: list[str]) -> list[tuple[str, int, str]]:
+    """(sheet, row, text) of every cell with an English word, outside sheet names (they stay
+    English by design), the field-name row of data sheets (codes), links and ``allowed``."""
+    wb = load_workbook(io.BytesIO(data), read_only=True)
+    left = []
+    for ws in wb.worksheets:
+        rows = list(ws.iter_rows(values_only=True))
+        data_sheet = len(rows) > 1 and "KEY" in rows[1]
+        for r, row in enumerate(rows):
+            if data_sheet and r == 1:
+                continue
+            for value in row:
+                if not isinstance(value, str):
+                    continue
+                text = re.sub(r"https?://\S+|uuid:\S+", " ", value)
+                for name in sorted(wb.sheetnames, key=len, reverse=True):
+                    text = text.replace(name, " ")
+                for name in allowed:
+                    if ENGLISH_WORD.search(name) and name in text:
+                        text = text.replace(name, " ")
+                if ENGLISH_WORD.search(text):
+                    left.append((ws.title, r + 1, value))
+    wb.close()
+    return left
+
+
+@pytest.mark.parametrize("lang", ["bn", "ne"])
+def test_a_bengali_or_nepali_workbook_has_no_english_word(app, session, lang):
+    from pipeline.models import InnovationProject
+    from pipeline.review import add_comment, set_review
+
+    session.add(InnovationProject(code="DNJ-2026-001", title_en="e-Mutation desk",
+                                  title_bn="ই-নামজারি ডেস্ক", division="55", district=DINAJPUR,
+                                  upazila="552710", office="DC office", category="land"))
+    session.commit()
+    data_sent = load_all(app, session)
+    sent = [s for items in data_sent.values() for s in items]
+    ids = dict(session.execute(select(Submission.instance_id, Submission.id)).all())
+    set_review(session, [ids["uuid:ex-d2"]], "has_issues", "ছবি অস্পষ্ট", "supervisor")
+    add_comment(session, ids["uuid:ex-d2"], "আবার দেখা হবে", "supervisor")
+    data, _ = build(session, ["*"], None, lang)
+
+    left = english_left(data, answers_and_names(sent, session))
+    assert left == [], "\n".join(map(str, left))
+    values = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    # calculated fields have a label, and their word values are words
+    ballots = values.get_sheet_by_name("Ballots").to_python()
+    may_vote = ballots[1].index("may_vote")
+    assert ballots[0][may_vote] == {"bn": "ভোট দিতে পারেন (নির্বাচিত জনপ্রতিনিধি)",
+                                    "ne": "मत दिन पाउने (निर्वाचित जनप्रतिनिधि)"}[lang]
+    assert {r[may_vote] for r in ballots[2:]} == {{"bn": "হ্যাঁ", "ne": "हो"}[lang]}
+    projects = values.get_sheet_by_name("Innovation projects").to_python()
+    assert projects[1][5] == {"bn": "ভূমি", "ne": "भूमि"}[lang]  # category "land"
+    # review comments: the state set and the comment, oldest first
+    sheet = values.get_sheet_by_name("Inspections").to_python()
+    row = next(r for r in sheet[2:] if r[sheet[1].index("KEY")] == "uuid:ex-d2")
+    comments = row[sheet[1].index("review_comments")].split("\n")
+    state = {"bn": "সমস্যা আছে", "ne": "समस्या छ"}[lang]
+    assert [c.split(" ", 1)[1] for c in comments] == [f"supervisor ({state}): ছবি অস্পষ্ট",
+                                                      "supervisor: আবার দেখা হবে"]
+
+
+def test_times_are_on_the_clock_of_each_rows_country(app, session):
+    data_sent = load_all(app, session)
+    data, _ = build(session, ["*"], None, "en")
+    wb = load_workbook(io.BytesIO(data))
+    # Bangladesh-only form: one zone, named in the header
+    ws = wb["Inspections"]
+    fields = [c.value for c in ws[2]]
+    col = fields.index("_submitted_at") + 1
+    assert ws.cell(1, col).value == "Submitted (Asia/Dhaka, +06:00)"
+    assert "time_zone" not in fields
+    first = data_sent["inspections"][0]  # received 2026-07-05 09:00 UTC
+    row = next(r for r in range(3, ws.max_row + 1)
+               if ws.cell(r, fields.index("KEY") + 1).value == first.instance_id)
+    assert ws.cell(row, col).value == datetime(2026, 7, 5, 15, 0)
+    # a form of both countries: each row on its own clock, its zone in a column
+    ws = wb["Action plans"]
+    fields = [c.value for c in ws[2]]
+    col = fields.index("_submitted_at") + 1
+    assert ws.cell(1, col).value == "Submitted (local time of the row's country)"
+    plan = data_sent["plans"][0]  # Kathmandu, received 2026-10-20 08:00 UTC
+    assert ws.cell(3, col).value == datetime(2026, 10, 20, 13, 45)
+    assert ws.cell(3, fields.index("time_zone") + 1).value == "Asia/Kathmandu"
+    assert ws.cell(3, fields.index("KEY") + 1).value == plan.instance_id
+    # a Nepal district's workbook names Nepal's zone alone
+    data, _ = build(session, ["np_district:306"], None, "en")
+    ws = load_workbook(io.BytesIO(data))["Action plans"]
+    fields = [c.value for c in ws[2]]
+    assert ws.cell(1, fields.index("_submitted_at") + 1).value == "Submitted (Asia/Kathmandu, +05:45)"
+
+
+def test_every_sheet_prints_landscape_on_a4_one_page_wide_with_its_headers(app, session):
+    load_all(app, session)
+    data, _ = build(session, ["*"], None, "en")
+    wb = load_workbook(io.BytesIO(data))
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.page_setup.paperSize == 9, ws.title
+        # fitToWidth is 1 when absent (the OOXML default); fitToHeight 0: as many pages as needed
+        assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+    data_sheet = wb["Inspections"]
+    assert data_sheet.print_title_rows == "$1:$2" and data_sheet.freeze_panes == "B3"
+    assert wb["Action plans and follow-ups"].print_title_rows == "$1:$1"
+    assert wb["Action plans and follow-ups"].freeze_panes == "B2"
+    # Bengali answers in the English workbook are set in the documented font
+    cell = data_sheet.cell(row=3, column=[c.value for c in data_sheet[2]].index("inspector_name") + 1)
+    assert any("\u0980" <= ch <= "\u09ff" for ch in cell.value) and cell.font.name == "Nirmala UI"
