@@ -107,6 +107,31 @@ def csv_zip(form_id: str, period: str | None, district: str | None, output: Path
     click.echo(f"{output}: " + ", ".join(f"{name} ({rows} rows)" for name, rows in written.items()))
 
 
+@command.command("workshop-report")
+@click.option("--upazila", required=True, help="The workshop's upazila (code, e.g. 303334).")
+@click.option("--date", "day", required=True, help="The workshop's date (YYYY-MM-DD).")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="bn", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write: .pdf, or .html for the printable page "
+                   "(default: workshop-UPAZILA-DATE-LANG.pdf).")
+@with_appcontext
+def workshop_report(upazila: str, day: str, lang: str, output: Path | None) -> None:
+    """Write one workshop's report: nominated practices, ballot results and the plans made there."""
+    from exports import workshop_report as reports
+
+    output = output or Path(f"workshop-{upazila}-{day}-{lang}.pdf")
+    try:
+        report = reports.gather(_caught_up_session(), ["*"], upazila, day, lang)
+    except Problem as problem:
+        raise click.ClickException(problem.message) from None
+    if output.suffix.lower() == ".html":
+        output.write_text(reports.html(report), encoding="utf-8")
+    else:
+        output.write_bytes(reports.pdf(report))
+    click.echo(f"{output}: {len(report.tally.results)} nominated practices, "
+               f"{report.tally.ballots_counted} ballots counted, {len(report.plans)} action plans")
+
+
 def _caught_up_session():
     """The session to export from, once uploads the server stored but has not loaded yet are in."""
     loader.load_pending(get_session())

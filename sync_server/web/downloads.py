@@ -4,6 +4,7 @@ built on request with a telling file name, and the scheduled workbooks already i
 
 from __future__ import annotations
 
+import io
 import re
 import tempfile
 from pathlib import Path
@@ -133,7 +134,32 @@ def page(status: int = 200, chosen: Any = None):
     forms = list(get_session().scalars(select(Form).order_by(Form.title)))
     return render_template("downloads.html", areas=area_choices(), formats=FORMATS, forms=forms,
                            langs=LANGS, period=current_quarter(), scheduled=_scheduled(),
-                           lang=locale(), chosen=chosen or {}), status
+                           workshops=_workshops(), lang=locale(), chosen=chosen or {}), status
+
+
+def _workshops() -> list[tuple[str, str, str]]:
+    """The latest workshops of the user's area: (upazila code, date, "Kaliganj, Gazipur")."""
+    from exports import workshop_report
+
+    user = current_user()
+    found = workshop_report.workshops(get_session(), list(user.scope) if user else [])[:30]
+    return [(upazila, day.isoformat(), area_name(f"bd_upazila:{upazila}", locale()))
+            for upazila, day in found]
+
+
+@bp.route("/downloads/workshop-report")
+@require()
+def workshop_report():
+    """One workshop's report as an A4 PDF; a workshop outside the user's area is not found."""
+    from exports import workshop_report as reports
+
+    user = current_user()
+    lang = request.args.get("lang") or locale()
+    upazila, day = request.args.get("upazila", ""), request.args.get("date", "")
+    report = reports.gather(get_session(), list(user.scope or ()), upazila, day, lang)
+    name = f"workshop-{area_slug(f'bd_upazila:{upazila}')}-{report.day.isoformat()}-{lang}.pdf"
+    return send_file(io.BytesIO(reports.pdf(report)), mimetype="application/pdf",
+                     as_attachment=True, download_name=name)
 
 
 @bp.route("/downloads/export")
