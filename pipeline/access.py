@@ -10,6 +10,8 @@ phone folders, and doors to come: browser forms, OData, presigned links) turns i
 - An app user writes only its forms (none given: every form), and only inside its area when it
   has one (``app_users.scope``; none: everywhere).
 - A pull source writes only the form it is configured for, anywhere (an admin set it up).
+- A public form link (``links``) writes only its form, inside its area, and a workshop's link
+  only for its upazila.
 - "Inside" is decided by the submission's own location fields (``division``, ``district``,
   ``province``, the codes the warehouse stores): a scoped writer's submission with no location,
   or with fields that disagree with each other (a Rangpur district in the Dhaka division), is
@@ -32,7 +34,7 @@ from .scope import Scope
 # Web roles that may send submissions (through Collect's door); the others only read.
 COLLECTING_ROLES = ("admin", "supervisor")
 # The submission's location fields: top-level fields of every form, holding geo codes.
-LOCATION_FIELDS = ("division", "district", "province")
+LOCATION_FIELDS = ("division", "district", "province", "upazila")
 
 EVERYWHERE = Scope(everything=True)
 
@@ -42,11 +44,12 @@ class Principal:
     """Who is writing or reading, as the rule needs them (no database row, no request)."""
 
     name: str
-    kind: str  # "web" | "app" | "source"
+    kind: str  # "web" | "app" | "source" | "link"
     role: str | None = None  # web users
     forms: frozenset[str] = frozenset()  # app users and sources; empty: every form
     scope: Scope = field(default=EVERYWHERE)
     scope_codes: tuple[str, ...] = ("*",)  # as stored, for messages
+    upazila: str = ""  # a workshop link's upazila: its submissions must be of that upazila
 
 
 def web_user(user: Any) -> Principal:
@@ -153,6 +156,11 @@ def _check_inside(who: Principal, where: Mapping[str, Any], doing: str) -> None:
             "access.outside_area", 403,
             f"This submission is for {_place_names(codes)}, and {_area(who)} may {doing} only "
             f"for {_area_names(who)}; nothing was saved.")
+    if who.upazila and codes["upazila"] != who.upazila:
+        raise Problem(
+            "access.outside_area", 403,
+            f"This submission is for upazila {codes['upazila'] or '(none)'}, and {_area(who)} "
+            f"is for upazila {_code_name('bd_upazila:' + who.upazila)} only; nothing was saved.")
 
 
 def _codes(where: Mapping[str, Any]) -> dict[str, str]:
@@ -173,7 +181,8 @@ def _disagreement(codes: Mapping[str, str]) -> str:
 
 
 def _area(who: Principal) -> str:
-    return {"web": f"user {who.name}", "app": f"app user {who.name}"}.get(who.kind, who.name)
+    return {"web": f"user {who.name}", "app": f"app user {who.name}",
+            "link": f"form {who.name}"}.get(who.kind, who.name)
 
 
 def _area_names(who: Principal) -> str:

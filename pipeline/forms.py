@@ -258,6 +258,19 @@ def _publish(session: Session, built: BuiltForm, xlsx: bytes | None, media: dict
     return version
 
 
+def fillable_version(session: Session, xml_form_id: str) -> FormVersion:
+    """The newest version of a form that still takes submissions (open or closing), for every
+    door that hands a form out to fill; 404 ``unknown_form`` otherwise."""
+    # The newest version only: a form with many versions would otherwise load them all.
+    version = session.scalar(
+        select(FormVersion).join(Form, FormVersion.form_id == Form.id)
+        .where(Form.xml_form_id == xml_form_id, Form.state != "closed")
+        .order_by(FormVersion.id.desc()).limit(1))
+    if version is None:
+        raise problems.unknown_form(xml_form_id)
+    return version
+
+
 def set_state(session: Session, xml_form_id: str, state: str, actor: str | None) -> Form:
     """Open, close for new downloads (``closing``) or close a form for submissions."""
     if state not in FORM_STATES:

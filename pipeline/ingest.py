@@ -24,8 +24,11 @@ from .models import Submission, User
 from .storage import BlobStore
 
 if TYPE_CHECKING:
+    from .access import Principal
     from .accounts import KeyHolder
     from .rawstore import Envelope
+
+    Caller = KeyHolder | User | Principal
 
 
 
@@ -73,9 +76,11 @@ class Outcome:
 
 
 def accept(session: Session, blobs: BlobStore, incoming: Incoming, *,
-           by: KeyHolder | User | None = None, load: bool = True,
+           by: Caller | None = None, load: bool = True,
            envelope: Envelope | None = None) -> Outcome:
-    """Store, then (``load``) parse into the warehouse. ``by``: who writes it (``Writer``).
+    """Store, then (``load``) parse into the warehouse. ``by``: who writes it: a web user, an
+    app user's key, or a ready ``access.Principal`` (doors with no account of their own: form
+    links); None for doors an admin runs (pulls, imports).
     Raises ``Problem`` for anything refused; nothing half-written remains. ``load=False`` leaves
     the submission ``pending`` for the loader's next batch. ``envelope``:
     ``rawstore.read_envelope(incoming.xml)`` when the caller has read it already."""
@@ -96,7 +101,7 @@ def accept(session: Session, blobs: BlobStore, incoming: Incoming, *,
     return outcome
 
 
-def authorize(session: Session, by: KeyHolder | User | None, envelope: Envelope) -> None:
+def authorize(session: Session, by: Caller | None, envelope: Envelope) -> None:
     """The one rule for writing a submission, for every door (``access.check_write``: role,
     form, area); an edit may replace only a submission its writer may see. Raises a 403
     ``Problem``; ``by=None`` is a door an admin runs on the server (pulls, imports)."""
@@ -105,7 +110,10 @@ def authorize(session: Session, by: KeyHolder | User | None, envelope: Envelope)
 
     if by is None:
         return
-    who = access.web_user(by) if isinstance(by, User) else access.app_user(by)
+    if isinstance(by, access.Principal):
+        who = by
+    else:
+        who = access.web_user(by) if isinstance(by, User) else access.app_user(by)
     access.check_write(who, envelope.form_id, access.location(envelope.root))
     if envelope.deprecated_id and not who.scope.everything:
         replaced = session.scalar(select(Submission.xml)

@@ -320,3 +320,29 @@ class InnovationProject(Base):
     started_on: Mapped[date | None] = mapped_column(Date)
     category: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FormLink(Base):
+    """A public link to fill one form in a browser (``/l/<token>``), made by an admin, e.g. for a
+    workshop: no login, so the link itself carries the area its submissions and media keep to."""
+
+    __tablename__ = "form_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
+    # Geo codes as a web user's scope (empty: everywhere); a workshop link also names its
+    # upazila and date, which narrow the form's media and fix the form's answers to them.
+    scope: Mapped[list[Any]] = mapped_column(default=list)
+    upazila: Mapped[str | None] = mapped_column(String(16))
+    workshop_date: Mapped[date | None] = mapped_column(Date)
+    once_per_device: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Submissions in the current hour's window, shared by every worker (the per-link limit).
+    window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    window_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    form: Mapped[Form] = relationship()

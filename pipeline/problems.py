@@ -171,3 +171,18 @@ def restore_not_empty(what: str) -> Problem:
 def restore_mismatch(reason: str) -> Problem:
     return Problem("restore.mismatch", 409, f"This backup cannot be restored here: {reason}. "
                    "Nothing was restored.")
+
+
+# ---- public form links (docs/web.md, "Forms in a browser") ----
+
+def link_gone(reason: str) -> Problem:
+    return Problem("link.gone", 410, f"This form link {reason}: ask the workshop's organiser "
+                   "for a new one.")
+
+
+def link_busy(seconds: int) -> Problem:
+    minutes = max(1, -(-seconds // 60))
+    return Problem("link.rate_limited", 429,
+                   "This link has received as many submissions as it may in an hour. Try again "
+                   f"in {minutes} minute{'s' if minutes != 1 else ''}.", retry_after=seconds)
+

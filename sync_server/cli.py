@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "forms": ("forms", "command",
               "XLSForms: build and check them, publish them to phones, open or close them."),
     "import": ("sources", "import_command", "Import submissions from files."),
+    "link": ("links", "command",
+             "Public links (/l/TOKEN) to fill a form in a browser, without Collect or a login."),
     "pipeline": ("pipeline", "command",
                  "The warehouse: typed tables built from the raw submissions."),
     "projects": ("projects", "command",

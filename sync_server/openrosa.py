@@ -15,13 +15,12 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from pipeline import access, problems
-from pipeline.domain.media import generated_media
+from pipeline.domain.media import media_content, media_names
+from pipeline.forms import fillable_version
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Form, FormMedia, FormVersion
-from pipeline.scope import Scope
 
 from . import auth
 from . import openrosa_xml as bodies
@@ -90,8 +89,8 @@ def manifest(xml_form_id: str, token: str | None = None) -> Response:
     version, who = _fillable_version(xml_form_id, token)
     session = get_session()
     entries = []
-    for name in _media_names(version):
-        content = _media_content(session, version, name, who.principal.scope)
+    for name in media_names(version):
+        content = media_content(session, version, name, who.principal)
         if content is None:
             continue  # referenced but neither uploaded nor generated: Collect would get a 404
         entries.append(bodies.MediaEntry(
@@ -105,8 +104,7 @@ def manifest(xml_form_id: str, token: str | None = None) -> Response:
 @_route("/formMedia/<xml_form_id>/<name>")
 def media_file(xml_form_id: str, name: str, token: str | None = None) -> Response:
     version, who = _fillable_version(xml_form_id, token)
-    content = (_media_content(get_session(), version, name, who.principal.scope)
-               if name in _media_names(version) else None)
+    content = media_content(get_session(), version, name, who.principal)
     if content is None:
         raise problems.not_found(f"Media file '{name}' of form '{xml_form_id}'")
     mimetype = "text/csv" if name.endswith(".csv") else "application/octet-stream"
@@ -129,36 +127,12 @@ def submission(token: str | None = None) -> Response:
 
 def _fillable_version(xml_form_id: str, token: str | None) -> tuple[FormVersion, auth.CollectUser]:
     who = auth.collect_user(token)
-    session = get_session()
-    # The newest version only: a form with many versions would otherwise load them all.
-    version = session.scalar(
-        select(FormVersion).join(Form, FormVersion.form_id == Form.id)
-        .where(Form.xml_form_id == xml_form_id, Form.state != "closed")
-        .order_by(FormVersion.id.desc()).limit(1))
-    if version is None:
-        raise problems.unknown_form(xml_form_id)
+    version = fillable_version(get_session(), xml_form_id)
     principal = who.principal
     if not access.may_fill(principal, xml_form_id):
         raise (access.read_only(principal) if principal.kind == "web"
                else access.form_not_given(principal, xml_form_id))
     return version, who
-
-
-def _media_names(version: FormVersion) -> list[str]:
-    names = {m if isinstance(m, str) else m.get("name", "") for m in version.media}
-    names.update(m.name for m in version.media_files)
-    return sorted(n for n in names if n)
-
-
-def _media_content(session: Session, version: FormVersion, name: str,
-                   scope: Scope) -> bytes | None:
-    """Generated media (built from the warehouse each time, as ``scope`` may see it) wins over
-    a static upload."""
-    content = generated_media(session, name, scope)
-    if content is not None:
-        return content
-    static = next((m for m in version.media_files if m.name == name), None)
-    return static.content if static is not None else None
 
 
 def _url(token: str | None, path: str) -> str:

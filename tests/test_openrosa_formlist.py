@@ -9,8 +9,9 @@ import pytest
 from defusedxml import ElementTree
 
 from pipeline import accounts
+from pipeline.domain import media
 from pipeline.forms import set_state
-from sync_server import auth, openrosa
+from sync_server import auth
 from tests.collect import PLACES_CSV, app_user, publish_site_visit
 
 LIST = "{http://openrosa.org/xforms/xformsList}"
@@ -126,8 +127,8 @@ def test_generated_media_hash_changes_exactly_when_content_does(client, session,
     publish_site_visit(session)
     key = app_user(session).token
     content = {"places.csv": b"name,label\nv1,One\n"}
-    monkeypatch.setattr(openrosa, "generated_media",
-                        lambda _session, name, _scope: content.get(name))
+    monkeypatch.setattr(media, "generated_media",
+                        lambda _session, name, _scope, _upazila="": content.get(name))
 
     def manifest_hash() -> str:
         root = ElementTree.fromstring(client.get(f"/key/{key}/formManifest/site_visit").data)

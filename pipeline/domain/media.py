@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
+from ..access import Principal
+from ..models import FormVersion
 from ..scope import Scope
 from . import places, tables
 from .projects import list_projects
@@ -40,13 +42,15 @@ MEDIA_NAMES = tuple(FILTERS)
 DASH = " — "
 
 
-def generated_media(session: Session, name: str, scope: Scope) -> bytes | None:
+def generated_media(session: Session, name: str, scope: Scope, upazila: str = "") -> bytes | None:
     """The current content of generated media file ``name`` as the requester whose area is
-    ``scope`` may see it, or None if it is not one of ours."""
+    ``scope`` may see it, or None if it is not one of ours. ``upazila``: a workshop link's,
+    which keeps only that upazila's rows (another upazila's plans and candidates stay hidden)."""
     build = _BUILDERS.get(name)
     if build is None:
         return None
-    rows = sorted(build(session, scope), key=lambda r: (r["label_en"], r["name"]))
+    rows = [r for r in build(session, scope) if not upazila or r.get("upazila") == upazila]
+    rows.sort(key=lambda r: (r["label_en"], r["name"]))
     return _csv(LABELS + FILTERS[name] + EXTRA.get(name, ()), rows)
 
 
@@ -97,6 +101,27 @@ def _action_plans(session: Session, scope: Scope) -> Iterable[dict[str, str]]:
             **{f"practice_{n}": planned[n - 1] if n <= len(planned) else ""
                for n in range(1, MAX_PRACTICES + 1)},
         }
+
+
+def media_names(version: FormVersion) -> list[str]:
+    """The media files a form version refers to (generated or uploaded), sorted."""
+    names = {m if isinstance(m, str) else m.get("name", "") for m in version.media}
+    names.update(m.name for m in version.media_files)
+    return sorted(n for n in names if n)
+
+
+def media_content(session: Session, version: FormVersion, name: str,
+                  who: Principal) -> bytes | None:
+    """What ``who`` downloads as ``name`` for ``version``, or None (not one of its media).
+    Generated media (built from the warehouse each time, as ``who`` may see it) win over a
+    static upload. Every door that hands out form media (Collect, browser forms) calls this."""
+    if name not in media_names(version):
+        return None
+    content = generated_media(session, name, who.scope, who.upazila)
+    if content is not None:
+        return content
+    static = next((m for m in version.media_files if m.name == name), None)
+    return static.content if static is not None else None
 
 
 _BUILDERS: dict[str, Callable[[Session, Scope], Iterable[dict[str, str]]]] = {

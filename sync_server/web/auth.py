@@ -22,7 +22,8 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
+from wtforms.validators import ValidationError
 
 from pipeline import accounts, web_sessions
 from pipeline.models import utcnow
@@ -38,7 +39,8 @@ bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 
 # Blueprints whose clients authenticate each request (Collect, API tokens), never with a cookie.
-CSRF_EXEMPT_BLUEPRINTS = ("openrosa", "api")
+# A public form link has no login to ride on (its token is its credential): nothing to forge.
+CSRF_EXEMPT_BLUEPRINTS = ("openrosa", "api", "form_links")
 
 
 def init_app(app: Flask) -> None:
@@ -60,7 +62,16 @@ def init_app(app: Flask) -> None:
         blueprint = (request.blueprint or "").split(".")[0]
         if blueprint in CSRF_EXEMPT_BLUEPRINTS or request.path.startswith("/key/"):
             return
-        csrf.protect()
+        header = request.headers.get("X-CSRFToken")
+        if header is None:
+            csrf.protect()
+            return
+        # Scripts (browser forms) send the token as a header: check it without reading the
+        # body, which the upload view then streams.
+        try:
+            validate_csrf(header)
+        except ValidationError as exc:
+            raise CSRFError(exc.args[0]) from None
 
     app.context_processor(lambda: {"current_user": current_user()})
     # Behind HTTPS (SERVER_URL says so) the cookie never travels over plain HTTP.
@@ -76,6 +87,14 @@ def init_app(app: Flask) -> None:
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
                            "img-src 'self'; font-src 'self'; connect-src 'self'; "
                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+# The browser form pages (``browser_forms``) run ODK Web Forms, which injects its own styles,
+# compiles its XPath parser from WebAssembly, previews photos from blobs and shows map tiles
+# for geopoints: those pages alone allow that much, and still run only this server's scripts.
+BROWSER_FORM_POLICY = ("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; "
+                       "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https://tile.openstreetmap.org; "
+                       "font-src 'self' data:; connect-src 'self' data: blob:; worker-src 'self' blob:; "
+                       "media-src 'self' blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 _PAGE_HEADERS = {"x-frame-options": ("X-Frame-Options", "DENY"),
                  "x-content-type-options": ("X-Content-Type-Options", "nosniff"),
