@@ -1,6 +1,8 @@
-"""Ingest benchmark: submissions per second through real HTTP under gunicorn (2 workers).
+"""Ingest benchmark: submissions per second through real HTTP under ``sangjog serve``'s server
+(gunicorn, 2 workers serving with waitress).
 
     .venv/bin/python bench/ingest.py [--requests 2000] [--repeat 5] [--clients 8] [--backends sqlite,postgresql]
+                                     [--threads 4] [--worker-class sync]
 
 For each backend (a SQLite file; a throwaway PostgreSQL cluster from ``tests/pg.py``) it serves
 Sangjog with ``sangjog serve --workers 2``, sends a ~600-byte submission with 3 repeat rows (a new
@@ -29,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import Flask, request  # noqa: E402
 
+from sync_server.commands.serve import DEFAULT_THREADS  # noqa: E402
 from tests.collect import encode_multipart, submission_xml  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 
@@ -231,6 +234,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median shown)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help="threads per worker, for both servers")
+    parser.add_argument("--worker-class", default=None,
+                        help="another gunicorn worker class for both (sync: gunicorn's own)")
     args = parser.parse_args()
     pairs: list[Pair] = []
     with tempfile.TemporaryDirectory(prefix="sangjog-bench-") as tmp:
@@ -246,8 +253,10 @@ def main() -> int:
                 url = f"sqlite:///{data_dir / 'bench.db'}"
             try:
                 key = prepare(url)
-                ours = LiveServer(url, data_dir, workers=2)
-                bare = LiveServer("sqlite://", bare_dir, app_spec="bench.ingest:bare_app()")
+                same = {"workers": 2, "threads": args.threads, "worker_class": args.worker_class}
+                ours = LiveServer(url, data_dir, **same)
+                bare = LiveServer("sqlite://", bare_dir, app_spec="bench.ingest:bare_app()",
+                                  **same)
                 pairs += bench_pairs(f"Sangjog on {backend}", ours, key, bare, url,
                                      args.requests, args.clients, args.repeat)
             finally:

@@ -1,9 +1,9 @@
 """The loader beside the web server: uploads reach the warehouse moments after their 201.
 
 The submission endpoint only commits the raw submission; ``pipeline.loader.follow`` loads what is
-pending in batches. Under gunicorn one loader process runs it (``sangjog pipeline follow``,
-started by ``gunicorn_conf``); anywhere else (the development server, a test client) a thread of
-the app's process runs the same loop. Readers never wait for it: pages, downloads and generated
+pending in batches. Under ``sangjog serve`` one loader process runs it (``sangjog pipeline
+follow``, started by ``gunicorn_conf``); anywhere else (a test client, another WSGI server) a
+thread of the app's process runs the same loop. Readers never wait for it: pages, downloads and generated
 media first load whatever is still pending, so what a user sees always includes every upload
 that got its 201.
 """

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from sync_server.commands.serve import DEFAULT_THREADS
+from sync_server.commands.serve import APP, DEFAULT_THREADS, gunicorn_args
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = "from sync_server.cli import cli; cli(prog_name='sangjog')"
@@ -30,24 +30,34 @@ def free_port() -> int:
 class LiveServer:
     def __init__(self, database_url: str, data_dir: Path, *, workers: int = 2,
                  port: int | None = None, log: Path | None = None,
-                 app_spec: str | None = None) -> None:
+                 app_spec: str | None = None, threads: int = DEFAULT_THREADS,
+                 worker_class: str | None = None) -> None:
         self.port = port or free_port()
-        # Another WSGI app under the same gunicorn settings (the benchmark's baseline).
+        # Another WSGI app under the same server settings (the benchmark's baseline).
         self.app_spec = app_spec
+        # Another gunicorn worker class than ``sangjog serve``'s (benchmarks compare them).
+        self.worker_class = worker_class
         self.workers = workers
+        self.threads = threads
+        self.data_dir = data_dir
         self.log = log or data_dir / "server.log"
         self.env = {**os.environ, "DATABASE_URL": database_url, "SANGJOG_DATA_DIR": str(data_dir),
                     "SECRET_KEY": "live-server-test", "PYTHONPATH": str(ROOT)}
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30) -> LiveServer:
+    def start(self, timeout: float = 90) -> LiveServer:
         argv = [sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), "--workers", str(self.workers)]
-        if self.app_spec:
+                "--port", str(self.port), "--workers", str(self.workers),
+                "--threads", str(self.threads)]
+        if self.app_spec or self.worker_class:
             # The same gunicorn settings ``sangjog serve`` uses (threads, access log).
-            argv = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
-                    "--threads", str(DEFAULT_THREADS), "--access-logfile", "-",
-                    "--bind", f"127.0.0.1:{self.port}", self.app_spec]
+            options = gunicorn_args(f"127.0.0.1:{self.port}", self.workers, self.threads,
+                                    str(self.data_dir / "server.pid"))
+            if self.worker_class:
+                options[options.index("--worker-class") + 1] = self.worker_class
+            app = ([self.app_spec] if self.app_spec
+                   else ["--config", "python:sync_server.gunicorn_conf", APP])
+            argv = [sys.executable, "-m", "gunicorn", *options, *app]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 argv,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import http.client
-import logging
 import os
 import subprocess
 import sys
 
-from sync_server.commands.serve import _RedactKeys, redact
+from sync_server.http_worker import redact
 
 
 def test_keys_are_masked_in_request_lines():
@@ -17,16 +16,9 @@ def test_keys_are_masked_in_request_lines():
     assert redact("GET /formList HTTP/1.1") == "GET /formList HTTP/1.1"
 
 
-def test_werkzeug_log_records_are_masked():
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '"%s" %s %s',
-                               ("GET /key/secret-key/formList HTTP/1.1", "200", "-"), None)
-    assert _RedactKeys().filter(record)
-    assert record.getMessage() == '"GET /key/…/formList HTTP/1.1" 200 -'
-
-
-def test_development_server_answers_collect_with_its_headers(tmp_path):
-    """``sangjog serve`` (one worker: Werkzeug) over real HTTP: Date and OpenRosa headers, no key
-    in the request log."""
+def test_the_server_answers_collect_with_its_headers(tmp_path):
+    """``sangjog serve`` (its default: one worker) over real HTTP: Date and OpenRosa headers, no
+    key in the request log, no development-server warning, its pid file in the data folder."""
     from pipeline import accounts
     from pipeline.db import make_engine, session_factory, upgrade
     from tests.live_server import LiveServer
@@ -46,10 +38,14 @@ def test_development_server_answers_collect_with_its_headers(tmp_path):
         conn.request("HEAD", f"/key/{key}/submission")
         resp = conn.getresponse()
         conn.close()
+        pid_file = (tmp_path / "server.pid").read_text()
+        assert int(pid_file) == server.process.pid  # gunicorn's master, in the data folder
     assert resp.status == 204
     assert resp.getheader("Date") and resp.getheader("X-OpenRosa-Version") == "1.0"
     log = server.log.read_text()
     assert "/key/…/submission" in log and key not in log
+    assert "development server" not in log.lower()
+    assert "WaitressWorker" in log  # the production server, in the default mode too
     assert not leftover.exists()
 
 
