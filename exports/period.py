@@ -1,8 +1,12 @@
-"""Reporting periods: ``2026``, ``2026-H2``, ``2026-Q3``, ``2026-07``, ``2026-07-01..2026-09-30``.
+"""Reporting periods: ``2026``, ``2026-H2``, ``2026-Q3``, ``2026-07``, ``2026-07-01..2026-09-30``,
+and Nepal's fiscal periods ``2083/84``, ``2083/84-H1``, ``2083/84-Q2``.
 
 A period is a closed range of calendar days; submissions belong to it by ``_submitted_at`` (UTC).
+Nepal's fiscal year runs from 1 Shrawan to the end of Asar (mid-July to mid-July), written by its
+two Bikram Sambat years; its quarters and halves count from Shrawan (Q1 Shrawan–Asoj, Q2
+Kartik–Poush, H1 Shrawan–Poush). Bangladesh keeps calendar periods (docs/exports.md says why).
 ``last-month``, ``last-quarter`` and ``this-month`` are relative to a given day, for scheduled
-exports.
+exports; for a Nepal area (``country="np"``) ``last-quarter`` is the last fiscal quarter.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from pipeline import nepal_calendar
 from pipeline.problems import Problem
 
 _YEAR = re.compile(r"(\d{4})")
@@ -19,13 +24,15 @@ _QUARTER = re.compile(r"(\d{4})-Q([1-4])")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DAY = r"\d{4}-\d{2}-\d{2}"
 _RANGE = re.compile(rf"({_DAY})\s*\.\.\s*({_DAY})")
+_FISCAL = re.compile(r"(\d{4})/(\d{2})(?:-([QH])([1-4]))?")
 
 
 def bad_period(text: str, reason: str = "") -> Problem:
     return Problem(
         "export.bad_period", 400,
         f"'{text}' is not a period{': ' + reason if reason else ''}. Use 2026, 2026-H2, 2026-Q3, "
-        "2026-07, 2026-07-01..2026-09-30, last-month or last-quarter.",
+        "2026-07, 2026-07-01..2026-09-30, last-month or last-quarter; for Nepal 2083/84, "
+        "2083/84-H1 or 2083/84-Q2 (fiscal years from 1 Shrawan).",
     )
 
 
@@ -34,6 +41,7 @@ class Period:
     start: date
     end: date  # inclusive
     text: str
+    country: str = ""  # "np": a Nepal fiscal period, whose days read in Bikram Sambat
 
     def __str__(self) -> str:
         return self.text
@@ -41,7 +49,7 @@ class Period:
     @property
     def slug(self) -> str:
         """The period as it reads in a file name."""
-        return self.text.replace("..", "_")
+        return self.text.replace("..", "_").replace("/", "-")
 
     def bounds(self) -> tuple[datetime, datetime]:
         """``[start, end + 1 day)`` as UTC datetimes, for a ``WHERE`` on ``_submitted_at``."""
@@ -53,10 +61,19 @@ class Period:
         return self.start <= day <= self.end
 
     @classmethod
-    def parse(cls, text: str, today: date | None = None) -> Period:
+    def parse(cls, text: str, today: date | None = None, country: str = "") -> Period:
+        """A period from its text; ``country="np"`` makes ``last-quarter`` Nepal's last fiscal
+        quarter (the fiscal forms themselves are read for any area)."""
         raw = text.strip()
         today = today or datetime.now(UTC).date()
         try:
+            if m := _FISCAL.fullmatch(raw):
+                return _fiscal(int(m[1]), int(m[2]), m[3] or "", int(m[4] or 0), text)
+            if raw == "last-quarter" and country == "np":
+                start, _end = nepal_calendar.fiscal_months(
+                    nepal_calendar.fiscal_year(today),
+                    (nepal_calendar.fiscal_month(today) - 1) // 3 * 3 + 1, 3)
+                return cls.parse(nepal_calendar.fiscal_label(start - timedelta(days=1), "quarter"))
             if raw == "this-month":
                 return _month(today.year, today.month)
             if raw == "last-month":
@@ -89,6 +106,29 @@ class Period:
         except ValueError as exc:  # month 13, 31 February, year 0
             raise bad_period(text, str(exc)) from exc
         raise bad_period(text)
+
+
+def current_quarter(today: date | None = None, country: str = "") -> str:
+    """This quarter's text: ``2026-Q4``; for Nepal the fiscal quarter, ``2083/84-Q2``."""
+    today = today or datetime.now(UTC).date()
+    if country == "np":
+        return nepal_calendar.fiscal_label(today, "quarter")
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def _fiscal(year: int, following: int, part: str, number: int, text: str) -> Period:
+    """``2083/84`` (whole year), ``2083/84-H1`` or ``2083/84-Q2`` of Nepal's fiscal year."""
+    if following != (year + 1) % 100:
+        raise bad_period(text, f"the fiscal year after {year} is {nepal_calendar.fiscal_name(year)}")
+    if part == "H" and number > 2:
+        raise bad_period(text, "a year has two halves")
+    first, count = {"": (1, 12), "H": (6 * number - 5, 6), "Q": (3 * number - 2, 3)}[part]
+    try:
+        start, end = nepal_calendar.fiscal_months(year, first, count)
+    except ValueError as exc:
+        raise bad_period(text, "outside the Bikram Sambat calendar (1975-2100 BS)") from exc
+    name = nepal_calendar.fiscal_name(year) + (f"-{part}{number}" if part else "")
+    return Period(start, end, name, "np")
 
 
 def _month(year: int, month: int) -> Period:

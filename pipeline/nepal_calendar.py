@@ -104,3 +104,20 @@ def fiscal_months(start_year: int, first: int, count: int) -> tuple[date, date]:
     start = month_start(first - 1)
     end = month_start(first - 1 + count)
     return start, date.fromordinal(end.toordinal() - 1)
+
+
+def fiscal_month(day: date) -> int:
+    """1 for Shrawan … 12 for Asar: the month's place in Nepal's fiscal year."""
+    return (to_bs(day)[1] - FISCAL_START_MONTH) % 12 + 1
+
+
+def fiscal_label(day: date, kind: str) -> str:
+    """The fiscal period holding ``day``: ``2083/84-Q2`` (``quarter``), ``2083/84-H1``
+    (``half``) or ``2083/84`` (``year``)."""
+    year = fiscal_name(fiscal_year(day))
+    month = fiscal_month(day)
+    if kind == "quarter":
+        return f"{year}-Q{(month - 1) // 3 + 1}"
+    if kind == "half":
+        return f"{year}-H{(month - 1) // 6 + 1}"
+    return year

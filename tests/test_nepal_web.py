@@ -100,3 +100,31 @@ def test_a_date_that_is_neither_is_refused_clearly(client, nepal):
     response = client.get(PLANS, query_string={"from": "2083/13/01"})
     assert response.status_code == 400
     assert "Bikram Sambat" in response.get_data(as_text=True)
+
+
+def test_nepal_users_see_fiscal_periods_on_the_dashboard_and_downloads(client, nepal):
+    from exports.period import Period, current_quarter
+
+    webdata.login(client, "sup_kathmandu")
+    this = current_quarter(country="np")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert f'name="period" value="{this}"' in page
+    assert "BS" in page  # the period's days in Bikram Sambat
+    page = client.get("/dashboard?period=2083/84-Q2").get_data(as_text=True)
+    assert "2083/07/01 BS" in page and "flash-warning" not in page  # from 1 Kartik 2083
+    downloads = client.get("/downloads").get_data(as_text=True)
+    assert f'value="{this}"' in downloads and "2083/84-Q2" in downloads
+    got = client.get("/downloads/export", query_string={
+        "area": "np_district:306", "period": "2083/84-Q2", "lang": "ne", "format": "xlsx"})
+    assert got.status_code == 200
+    assert "2083-84-Q2" in got.headers["Content-Disposition"]
+    assert Period.parse("2083/84-Q2").contains(Period.parse("2026-10-20").start)
+
+
+def test_bangladesh_users_keep_calendar_periods(client, world):
+    from exports.period import current_quarter
+
+    webdata.login(client, "sup_rangpur")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert f'name="period" value="{current_quarter()}"' in page and "/" not in current_quarter()
+    assert "2083/84" not in client.get("/downloads").get_data(as_text=True)

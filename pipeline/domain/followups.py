@@ -6,7 +6,9 @@ chosen from ``action_plans.csv``). When that field is empty it is matched by par
 among several such plans the one prepared on the follow-up's ``plan_date`` wins, otherwise the
 latest prepared on or before the follow-up. A follow-up belongs to the period its
 ``period_start`` falls in (``period_end``, then ``followup_date``, when that is empty). Periods
-are calendar quarters, halves and years, or fiscal ones with ``year_start_month`` (7 = July).
+are calendar quarters, halves and years, or fiscal ones with ``year_start_month`` (7 = July);
+a Nepal follow-up's are Nepal's fiscal periods (``2083/84-Q2``, ``2083/84-H1``, ``2083/84``:
+the year from 1 Shrawan, as the handbook's त्रैमासिक, अर्धवार्षिक and वार्षिक reports count).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from .. import nepal_calendar
 from ..scope import Scope
-from . import tables
+from . import places, tables
 from .ballots import normalise_name
 
 PERIOD_TYPES = ("quarterly", "half_yearly", "annual")
@@ -66,6 +69,7 @@ class Followup:
     plan_date: date | None = None
     officer_name: str = ""
     results: tuple[Result, ...] = ()
+    country: str = ""  # "np": periods are Nepal's fiscal ones
 
     @property
     def reference_date(self) -> date | None:
@@ -86,11 +90,20 @@ class PlanFollowups:
         return [f for f in self.followups if period_label(f, year_start_month) == label]
 
 
+NEPAL_KINDS = {"quarterly": "quarter", "half_yearly": "half", "annual": "year"}
+
+
 def period_label(f: Followup, year_start_month: int = 1) -> str | None:
-    """"2026 Q1" / "2026 H2" / "2026" (a fiscal year is named by the year it starts in)."""
+    """"2026 Q1" / "2026 H2" / "2026" (a fiscal year is named by the year it starts in); for
+    Nepal "2083/84-Q2" / "2083/84-H1" / "2083/84" (its fiscal year, whatever the start month)."""
     day = f.reference_date
     if day is None or f.period_type not in PERIOD_TYPES:
         return None
+    if f.country == "np":
+        try:
+            return nepal_calendar.fiscal_label(day, NEPAL_KINDS[f.period_type])
+        except ValueError:  # outside the Bikram Sambat table
+            return None
     months_in = (day.month - year_start_month) % 12
     year = day.year if day.month >= year_start_month else day.year - 1
     if f.period_type == "quarterly":
@@ -149,7 +162,10 @@ def plan_followups(
         prepared = row.plan.date_prepared
         if prepared is not None and prepared > _year_end(year, year_start_month):
             continue
-        row.followups = [f for f in row.followups if period_label(f, year_start_month) in labels]
+        # Nepal follow-ups are named by fiscal period: they count in the year their day is in.
+        row.followups = [f for f in row.followups
+                         if (f.reference_date is not None and f.reference_date.year == year
+                             if f.country == "np" else period_label(f, year_start_month) in labels)]
         row.linked_by = {k: v for k, v in row.linked_by.items()
                          if any(f.key == k for f in row.followups)}
         kept.append(row)
@@ -221,7 +237,7 @@ def _followup(row: dict[str, Any], results: list[dict[str, Any]]) -> Followup:
         period_end=tables.as_date(row.get("period_end")),
         followup_date=tables.as_date(row.get("followup_date")),
         plan_date=tables.as_date(row.get("plan_date")),
-        officer_name=_text(row, "officer_name"),
+        officer_name=_text(row, "officer_name"), country=places.country_of(row),
         results=tuple(Result(_text(r, "practice"), _text(r, "result"), _text(r, "verification"))
                       for r in results),
     )

@@ -33,8 +33,13 @@ def _server_url(given: str | None) -> str:
     return given or current_app.config.get("SERVER_URL") or DEFAULT_SERVER_URL
 
 
-def _period(text: str | None) -> Period | None:
-    return Period.parse(text) if text else None
+def _period(text: str | None, scope: list[str] | None = None) -> Period | None:
+    """The chosen period; for a Nepal area relative periods count Nepal's fiscal quarters."""
+    return Period.parse(text, country=_country(scope or [])) if text else None
+
+
+def _country(scope: list[str]) -> str:
+    return "np" if scope and all(code.startswith("np_") for code in scope) else ""
 
 
 def _bar(quiet: bool, unit: str) -> tqdm:
@@ -56,7 +61,8 @@ def _scope(district: str | None, division: str | None, everything: bool) -> tupl
 @click.option("--division", help="Division (Bangladesh) or province (Nepal) code or name.")
 @click.option("--all", "everything", is_flag=True, help="Every area.")
 @click.option("--period", help="2026, 2026-H2, 2026-Q3, 2026-07, 2026-07-01..2026-09-30, "
-                               "last-month (default: all time).")
+                               "last-month, last-quarter; Nepal's fiscal 2083/84, 2083/84-H1, "
+                               "2083/84-Q2 (default: all time).")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
               help="Language of headers and answers.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -69,7 +75,7 @@ def district(district: str | None, division: str | None, everything: bool, perio
     """Write the consolidated workbook of one district (or division, or everything)."""
     try:
         scope, stem = _scope(district, division, everything)
-        chosen = _period(period)
+        chosen = _period(period, scope)
         output = output or Path(f"sangjog-{stem}-{chosen.slug if chosen else 'all'}-{lang}.xlsx")
         with _bar(quiet, "submission") as bar:
             report = build_workbook(_caught_up_session(), scope, chosen, lang, output,
@@ -100,7 +106,7 @@ def csv_zip(form_id: str, period: str | None, district: str | None, output: Path
     try:
         scope = [geo.scope_code(geo.find_district(district))] if district else ["*"]
         with _bar(quiet, "row") as bar:
-            written = write_zip(_caught_up_session(), form_id, output, scope, _period(period), bar,
+            written = write_zip(_caught_up_session(), form_id, output, scope, _period(period, scope), bar,
                                 excel=excel)
     except Problem as problem:
         raise click.ClickException(problem.message) from None
@@ -165,12 +171,16 @@ def schedule(out_dir: Path | None, period: str, lang: str, server_url: str | Non
     """Write the workbook of every district with submissions in the period (for cron; see
     docs/exports.md)."""
     try:
-        chosen = Period.parse(period)
+        bangladesh = Period.parse(period)
+        # Nepal districts: last-quarter is Nepal's last fiscal quarter.
+        nepal = Period.parse(period, country="np")
         out_dir = out_dir or Path(current_app.config["SANGJOG_DATA_DIR"]) / "exports"
         session = _caught_up_session()
         out_dir.mkdir(parents=True, exist_ok=True)
-        places = districts_with_data(session, chosen)
+        places = [p for p in districts_with_data(session, bangladesh) if p.country == "bd"]
+        places += [p for p in districts_with_data(session, nepal) if p.country == "np"]
         for place in places:
+            chosen = nepal if place.country == "np" else bangladesh
             path = out_dir / f"sangjog-{geo.file_stem(place)}-{chosen.slug}-{lang}.xlsx"
             tmp = path.with_suffix(".xlsx.part")  # a half-written file never looks finished
             report = build_workbook(session, [geo.scope_code(place)], chosen, lang, tmp,
@@ -179,4 +189,5 @@ def schedule(out_dir: Path | None, period: str, lang: str, server_url: str | Non
             click.echo(f"{path}: {sum(report.submissions.values())} submissions")
     except Problem as problem:
         raise click.ClickException(problem.message) from None
-    click.echo(f"{len(places)} district workbooks for {chosen} in {out_dir}")
+    also = f" (Nepal: {nepal})" if nepal.text != bangladesh.text else ""
+    click.echo(f"{len(places)} district workbooks for {bangladesh}{also} in {out_dir}")

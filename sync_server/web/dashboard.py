@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy import case, func, literal, select
 
-from exports.period import Period
+from exports.period import Period, current_quarter
 from pipeline.domain import ballots, inspections
 from pipeline.models import Form
 from pipeline.problems import Problem
@@ -26,19 +26,20 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def current_quarter(today: date | None = None) -> str:
-    today = today or datetime.now(UTC).date()
-    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+def home_country() -> str:
+    """``np`` for a user whose areas are all in Nepal: their periods are Nepal's fiscal ones."""
+    return "np" if current_scope().countries == {"np"} else ""
 
 
 def chosen_period() -> Period:
-    text = request.args.get("period", "").strip() or current_quarter()
+    country = home_country()
+    text = request.args.get("period", "").strip() or current_quarter(country=country)
     try:
-        return Period.parse(text)
+        return Period.parse(text, country=country)
     except Problem:
         flash(_("“%(text)s” is not a period (2026-Q3, 2026-07, 2026): showing this quarter.",
                 text=text[:40]), "warning")
-        return Period.parse(current_quarter())
+        return Period.parse(current_quarter(country=country))
 
 
 @bp.route("/")

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from exports import geo
-from exports.period import Period
+from exports.period import Period, current_quarter
 from pipeline import problems
 from pipeline import scope as scoping
 from pipeline.models import Form
@@ -24,7 +24,7 @@ from pipeline.problems import Problem
 
 from ..db import get_session
 from . import current_scope, current_user, require
-from .dashboard import current_quarter
+from .dashboard import home_country
 from .i18n import LANGUAGES, locale, problem_text
 
 bp = Blueprint("downloads", __name__)
@@ -133,7 +133,8 @@ def _scheduled() -> list[Path]:
 def page(status: int = 200, chosen: Any = None):
     forms = list(get_session().scalars(select(Form).order_by(Form.title)))
     return render_template("downloads.html", areas=area_choices(), formats=FORMATS, forms=forms,
-                           langs=LANGS, period=current_quarter(), scheduled=_scheduled(),
+                           langs=LANGS, period=current_quarter(country=home_country()),
+                           nepal="np" in current_scope().countries, scheduled=_scheduled(),
                            workshops=_workshops(), lang=locale(), chosen=chosen or {}), status
 
 
@@ -183,7 +184,9 @@ def _export():
     lang = request.args.get("lang", "en")
     if fmt not in FORMATS or lang not in LANGS:
         raise Problem("export.bad_choice", 400, _("Choose a format and a language from the list."))
-    period = Period.parse(request.args.get("period", "") or current_quarter())
+    country = "np" if area.startswith("np_") else ""  # Nepal areas count Nepal's fiscal periods
+    period = Period.parse(request.args.get("period", "") or current_quarter(country=country),
+                          country=country)
     scope = [area]  # one of the user's own areas, checked above
     server_url = (current_app.config.get("SERVER_URL") or request.host_url).rstrip("/")
     # Built into a temporary file (deleted when the response closes), then streamed.
