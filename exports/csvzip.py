@@ -34,8 +34,8 @@ from defusedxml import ElementTree
 from sqlalchemy import Select, case, null, select
 from sqlalchemy.orm import Session
 
+from pipeline import problems
 from pipeline.models import Submission
-from pipeline.problems import Problem
 from pipeline.schema import ColumnSpec, TableSpec
 
 from . import query
@@ -211,8 +211,7 @@ def write_zip(session: Session, form_id: str, out: str | Path | IO[bytes],
         period = Period.parse(period)
     sel = query.select_form(session, form_id, list(scope), period)
     if sel is None:
-        raise Problem("export.no_data", 404,
-                      f"Form '{form_id}' has no published version with warehouse tables.")
+        raise problems.no_export_data(form_id)
     main = sel.main
     sources = {**dict(main.c.items()), "_current_instance_id": Submission.instance_id}
     order = document_order(sel.xform)

@@ -65,11 +65,9 @@ def _find(levels: tuple[str, ...], text: str, what: str) -> Place:
     if len(found) == 1:
         return next(iter(found.values()))
     if not found:
-        raise problems.Problem("export.unknown_place", 400, f"No {what} is called or coded '{text}'.")
+        raise problems.unknown_place(what, text)
     options = ", ".join(f"{p.en} ({p.code})" for p in found.values())
-    raise problems.Problem(
-        "export.ambiguous_place", 400, f"'{text}' names more than one {what}: {options}. Use the code."
-    )
+    raise problems.ambiguous_place(text, what, options)
 
 
 def file_stem(p: Place) -> str:

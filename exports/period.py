@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from pipeline import nepal_calendar
-from pipeline.problems import Problem
+from pipeline import nepal_calendar, problems
 
 _YEAR = re.compile(r"(\d{4})")
 _HALF = re.compile(r"(\d{4})-H([12])")
@@ -25,15 +24,6 @@ _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DAY = r"\d{4}-\d{2}-\d{2}"
 _RANGE = re.compile(rf"({_DAY})\s*\.\.\s*({_DAY})")
 _FISCAL = re.compile(r"(\d{4})/(\d{2})(?:-([QH])([1-4]))?")
-
-
-def bad_period(text: str, reason: str = "") -> Problem:
-    return Problem(
-        "export.bad_period", 400,
-        f"'{text}' is not a period{': ' + reason if reason else ''}. Use 2026, 2026-H2, 2026-Q3, "
-        "2026-07, 2026-07-01..2026-09-30, last-month or last-quarter; for Nepal 2083/84, "
-        "2083/84-H1 or 2083/84-Q2 (fiscal years from 1 Shrawan).",
-    )
 
 
 @dataclass(frozen=True)
@@ -98,14 +88,14 @@ class Period:
             if m := _RANGE.fullmatch(raw):
                 start, end = date.fromisoformat(m[1]), date.fromisoformat(m[2])
                 if end < start:
-                    raise bad_period(text, "it ends before it starts")
+                    raise problems.bad_period(text, "it ends before it starts")
                 return cls(start, end, f"{start.isoformat()}..{end.isoformat()}")
             if re.fullmatch(_DAY, raw):
                 day = date.fromisoformat(raw)
                 return cls(day, day, raw)
         except ValueError as exc:  # month 13, 31 February, year 0
-            raise bad_period(text, str(exc)) from exc
-        raise bad_period(text)
+            raise problems.bad_period(text, str(exc)) from exc
+        raise problems.bad_period(text)
 
 
 def current_quarter(today: date | None = None, country: str = "") -> str:
@@ -119,14 +109,15 @@ def current_quarter(today: date | None = None, country: str = "") -> str:
 def _fiscal(year: int, following: int, part: str, number: int, text: str) -> Period:
     """``2083/84`` (whole year), ``2083/84-H1`` or ``2083/84-Q2`` of Nepal's fiscal year."""
     if following != (year + 1) % 100:
-        raise bad_period(text, f"the fiscal year after {year} is {nepal_calendar.fiscal_name(year)}")
+        raise problems.bad_period(
+            text, f"the fiscal year after {year} is {nepal_calendar.fiscal_name(year)}")
     if part == "H" and number > 2:
-        raise bad_period(text, "a year has two halves")
+        raise problems.bad_period(text, "a year has two halves")
     first, count = {"": (1, 12), "H": (6 * number - 5, 6), "Q": (3 * number - 2, 3)}[part]
     try:
         start, end = nepal_calendar.fiscal_months(year, first, count)
     except ValueError as exc:
-        raise bad_period(text, "outside the Bikram Sambat calendar (1975-2100 BS)") from exc
+        raise problems.bad_period(text, "outside the Bikram Sambat calendar (1975-2100 BS)") from exc
     name = nepal_calendar.fiscal_name(year) + (f"-{part}{number}" if part else "")
     return Period(start, end, name, "np")
 

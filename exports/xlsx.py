@@ -20,10 +20,9 @@ import xlsxwriter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline import review
+from pipeline import problems, review
 from pipeline import scope as scopes
 from pipeline.models import Form
-from pipeline.problems import Problem
 
 from . import domain_sheets, geo, labels, localtime, query, sheets, summaries, words
 from .period import Period
@@ -73,7 +72,7 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
     """Write the workbook for ``scope`` (scope codes) and ``period`` in ``lang`` to ``out``
     (a path or a binary file-like object, so a web response can stream it)."""
     if lang not in LANGUAGES:
-        raise bad_language(lang)
+        raise problems.bad_language(lang)
     if isinstance(period, str):
         period = Period.parse(period)
     scopes.parse(list(scope))  # refuse a bad scope before any file is written
@@ -152,10 +151,6 @@ def _read_columns(table: Any, shown: list[labels.SheetColumn], extra: tuple[str,
     """Only the columns a sheet shows or the Summary counts: fewer bytes from the database."""
     needed = {c.source for c in shown} | set(extra)
     return [column.name for column in table.c if column.name in needed]
-
-
-def bad_language(lang: str) -> Problem:
-    return Problem("export.bad_language", 400, f"'{lang}' is not a workbook language: use en, bn or ne.")
 
 
 def _selections(session: Session, scope: list[str] | tuple[str, ...],

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
 
+from . import problems
 from . import scope as scoping
 from .domain import places
 from .problems import Problem
@@ -119,23 +120,15 @@ def check_edit(who: Principal, replaced: Mapping[str, Any]) -> None:
     """Raise 403 unless ``who`` may see the submission an edit replaces (its location, read
     from the stored XML of the instance ``meta/deprecatedID`` names)."""
     if not may_see(who, replaced):
-        raise Problem(
-            "access.edit_outside_area", 403,
-            f"The submission this edit replaces is outside the area {_area(who)} may send "
-            f"for ({_area_names(who)}); nothing was saved.")
+        raise problems.edit_outside_area(_area(who), _area_names(who))
 
 
 def read_only(who: Principal) -> Problem:
-    return Problem(
-        "access.read_only", 403,
-        f"{who.name} is a {(who.role or '').replace('_', ' ')}, who may read submissions but "
-        "not send them; nothing was saved. Send with an app user's QR code instead.")
+    return problems.read_only(who.name, who.role or "")
 
 
 def form_not_given(who: Principal, xml_form_id: str) -> Problem:
-    # The wording Collect users already know for an app user's key.
-    return Problem("auth.forbidden", 403,
-                   f"You are not allowed to access form '{xml_form_id}' with this key.")
+    return problems.key_not_for_form(xml_form_id)
 
 
 def _check_inside(who: Principal, where: Mapping[str, Any], doing: str) -> None:
@@ -143,24 +136,15 @@ def _check_inside(who: Principal, where: Mapping[str, Any], doing: str) -> None:
         return
     codes = _codes(where)
     if not any(codes.values()):
-        raise Problem(
-            "access.no_location", 403,
-            f"This submission names no division, district or province, and {_area(who)} may "
-            f"{doing} only for {_area_names(who)}; nothing was saved. Choose the place in the "
-            "form and send it again.")
+        raise problems.no_location(_area(who), doing, _area_names(who))
     clash = _disagreement(codes)
     if clash:
-        raise Problem("access.location_mismatch", 403, f"{clash}; nothing was saved.")
+        raise problems.location_mismatch(clash)
     if not who.scope.allows(codes):
-        raise Problem(
-            "access.outside_area", 403,
-            f"This submission is for {_place_names(codes)}, and {_area(who)} may {doing} only "
-            f"for {_area_names(who)}; nothing was saved.")
+        raise problems.outside_area(_place_names(codes), _area(who), doing, _area_names(who))
     if who.upazila and codes["upazila"] != who.upazila:
-        raise Problem(
-            "access.outside_area", 403,
-            f"This submission is for upazila {codes['upazila'] or '(none)'}, and {_area(who)} "
-            f"is for upazila {_code_name('bd_upazila:' + who.upazila)} only; nothing was saved.")
+        raise problems.outside_upazila(codes["upazila"] or "(none)", _area(who),
+                                       _code_name("bd_upazila:" + who.upazila))
 
 
 def _codes(where: Mapping[str, Any]) -> dict[str, str]:

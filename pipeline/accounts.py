@@ -21,7 +21,6 @@ from . import access, problems, web_sessions
 from .db import begin_write, writer_for
 from .driver_statements import DriverStatement
 from .models import ROLES, AppUser, AuditEvent, Form, User, utcnow
-from .problems import Problem
 
 _hasher = PasswordHasher()
 
@@ -48,8 +47,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise Problem("user.weak_password", 400,
-                      f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+        raise problems.weak_password(MIN_PASSWORD_LENGTH)
 
 
 def create_user(session: Session, username: str, password: str, role: str,
@@ -58,16 +56,15 @@ def create_user(session: Session, username: str, password: str, role: str,
     """Create a web user. ``scope`` lists geo codes (``"*"`` for everything)."""
     username = username.strip()
     if not USERNAME_RULE.fullmatch(username):
-        raise Problem("user.invalid", 400, USERNAME_RULE_TEXT)
+        raise problems.bad_username(USERNAME_RULE_TEXT)
     if role not in ROLES:
-        raise Problem("user.invalid_role", 400,
-                      f"Role '{role}' is not one of: {', '.join(ROLES)}.")
+        raise problems.bad_role(role, ROLES)
     _check_password(password)
     password_hash = hash_password(password)  # slow: before taking the write lock
     _start_write(session)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         session.rollback()
-        raise Problem("user.exists", 409, f"A user named '{username}' already exists.")
+        raise problems.user_exists(username)
     user = User(username=username, display_name=display_name or username,
                 password_hash=password_hash, role=role, scope=list(scope))
     session.add(user)
@@ -118,15 +115,14 @@ def create_app_user(session: Session, name: str, forms: Iterable[str], actor: st
     means everywhere."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise Problem("app_user.invalid", 400, "An app user's name has 1 to 200 characters.")
+        raise problems.bad_app_user_name()
     form_ids = _clean_forms(forms)
     area = access.scope_codes(scope)
     _start_write(session)
     _check_forms_exist(session, form_ids)
     if _active_by_name(session, name) is not None:
         session.rollback()
-        raise Problem("app_user.exists", 409,
-                      f"An app user named '{name}' already exists; revoke it first or pick another name.")
+        raise problems.app_user_exists(name)
     app_user = AppUser(name=name, token=secrets.token_urlsafe(48), forms=form_ids, scope=area,
                        created_by=actor)
     session.add(app_user)
@@ -250,10 +246,7 @@ def _check_forms_exist(session: Session, form_ids: list[str]) -> None:
     unknown = [f for f in form_ids if f not in known]
     if unknown:
         session.rollback()
-        names = ", ".join(f"'{f}'" for f in unknown)
-        raise Problem("form.not_found", 404,
-                      f"No form with id {names} is published here." if len(unknown) == 1 else
-                      f"No forms with ids {names} are published here.")
+        raise problems.forms_not_found(unknown)
 
 
 def _active_by_name(session: Session, name: str) -> AppUser | None:

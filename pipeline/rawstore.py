@@ -28,7 +28,6 @@ from . import problems, rawstore_fastpath, safe_xml
 from .driver_statements import DriverStatement
 from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
-from .problems import Problem
 from .storage import BlobStore
 
 # The columns that hold ids are this wide (``pipeline.models``).
@@ -51,8 +50,7 @@ def read_envelope(xml: bytes) -> Envelope:
     root = parse_xml(xml)
     form_id = _attr(root, "id")
     if not form_id:
-        raise Problem("submission.missing_form_id", 400,
-                      "The submission's root element has no 'id' attribute naming its form.")
+        raise problems.missing_form_id()
     meta = _child(root, "meta")
     instance_id = _text(_child(meta, "instanceID")) if meta is not None else ""
     instance_id = instance_id or _attr(root, "instanceID")
@@ -63,8 +61,7 @@ def read_envelope(xml: bytes) -> Envelope:
     for what, value in (("form id", form_id), ("version", version), ("instanceID", instance_id),
                         ("deprecatedID", deprecated)):
         if len(value) > MAX_ID_LENGTH:
-            raise Problem("submission.id_too_long", 400,
-                          f"The submission's {what} is longer than {MAX_ID_LENGTH} characters.")
+            raise problems.id_too_long(what, MAX_ID_LENGTH)
     return Envelope(form_id, version, instance_id, deprecated or None, root)
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from . import problems
 from .db import begin_write
 from .models import AuditEvent, Submission
-from .problems import Problem
 from .scope import Scope
 
 # States a reviewer may set; ``received`` and ``edited`` are set by the system.
@@ -37,15 +36,13 @@ def set_review(session: Session, submission_ids: Iterable[int], state: str, comm
     ids = sorted({int(i) for i in submission_ids})
     comment = (comment or "").strip() or None
     if state not in REVIEW_CHOICES:
-        raise Problem("review.bad_state", 400,
-                      f"'{state}' is not a review state: use approved, has_issues or rejected.")
+        raise problems.bad_review_state(state)
     if not ids:
-        raise Problem("review.nothing_selected", 400, "Select at least one submission to review.")
+        raise problems.nothing_selected()
     if len(ids) > MAX_BATCH:
-        raise Problem("review.too_many", 400, f"Review at most {MAX_BATCH} submissions at once.")
+        raise problems.too_many_to_review(MAX_BATCH)
     if state in NEEDS_COMMENT and not comment:
-        raise Problem("review.comment_required", 400,
-                      "Say what is wrong in the comment, so the inspector knows what to fix.")
+        raise problems.comment_required()
     begin_write(session)
     try:
         submissions = _load(session, ids, scope)
@@ -71,7 +68,7 @@ def add_comment(session: Session, submission_id: int, comment: str, actor: str, 
     """A comment on a submission without changing its state."""
     text = (comment or "").strip()
     if not text:
-        raise Problem("review.empty_comment", 400, "Write a comment before saving it.")
+        raise problems.empty_comment()
     begin_write(session)
     try:
         (sub,) = _load(session, [submission_id], scope)

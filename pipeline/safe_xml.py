@@ -22,7 +22,7 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeElementTree
 
-from .problems import Problem
+from . import problems
 
 SLICE = 64 * 1024  # bytes fed to the parser between two looks at the count
 
@@ -41,12 +41,6 @@ LIMITS = Limits()
 def configure(limits: Limits) -> None:
     global LIMITS
     LIMITS = limits
-
-
-def too_complex(what: str, limit: int) -> Problem:
-    return Problem("submission.too_complex", 400,
-                   f"The submission has more than {limit:,} {what}; nothing was saved. "
-                   "Real forms stay far below that: check the phone's form.")
 
 
 def fromstring(xml: bytes, *, forbid_dtd: bool = False, limits: Limits | None = None) -> Element:
@@ -77,9 +71,9 @@ def fromstring(xml: bytes, *, forbid_dtd: bool = False, limits: Limits | None = 
                 elements += 1
                 depth += 1
                 if depth > limits.depth:
-                    raise too_complex("levels of nested elements", limits.depth)
+                    raise problems.submission_too_complex("levels of nested elements", limits.depth)
                 if elements > limits.elements:
-                    raise too_complex("elements", limits.elements)
+                    raise problems.submission_too_complex("elements", limits.elements)
             else:
                 depth -= 1
     parser.close()  # raises ParseError when the document is cut off

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, false, func, or_, true
 
-from .problems import Problem
+from . import problems
 
 EVERYTHING = "*"
 
@@ -74,11 +74,7 @@ def validate(code: str) -> str:
     kind, _, value = code.partition(":")
     pattern = KINDS.get(kind)
     if pattern is None or not pattern.fullmatch(value):
-        raise Problem(
-            "scope.invalid", 400,
-            f"'{code}' is not a scope: use * or bd_division:NN, bd_district:NNNN, "
-            "np_province:N, np_district:NNN (codes from the location lists).",
-        )
+        raise problems.bad_scope(code)
     return code
 
 

@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, jsonify, render_template, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
+from pipeline import problems
 from pipeline.db import is_transient
 from pipeline.problems import Problem
 
@@ -100,11 +101,9 @@ def _from_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     code = {413: "request.too_large", 404: "resource.not_found", 405: "request.method_not_allowed",
             429: "request.rate_limited", 400: "request.bad"}.get(status, f"http.{status}")
-    message = exc.description or exc.name
     if status == 413:
-        limit = request.max_content_length or 0
-        message = f"The upload is larger than the {limit // (1024 * 1024)} MB limit."
-    return render(Problem(code, status, message))
+        return render(problems.too_large(request.max_content_length or 0))
+    return render(problems.from_http(code, status, exc.description or exc.name))
 
 
 RETRY_AFTER_SECONDS = 30
@@ -119,11 +118,8 @@ def _from_crash(exc: Exception) -> Response:
         log.warning("database unavailable on %s %s: %s", request.method, path,
                     getattr(exc, "orig", None) or exc)
         close_session()  # the page below starts afresh rather than on the failed transaction
-        resp = render(Problem(
-            "server.database_unavailable", 503,
-            "The server's database is busy or out of reach for a moment; nothing was saved. "
-            "Send it again in a minute."))
+        resp = render(problems.database_unavailable())
         resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return resp
     log.exception("unhandled error on %s %s", request.method, path)
-    return render(Problem("server.error", 500, "The server met an unexpected error; nothing was saved."))
+    return render(problems.server_error())

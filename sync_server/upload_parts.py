@@ -18,7 +18,6 @@ from flask import Request
 from werkzeug.exceptions import ClientDisconnected
 
 from pipeline import problems
-from pipeline.problems import Problem
 from pipeline.rawstore import is_plain_name
 
 XML_PART = "xml_submission_file"
@@ -75,7 +74,7 @@ def read_upload(request: Request, chunk_size: int = 64 * 1024) -> Upload:
 
 def _multipart_parts(request: Request, boundary: str, chunk_size: int) -> list[_Part]:
     if not boundary:
-        raise _not_multipart("its Content-Type names no boundary")
+        raise problems.not_multipart("its Content-Type names no boundary")
     stream = request.stream  # raises 413 when the declared length is over the limit
     parts: list[_Part] = []
     try:
@@ -92,19 +91,9 @@ def _multipart_parts(request: Request, boundary: str, chunk_size: int) -> list[_
                     elif event:
                         parts[-1].body.write(event)
     except ClientDisconnected as exc:
-        raise _cut_off("the connection closed before the declared length") from exc
+        raise problems.upload_truncated("the connection closed before the declared length") from exc
     except multipart.MultipartError as exc:
         if parts and "end of multipart stream" in str(exc):  # it began well, then stopped
-            raise _cut_off(str(exc)) from exc
-        raise _not_multipart(str(exc)) from exc
+            raise problems.upload_truncated(str(exc)) from exc
+        raise problems.not_multipart(str(exc)) from exc
     return parts
-
-
-def _cut_off(reason: str) -> Problem:
-    return Problem("submission.truncated", 400,
-                   f"The upload was cut off before its end ({reason}); send it again.")
-
-
-def _not_multipart(reason: str) -> Problem:
-    return Problem("submission.bad_multipart", 400,
-                   f"The upload is not a readable multipart/form-data body ({reason}).")

@@ -56,3 +56,20 @@ def test_imports_point_one_way(path: Path) -> None:
     for module, homes in HOMES.items():
         if module in imported:
             assert rel.startswith(homes), f"{rel} imports {module}, which lives only in {homes}"
+
+
+def test_every_problem_is_made_by_the_catalogue() -> None:
+    """``pipeline/problems.py`` is the one catalogue of errors: nothing else calls ``Problem(...)``
+    with a code of its own, so codes and statuses are never retyped by hand."""
+    inline = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == ROOT / "pipeline" / "problems.py":
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and (
+                        getattr(node.func, "id", None) == "Problem"
+                        or getattr(node.func, "attr", None) == "Problem"):
+                    inline.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not inline, f"Problem(...) outside pipeline/problems.py: {inline}"

@@ -25,8 +25,8 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
+from pipeline import problems
 from pipeline.models import PullRun, Source
-from pipeline.problems import Problem
 from pipeline.storage import BlobStore
 
 from . import http, intake, runs, xmlmap
@@ -34,11 +34,6 @@ from . import http, intake, runs, xmlmap
 REVIEW_STATES = {None: "received", "received": "received", "hasIssues": "has_issues",
                  "approved": "approved", "rejected": "rejected", "edited": "edited"}
 Progress = Callable[[int, int | None], None]
-
-
-def bad_remote_form(value: str) -> Problem:
-    return Problem("source.bad_remote_form", 400,
-                   f"'{value}' is not a Central form: write it as PROJECT_ID:FORM_ID, e.g. 3:inspection.")
 
 
 class CentralClient(http.Client):
@@ -79,7 +74,7 @@ class CentralClient(http.Client):
         try:
             token = resp.json()["token"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise http.bad_page(self.service, "login", "no session token in the answer") from exc
+            raise problems.bad_page(self.service, "login", "no session token in the answer") from exc
         self._token = http.Secret(str(token))
         self.logins += 1
 
@@ -98,7 +93,7 @@ class CentralClient(http.Client):
         if not isinstance(rows, list) or not all(
                 isinstance(r, dict) and isinstance(r.get("__id"), str)
                 and isinstance(r.get("__system"), dict) for r in rows):
-            raise http.bad_page(self.service, what, "no list of submissions with __id")
+            raise problems.bad_page(self.service, what, "no list of submissions with __id")
         return body, _server_time(resp.headers.get("Date"))
 
     def submission_xml(self, project: str, form: str, instance_id: str) -> bytes:
@@ -109,7 +104,7 @@ class CentralClient(http.Client):
         base = f"{self.form_path(project, form)}/submissions/{quote(instance_id, safe=':')}"
         listing = self.get_json(f"{base}/attachments", what=f"attachments of {instance_id}")
         if not isinstance(listing, list):
-            raise http.bad_page(self.service, f"attachments of {instance_id}", "not a list")
+            raise problems.bad_page(self.service, f"attachments of {instance_id}", "not a list")
         return {
             item["name"]: self.get_bytes(f"{base}/attachments/{quote(item['name'], safe='')}",
                                          what=f"attachment {item['name']}")
@@ -121,7 +116,7 @@ class CentralClient(http.Client):
 def split_remote_form(value: str) -> tuple[str, str]:
     project, sep, form = (value or "").partition(":")
     if not sep or not project.strip() or not form.strip():
-        raise bad_remote_form(value)
+        raise problems.bad_remote_form(value)
     return project.strip(), form.strip()
 
 
@@ -163,10 +158,10 @@ def _pages(client: CentralClient, project: str, form: str, field: str, since: st
         rows = body["value"]
         times = [_system_time(row, field) for row in rows]
         if since and any(t is None or t < since for t in times):
-            raise http.bad_page(client.service, "submission list",
+            raise problems.bad_page(client.service, "submission list",
                                 f"it lists submissions from before {since}, which were not asked for")
         if times != sorted(times, key=lambda t: t or ""):
-            raise http.bad_page(client.service, "submission list", "its rows are not in order")
+            raise problems.bad_page(client.service, "submission list", "its rows are not in order")
         boundary = seen()
         fresh = [row for row in rows if boundary.get(row["__id"]) != _signature(row)]
         count = body.get("@odata.count")
@@ -180,7 +175,7 @@ def _pages(client: CentralClient, project: str, form: str, field: str, since: st
         if last == since:  # a whole page inside one printed millisecond: ask for more
             stuck += 1
             if stuck > 4:
-                raise http.bad_page(client.service, "submission list",
+                raise problems.bad_page(client.service, "submission list",
                                     "it sends the same rows again, whatever is asked")
             top *= 2
         else:

@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from pipeline.problems import Problem
+from pipeline import problems
 
 log = logging.getLogger(__name__)
 
@@ -50,36 +50,6 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
-
-
-# The connectors' part of the error catalogue. Status 502: the remote server, not the admin's
-# request, is what failed; the code says which way.
-
-def token_refused(service: str, status: int) -> Problem:
-    return Problem("connector.token_refused", 502,
-                   f"{service} refused the API token or password (HTTP {status}). "
-                   "Check the credentials saved for this source.")
-
-
-def remote_not_found(service: str, what: str) -> Problem:
-    return Problem("connector.not_found", 502,
-                   f"{service} says the asset/form was not found: {what}. "
-                   "Check the asset uid or project and form id of this source.")
-
-
-def remote_refused(service: str, status: int, what: str) -> Problem:
-    return Problem("connector.refused", 502, f"{service} refused {what} (HTTP {status}).")
-
-
-def unreachable(service: str, reason: str) -> Problem:
-    return Problem("connector.unreachable", 502,
-                   f"{service} could not be reached after several attempts: {reason}.")
-
-
-def bad_page(service: str, what: str, reason: str) -> Problem:
-    return Problem("connector.bad_page", 502,
-                   f"{service} sent a page that cannot be read ({what}): {reason}. "
-                   "Nothing from that page was imported.")
 
 
 class Client:
@@ -141,7 +111,7 @@ class Client:
                 wait = self._retry_after(resp) if resp.status_code == 429 else None
                 wait = self._backoff(attempt) if wait is None else wait
             if attempt >= self.retries:
-                raise unreachable(self.service, self.redact(f"{what}: {reason}"))
+                raise problems.unreachable(self.service, self.redact(f"{what}: {reason}"))
             attempt += 1
             log.warning("%s: %s; retry %d of %d in %.1fs", self.service, self.redact(reason),
                         attempt, self.retries, wait)
@@ -154,7 +124,7 @@ class Client:
         try:
             return resp.json()
         except (ValueError, json.JSONDecodeError) as exc:
-            raise bad_page(self.service, what, self.redact(str(exc))) from exc
+            raise problems.bad_page(self.service, what, self.redact(str(exc))) from exc
 
     def get_bytes(self, path: str, *, what: str, params: dict[str, Any] | None = None) -> bytes:
         return self.request("GET", path, what=what, params=params).content
@@ -172,11 +142,11 @@ class Client:
     def _checked(self, resp: requests.Response, what: str) -> requests.Response:
         status = resp.status_code
         if status in (401, 403):
-            raise token_refused(self.service, status)
+            raise problems.token_refused(self.service, status)
         if status == 404:
-            raise remote_not_found(self.service, what)
+            raise problems.remote_not_found(self.service, what)
         if status >= 400:
-            raise remote_refused(self.service, status, what)
+            raise problems.remote_refused(self.service, status, what)
         return resp
 
     def _backoff(self, attempt: int) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline import ingest, rawstore
+from pipeline import ingest, problems, rawstore
 from pipeline.models import Submission
 from pipeline.problems import Problem
 from pipeline.storage import BlobStore
@@ -41,10 +41,6 @@ class ImportReport:
                 f"{len(self.refused)} refused")
 
 
-def no_such_folder(path: Path) -> Problem:
-    return Problem("import.not_found", 404, f"There is no file or folder at {path}.")
-
-
 def find_instances(root: Path) -> list[Path]:
     """Instance XML files under ``root`` (or ``root`` itself), in a stable order."""
     if root.is_file():
@@ -62,7 +58,7 @@ def import_instances(session: Session, blobs: BlobStore,
     """Import every instance under ``path``; the run is recorded as a ``PullRun``."""
     root = Path(path).expanduser()
     if not root.exists():
-        raise no_such_folder(root)
+        raise problems.import_not_found(root)
     base = root.parent if root.is_file() else root
     report = ImportReport()
     run = runs.start(session, "import")

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline import ingest, rawstore
+from pipeline import ingest, problems, rawstore
 from pipeline.db import begin_write
 from pipeline.models import AuditEvent, Source, Submission
 from pipeline.problems import Problem
@@ -36,12 +36,6 @@ class Remote:
     review_state: str | None  # in our words (approved, has_issues, ...)
     received_at: datetime | None
     submitter: str | None
-
-
-def form_mismatch(found: str, expected: str) -> Problem:
-    return Problem("connector.form_mismatch", 409,
-                   f"The remote submission is for form '{found}', but this source feeds form "
-                   f"'{expected}'. Point the source at the matching form.")
 
 
 def stored(session: Session, instance_id: str) -> Submission | None:
@@ -73,7 +67,7 @@ def take(session: Session, blobs: BlobStore, run: Run, source: Source, remote: R
             xml = adapt(xml)
         envelope = rawstore.read_envelope(xml)
         if envelope.form_id != source.form.xml_form_id:
-            raise form_mismatch(envelope.form_id, source.form.xml_form_id)
+            raise problems.remote_form_mismatch(envelope.form_id, source.form.xml_form_id)
         outcome = ingest.accept(session, blobs, ingest.Incoming(
             xml=xml, files=files, source=source.kind, source_ref=remote.ref,
             submitter=remote.submitter, received_at=remote.received_at,

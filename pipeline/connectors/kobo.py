@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline import problems
 from pipeline.models import PullRun, Source, Submission
 from pipeline.problems import Problem
 from pipeline.storage import BlobStore
@@ -65,7 +66,7 @@ class KoboClient(http.Client):
         results = body.get("results") if isinstance(body, dict) else None
         if not isinstance(results, list) or not all(
                 isinstance(r, dict) and isinstance(r.get("_id"), int) for r in results):
-            raise http.bad_page(self.service, what, "no list of results with numeric _id")
+            raise problems.bad_page(self.service, what, "no list of results with numeric _id")
         return body
 
     def xml(self, asset: str, record_id: int) -> bytes | None:
@@ -157,7 +158,7 @@ def _pages(client: KoboClient, asset: str, query: dict[str, Any], after: int,
         body = client.page(asset, {**query, "_id": {**query.get("_id", {}), "$gt": after}}, limit)
         records = sorted((r for r in body["results"] if r["_id"] > after), key=lambda r: r["_id"])
         if len(records) < len(body["results"]):  # a server ignoring the query would loop forever
-            raise http.bad_page(client.service, f"asset {asset} data page",
+            raise problems.bad_page(client.service, f"asset {asset} data page",
                                 f"it lists submissions at or before _id {after}, which were not asked for")
         if total is None and isinstance(body.get("count"), int):
             total = body["count"]

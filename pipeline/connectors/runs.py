@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from pipeline import problems
 from pipeline.db import begin_write
 from pipeline.models import PullRun, Source, utcnow
 from pipeline.problems import Problem
@@ -30,19 +31,6 @@ MAX_NOTES = 20  # error lines kept in a run's message; the count says how many t
 # A claim not refreshed for this long is taken over. Checkpoints come after every submission;
 # the longest quiet stretch is one submission's downloads with their retries.
 CLAIM_TIMEOUT = timedelta(minutes=15)
-
-
-def pull_running(name: str, since: datetime | None) -> Problem:
-    when = f" since {since:%H:%M} UTC" if since else ""
-    return Problem("source.pull_running", 409,
-                   f"A pull of {name} has been running{when}; wait for it to finish.")
-
-
-def pull_taken_over(name: str) -> Problem:
-    return Problem("source.pull_taken_over", 409,
-                   f"This pull of {name} went quiet for longer than "
-                   f"{int(CLAIM_TIMEOUT.total_seconds() // 60)} minutes and another pull took "
-                   "the source over; it stopped here.")
 
 
 @dataclass
@@ -71,7 +59,8 @@ class Run:
         begin_write(self.session)
         if self.source is not None and not self._refresh_claim():
             self.session.rollback()
-            raise pull_taken_over(self.source.name)
+            raise problems.pull_taken_over(self.source.name,
+                                              int(CLAIM_TIMEOUT.total_seconds() // 60))
         self._write()
         if source is not None and cursor is not None:
             source.cursor = dict(cursor)  # a new dict, so the JSON column sees the change
@@ -175,7 +164,7 @@ def _claim(session: Session, source: Source) -> None:
     if holder is not None:
         since = session.scalar(select(PullRun.started_at).where(PullRun.id == holder.pull_run_id))
         since = since or holder.pull_heartbeat
-    raise pull_running(source.name, since)
+    raise problems.pull_running(source.name, f" since {since:%H:%M} UTC" if since else "")
 
 
 class _Client(Protocol):

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from pipeline import problems
 from pipeline.db import begin_write
 from pipeline.models import AuditEvent, Form, PullRun, Source
-from pipeline.problems import Problem
 from pipeline.storage import BlobStore
 
 from . import central, kobo
@@ -22,43 +21,31 @@ from . import central, kobo
 KINDS = ("kobo", "central")
 
 
-def source_exists(name: str) -> Problem:
-    return Problem("source.exists", 409, f"A source named '{name}' already exists.")
-
-
-def source_not_found(name: str) -> Problem:
-    return Problem("source.not_found", 404, f"No source named '{name}'. See 'sangjog source list'.")
-
-
-def bad_source(message: str) -> Problem:
-    return Problem("source.invalid", 400, message)
-
-
 def add(session: Session, *, kind: str, name: str, url: str, secret: str, remote_form: str,
         form_id: str, username: str | None = None, actor: str = "system") -> Source:
     """Save a new source; refuses unknown kinds, bad URLs, empty secrets and unknown forms."""
     name, url = name.strip(), url.strip().rstrip("/")
     if kind not in KINDS:
-        raise bad_source(f"'{kind}' is not a source kind: use kobo or central.")
+        raise problems.bad_source(f"'{kind}' is not a source kind: use kobo or central.")
     if not name:
-        raise bad_source("Give the source a name.")
+        raise problems.bad_source("Give the source a name.")
     if not url.startswith(("https://", "http://")):
-        raise bad_source(f"'{url}' is not a server address: it starts with https://.")
+        raise problems.bad_source(f"'{url}' is not a server address: it starts with https://.")
     if not secret:
-        raise bad_source("The API token or password is empty.")
+        raise problems.bad_source("The API token or password is empty.")
     if kind == "central":
         central.split_remote_form(remote_form)
         if not username:
-            raise bad_source("An ODK Central source needs the email address it logs in with.")
+            raise problems.bad_source("An ODK Central source needs the email address it logs in with.")
     elif not remote_form:
-        raise bad_source("A KoBoToolbox source needs the asset uid (from the project's URL).")
+        raise problems.bad_source("A KoBoToolbox source needs the asset uid (from the project's URL).")
     begin_write(session)
     try:
         form = session.scalar(select(Form).where(Form.xml_form_id == form_id))
         if form is None:
             raise problems.unknown_form(form_id)
         if session.scalar(select(Source.id).where(Source.name == name)) is not None:
-            raise source_exists(name)
+            raise problems.source_exists(name)
         source = Source(name=name, kind=kind, url=url, username=username, secret=secret,
                         remote_form=remote_form, form_id=form.id, cursor={})
         session.add(source)
@@ -75,7 +62,7 @@ def add(session: Session, *, kind: str, name: str, url: str, secret: str, remote
 def get(session: Session, name: str) -> Source:
     source = session.scalar(select(Source).where(Source.name == name))
     if source is None:
-        raise source_not_found(name)
+        raise problems.source_not_found(name)
     return source
 
 

@@ -18,8 +18,7 @@ from functools import cached_property
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from pipeline import rawstore
-from pipeline.problems import Problem
+from pipeline import problems, rawstore
 
 JR_TEMPLATE = "{http://openrosa.org/javarosa}template"
 # Elements KoBoToolbox adds to every instance it serves, whatever the root is named: KoBoCAT's
@@ -50,13 +49,6 @@ XForms = bytes | Sequence[bytes] | Versions
 
 def versions_of(xforms: XForms) -> Versions:
     return xforms if isinstance(xforms, Versions) else Versions(xforms)
-
-
-def fields_not_in_form(fields: list[str]) -> Problem:
-    shown = ", ".join(fields[:8]) + (" ..." if len(fields) > 8 else "")
-    return Problem("connector.fields_not_in_form", 422,
-                   f"The remote submission answers fields no published version of the form has "
-                   f"({shown}); publish the version it was filled with, then pull again.")
 
 
 def kobo_json_to_xml(record: dict[str, Any], xforms: XForms) -> bytes:
@@ -117,14 +109,13 @@ def _pick(record: dict[str, Any], parsed: Versions) -> int:
     for index, leaves in enumerate(parsed.leaves):
         if answered <= leaves:
             return index
-    raise fields_not_in_form(sorted(answered - parsed.leaves[0]))
+    raise problems.fields_not_in_form(sorted(answered - parsed.leaves[0]))
 
 
 def _listed(xforms: bytes | Sequence[bytes]) -> list[bytes]:
     versions = [xforms] if isinstance(xforms, bytes) else list(xforms)
     if not versions:
-        raise Problem("connector.form_unpublished", 409,
-                      "The form this source feeds has no published version here.")
+        raise problems.source_form_unpublished()
     return versions
 
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import problems
 from ..db import begin_write
 from ..models import AuditEvent, InnovationProject
-from ..problems import Problem
 from . import places
 
 COLUMNS = ("code", "title_en", "title_bn", "division", "district", "upazila", "office",
@@ -92,7 +92,7 @@ def _read(data: bytes) -> list[dict[str, str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _invalid("The file is not UTF-8 text: save it from your spreadsheet as "
+        raise problems.invalid_registry("The file is not UTF-8 text: save it from your spreadsheet as "
                        f"'CSV UTF-8' ({exc.reason} at byte {exc.start}).") from exc
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
@@ -104,17 +104,17 @@ def _read(data: bytes) -> list[dict[str, str]]:
             parts.append("missing column(s) " + ", ".join(missing))
         if unknown:
             parts.append("unknown column(s) " + ", ".join(unknown))
-        raise _invalid(f"The header row has {' and '.join(parts)}; the columns are: "
+        raise problems.invalid_registry(f"The header row has {' and '.join(parts)}; the columns are: "
                        + ", ".join(COLUMNS) + ".")
     reader.fieldnames = header
     rows = []
     for row in reader:
         if None in row:  # DictReader keeps cells beyond the header under the key None
-            raise _invalid(f"Row {reader.line_num} has more cells than the header; a title with "
+            raise problems.invalid_registry(f"Row {reader.line_num} has more cells than the header; a title with "
                            "a comma must be quoted.")
         rows.append({k: (v or "").strip() for k, v in row.items()})
     if not rows:
-        raise _invalid("The file has a header but no projects.")
+        raise problems.invalid_registry("The file has a header but no projects.")
     return rows
 
 
@@ -122,8 +122,7 @@ def _read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise Problem("projects.unreadable_file", 400,
-                      f"Cannot read the registry file {path}: {exc.strerror}.") from exc
+        raise problems.unreadable_registry(path, exc.strerror) from exc
 
 
 def _checked_rows(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
@@ -170,7 +169,7 @@ def _checked_rows(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
         })
     if errors:
         first = errors[0]
-        raise _invalid(
+        raise problems.invalid_registry(
             f"{len(errors)} problem(s) in the registry file, nothing was imported. First: row "
             f"{first['row']}, column {first['column']}: {first['message']}",
             errors,
@@ -185,7 +184,3 @@ def _date(text: str) -> date | None | bool:
         return date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else False
     except ValueError:
         return False
-
-
-def _invalid(message: str, errors: list[dict[str, Any]] | None = None) -> Problem:
-    return Problem("projects.invalid_csv", 400, message, errors=errors or [])

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from pipeline import forms as form_tools
+from pipeline import problems
 from pipeline.models import FORM_STATES, IS_PENDING, Form, PullRun, Source, Submission
 from pipeline.problems import Problem
 
@@ -43,7 +44,7 @@ def forms():
              if f.filename}
     try:
         if len(content) > MAX_FORM_BYTES:
-            raise Problem("form.too_large", 413, _("The form file is larger than 20 MB."))
+            raise problems.form_file_too_large(_("The form file is larger than 20 MB."))
         built = form_tools.convert(content, upload.filename)
         version = form_tools.publish(get_session(), built, content, media, current_user().username)
     except Problem as problem:

@@ -183,7 +183,7 @@ def _export():
     fmt = request.args.get("format", "xlsx")
     lang = request.args.get("lang", "en")
     if fmt not in FORMATS or lang not in LANGS:
-        raise Problem("export.bad_choice", 400, _("Choose a format and a language from the list."))
+        raise problems.bad_export_choice(_("Choose a format and a language from the list."))
     country = "np" if area.startswith("np_") else ""  # Nepal areas count Nepal's fiscal periods
     period = Period.parse(request.args.get("period", "") or current_quarter(country=country),
                           country=country)

@@ -78,10 +78,7 @@ def _date(text: str | None) -> date | None:
             return None
         return date.fromisoformat(text) if ISO_DAY.fullmatch(text) else nepal_calendar.parse(text)
     except ValueError:
-        raise problems.Problem(
-            "filter.bad_date", 400,
-            f"'{text}' is not a date: use YYYY-MM-DD, or a Bikram Sambat date such as "
-            "2083/08/16.") from None
+        raise problems.bad_date_filter(text) from None
 
 
 def main_table(conn: Connection, form_id: str) -> Table | None:

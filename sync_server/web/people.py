@@ -15,7 +15,6 @@ from pipeline import problems, web_sessions
 from pipeline import scope as scoping
 from pipeline.db import begin_write
 from pipeline.models import ROLES, AuditEvent, User
-from pipeline.problems import Problem
 
 # Levels an admin can give as a scope, in the order the picker lists them.
 SCOPE_LEVELS = ("bd_division", "bd_district", "np_province", "np_district")
@@ -33,11 +32,10 @@ def checked_scope(codes: Iterable[str], role: str) -> list[str]:
     if role == "admin":
         return ["*"]
     if not clean:
-        raise Problem("user.no_scope", 400,
-                      "Give the user at least one district, division or province (or * for all).")
+        raise problems.user_without_scope()
     for code in clean:
         if code != "*" and geo.place(*code.split(":", 1)) is None:
-            raise Problem("scope.unknown_place", 400, f"'{code}' is not in the location lists.")
+            raise problems.unknown_scope_place(code)
     return sorted(set(clean))
 
 
@@ -48,7 +46,7 @@ def checked_area(codes: Iterable[str]) -> list[str]:
         return []
     for code in clean:
         if geo.place(*code.split(":", 1)) is None:
-            raise Problem("scope.unknown_place", 400, f"'{code}' is not in the location lists.")
+            raise problems.unknown_scope_place(code)
     return sorted(set(clean))
 
 
@@ -61,7 +59,7 @@ def get_user(session: Session, username: str) -> User:
 
 def set_active(session: Session, user: User, active: bool, actor: str) -> None:
     if not active and user.username == actor:
-        raise Problem("user.self_disable", 400, "You cannot disable your own account.")
+        raise problems.self_disable()
     begin_write(session)
     user.active = active
     session.add(AuditEvent(actor=actor, action="user.enable" if active else "user.disable",
@@ -74,7 +72,7 @@ def set_active(session: Session, user: User, active: bool, actor: str) -> None:
 
 def set_access(session: Session, user: User, role: str, scope: list[str], actor: str) -> None:
     if role not in ROLES:
-        raise Problem("user.invalid_role", 400, f"Role '{role}' is not one of: {', '.join(ROLES)}.")
+        raise problems.bad_role(role, ROLES)
     scope = checked_scope(scope, role)
     begin_write(session)
     before = {"role": user.role, "scope": list(user.scope)}

@@ -263,9 +263,9 @@ COMMENT_LIMIT = 5000  # characters; the page's text boxes stop there too
 
 def _check_comment(comment: str | None) -> None:
     if comment and len(comment) > COMMENT_LIMIT:
-        raise Problem("review.comment_too_long", 400,
-                      _("A comment has at most %(n)s characters; this one has %(length)s.",
-                        n=f"{COMMENT_LIMIT:,}", length=f"{len(comment):,}"))
+        raise problems.comment_too_long(
+            _("A comment has at most %(n)s characters; this one has %(length)s.",
+              n=f"{COMMENT_LIMIT:,}", length=f"{len(comment):,}"))
 
 
 def _state_label(state: str) -> str:
