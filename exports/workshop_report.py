@@ -24,7 +24,7 @@ from pipeline.domain import ballots, followups, tables
 from pipeline.domain.places import place
 
 from . import labels, localtime, query, words
-from .xlsx import LANGUAGES, bad_language
+from .xlsx import LANGUAGES
 
 # Noto first (fonts-noto-core on the server), then what Windows has for the same scripts.
 FONTS = '"Noto Sans", "Noto Sans Bengali", "Noto Sans Devanagari", "Nirmala UI", sans-serif'
@@ -60,13 +60,12 @@ def gather(session: Session, scope: Iterable[str], upazila: str, day: date | str
     """The report of the workshop held in ``upazila`` on ``day``. A workshop outside ``scope``
     is not found, exactly as one that never took place."""
     if lang not in LANGUAGES:
-        raise bad_language(lang)
+        raise problems.bad_language(lang)
     if isinstance(day, str):
         try:
             day = date.fromisoformat(day)
         except ValueError:
-            raise problems.Problem("export.bad_date", 400,
-                                   f"'{day}' is not a date: write it as YYYY-MM-DD.") from None
+            raise problems.bad_export_date(day) from None
     user_scope = scopes.parse(list(scope))
     upazila_place = place("bd_upazila", upazila)
     district = upazila_place.parent if upazila_place else ""

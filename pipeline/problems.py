@@ -320,6 +320,10 @@ def bad_period(text: str, reason: str = "") -> Problem:
     )
 
 
+def bad_export_date(text: str) -> Problem:
+    return Problem("export.bad_date", 400, f"'{text}' is not a date: write it as YYYY-MM-DD.")
+
+
 def unknown_place(what: str, text: str) -> Problem:
     return Problem("export.unknown_place", 400, f"No {what} is called or coded '{text}'.")
 
