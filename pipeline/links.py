@@ -40,8 +40,7 @@ def create(session: Session, xml_form_id: str, *, by: str, scope: Iterable[str] 
     if upazila:
         found = places.place("bd_upazila", upazila)
         if found is None:
-            raise problems.Problem("link.unknown_upazila", 400,
-                                   f"There is no upazila with the code {upazila}.")
+            raise problems.unknown_upazila(upazila)
         if not codes:
             codes = [f"bd_district:{found.parent}"]
     link = FormLink(token=secrets.token_urlsafe(24), form_id=form.id, scope=codes,

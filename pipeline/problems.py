@@ -274,6 +274,10 @@ def unknown_scope_place(code: str) -> Problem:
     return Problem("scope.unknown_place", 400, f"'{code}' is not in the location lists.")
 
 
+def unknown_upazila(code: str) -> Problem:
+    return Problem("link.unknown_upazila", 400, f"There is no upazila with the code {code}.")
+
+
 # ---- review (pipeline/review.py) ----
 
 def bad_review_state(state: str) -> Problem:
