@@ -117,6 +117,11 @@ def form_version_exists(form_id: str, version: str) -> Problem:
     )
 
 
+def project_already_registered(code: str) -> Problem:
+    return Problem("projects.already_registered", 409,
+                   f"This inspection's project is already in the registry as {code}.")
+
+
 def bad_form_state(state: str) -> Problem:
     return Problem("form.bad_state", 400, f"'{state}' is not a form state: use open, closing or closed.")
 

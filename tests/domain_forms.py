@@ -36,7 +36,9 @@ FORMS: dict[str, tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]]
         {},
     ),
     "innovation_inspection": (
-        BD[:3] + [("project", "string"), ("inspector_name", "string"),
+        BD[:3] + [("project_listed", "string"), ("project", "string"), ("new_project_name", "string"),
+                  ("new_project_code", "string"), ("new_project_office", "string"),
+                  ("new_project_category", "string"), ("inspector_name", "string"),
                   ("inspector_role", "string"), ("visit_date", "date"), ("stage", "string"),
                   ("progress", "int"), ("on_plan", "string"), ("time_before", "decimal"),
                   ("time_after", "decimal"), ("cost_before", "decimal"),

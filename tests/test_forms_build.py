@@ -183,12 +183,14 @@ def test_same_version_with_different_content_is_refused(session, built_forms):
 def test_a_new_version_becomes_current(session, built_forms):
     built = built_forms["hl_nomination"]
     forms.publish(session, built, None, {}, "admin")
-    newer = forms.BuiltForm(built.form_id, "2026112502", built.title,
-                            built.xml.replace(b'version="2026112501"', b'version="2026112502"'), built.media)
+    raised = str(int(built.version) + 1)
+    newer = forms.BuiltForm(built.form_id, raised, built.title,
+                            built.xml.replace(f'version="{built.version}"'.encode(),
+                                              f'version="{raised}"'.encode()), built.media)
     forms.publish(session, newer, None, {}, "admin")
     form = session.scalar(select(Form).where(Form.xml_form_id == "hl_nomination"))
-    assert [v.version for v in form.versions] == ["2026112501", "2026112502"]
-    assert form.current_version.version == "2026112502"
+    assert [v.version for v in form.versions] == [built.version, raised]
+    assert form.current_version.version == raised
 
 
 def test_set_state_changes_state_and_audits(session, published_forms):

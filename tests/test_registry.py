@@ -219,3 +219,54 @@ def test_engine_filled_inspection_picks_from_the_generated_registry(session, tmp
 
 
 _filled: dict[str, tuple[bytes, list[str]]] = {}
+
+
+def inspect_new_project(session, blobs, name, visit, progress, code="", district="4050", upazila="405079"):
+    return inspect_project(session, blobs, "", visit, progress, district=district, upazila=upazila,
+                           project_listed="no", new_project_name=name, new_project_code=code,
+                           new_project_office="UNO office, Kushtia Sadar",
+                           new_project_category="e_service")
+
+
+def test_a_project_not_in_the_list_is_a_candidate_until_an_admin_adds_it(session, blobs):
+    publish_forms(session, "innovation_inspection")
+    first = inspect_new_project(session, blobs, "ই-নামজারি হেল্প ডেস্ক", "2026-01-10", 20)
+    inspect_new_project(session, blobs, "ই-নামজারি  হেল্প ডেস্ক।", "2026-02-10", 45)  # same, typed again
+    inspect_new_project(session, blobs, "Mobile court app", "2026-02-11", 5, code="KUS-NEW-7")
+    session.commit()
+    [desk, app] = inspections.candidates(session)
+    assert (desk.name, desk.inspections, desk.submission_id, desk.code) == (
+        "ই-নামজারি হেল্প ডেস্ক", 2, first.id, "")
+    assert (app.code, app.district, app.upazila, app.category) == ("KUS-NEW-7", "4050", "405079", "e_service")
+    assert inspections.registry(session) == []  # not counted anywhere yet
+    assert len(inspections.unregistered_inspections(session)) == 3
+
+    project = inspections.add_candidate(session, desk.submission_id, "admin")
+    assert (project.code, project.title_bn, project.division, project.office) == (
+        "NEW-4050-001", "ই-নামজারি হেল্প ডেস্ক", "40", "UNO office, Kushtia Sadar")
+    [status] = inspections.registry(session)
+    assert (status.code, status.inspections, status.progress) == ("NEW-4050-001", 2, 45)
+    assert [c.code for c in inspections.candidates(session)] == ["KUS-NEW-7"]
+    # The code the inspector gave becomes the registry code.
+    assert inspections.add_candidate(session, app.submission_id, "admin").code == "KUS-NEW-7"
+    assert inspections.candidates(session) == [] and inspections.unregistered_inspections(session) == []
+    assert session.scalar(select(func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "projects.add_candidate")) == 2
+    with pytest.raises(Problem) as again:
+        inspections.add_candidate(session, desk.submission_id, "admin")
+    assert again.value.status == 409
+
+
+def test_candidates_follow_scope_and_review(session, blobs):
+    from pipeline.scope import parse
+
+    publish_forms(session, "innovation_inspection")
+    stray = inspect_new_project(session, blobs, "Land hearing online", "2026-01-10", 20)
+    session.commit()
+    assert inspections.candidates(session, scope=parse(["bd_district:5585"])) == []
+    with pytest.raises(Problem) as outside:
+        inspections.add_candidate(session, stray.id, "admin", scope=parse(["bd_district:5585"]))
+    assert outside.value.status == 404
+    set_review(session, [stray.id], "rejected", "Duplicate", "supervisor")
+    assert inspections.candidates(session) == []
+    assert session.scalar(select(func.count()).select_from(InnovationProject)) == 0

@@ -192,6 +192,25 @@ def test_setup_publishes_new_forms_and_creates_the_first_admin(runner, db, tmp_p
     assert "An admin exists" in again.output and "Password:" not in again.output
 
 
+def test_setup_explains_an_empty_registry_and_imports_the_sample_when_asked(runner, db, tmp_path):
+    from pipeline.domain.projects import list_projects
+
+    forms_dir = tmp_path / "forms"
+    forms_dir.mkdir()
+    told = runner.invoke(cli, args=["setup", "--forms", str(forms_dir)])  # not a terminal: no question
+    assert told.exit_code == 0, told.output
+    assert "registry is empty" in told.output and "sangjog projects import" in told.output
+    assert "not in the list" in told.output and "Projects page" in told.output
+    db.rollback()
+    assert list_projects(db) == []
+    sample = runner.invoke(cli, args=["setup", "--forms", str(forms_dir), "--sample-projects"])
+    assert "Sample registry imported: 16 projects." in sample.output
+    db.rollback()
+    assert len(list_projects(db)) == 16
+    quiet = runner.invoke(cli, args=["setup", "--forms", str(forms_dir)])
+    assert "registry is empty" not in quiet.output  # said only while it is empty
+
+
 def test_user_create_refuses_a_name_outside_the_rule(runner, db):
     for name in ("rangpur ict", "rangpur/ict", "<mina>", "-mina"):
         refused = runner.invoke(cli, args=["user", "create", "--role", "supervisor",

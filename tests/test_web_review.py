@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from pipeline import review, warehouse
 from pipeline import scope as scoping
+from pipeline.ingest import Incoming, accept
 from pipeline.models import AuditEvent, Form, Submission
 from pipeline.problems import Problem
 from sync_server.web import listing
@@ -455,3 +456,47 @@ def test_date_answers_read_as_the_reader_writes_dates(client, world):
     client.post("/language", data={"lang": "bn", "csrf_token": webdata.csrf(html)})
     bengali = client.get(f"/submissions/{first}").get_data(as_text=True)
     assert "<dd>10 নভে, 2026</dd>" in bengali.split('<dl class="answers">')[1].split("</dl>")[0]
+
+
+def _unlisted_inspection(db, blobs, district, name, progress):
+    """An inspection of a project the phone's list did not offer, described in the form."""
+    xml = webdata.inspection_xml(district, progress).decode("utf-8")
+    described = (f"<project_listed>no</project_listed><new_project_name>{name}</new_project_name>"
+                 "<new_project_office>UNO office</new_project_office>"
+                 "<new_project_category>land</new_project_category>")
+    xml, n = re.subn(r"<project_listed>yes</project_listed><project>[^<]*</project>", described, xml)
+    assert n == 1
+    outcome = accept(db, blobs, Incoming(xml.encode("utf-8"), files={}, submitter="phone-1"))
+    assert outcome.submission.parse_status == "ok"
+    return outcome.submission.id
+
+
+def test_an_admin_adds_an_inspected_project_to_the_registry_in_one_click(client, world, db, blobs):
+    sid = _unlisted_inspection(db, blobs, RANGPUR, "Haor flood early warning by SMS", 40)
+    db.commit()
+    webdata.login(client, "sup_rangpur")
+    page = client.get("/projects").get_data(as_text=True)
+    row = re.search(rf'data-candidate="{sid}".*?</tr>', page, re.S).group(0)
+    assert "Haor flood early warning by SMS" in row and "Add to the registry" not in row
+    refused = client.post(f"/projects/candidates/{sid}", data={"csrf_token": webdata.csrf(page)})
+    assert refused.status_code == 403
+    client.post("/logout", data={"csrf_token": webdata.csrf(page)})
+
+    webdata.login(client, "admin")
+    page = client.get("/projects").get_data(as_text=True)
+    assert "Add to the registry" in re.search(rf'data-candidate="{sid}".*?</tr>', page, re.S).group(0)
+    added = client.post(f"/projects/candidates/{sid}", data={"csrf_token": webdata.csrf(page)})
+    assert added.status_code == 302
+    page = client.get("/projects").get_data(as_text=True)
+    assert f'data-candidate="{sid}"' not in page
+    row = re.search(r'data-project="NEW-5585-001".*?</tr>', page, re.S).group(0)
+    assert "Haor flood early warning by SMS" in row and "40%" in row
+    again = client.post(f"/projects/candidates/{sid}", data={"csrf_token": webdata.csrf(page)})
+    assert again.status_code == 409
+
+
+def test_candidates_show_only_inside_the_readers_area(client, world, db, blobs):
+    sid = _unlisted_inspection(db, blobs, RANGPUR, "Haor flood early warning by SMS", 40)
+    db.commit()
+    webdata.login(client, "do_kurigram")
+    assert f'data-candidate="{sid}"' not in client.get("/projects").get_data(as_text=True)

@@ -5,6 +5,13 @@ current and not rejected, so an inspection changes a project only while it stand
 approval or rejection shows at once. Inspections are ordered by visit date (then by the time
 they were received); the latest one gives progress, stage and the time/cost/visits (TCV)
 before and after.
+
+An inspection of a project the phone's list did not offer (``project_listed`` = no) describes it
+instead (``new_project_name``, ``new_project_code``, ``new_project_office``,
+``new_project_category``). It counts for the registry project whose code is its
+``new_project_code``, or, without a code, the project of its district whose English or Bengali
+title is its name (case, spacing and punctuation aside). Until there is one it is a *candidate*
+(``candidates``) that an admin adds to the registry in one step (``add_candidate``).
 """
 
 from __future__ import annotations
@@ -15,16 +22,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..models import InnovationProject, Submission
+from .. import problems
+from ..db import begin_write
+from ..models import AuditEvent, InnovationProject, Submission
 from ..scope import Scope
-from . import tables
-from .projects import import_projects, list_projects
+from . import places, tables
+from .ballots import normalise_name
+from .projects import CATEGORIES, CODE, import_projects, list_projects
 
 __all__ = ["import_projects", "registry", "behind_schedule", "project_history",
-           "unregistered_inspections"]
+           "unregistered_inspections", "candidates", "add_candidate"]
 
 FORM_ID = "innovation_inspection"
 TCV_FIELDS = ("time_before", "time_after", "cost_before", "cost_after", "visits_before",
@@ -97,8 +107,13 @@ def registry(
         if scope is None or scope.allows({"division": p.division, "district": p.district})
     ]
     seen: dict[str, _Seen] = {}
+    counts_for = _Matcher(list_projects(session))
     for row in _standing_rows(session, {p.code for p in projects}):
-        entry = seen.setdefault(str(row["project"] or ""), _Seen())
+        code = counts_for.code(row)
+        if code is None:
+            continue
+        row = {**row, "project": code}
+        entry = seen.setdefault(code, _Seen())
         entry.count += 1
         visit = tables.as_date(row.get("visit_date"))
         if visit and (entry.last_visit is None or visit > entry.last_visit):
@@ -123,18 +138,21 @@ class _Seen:
 
 
 def _standing_rows(session: Session, codes: set[str]) -> Iterator[dict[str, Any]]:
-    """Current, not rejected inspections of these projects, read in chunks."""
+    """Current, not rejected inspections of these projects (and every inspection of a project
+    that was not in the list), read in chunks."""
     main = tables.table(session, FORM_ID)
     if main is None or not codes or "project" not in main.c:
         return
     subs = Submission.__table__
     wanted = ("project", "visit_date", "progress", "stage", "on_plan", "recommendation",
               "inspector_name", "inspector_role", *TCV_FIELDS, "_key", "_submission_id",
-              "_submitted_at")
+              "_submitted_at", "district", *NEW_FIELDS)
+    which = main.c.project.in_(sorted(codes))
+    if "project_listed" in main.c:
+        which = or_(which, main.c.project_listed == "no")
     stmt = (select(*(main.c[c] for c in wanted if c in main.c), subs.c.review_state.label("_state"))
             .join(subs, subs.c.id == main.c._submission_id)
-            .where(subs.c.current.is_(True), subs.c.review_state != "rejected",
-                   main.c.project.in_(sorted(codes))))
+            .where(subs.c.current.is_(True), subs.c.review_state != "rejected", which))
     result = session.connection().execute(stmt.execution_options(yield_per=_CHUNK_ROWS))
     for rows in result.partitions():
         for row in rows:
@@ -148,11 +166,130 @@ def project_history(session: Session, code: str) -> list[Inspection]:
 
 
 def unregistered_inspections(session: Session, scope: Scope | None = None) -> list[Inspection]:
-    """Standing inspections whose project code is not in the registry (import it, or fix the
-    inspection), oldest first."""
-    known = {p.code for p in list_projects(session)}
+    """Standing inspections that count for no registry project (a code not in the registry, or a
+    project not in the list that is not added yet), oldest first."""
+    counts_for = _Matcher(list_projects(session))
     rows = tables.current_rows(session, FORM_ID, scope=scope)
-    return sorted((i for i in map(_inspection, rows) if i.project not in known), key=_order)
+    return sorted((_inspection(r) for r in rows if counts_for.code(r) is None), key=_order)
+
+
+NEW_FIELDS = ("project_listed", "new_project_name", "new_project_code", "new_project_office",
+              "new_project_category", "division", "upazila")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A project met in the field that is not in the registry, as its inspections describe it."""
+
+    submission_id: int  # the first inspection describing it: what "add" builds the project from
+    name: str
+    code: str
+    office: str
+    category: str
+    division: str
+    district: str
+    upazila: str
+    inspections: int
+    last_inspected: date | None
+
+
+class _Matcher:
+    """Which registry code an inspection counts for (see the module docstring), or None."""
+
+    def __init__(self, projects: Iterable[InnovationProject]) -> None:
+        self.codes = set()
+        self.titles: dict[tuple[str, str], str] = {}
+        for p in projects:
+            self.codes.add(p.code)
+            for title in (p.title_en, p.title_bn):
+                if title:
+                    self.titles.setdefault((p.district, normalise_name(title)), p.code)
+
+    def code(self, row: dict[str, Any]) -> str | None:
+        if str(row.get("project_listed") or "") != "no":
+            code = str(row.get("project") or "")
+            return code if code in self.codes else None
+        own = str(row.get("new_project_code") or "").strip()
+        if own:
+            return own if own in self.codes else None
+        return self.titles.get((str(row.get("district") or ""),
+                                normalise_name(str(row.get("new_project_name") or ""))))
+
+
+def candidates(session: Session, scope: Scope | None = None) -> list[Candidate]:
+    """Projects described by standing inspections that count for no registry project yet, one per
+    district and code (or name when no code was given), oldest first."""
+    counts_for = _Matcher(list_projects(session))
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in tables.current_rows(session, FORM_ID, {"project_listed": "no"}, scope=scope):
+        if counts_for.code(row) is not None or not str(row.get("new_project_name") or "").strip():
+            continue
+        own = str(row.get("new_project_code") or "").strip()
+        same = own or "name:" + normalise_name(str(row["new_project_name"]))
+        found.setdefault((str(row.get("district") or ""), same), []).append(row)
+    listed = []
+    for rows in found.values():
+        rows.sort(key=lambda r: (tables.as_date(r.get("visit_date")) or date.min, r["_submission_id"]))
+        first = rows[0]
+        listed.append(Candidate(
+            submission_id=int(first["_submission_id"]), name=_line(first, "new_project_name"),
+            code=_line(first, "new_project_code"), office=_line(first, "new_project_office"),
+            category=_line(first, "new_project_category"), division=_line(first, "division"),
+            district=_line(first, "district"), upazila=_line(first, "upazila"), inspections=len(rows),
+            last_inspected=max((d for r in rows if (d := tables.as_date(r.get("visit_date")))),
+                               default=None)))
+    return sorted(listed, key=lambda c: (c.last_inspected or date.min, c.submission_id))
+
+
+def add_candidate(session: Session, submission_id: int, actor: str,
+                  scope: Scope | None = None) -> InnovationProject:
+    """Put the project described by inspection ``submission_id`` into the registry, with the
+    inspection's code when it gave a usable one (else ``NEW-<district>-<n>``); from then on every
+    inspection describing it counts toward its progress."""
+    chosen = next((c for c in candidates(session, scope) if c.submission_id == submission_id), None)
+    if chosen is None:
+        row = next((r for r in tables.current_rows(session, FORM_ID, scope=scope)
+                    if r["_submission_id"] == submission_id), None)
+        code = _Matcher(list_projects(session)).code(row) if row else None
+        if code is not None:
+            raise problems.project_already_registered(code)
+        raise problems.not_found("A project described by this inspection")
+    district = places.place("bd_district", chosen.district)
+    upazila = places.place("bd_upazila", chosen.upazila) if chosen.upazila else None
+    if session.in_transaction():
+        session.commit()  # end the reads so the write starts fresh (SQLite write lock)
+    begin_write(session)
+    try:
+        taken = set(session.scalars(select(InnovationProject.code)))
+        code = chosen.code if CODE.fullmatch(chosen.code) and chosen.code not in taken \
+            else _new_code(chosen.district, taken)
+        bengali = any("\u0980" <= ch <= "\u09ff" for ch in chosen.name)
+        project = InnovationProject(
+            code=code, title_en=chosen.name[:500], title_bn=chosen.name[:500] if bengali else "",
+            division=district.parent if district else chosen.division, district=chosen.district,
+            upazila=upazila.code if upazila and district and upazila.parent == district.code else None,
+            office=chosen.office[:300],
+            category=chosen.category if chosen.category in CATEGORIES else "other")
+        session.add(project)
+        session.add(AuditEvent(actor=actor, action="projects.add_candidate",
+                               details={"code": code, "submission_id": submission_id,
+                                        "name": chosen.name}))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return project
+
+
+def _new_code(district: str, taken: set[str]) -> str:
+    n = 1
+    while f"NEW-{district}-{n:03d}" in taken:
+        n += 1
+    return f"NEW-{district}-{n:03d}"
+
+
+def _line(row: dict[str, Any], column: str) -> str:
+    return " ".join(str(row.get(column) or "").split())
 
 
 def behind_schedule(

@@ -1,11 +1,14 @@
 """``sangjog setup``: make a fresh install usable in one step (``make run`` calls it).
 
 Migrates the database, publishes every XLSForm in ``xlsforms/`` whose version is not published
-yet, and creates the first admin with a generated password, printing how to log in.
+yet, explains the innovation project registry while it is empty (and imports the sample with
+``--sample-projects``, or when asked at a terminal), and creates the first admin with a
+generated password, printing how to log in.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -15,7 +18,8 @@ from sqlalchemy import select
 
 from pipeline import accounts, forms
 from pipeline.db import upgrade
-from pipeline.models import FormVersion, User
+from pipeline.domain.projects import SAMPLE, import_projects
+from pipeline.models import FormVersion, InnovationProject, User
 from pipeline.problems import Problem
 
 from ..db import get_session
@@ -28,12 +32,41 @@ XLSFORMS = Path(__file__).resolve().parents[2] / "xlsforms"
 @with_appcontext
 @click.option("--forms", "forms_dir", type=click.Path(file_okay=False, path_type=Path),
               default=XLSFORMS, show_default=True, help="Folder of XLSForms (media in media/).")
-def command(forms_dir: Path) -> None:
-    """Migrate the database, publish new form versions and create the first admin."""
+@click.option("--sample-projects/--no-sample-projects", default=None,
+              help="Import (or not) the 16 sample innovation projects into an empty registry; "
+                   "asked at a terminal when not given.")
+def command(forms_dir: Path, sample_projects: bool | None) -> None:
+    """Migrate the database, publish new form versions, explain the project registry and create
+    the first admin."""
     upgrade(current_app.extensions["engine"])
     click.echo("Database is up to date.")
     _publish_forms(forms_dir)
+    _project_registry(sample_projects)
     _first_admin()
+
+
+def _project_registry(sample: bool | None) -> None:
+    db = get_session()
+    if db.scalar(select(InnovationProject.id).limit(1)) is not None:
+        return
+    click.echo("")
+    for line in (
+        "The innovation project registry is empty. The inspection form lists the registry's",
+        "projects of the chosen district and upazila; a project not in it can still be inspected",
+        "(the inspector answers that it is not in the list and describes it), and an admin adds",
+        "it from the Projects page. Load your registry from a CSV file (columns: code, title_en,",
+        "title_bn, division, district, upazila, office, started_on, category):",
+    ):
+        click.echo(line)
+    click.echo("  sangjog projects import registry.csv")
+    if sample is None and sys.stdin is not None and sys.stdin.isatty():
+        sample = click.confirm("Import the 16 sample projects (Kushtia and Rangpur division) "
+                               "to try the inspection form?", default=False)
+    if sample:
+        result = import_projects(db, SAMPLE, actor="setup")
+        click.echo(f"Sample registry imported: {result.created} projects.")
+    else:
+        click.echo(f"To try it with 16 sample projects: sangjog projects import {SAMPLE}")
 
 
 def _publish_forms(folder: Path) -> None:

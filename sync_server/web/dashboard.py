@@ -118,5 +118,20 @@ def projects():
     district = request.args.get("district", "").strip() or None
     statuses = inspections.registry(db, district=district, scope=scope)
     districts = sorted({s.district for s in inspections.registry(db, scope=scope)})
+    candidates = [c for c in inspections.candidates(db, scope=scope)
+                  if district is None or c.district == district]
     return render_template("projects.html", statuses=statuses, districts=districts,
-                           district=district or "", lang=locale())
+                           district=district or "", lang=locale(), candidates=candidates,
+                           is_admin=current_user().role == "admin")
+
+
+@bp.route("/projects/candidates/<int:submission_id>", methods=["POST"])
+@require("admin")
+def add_candidate(submission_id: int):
+    """One click: the project an inspection described goes into the registry, and its
+    inspections count toward its progress from now on."""
+    project = inspections.add_candidate(get_session(), submission_id, current_user().username,
+                                        scope=current_scope())
+    flash(_("%(title)s is now in the registry as %(code)s.", title=project.title_en,
+            code=project.code), "info")
+    return redirect(url_for("dashboard.projects"))

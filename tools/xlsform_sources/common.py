@@ -19,7 +19,7 @@ from openpyxl.styles import Font, PatternFill
 # The location lists (see their README); another checkout points SANGJOG_GEO_DIR at its copy.
 GEO = Path(os.environ.get("SANGJOG_GEO_DIR", "/work/shared/geo"))
 LANGUAGES = ("English (en)", "Bengali (bn)", "Nepali (ne)")
-VERSION = "2026120301"  # date + serial: raise it on every change (see xlsforms/README.md)
+VERSION = "2026120302"  # date + serial: raise it on every change (see xlsforms/README.md)
 
 
 @dataclass(frozen=True)

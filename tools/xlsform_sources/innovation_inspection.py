@@ -36,6 +36,24 @@ STAGES = [
     ("recommended", T("Recommended for replication", "রেপ্লিকেশনের জন্য সুপারিশকৃত", "विस्तारका लागि सिफारिस गरिएको")),
     ("replicated", T("Replicated", "রেপ্লিকেট করা হয়েছে", "विस्तार गरिएको")),
 ]
+# The registry's categories (pipeline/domain/projects.py CATEGORIES), for a project not yet in it.
+CATEGORIES = [
+    ("e_service", T("e-Service", "ই-সেবা", "विद्युतीय सेवा")),
+    ("digital_centre", T("Digital centre", "ডিজিটাল সেন্টার", "डिजिटल केन्द्र")),
+    ("e_governance", T("e-Governance", "ই-গভর্ন্যান্স", "विद्युतीय सुशासन")),
+    ("citizen_engagement", T("Citizen engagement", "নাগরিক সম্পৃক্ততা", "नागरिक सहभागिता")),
+    ("education", T("Education", "শিক্ষা", "शिक्षा")),
+    ("health", T("Health", "স্বাস্থ্য", "स्वास्थ्य")),
+    ("agriculture", T("Agriculture", "কৃষি", "कृषि")),
+    ("land", T("Land", "ভূমি", "भूमि")),
+    ("social_safety_net", T("Social safety net", "সামাজিক নিরাপত্তা বেষ্টনী", "सामाजिक सुरक्षा")),
+    ("other", T("Other", "অন্যান্য", "अन्य")),
+]
+# Registry projects of this district (district-wide) or upazila, as the project list filters them.
+LISTED = ("count(instance('innovation_projects')/root/item"
+          "[district = ${district} and (upazila = ${upazila} or upazila = '')]) > 0")
+NOT_LISTED = "${project_listed} = 'no'"
+
 RECOMMENDATIONS = [
     ("continue", T("Continue as planned", "পরিকল্পনা অনুযায়ী চালিয়ে যাওয়া", "योजनाअनुसार जारी राख्ने")),
     ("scale_district", T("Scale up / replicate in the district", "জেলায় সম্প্রসারণ / রেপ্লিকেশন", "जिल्लामा विस्तार")),
@@ -55,13 +73,41 @@ def build():
     location_rows, choices = locations.bangladesh(with_union=False, programme_only=False)
     survey = [
         *location_rows,
+        row("select_one yes_no", "project_listed",
+            T("Is the project in the registry list?", "প্রকল্পটি কি নিবন্ধিত তালিকায় আছে?",
+              "के परियोजना दर्ता सूचीमा छ?"),
+            required="yes", default="yes", constraint=f". = 'no' or {LISTED}",
+            constraint_message=T(
+                "No project of this district or upazila is in the list yet: answer No and describe the project.",
+                "এই জেলা বা উপজেলার কোনো প্রকল্প এখনো তালিকায় নেই: 'না' বেছে প্রকল্পের বিবরণ দিন।",
+                "यस जिल्ला वा उपजिलाको कुनै परियोजना अझै सूचीमा छैन: 'होइन' छानेर परियोजनाको विवरण दिनुहोस्।"),
+            hint=T("Answer No for a project met in the field that the list does not offer.",
+                   "মাঠে পাওয়া যে প্রকল্প তালিকায় নেই তার জন্য 'না' বেছে নিন।",
+                   "सूचीमा नभएको, फिल्डमा भेटिएको परियोजनाका लागि 'होइन' छान्नुहोस्।")),
         row("select_one_from_file innovation_projects.csv", "project",
             T("Innovation project", "ইনোভেশন প্রকল্প", "नवप्रवर्तन परियोजना"), required="yes",
+            relevant="${project_listed} = 'yes'",
             choice_filter="district = ${district} and (upazila = ${upazila} or upazila = '')",
             appearance="autocomplete",
             hint=T("Projects registered in this district and upazila.", "এই জেলা ও উপজেলায় নিবন্ধিত প্রকল্পসমূহ।",
                    "यस जिल्ला र उपजिलामा दर्ता भएका परियोजनाहरू।")),
-        row("calculate", "project_name", calculation="instance('innovation_projects')/root/item[name = ${project}]/label"),
+        row("text", "new_project_name", T("Name of the project", "প্রকল্পের নাম", "परियोजनाको नाम"),
+            required="yes", relevant=NOT_LISTED),
+        row("text", "new_project_code", T("Project code, if known", "প্রকল্পের কোড (জানা থাকলে)",
+                                          "परियोजनाको कोड (थाहा भए)"),
+            relevant=NOT_LISTED, constraint="regex(., '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')",
+            constraint_message=T("Letters, digits, '-', '_' or '.', no spaces.",
+                                 "অক্ষর, সংখ্যা, '-', '_' বা '.'; ফাঁকা ঘর ছাড়া।",
+                                 "अक्षर, अङ्क, '-', '_' वा '.'; खाली ठाउँ बिना।")),
+        row("text", "new_project_office", T("Ministry / office running the project",
+                                            "প্রকল্প পরিচালনাকারী মন্ত্রণালয় / দপ্তর",
+                                            "परियोजना सञ्चालन गर्ने मन्त्रालय / कार्यालय"),
+            required="yes", relevant=NOT_LISTED),
+        row("select_one category", "new_project_category", T("Category", "ক্যাটাগরি", "वर्ग"),
+            required="yes", relevant=NOT_LISTED),
+        row("calculate", "project_name", calculation=(
+            "if(${project_listed} = 'no', ${new_project_name}, "
+            "instance('innovation_projects')/root/item[name = ${project}]/label)")),
         row("text", "inspector_name", T("Inspecting officer's name", "পরিদর্শনকারী কর্মকর্তার নাম",
                                         "निरीक्षण गर्ने अधिकृतको नाम"), required="yes"),
         row("select_one inspector_role", "inspector_role", T("Inspecting officer's role", "পরিদর্শনকারী কর্মকর্তার পদ",
@@ -106,6 +152,7 @@ def build():
     choices["stage"] = [{"name": n, "label": t} for n, t in STAGES]
     choices["yes_no"] = YES_NO
     choices["recommendation"] = [{"name": n, "label": t} for n, t in RECOMMENDATIONS]
+    choices["category"] = [{"name": n, "label": t} for n, t in CATEGORIES]
     return survey, choices, settings(
         FORM_ID, "Innovation project inspection",
         "concat(${project_name}, ' – ', ${visit_date})", "Bengali (bn)")
