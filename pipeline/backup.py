@@ -331,13 +331,11 @@ def restore(archive: Path, database_url: str, data_dir: Path, *, force: bool = F
             raise problems.restore_mismatch(
                 f"it holds a {db.get('dialect')} database and DATABASE_URL names {dialect}")
         _check_revision(db.get("revision"))
-        if dialect == "sqlite":
-            _restore_sqlite(staging / db["file"], database_url, force)
-        else:
-            _restore_postgresql(staging / db["file"], database_url, force)
         summary = Summary(archive, size=archive.stat().st_size, submissions=db["submissions"],
                           attachments=db["attachments"], revision=db.get("revision"),
                           missing=list(manifest["attachments"].get("missing", [])))
+        # Attachments and the secret key first, on disk for good (one sync for them all), the
+        # database last: it is what makes the restore happen, and it then finds all its files.
         store = BlobStore(data_dir / "blobs")
         for name, entry in manifest["files"].items():
             found = _BLOB_MEMBER.fullmatch(name)
@@ -352,6 +350,11 @@ def restore(archive: Path, database_url: str, data_dir: Path, *, force: bool = F
         if SECRET_KEY_FILE in manifest["files"]:
             os.replace(staging / SECRET_KEY_FILE, data_dir / SECRET_KEY_FILE)
             os.chmod(data_dir / SECRET_KEY_FILE, 0o600)
+        os.sync()
+        if dialect == "sqlite":
+            _restore_sqlite(staging / db["file"], database_url, force)
+        else:
+            _restore_postgresql(staging / db["file"], database_url, force)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     summary.seconds = time.monotonic() - started

@@ -11,6 +11,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -42,6 +45,33 @@ def command(output: Path | None, folder: Path | None, keep: int | None,
         raise click.UsageError("--keep and --every need --dir FOLDER.")
     if if_migrating and every:
         raise click.UsageError("--if-migrating makes one backup, not one --every HOURS.")
+    with _stoppable() as busy:
+        _backup(output, folder, keep, every, if_migrating, busy)
+
+
+@contextmanager
+def _stoppable() -> Iterator[list[bool]]:
+    """SIGTERM (systemctl stop) and Ctrl-C end the command where it is, so that an unfinished
+    backup's temporary files are removed on the way out; while ``busy[0]`` is false (waiting for
+    the next round), they end it quietly."""
+    busy = [True]
+
+    def stop(*_: object) -> None:
+        raise SystemExit("Stopped: the unfinished backup was removed." if busy[0] else 0)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield busy
+        return
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield busy
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _backup(output: Path | None, folder: Path | None, keep: int | None, every: float | None,
+            if_migrating: bool, busy: list[bool]) -> None:
     database_url, data_dir = config.locations()
     if if_migrating:
         try:
@@ -59,17 +89,19 @@ def command(output: Path | None, folder: Path | None, keep: int | None,
     if every is None:
         _once(database_url, data_dir, backups.timestamped(folder), folder, keep)
         return
-    stopping = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.set())
     click.echo(f"Backing up every {every:g} hours into {folder} (Ctrl-C stops).")
-    while not stopping.is_set():
+    while True:
         started = time.monotonic()
+        busy[0] = True
         try:
             _once(database_url, data_dir, backups.timestamped(folder), folder, keep)
         except click.ClickException as exc:  # reported; the next round tries again
             click.echo(f"Error: {exc.message}", err=True)
-        stopping.wait(max(0.0, every * 3600 - (time.monotonic() - started)))
+        busy[0] = False
+        pause = max(0.0, every * 3600 - (time.monotonic() - started))
+        following = datetime.now(UTC) + timedelta(seconds=pause)
+        click.echo(f"Next backup at {following:%Y-%m-%d %H:%M} UTC.")
+        time.sleep(pause)  # a signal ends it
 
 
 def _once(database_url: str, data_dir: Path, output: Path, folder: Path | None = None,
