@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from .db import writer_for
 from .models import Submission, User
-from .storage import BlobStore
+from .storage import BlobStore, Content
 
 if TYPE_CHECKING:
     from .access import Principal
@@ -37,7 +37,9 @@ class Incoming:
     """A submission as it arrives, before anything is stored."""
 
     xml: bytes
-    files: dict[str, bytes] = field(default_factory=dict)  # attachment name -> bytes
+    # attachment name -> bytes, or a file read from its start (``storage.Content``: a large
+    # upload is spooled to disk, never held in memory whole)
+    files: dict[str, Content] = field(default_factory=dict)
     source: str = "collect"  # collect | kobo | central | import
     source_ref: str | None = None  # the remote id (KoBo _id, Central instanceId)
     submitter: str | None = None  # the writer's name when none is given

@@ -28,7 +28,7 @@ from . import problems, rawstore_fastpath, safe_xml
 from .driver_statements import DriverStatement
 from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
-from .storage import BlobStore
+from .storage import BlobStore, size_of
 
 # The columns that hold ids are this wide (``pipeline.models``).
 MAX_ID_LENGTH = 255
@@ -237,7 +237,7 @@ def _resend(conn: Connection, existing_pk: int, incoming: Incoming, referenced: 
     if not same_bytes and existing.source == incoming.source:
         raise problems.instance_conflict(existing.instance_id)
     have = set(conn.scalars(select(Attachment.name).where(Attachment.submission_id == existing_pk)))
-    added = [(name, digests[name], len(incoming.files[name]))
+    added = [(name, digests[name], size_of(incoming.files[name]))
              for name in referenced if name in digests and name not in have]
     if not added:
         return Outcome("duplicate", existing_pk)
@@ -254,7 +254,7 @@ def _create(conn: Connection, incoming: Incoming, env: Envelope, form_pk: int,
         if name in incoming.files and not is_plain_name(name):
             raise problems.bad_attachment_name(name)
     root_id, status, review_state = env.instance_id, "created", incoming.review_state
-    attachments = [(name, digests[name], len(incoming.files[name]))
+    attachments = [(name, digests[name], size_of(incoming.files[name]))
                    for name in referenced if name in digests]
     if env.deprecated_id:
         replaced = conn.execute(select(Submission.id, Submission.root_id)

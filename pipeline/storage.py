@@ -13,6 +13,12 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
+
+# An attachment as it arrives: bytes, or a file read from its start (an upload spooled to disk,
+# never held in memory whole).
+Content = bytes | BinaryIO
+_CHUNK = 1024 * 1024
 
 TEMPORARY_PREFIX = ".incoming-"
 _WRITER = re.compile(r"\.incoming-(\d+)-")
@@ -27,7 +33,9 @@ class BlobStore:
             raise ValueError(f"not a sha256 digest: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: Content) -> str:
+        if not isinstance(data, bytes):
+            return self._put_file(data)
         digest = hashlib.sha256(data).hexdigest()
         final = self.path(digest)
         if final.exists():
@@ -39,6 +47,32 @@ class BlobStore:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def _put_file(self, data: BinaryIO) -> str:
+        """``put`` for a file, a megabyte at a time: hashed while it is copied beside the
+        store, then renamed into place (or dropped when the store has it already)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-")
+        try:
+            hashing = hashlib.sha256()
+            data.seek(0)
+            with os.fdopen(fd, "wb") as fh:
+                while chunk := data.read(_CHUNK):
+                    hashing.update(chunk)
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            digest = hashing.hexdigest()
+            final = self.path(digest)
+            if final.exists():
+                Path(tmp).unlink()
+                return digest
+            final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -74,3 +108,12 @@ def _running(pid: int) -> bool:
     except PermissionError:  # another user's process: running
         return True
     return True
+
+
+def size_of(data: Content) -> int:
+    """The length of an attachment given as bytes or as a file."""
+    if isinstance(data, bytes):
+        return len(data)
+    size = data.seek(0, os.SEEK_END)
+    data.seek(0)
+    return size
