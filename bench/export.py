@@ -280,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
             for kind in ("floor", "workbook", "csvzip"):
                 out = work / f"{kind}-{i}.{'zip' if kind == 'csvzip' else 'xlsx'}"
                 proc = subprocess.run([sys.executable, __file__, "--step", kind, "--database-url", url,
-                                       "--out", str(out)], check=True, capture_output=True, text=True)
+                                       "--out", str(out)], capture_output=True, text=True)
+                if proc.returncode:
+                    raise SystemExit(f"step {kind} failed:\n{proc.stderr}")
                 results.setdefault(kind, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
         summary = {kind: {"median_s": round(statistics.median(r["seconds"] for r in runs), 3),
                           "median_cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 3),

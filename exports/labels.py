@@ -252,13 +252,17 @@ def prepare(chunk: Mapping[str, Any], columns: list[SheetColumn],
     (times on the clock of each row's country), floats for numbers, URLs for attachments
     (``link(submission_id, file name)``), review comments as lines of text."""
     values = []
-    rows = len(_as_list(next(iter(chunk.values())))) if len(chunk) else 0
+    first = next(iter(chunk), None)  # a column name, of a dict or a DataFrame alike
+    rows = len(chunk[first]) if first is not None else 0
     row_countries: list[str] | None = None
 
     def countries() -> list[str]:
         nonlocal row_countries
         if row_countries is None:
-            row_countries = localtime.countries(chunk, rows, (clock or SheetClock()).default)
+            sheet = clock or SheetClock()
+            # A sheet whose rows can come from one country only needs no look at each row.
+            row_countries = localtime.countries(chunk, rows, sheet.default) if sheet.mixed \
+                else [sheet.default] * rows
         return row_countries
 
     for col in columns:

@@ -417,3 +417,23 @@ def test_every_sheet_prints_landscape_on_a4_one_page_wide_with_its_headers(app, 
     # Bengali answers in the English workbook are set in the documented font
     cell = data_sheet.cell(row=3, column=[c.value for c in data_sheet[2]].index("inspector_name") + 1)
     assert any("\u0980" <= ch <= "\u09ff" for ch in cell.value) and cell.font.name == "Nirmala UI"
+
+
+def test_prepare_reads_a_dataframe_as_it_reads_columns():
+    """``labels.prepare`` takes ``query.column_chunks``' columns or a DataFrame (``query.frames``,
+    the export benchmark) alike, and puts each row's times on its country's clock."""
+    import pandas as pd
+
+    from exports import labels
+
+    cols = [labels.SheetColumn("_submitted_at", "_submitted_at", "Submitted", labels.DATETIME),
+            labels.SheetColumn("district", "district", "District")]
+    chunk = {"_submitted_at": (datetime(2026, 7, 5, 9, 0), datetime(2026, 7, 5, 9, 0)),
+             "district": ("5527", "306")}
+    mixed = labels.SheetClock(("bd", "np"))
+    from_columns = labels.prepare(chunk, cols, clock=mixed)
+    from_frame = labels.prepare(pd.DataFrame({k: list(v) for k, v in chunk.items()}), cols, clock=mixed)
+    assert from_columns.values == from_frame.values and from_frame.rows == 2
+    # 09:00 UTC is 15:00 in Dhaka and 14:45 in Kathmandu (Excel serial days)
+    day = (datetime(2026, 7, 5) - datetime(1899, 12, 30)).days
+    assert from_frame.values[0] == pytest.approx([day + 15 / 24, day + (14 * 60 + 45) / 1440])
