@@ -199,6 +199,15 @@ def test_backup_while_uploading_restores_everything_acknowledged(
     assert "Restore needs an empty database and data folder" in again.output
     assert "--force" in again.output
 
+    # --force replaces the database: the upload made after the restore is gone again.
+    forced = _cli(["restore", "--force", str(archive)], target_url, target_dir)
+    assert forced.exit_code == 0, forced.output
+    engine = make_engine(target_url)
+    with session_factory(engine)() as session:
+        ids = set(session.scalars(select(Submission.instance_id)))
+    engine.dispose()
+    assert len(ids) == made.submissions and "uuid:after-restore" not in ids
+
 
 @pytest.fixture
 def small(tmp_path: Path):
