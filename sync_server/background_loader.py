@@ -23,7 +23,7 @@ from .db import get_session
 LOADER_PROCESS_ENV = "SANGJOG_LOADER_PROCESS"
 # Requests that never read the warehouse skip the catch-up read.
 _NO_CATCH_UP = {None, "static", "openrosa.submission", "openrosa.form_list",
-                "openrosa.form_download"}
+                "openrosa.form_download", "health.healthz", "health.metrics"}
 
 
 def init_app(app: Flask) -> None:

@@ -28,6 +28,14 @@ def post_worker_init(worker: Any) -> None:
     freeze_loaded_app()
 
 
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker's counters stay in the sums (``/metrics``); its live gauges go."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def when_ready(server: Any) -> None:
     threading.Thread(target=_supervise, args=(server,), name="sangjog-follower", daemon=True).start()
 

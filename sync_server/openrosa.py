@@ -22,7 +22,7 @@ from pipeline.forms import fillable_version
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Form, FormMedia, FormVersion
 
-from . import auth
+from . import auth, health
 from . import openrosa_xml as bodies
 from .db import get_blobs, get_session
 from .upload_parts import read_upload
@@ -121,7 +121,8 @@ def submission(token: str | None = None) -> Response:
                         device_id=(request.args.get("deviceID") or "")[:255] or None,
                         incomplete=upload.incomplete)
     # Stored now; the loader puts it in the warehouse moments later (``background_loader``).
-    accept(get_session(), get_blobs(), incoming, by=who.writer, load=False)
+    outcome = accept(get_session(), get_blobs(), incoming, by=who.writer, load=False)
+    health.upload_outcome(outcome.status)
     return _xml(bodies.submission_received(), status=201)
 
 

@@ -9,13 +9,16 @@ The request log never shows app-user keys: they sit in the URL path and are pass
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from ..db import get_blobs
+from ..health import MULTIPROCESS_ENV
 
 # Threads per worker that run the app; reading and writing the network is the worker's event
 # loop's job, so a thread is taken only by a whole request. More than one, so that a long
@@ -49,6 +52,11 @@ def command(host: str, port: int, workers: int, threads: int) -> None:
     if removed:
         click.echo(f"Removed {removed} unfinished attachment file(s) left by a stopped server.")
     data = current_app.config["SANGJOG_DATA_DIR"]
+    # Each worker counts into files here; /metrics sums them (sync_server/health.py).
+    counted = Path(data) / "metrics"
+    shutil.rmtree(counted, ignore_errors=True)  # the counts of a server that stopped
+    counted.mkdir()
+    os.environ[MULTIPROCESS_ENV] = str(counted)
     click.echo(f"Serving Sangjog on http://{host}:{port}/ (Collect app users: /key/<token>)")
     # Replace this process: gunicorn's master then owns signals and worker restarts.
     args = [sys.executable, "-m", "gunicorn",

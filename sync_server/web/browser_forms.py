@@ -36,6 +36,7 @@ from pipeline.forms import fillable_version
 from pipeline.ingest import Incoming, accept
 from pipeline.models import FormVersion
 
+from .. import health
 from ..db import get_blobs, get_session
 from ..upload_parts import read_upload
 from . import current_user, require
@@ -199,4 +200,5 @@ def _accept(source: str, *, by: object, device: str | None, source_ref: str | No
     incoming = Incoming(xml=upload.xml, files=upload.files, source=source, source_ref=source_ref,
                         device_id=device)
     outcome = accept(get_session(), get_blobs(), incoming, by=by, load=False)  # type: ignore[arg-type]
+    health.upload_outcome(outcome.status)
     return jsonify({"status": outcome.status, "id": outcome.submission_id}), 201
