@@ -59,7 +59,7 @@ def _headless_components() -> list[Any]:
 
 def _components() -> list[Any]:
     """Each component's ``init_app``; components register their blueprints themselves."""
-    from . import background_loader, health, odata, openrosa
+    from . import background_loader, compression, health, odata, openrosa
     from .web import (
         admin,
         admin_users,
@@ -72,6 +72,6 @@ def _components() -> list[Any]:
         review,
     )
 
-    return [background_loader.init_app, openrosa.init_app, auth.init_app, i18n.init_app, dashboard.init_app, review.init_app,
+    return [compression.init_app, background_loader.init_app, openrosa.init_app, auth.init_app, i18n.init_app, dashboard.init_app, review.init_app,
             attachments.init_app, downloads.init_app, admin.init_app, admin_users.init_app,
             odata.init_app, browser_forms.init_app, health.init_app]
