@@ -35,7 +35,7 @@ from .scope import Scope
 # Web roles that may send submissions (through Collect's door); the others only read.
 COLLECTING_ROLES = ("admin", "supervisor")
 # The submission's location fields: top-level fields of every form, holding geo codes.
-LOCATION_FIELDS = ("division", "district", "province", "upazila")
+LOCATION_FIELDS = ("division", "district", "province", "upazila", "local_level")
 
 EVERYWHERE = Scope(everything=True)
 
@@ -161,6 +161,10 @@ def _disagreement(codes: Mapping[str, str]) -> str:
         if found is not None and given and found.parent != given:
             return (f"The submission's district {district} ({found.en}) is not in its "
                     f"{parent_field} {given}")
+    local = places.place("np_local_level", codes["local_level"]) if codes["local_level"] else None
+    if local is not None and district and local.parent != district:
+        return (f"The submission's local level {local.code} ({local.en}) is not in its "
+                f"district {district}")
     return ""
 
 
@@ -182,7 +186,8 @@ def _code_name(code: str) -> str:
 def _place_names(codes: Mapping[str, str]) -> str:
     parts = []
     for fld, levels in (("district", ("bd_district", "np_district")),
-                        ("division", ("bd_division",)), ("province", ("np_province",))):
+                        ("division", ("bd_division",)), ("province", ("np_province",)),
+                        ("local_level", ("np_local_level",))):
         value = codes[fld]
         if value:
             found = next((p for p in (places.place(lvl, value) for lvl in levels) if p), None)

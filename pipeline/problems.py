@@ -272,7 +272,8 @@ def app_user_exists(name: str) -> Problem:
 def bad_scope(code: str) -> Problem:
     return Problem("scope.invalid", 400,
                    f"'{code}' is not a scope: use * or bd_division:NN, bd_district:NNNN, "
-                   "np_province:N, np_district:NNN (codes from the location lists).")
+                   "np_province:N, np_district:NNN, np_local_level:NNNNN (codes from the "
+                   "location lists).")
 
 
 def unknown_scope_place(code: str) -> Problem:

@@ -1,9 +1,9 @@
 """Which warehouse rows a web user may see, as SQL.
 
 A user's scope is a list of geo codes (docs/architecture.md): ``"*"`` for everything, or
-``"bd_division:30"``, ``"bd_district:3026"``, ``"np_province:3"``, ``"np_district:306"``. Every
-warehouse table stores its location as those codes (``division``, ``district``, ``province``
-columns), so a scope becomes one ``WHERE`` clause that every query on the warehouse carries —
+``"bd_division:30"``, ``"bd_district:3026"``, ``"np_province:3"``, ``"np_district:306"``,
+``"np_local_level:30601"`` (one palika). Every warehouse table stores its location as those codes
+(``division``, ``district``, ``province``, ``local_level`` columns), so a scope becomes one ``WHERE`` clause that every query on the warehouse carries —
 lists, counts, detail pages, attachments and exports alike. A row outside the scope is never
 fetched, so it cannot leak through a template or a count.
 """
@@ -28,6 +28,7 @@ KINDS = {
     "bd_district": re.compile(r"\d{4}"),
     "np_province": re.compile(r"\d"),
     "np_district": re.compile(r"\d{3}"),
+    "np_local_level": re.compile(r"\d{5}"),
 }
 
 
@@ -37,17 +38,19 @@ class Scope:
     divisions: frozenset[str] = field(default_factory=frozenset)
     districts: frozenset[str] = field(default_factory=frozenset)
     provinces: frozenset[str] = field(default_factory=frozenset)
+    local_levels: frozenset[str] = field(default_factory=frozenset)  # Nepal's palikas
 
     @property
     def empty(self) -> bool:
-        return not (self.everything or self.divisions or self.districts or self.provinces)
+        return not (self.everything or self.divisions or self.districts or self.provinces
+                    or self.local_levels)
 
     @property
     def countries(self) -> frozenset[str]:
         """The countries (``bd``, ``np``) the scope reaches into."""
         if self.everything:
             return frozenset({"bd", "np"})
-        found = {"np" for _ in self.provinces}
+        found = {"np" for _ in (*self.provinces, *self.local_levels)}
         found |= {"np" if len(d) == 3 else "bd" for d in self.districts}
         found |= {"bd" for _ in self.divisions}
         return frozenset(found)
@@ -60,6 +63,8 @@ class Scope:
         division = str(row.get("division") or "")
         province = str(row.get("province") or "")
         if district and district in self.districts:
+            return True
+        if self.local_levels and str(row.get("local_level") or "") in self.local_levels:
             return True
         if division in self.divisions or (len(district) == 4 and district[:2] in self.divisions):
             return True
@@ -83,6 +88,7 @@ def parse(codes: Iterable[str] | None) -> Scope:
     divisions: set[str] = set()
     districts: set[str] = set()
     provinces: set[str] = set()
+    local_levels: set[str] = set()
     for raw in codes or ():
         code = validate(str(raw))
         if code == EVERYTHING:
@@ -92,9 +98,12 @@ def parse(codes: Iterable[str] | None) -> Scope:
             divisions.add(value)
         elif kind == "np_province":
             provinces.add(value)
+        elif kind == "np_local_level":
+            local_levels.add(value)
         else:
             districts.add(value)
-    return Scope(False, frozenset(divisions), frozenset(districts), frozenset(provinces))
+    return Scope(False, frozenset(divisions), frozenset(districts), frozenset(provinces),
+                 frozenset(local_levels))
 
 
 def where(table: Table, scope: Scope) -> ColumnElement[bool]:
@@ -108,7 +117,10 @@ def where(table: Table, scope: Scope) -> ColumnElement[bool]:
     district = cols.get("district")
     division = cols.get("division")
     province = cols.get("province")
+    local_level = cols.get("local_level")
     clauses: list[ColumnElement[bool]] = []
+    if scope.local_levels and local_level is not None:
+        clauses.append(local_level.in_(sorted(scope.local_levels)))
     if scope.districts and district is not None:
         clauses.append(district.in_(sorted(scope.districts)))
     if scope.divisions:

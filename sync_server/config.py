@@ -36,6 +36,8 @@ SETTINGS = [
     Setting("MAX_SUBMISSION_DEPTH", 64, "Deepest nesting of XML elements a submission may have; deeper is refused (400) while it is read."),
     Setting("LOGIN_FAILURES_PER_USER", "10 per 15 minutes", "Wrong passwords allowed for one user name (web login and Collect with HTTP Basic, counted together by every worker) before it waits (429 with Retry-After)."),
     Setting("LOGIN_FAILURES_PER_ADDRESS", "300 per 15 minutes", "Wrong passwords allowed from one address (an office of phones behind one router shares it) before it waits."),
+    Setting("DEFAULT_LANGUAGE", "", "Interface language for people who have not chosen one with the switch: en, bn or ne (a Nepal deployment: ne). Empty: the browser's preference, else English."),
+    Setting("TIME_ZONE", "Asia/Dhaka", "Zone of times that belong to no country's row (logins, form versions, sync runs); a row's times show in its own country's zone whatever this says (a Nepal deployment: Asia/Kathmandu)."),
     Setting("LINK_SUBMISSIONS_PER_HOUR", 500, "Most submissions one public form link takes in an hour (a workshop of a few hundred people fits); more get 429 with Retry-After."),
 ]
 

@@ -109,7 +109,8 @@ def test_location_is_read_from_the_submissions_top_level_fields_in_any_namespace
         b'<data xmlns="http://opendatakit.org/xforms" id="f"><division>55</division>'
         b'<district> 5585 </district><g><province>3</province></g>'
         b'<meta><instanceID>uuid:1</instanceID></meta></data>')
-    assert access.location(root) == {"division": "55", "district": "5585", "province": ""}
+    assert access.location(root) == {"division": "55", "district": "5585", "province": "",
+                                     "upazila": "", "local_level": ""}
 
 
 def test_app_user_areas_are_stored_sorted_and_everywhere_is_empty():
@@ -133,3 +134,22 @@ def test_writing_somewhere_implies_seeing_it(division, district, province):
                 web("admin", "*"), app()):
         if access.may_write(who, "hl_action_plan", where):
             assert access.may_see(who, where)
+
+
+def test_a_local_level_scope_reaches_one_palika():
+    """np_local_level: a municipal officer of Shankharapur (30601) sees and sends only its rows,
+    not Kageshwori Manahara's (30602) in the same district."""
+    shankharapur = {"province": "3", "district": "306", "local_level": "30601"}
+    kageshwori = {"province": "3", "district": "306", "local_level": "30602"}
+    for who in (web("supervisor", "np_local_level:30601"), app(scope=("np_local_level:30601",))):
+        access.check_write(who, "hl_action_plan", shankharapur)
+        assert access.may_see(who, shankharapur) and not access.may_see(who, kageshwori)
+        problem = refused(who, "hl_action_plan", kageshwori)
+        assert problem.code == "access.outside_area"
+        assert "Kageshwori Manahara Municipality (local_level 30602)" in problem.message
+    # A local level outside the district it is sent with is refused as contradictory.
+    district = web("supervisor", "np_district:306")
+    problem = refused(district, "hl_action_plan", {**shankharapur, "district": "305"})
+    assert problem.code == "access.location_mismatch"
+    # The district's officer still sees every palika of the district.
+    assert access.may_see(district, kageshwori)

@@ -209,3 +209,77 @@ def test_a_long_unbroken_comment_does_not_widen_the_page(server, page, world, db
     expect(page.locator("ol.history blockquote")).to_have_count(1)
     shot(page, tmp_path / "screens", "long-comment")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+@pytest.fixture
+def nepal_deployment(app, db, blobs, world) -> int:
+    """DEFAULT_LANGUAGE=ne, a Kathmandu supervisor and a Nepal action plan prepared on
+    2026-10-20 (2083/07/03 BS)."""
+    from pipeline import accounts
+    from pipeline.ingest import Incoming, accept
+    from tests import export_fixtures
+
+    app.config["DEFAULT_LANGUAGE"] = "ne"
+    accounts.create_user(db, "sup_kathmandu", webdata.PASSWORD, "supervisor", ["np_district:306"])
+    [plan, _followup] = export_fixtures.plans()
+    outcome = accept(db, blobs, Incoming(plan.xml, files={"signature.png": webdata.picture()},
+                                         submitter="phone-np", received_at=plan.received_at))
+    db.commit()
+    return outcome.submission.id
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800},  # a laptop
+                                      {"width": 390, "height": 844}],  # a phone
+                         ids=["laptop", "phone"])
+def test_a_nepal_officer_works_in_nepali(server, browser, nepal_deployment, tmp_path, viewport):
+    from exports.period import current_quarter
+
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    shots, wide = tmp_path / "screens", viewport["width"]
+
+    def fits(name: str) -> None:
+        shot(page, shots, f"ne-{wide}-{name}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= wide, (name, width)
+
+    try:
+        page.goto(f"{server}/login")
+        expect(page.locator("html")).to_have_attribute("lang", "ne")
+        fits("login")
+        page.get_by_label("प्रयोगकर्ता नाम").fill("sup_kathmandu")
+        page.get_by_label("पासवर्ड").fill(webdata.PASSWORD)
+        page.get_by_role("button", name="लगइन").click()
+        expect(page.get_by_role("heading", name="ड्यासबोर्ड")).to_be_visible()
+        expect(page.locator("input[name=period]")).to_have_value(current_quarter(country="np"))
+        fits("dashboard")
+        page.goto(f"{server}/forms/hl_action_plan/submissions")
+        expect(page.locator("table.data tbody tr")).to_have_count(1)
+        expect(page.locator("table.data tbody td.nowrap").first).to_have_text("२०८३/०७/०३")
+        fits("plans")
+        # A BS date typed into the filter: after 2083/07/03 nothing is left.
+        page.get_by_label("देखि").fill("२०८३/०७/०४")
+        page.get_by_role("button", name="छान्नुहोस्").click()
+        expect(page.get_by_text("कुनै फाराम मेल खाएन।")).to_be_visible()
+        page.get_by_label("देखि").fill("2083/07/01")
+        page.get_by_role("button", name="छान्नुहोस्").click()
+        expect(page.locator("table.data tbody tr")).to_have_count(1)
+        page.locator(f'a[href="/submissions/{nepal_deployment}"]').click()
+        expect(page.get_by_text("शंखरापुर नगरपालिका").first).to_be_visible()  # the local level
+        expect(page.get_by_text("प्राप्त मिति २०८३/०७/०३ १३:४५")).to_be_visible()  # Nepal time
+        fits("submission")
+        page.get_by_role("link", name="डाउनलोड").click()
+        expect(page.get_by_label("अवधि")).to_have_value(current_quarter(country="np"))
+        page.get_by_label("अवधि").fill("2083/84")
+        fits("downloads")
+        with page.expect_download() as info:
+            page.get_by_role("button", name="डाउनलोड गर्नुहोस्").click()
+        assert info.value.suggested_filename == "sangjog-kathmandu-306-2083-84-ne.xlsx"
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        book = openpyxl.load_workbook(path, read_only=True)
+        rows = list(book["Action plans"].iter_rows(values_only=True))
+        assert "2083/07/03" in rows[2] and "सहभागी" in book["Action plans and follow-ups"]["A1"].value
+    finally:
+        context.close()

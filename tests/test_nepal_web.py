@@ -128,3 +128,48 @@ def test_bangladesh_users_keep_calendar_periods(client, world):
     page = client.get("/dashboard").get_data(as_text=True)
     assert f'name="period" value="{current_quarter()}"' in page and "/" not in current_quarter()
     assert "2083/84" not in client.get("/downloads").get_data(as_text=True)
+
+
+def test_a_nepal_deployment_opens_in_nepali_and_keeps_each_persons_choice(app, client, nepal):
+    app.config["DEFAULT_LANGUAGE"] = "ne"
+    page = client.get("/login", headers={"Accept-Language": "en-US,en"}).get_data(as_text=True)
+    assert '<html lang="ne">' in page  # the deployment's language beats an English browser
+    webdata.login(client, "sup_kathmandu")
+    assert '<html lang="ne">' in client.get("/dashboard").get_data(as_text=True)
+    token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
+    client.post("/language", data={"lang": "en", "csrf_token": token})
+    other = app.test_client()
+    webdata.login(other, "sup_kathmandu")  # a new browser: the person's own choice wins
+    assert '<html lang="en">' in other.get("/dashboard").get_data(as_text=True)
+
+
+def test_a_mistyped_default_language_or_zone_stops_the_start():
+    from flask import Flask
+
+    from sync_server.web import i18n
+
+    for config in ({"DEFAULT_LANGUAGE": "np"}, {"TIME_ZONE": "Asia/Katmandu-typo"}):
+        bare = Flask(__name__)
+        bare.config.update(config)
+        with pytest.raises(Exception, match="DEFAULT_LANGUAGE|Katmandu"):
+            i18n.init_app(bare)
+
+
+def test_a_local_level_officer_sees_only_that_palika(client, db, nepal):
+    from pipeline import accounts
+
+    accounts.create_user(db, "ll_shankharapur", webdata.PASSWORD, "supervisor",
+                         ["np_local_level:30601"])
+    accounts.create_user(db, "ll_kageshwori", webdata.PASSWORD, "supervisor",
+                         ["np_local_level:30602"])
+    mine = webdata.login(client, "ll_shankharapur")
+    assert f'href="/submissions/{nepal}"' in mine.get(PLANS).get_data(as_text=True)
+    assert mine.get(f"/submissions/{nepal}").status_code == 200
+    other = webdata.login(client.application.test_client(), "ll_kageshwori")
+    assert f'href="/submissions/{nepal}"' not in other.get(PLANS).get_data(as_text=True)
+    assert other.get(f"/submissions/{nepal}").status_code == 404
+    downloads = other.get("/downloads").get_data(as_text=True)
+    assert 'value="np_local_level:30602"' in downloads
+    assert other.get("/downloads/export", query_string={
+        "area": "np_local_level:30601", "period": "2083/84", "format": "xlsx",
+        "lang": "ne"}).status_code == 403

@@ -52,8 +52,9 @@ def area_slug(code: str) -> str:
 
 
 # File names start with the area's name and code: its length says which level it is.
-FILE_AREA = re.compile(r"^sangjog-([a-z0-9-]+?)-(\d{1,4})-")
-LEVEL_BY_LENGTH = {1: "np_province", 2: "bd_division", 3: "np_district", 4: "bd_district"}
+FILE_AREA = re.compile(r"^sangjog-([a-z0-9-]+?)-(\d{1,5})-")
+LEVEL_BY_LENGTH = {1: "np_province", 2: "bd_division", 3: "np_district", 4: "bd_district",
+                   5: "np_local_level"}
 
 
 def file_area(name: str) -> str | None:
@@ -77,6 +78,8 @@ def may_see_area(scope: scoping.Scope, area: str | None) -> bool:
     level, _sep, code = area.partition(":")
     if level.endswith("_district"):
         return scope.allows({"district": code})
+    if level == "np_local_level":
+        return scope.allows({"local_level": code})
     return code in (scope.divisions if level == "bd_division" else scope.provinces)
 
 

@@ -17,7 +17,16 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel import dates
-from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import Babel, format_date, format_datetime, format_number, get_locale
 from flask_babel import gettext as _
 
@@ -35,8 +44,13 @@ bp = Blueprint("i18n", __name__)
 
 
 def init_app(app: Flask) -> None:
-    # Times are stored in UTC and shown in Bangladesh time unless configured otherwise.
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Dhaka")
+    # Times are stored in UTC; a row's show in its country's zone, the rest in TIME_ZONE.
+    zone = app.config.get("TIME_ZONE") or "Asia/Dhaka"
+    ZoneInfo(zone)  # a mistyped zone stops the start, not a page
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", zone)
+    default = app.config.get("DEFAULT_LANGUAGE") or ""
+    if default and default not in LANGUAGES:
+        raise ValueError(f"DEFAULT_LANGUAGE is '{default}': use one of {', '.join(LANGUAGES)}")
     Babel(app, locale_selector=locale)
     app.register_blueprint(bp)
     app.jinja_env.filters["when"] = when
@@ -51,7 +65,8 @@ def init_app(app: Flask) -> None:
 
 
 def locale() -> str:
-    """The chosen language: this session's switch, the user's setting, then the browser's."""
+    """The chosen language: this session's switch, the user's own choice, the deployment's
+    ``DEFAULT_LANGUAGE``, then the browser's."""
     if not has_request_context():  # the command line speaks English
         return "en"
     chosen = session.get("lang")
@@ -60,6 +75,9 @@ def locale() -> str:
     user = current_user()
     if user is not None and user.language in LANGUAGES:
         return user.language
+    default = current_app.config.get("DEFAULT_LANGUAGE")
+    if default in LANGUAGES:
+        return default
     return request.accept_languages.best_match(list(LANGUAGES)) or "en"
 
 
