@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pipeline import nepal_calendar
 from pipeline import scope as scopes
 from pipeline.domain import ballots, followups, inspections
 
@@ -136,8 +137,8 @@ def write_ballot_results(ctx: Context) -> None:
 # ---- Action plans and follow-ups ---------------------------------------------------------
 
 PLAN_COLUMNS = ("participant", "position", "district", "area", "union", "date_prepared",
-                "practices", "period_type", "period", "followup_date", "officer", "linked_by",
-                "results", "plan_key", "followup_key")
+                "date_prepared_bs", "practices", "period_type", "period", "followup_date",
+                "followup_date_bs", "officer", "linked_by", "results", "plan_key", "followup_key")
 
 
 def plan_headers(lang: str) -> list[str]:
@@ -149,7 +150,7 @@ def write_action_plans(ctx: Context) -> None:
     rows = followups.plan_followups(ctx.session, scope=ctx.user_scope)
     ws = ctx.workbook.add_worksheet(sheet_name("Action plans and follow-ups", ctx.taken))
     headers = plan_headers(lang)
-    _header(ws, fmt, 0, headers, [24, 18, 14, 22, 22, 12, 40, 14, 14, 12, 20, 18, 50, 40, 40])
+    _header(ws, fmt, 0, headers, [24, 18, 14, 22, 22, 12, 12, 40, 14, 14, 12, 12, 20, 18, 50, 40, 40])
     print_setup(ws)
     period_types, linked_by = words.group("period_type", lang), words.group("linked_by", lang)
     districts = geo.column_names("district", lang)
@@ -165,21 +166,33 @@ def write_action_plans(ctx: Context) -> None:
             continue
         plan_cells = [p.participant_name, p.position, districts.get(p.district, p.district),
                       areas.get(p.upazila or p.local_level, p.upazila or p.local_level),
-                      unions.get(p.union, p.union), p.date_prepared, "; ".join(p.practices)]
+                      unions.get(p.union, p.union), p.date_prepared,
+                      _bs(p.date_prepared, p.country), "; ".join(p.practices)]
         for f in in_period or [None]:
             cells = list(plan_cells)
             if f is not None:
                 results = "; ".join(f"{x.practice}: {x.result}" for x in f.results)
                 how = entry.linked_by.get(f.key, "")
                 cells += [period_types.get(f.period_type, f.period_type),
-                          followups.period_label(f) or "", f.followup_date, f.officer_name,
+                          followups.period_label(f) or "", f.followup_date,
+                          _bs(f.followup_date, f.country), f.officer_name,
                           linked_by.get(how, how), results, p.key, f.key]
             else:
-                cells += [""] * 6 + [p.key, ""]
+                cells += [""] * 7 + [p.key, ""]
             for col, value in enumerate(cells):
                 _cell(ws, r, col, value, fmt.date if isinstance(value, date) else None)
             r += 1
     ws.autofilter(0, 0, max(r - 1, 1), len(headers) - 1)
+
+
+def _bs(day: date | None, country: str) -> str:
+    """A Nepal plan's or follow-up's date in Bikram Sambat (``2083/07/03``), else empty."""
+    if day is None or country != "np":
+        return ""
+    try:
+        return nepal_calendar.written(day)
+    except ValueError:  # outside the BS table
+        return ""
 
 
 # ---- Innovation projects -----------------------------------------------------------------

@@ -201,6 +201,10 @@ def test_nepal_plans_and_their_follow_ups_in_nepali(app, session):
     assert len(found) == 1
     row = found[0]
     assert row["Participant"] == plan.value("participant_name")  # Nepali text round-trips
+    # Nepal's dates in Bikram Sambat beside the Gregorian ones, its period by fiscal quarter.
+    assert row["Date prepared (BS)"] == "2083/07/03"  # 2026-10-20
+    assert row["Follow-up date (BS)"] == "2083/06/19"  # 2026-10-05
+    assert row["Follow-up period"] == "2082/83-Q4"  # from 2026-07-01: Baisakh–Asar 2083
     assert row["Upazila / local level"] == geo_names("np_local_level", "label::Nepali (ne)")["30601"]
     # keys as the phones' action_plans.csv names them: the instanceID without "uuid:"
     assert (row["Plan key"], row["Follow-up key"], row["Linked by"]) == (
