@@ -15,16 +15,21 @@ BODY_BYTES = 1_000_000  # declared, never all sent
 
 
 @contextlib.contextmanager
-def dribbling(port: int, connections: int = 16, interval: float = 2.0) -> Iterator[None]:
-    """``connections`` uploads dribbling into 127.0.0.1:``port`` while the block runs."""
+def dribbling(port: int, connections: int = 16, interval: float = 2.0, *,
+              headers_only: int = 0) -> Iterator[None]:
+    """``connections`` uploads dribbling into 127.0.0.1:``port`` while the block runs, and
+    ``headers_only`` requests that never finish their headers (no credentials needed)."""
     stop = threading.Event()
     sockets = []
-    for i in range(connections):
+    for i in range(connections + headers_only):
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        sock.sendall(
-            f"POST /key/slow-phone-{i}/submission HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            "Content-Type: multipart/form-data; boundary=slow\r\n"
-            f"Content-Length: {BODY_BYTES}\r\n\r\n-".encode())
+        if i < connections:
+            sock.sendall(
+                f"POST /key/slow-phone-{i}/submission HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: multipart/form-data; boundary=slow\r\n"
+                f"Content-Length: {BODY_BYTES}\r\n\r\n-".encode())
+        else:
+            sock.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: -")
         sockets.append(sock)
 
     def trickle() -> None:

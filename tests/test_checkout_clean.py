@@ -54,6 +54,7 @@ def test_setup_and_serve_in_a_fresh_clone_leave_it_clean(tmp_path):
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     assert status == 200
+    assert "WaitressWorker" in log.read_text()  # the production server, as make run starts it
     assert _git("status", "--porcelain", cwd=clone) == ""
     # Not even rewritten with the same bytes (git status would not see that).
     assert _files(clone) == before
