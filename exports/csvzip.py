@@ -30,18 +30,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from defusedxml import ElementTree
 from sqlalchemy import Select, case, null, select
 from sqlalchemy.orm import Session
 
-from pipeline import problems
+from pipeline import problems, xform
 from pipeline.models import Submission
 from pipeline.schema import ColumnSpec, TableSpec
 
 from . import query
 from .period import Period
 
-XF = "{http://www.w3.org/2002/xforms}"
 CENTRAL_METADATA = ["KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent",
                     "AttachmentsExpected", "Status", "ReviewState", "DeviceID", "Edits",
                     "FormVersion"]
@@ -66,24 +64,6 @@ def _iso_datetime(value: Any) -> str:
 # Only datetimes need converting: csv.writer already writes dates as YYYY-MM-DD, numbers
 # as Python prints them and None as an empty field.
 _CONVERTERS: dict[str, Callable[[Any], str]] = {"dateTime": _iso_datetime}
-
-
-def document_order(xform: bytes) -> dict[str, int]:
-    """Position of every element of the form's primary instance, in document order."""
-    root = ElementTree.fromstring(xform)
-    instance = next(el for el in root.iter(f"{XF}instance") if not el.get("id"))
-    order: dict[str, int] = {}
-
-    def walk(el: Any, path: str) -> None:
-        for child in el:
-            if isinstance(child.tag, str):
-                child_path = f"{path}/{child.tag.rsplit('}', 1)[-1]}"
-                order.setdefault(child_path, len(order))
-                walk(child, child_path)
-
-    top = instance[0]
-    walk(top, "/" + top.tag.rsplit("}", 1)[-1])
-    return order
 
 
 def field_columns(spec: TableSpec, present: set[str], older: Iterable[TableSpec] = (),
@@ -214,7 +194,7 @@ def write_zip(session: Session, form_id: str, out: str | Path | IO[bytes],
         raise problems.no_export_data(form_id)
     main = sel.main
     sources = {**dict(main.c.items()), "_current_instance_id": Submission.instance_id}
-    order = document_order(sel.xform)
+    order = xform.read(sel.xform).document_order
     cols = main_columns(sel, order)
     main_stmt: Select = (
         select(*_select_in_order(cols, sources))

@@ -23,6 +23,7 @@ from pipeline import nepal_calendar, warehouse
 from pipeline.domain import tables
 from pipeline.models import FormMedia, InnovationProject
 from pipeline.schema import ColumnSpec, FormSchema, TableSpec, table_name
+from pipeline.xform import pick
 
 from . import geo, localtime, words
 
@@ -38,14 +39,6 @@ REVIEW_COMMENTS = "_review_comments"  # filled per chunk from the review history
 NEPAL_COLUMNS = {"country", "province", "local_level"}
 
 EXCEL_EPOCH = "1899-12-30"  # day 0 of Excel's serial dates
-
-
-def pick(labels: dict[str, str], lang: str, fallback: str = "") -> str:
-    """The label in ``lang``, else English, else any language the form has, else ``fallback``."""
-    for code in (lang, "en", "default"):
-        if labels.get(code):
-            return labels[code]
-    return next((v for v in labels.values() if v), fallback)
 
 
 def review_state_names(lang: str) -> dict[str, str]:

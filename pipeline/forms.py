@@ -14,17 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
-from defusedxml import ElementTree
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import problems
+from . import problems, xform
 from .db import begin_write
 from .models import FORM_STATES, AuditEvent, Form, FormMedia, FormVersion
-
-XFORMS = "{http://www.w3.org/2002/xforms}"
-XHTML = "{http://www.w3.org/1999/xhtml}"
 
 # Every way an XForm points at a media file: attached CSV/XML instances, images, audio, video.
 MEDIA_REF = re.compile(r"jr://(?:file|file-csv|images|audio|video)/([^\"'<>\s]+)")
@@ -107,19 +103,10 @@ def media_names(xml: bytes) -> list[str]:
 
 
 def _identity(xml: bytes) -> tuple[str, str, str, str | None]:
-    root = ElementTree.fromstring(xml)
-    head = root.find(f"{XHTML}head")
-    title = head.findtext(f"{XHTML}title", default="") if head is not None else ""
-    model = head.find(f"{XFORMS}model") if head is not None else None
-    instance = model.find(f"{XFORMS}instance") if model is not None else None
-    data = next(iter(instance)) if instance is not None else None
-    if data is None:
-        raise problems.invalid_form("The XForm has no primary instance")
-    instance_name = None
-    for bind in model.iter(f"{XFORMS}bind"):
-        if bind.get("nodeset", "").endswith("/meta/instanceName"):
-            instance_name = bind.get("calculate")
-    return data.get("id", ""), data.get("version", ""), title, instance_name
+    try:
+        return xform.read(xml).identity
+    except ValueError:
+        raise problems.invalid_form("The XForm has no primary instance") from None
 
 
 def _describe(error: dict[str, Any]) -> str:

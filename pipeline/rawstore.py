@@ -24,7 +24,7 @@ from defusedxml.common import DefusedXmlException
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import problems, rawstore_fastpath, safe_xml
+from . import problems, rawstore_fastpath, safe_xml, xform
 from .driver_statements import DriverStatement
 from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
@@ -78,14 +78,9 @@ def parse_xml(xml: bytes) -> Element:
         raise problems.malformed_xml(str(exc)) from exc
 
 
-def binary_paths(xform: bytes) -> frozenset[str]:
+def binary_paths(form: bytes, md5: str | None = None) -> frozenset[str]:
     """Absolute paths (``/data/photos/photo``) of the form's file fields (``type="binary"``)."""
-    root = parse_xml(xform)
-    return frozenset(
-        el.get("nodeset", "")
-        for el in root.iter()
-        if _local(el.tag) == "bind" and el.get("type", "").split(":")[-1] in ("binary", "base64Binary")
-    )
+    return xform.read(form, md5).binary_paths
 
 
 def binary_values(root: Element, paths: frozenset[str]) -> list[str]:
@@ -150,7 +145,6 @@ def store(conn: Connection, incoming: Incoming, envelope: Envelope,
         return _store_rows(conn, incoming, envelope, digests)
 
 
-_binary_paths_by_md5: dict[str, frozenset[str]] = {}
 # (form id, version) -> (md5, file fields) of versions seen by the usual path; the one-statement
 # path checks the md5 in its condition, so an entry can never describe another version.
 _versions: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
@@ -182,10 +176,11 @@ def _store_rows(conn: Connection, incoming: Incoming, env: Envelope,
     """The rows of ``store`` for every case, inside the caller's write transaction. A refused
     upload raises ``Problem`` having written nothing."""
     form_pk, state, version_md5, version_pk, existing_pk, has_later = _lookup(conn, env)
-    paths = _binary_paths_by_md5.get(version_md5)
-    if paths is None:
-        xform = conn.scalar(select(FormVersion.xml).where(FormVersion.id == version_pk))
-        paths = _binary_paths_by_md5[version_md5] = binary_paths(xform or b"")
+    form = xform.cached(version_md5)
+    if form is None:  # the first upload to this version in this process: parse it once
+        form = xform.read(conn.scalar(select(FormVersion.xml).where(FormVersion.id == version_pk)),
+                          version_md5)
+    paths = form.binary_paths
     _versions[(env.form_id, env.version)] = (version_md5, paths)
     referenced = binary_values(env.root, paths)
     if existing_pk is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from defusedxml import ElementTree
+from . import xform
 
 XF = "{http://www.w3.org/2002/xforms}"
 H = "{http://www.w3.org/1999/xhtml}"
@@ -107,12 +107,6 @@ class FormSchema:
         return _Reader(xml).schema()
 
 
-def language_code(name: str) -> str:
-    """``English (en)`` → ``en``; a language without a code keeps its name (``default``)."""
-    match = re.search(r"\(([A-Za-z][A-Za-z0-9_-]*)\)\s*$", name)
-    return match.group(1) if match else name.strip()
-
-
 def table_name(form_id: str, repeat_path: tuple[str, ...] = ()) -> str:
     return _identifier("__".join(("wh_" + form_id, *repeat_path)))
 
@@ -124,90 +118,21 @@ def _identifier(name: str) -> str:
     return name.encode()[: MAX_IDENTIFIER - 9].decode(errors="ignore") + "_" + digest
 
 
-def _local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _text(el: Element) -> str:
-    return "".join(el.itertext()).strip()
+_local, _text = xform.local, xform.text_of
 
 
 class _Reader:
-    """Walks one XForm document once; ``schema()`` assembles the result."""
+    """Builds one version's ``FormSchema`` from its ``XForm`` (``pipeline/xform.py``)."""
 
     def __init__(self, xml: bytes) -> None:
-        try:
-            self.doc = ElementTree.fromstring(xml)
-        except Exception as exc:  # defusedxml raises several types; all mean "not an XForm"
-            raise ValueError(f"not well-formed XML: {exc}") from exc
-        self.md5 = hashlib.md5(xml).hexdigest()
-        head = self._find(self.doc, "head")
-        self.model = self._find(head, "model") if head is not None else None
-        if self.model is None:
-            raise ValueError("not an XForm: no h:head/model")
-        self.title = _text(self._find(head, "title")) if self._find(head, "title") is not None else ""
-        self.instances = [el for el in self.model if _local(el.tag) == "instance"]
-        main = next((i for i in self.instances if not i.get("id")), None)
-        if main is None or len(main) == 0:
-            raise ValueError("not an XForm: no primary instance")
-        self.instance_root = main[0]
-        self.binds = {b.get("nodeset", ""): b for b in self.model.iter(f"{XF}bind")}
-        self.itext, self.languages, self.default_language = self._read_itext()
-        self.controls: dict[str, Element] = {}
-        self.repeat_paths: set[str] = set()
-        body = self._find(self.doc, "body")
-        if body is not None:
-            self._read_body(body, "")
+        form = xform.read(xml)
+        self.md5, self.title, self.instances = form.md5, form.title, form.instances
+        self.instance_root, self.binds, self.itext = form.instance_root, form.binds, form.itext
+        self.languages, self.default_language = form.languages, form.default_language
+        self.controls, self.repeat_paths = form.controls, form.repeat_paths
+        self._labels = form.labels
 
-    @staticmethod
-    def _find(parent: Element | None, name: str) -> Element | None:
-        if parent is None:
-            return None
-        return next((el for el in parent if _local(el.tag) == name), None)
-
-    def _read_itext(self) -> tuple[dict[str, dict[str, str]], tuple[str, ...], str | None]:
-        texts: dict[str, dict[str, str]] = {}
-        languages: list[str] = []
-        default = None
-        itext = self._find(self.model, "itext")
-        for translation in itext if itext is not None else []:
-            code = language_code(translation.get("lang", "default"))
-            languages.append(code)
-            if translation.get("default") in ("true()", "true"):
-                default = code
-            for text in translation:
-                values = [v for v in text if _local(v.tag) == "value"]
-                plain = [v for v in values if v.get("form") in (None, "long")] or values
-                if plain:
-                    texts.setdefault(text.get("id", ""), {})[code] = _text(plain[0])
-        return texts, tuple(languages), default or (languages[0] if languages else None)
-
-    def _read_body(self, el: Element, context: str) -> None:
-        for child in el:
-            tag = _local(child.tag)
-            ref = child.get("nodeset") if tag == "repeat" else child.get("ref")
-            path = self._resolve(ref, context) if ref else context
-            if tag == "repeat":
-                self.repeat_paths.add(path)
-            elif ref and tag not in ("label", "hint", "item", "itemset", "value"):
-                self.controls.setdefault(path, child)
-            if tag in ("group", "repeat"):
-                self._read_body(child, path)
-
-    @staticmethod
-    def _resolve(ref: str, context: str) -> str:
-        return ref if ref.startswith("/") else f"{context}/{ref}"
-
-    def _labels(self, el: Element | None) -> dict[str, str]:
-        label = self._find(el, "label") if el is not None else None
-        if label is None:
-            return {}
-        ref = label.get("ref", "")
-        match = re.fullmatch(r"\s*jr:itext\(\s*'([^']*)'\s*\)\s*", ref)
-        if match:
-            return dict(self.itext.get(match.group(1), {}))
-        text = _text(label)
-        return {self.default_language or "default": text} if text else {}
+    _find = staticmethod(xform.child)
 
     def _choices(self, control: Element) -> tuple[dict[str, dict[str, str]] | None, str | None]:
         items = [i for i in control if _local(i.tag) == "item"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.problems import Problem
-from pipeline.schema import MAX_IDENTIFIER, FormSchema, language_code, schema_for, table_name
+from pipeline.schema import MAX_IDENTIFIER, FormSchema, schema_for, table_name
+from pipeline.xform import language_code
 from tests import wh_forms
 from tests.wh_forms import V1, V2, xform
 
@@ -150,3 +151,19 @@ def test_real_forms_have_the_columns_docs_fields_md_promises(form_id):
     assert set(schema.languages) == {"en", "bn", "ne"}
     district = schema.main.column("district")
     assert district.type == "select_one" and set(district.labels) == {"en", "bn", "ne"}
+
+
+def test_an_xform_is_read_once_and_gives_every_reader_its_part():
+    """``pipeline/xform.py`` is the one reader: the schema, the raw store's file fields, the
+    form's identity, the CSV zip's order and the page's group labels come from one parse."""
+    from pipeline import xform
+    from tests import formtools
+
+    xml = formtools.built_forms()["innovation_inspection"].xml
+    form = xform.read(xml)
+    assert xform.read(xml) is form
+    schema = FormSchema.from_xform(xml)
+    assert form.identity[:3] == (schema.form_id, schema.version, schema.title)
+    assert form.binary_paths == {c.path for t in schema.tables for c in t.columns if c.type == "binary"}
+    assert list(form.document_order)[0].startswith(schema.root + "/")
+    assert any(path in form.group_labels for path in (t.path for t in schema.repeats))

@@ -4,16 +4,15 @@ plans, projects), place names instead of geo codes, photos and GPS points."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
 
-from defusedxml import ElementTree
-
 from exports import geo
+from pipeline import xform
 from pipeline.domain import places
-from pipeline.schema import ColumnSpec, FormSchema, TableSpec, language_code
+from pipeline.schema import ColumnSpec, FormSchema, TableSpec
+from pipeline.xform import pick
 
 from .i18n import day, when
 
@@ -38,14 +37,6 @@ class Answer:
     point: dict[str, float | None] = field(default_factory=dict)
 
 
-def label_of(labels: dict[str, str], lang: str, fallback: str) -> str:
-    """The label in ``lang``, else English, else any label, else the field name."""
-    for key in (lang, "en", "default"):
-        if labels.get(key):
-            return labels[key]
-    return next((v for v in labels.values() if v), fallback)
-
-
 def answers(schema: FormSchema, spec: TableSpec, row: Any, lang: str,
             attachments: set[str], files: ChoiceFiles | None = None,
             country: str | None = None) -> list[Answer]:
@@ -59,7 +50,7 @@ def answers(schema: FormSchema, spec: TableSpec, row: Any, lang: str,
 
 def _answer(col: ColumnSpec, values: Any, lang: str, attachments: set[str],
             files: ChoiceFiles | None = None, country: str = "") -> Answer:
-    label = label_of(col.labels, lang, col.name.replace("_", " "))
+    label = pick(col.labels, lang, col.name.replace("_", " "))
     answer = Answer(col.name, label, labelled=any(col.labels.values()))
     if col.type == "geopoint":
         point = {part: values.get(f"{col.name}_{part}")
@@ -114,7 +105,7 @@ def display(col: ColumnSpec, value: Any, lang: str, files: ChoiceFiles | None = 
 
 def _choice(col: ColumnSpec, value: str, lang: str, names: dict[str, str]) -> str:
     if col.choices and value in col.choices:
-        return label_of(col.choices[value], lang, value)
+        return pick(col.choices[value], lang, value)
     return names.get(value, value)
 
 
@@ -134,38 +125,10 @@ def _names(column: str, lang: str) -> dict[str, str]:
     return geo.column_names(column, lang)
 
 
-_GROUP_LABELS: dict[str, dict[str, dict[str, str]]] = {}  # XForm md5 -> path -> labels
-
-
 def group_labels(md5: str, xml: bytes) -> dict[str, dict[str, str]]:
     """The labels of a form's groups and repeats (``/data/plans`` -> {language -> label}), read
     once per published version; a repeat's heading on the submission page."""
-    if md5 not in _GROUP_LABELS:
-        _GROUP_LABELS[md5] = _read_group_labels(xml)
-    return _GROUP_LABELS[md5]
-
-
-def _read_group_labels(xml: bytes) -> dict[str, dict[str, str]]:
     try:
-        doc = ElementTree.fromstring(xml)
-    except Exception:  # noqa: BLE001 - no headings is better than no page
+        return xform.read(xml, md5).group_labels
+    except ValueError:  # no headings is better than no page
         return {}
-    texts: dict[str, dict[str, str]] = {}
-    for translation in doc.iter("{http://www.w3.org/2002/xforms}translation"):
-        code = language_code(translation.get("lang", "default"))
-        for text in translation:
-            value = next((v for v in text if v.get("form") in (None, "long")), None)
-            if value is not None and "".join(value.itertext()).strip():
-                texts.setdefault(text.get("id", ""), {})[code] = "".join(value.itertext()).strip()
-    found: dict[str, dict[str, str]] = {}
-    for group in doc.iter("{http://www.w3.org/2002/xforms}group"):
-        path = group.get("ref", "")
-        label = group.find("{http://www.w3.org/2002/xforms}label")
-        if not path.startswith("/") or label is None:
-            continue
-        match = re.fullmatch(r"\s*jr:itext\(\s*'([^']*)'\s*\)\s*", label.get("ref", ""))
-        if match:
-            found[path] = texts.get(match.group(1), {})
-        elif "".join(label.itertext()).strip():
-            found[path] = {"default": "".join(label.itertext()).strip()}
-    return found

@@ -23,6 +23,7 @@ from pipeline.domain.projects import list_projects
 from pipeline.models import REVIEW_STATES, Form, Submission
 from pipeline.problems import Problem
 from pipeline.schema import FormSchema, schema_for
+from pipeline.xform import pick
 
 from ..db import get_session
 from . import answers as answering
@@ -88,7 +89,7 @@ def submissions(form_id: str):
         options = listing.place_options(table, scope, filters.values)
         if "project" in table.c:
             options["project"] = _project_codes(scope, filters.values.get("district"))
-    labels = {c.name: answering.label_of(c.labels, lang, c.name) for c in schema.main.columns}
+    labels = {c.name: pick(c.labels, lang, c.name) for c in schema.main.columns}
     specs = {c.name: c for c in schema.main.columns}
     stages = specs["stage"].choices if "stage" in specs and specs["stage"].choices else {}
     return render_template(
@@ -172,8 +173,8 @@ def submission(submission_id: int):
     for spec in schema.repeats:
         rows = children.get(spec.name, [])
         if rows:
-            label = answering.label_of(headings.get(spec.path, {}), lang,
-                                       spec.name.split("__")[-1].replace("_", " ").capitalize())
+            label = pick(headings.get(spec.path, {}), lang,
+                         spec.name.split("__")[-1].replace("_", " ").capitalize())
             repeats.append((label, spec, [answering.answers(schema, spec, r, lang, files, lists,
                                                             country) for r in rows]))
     return render_template(
