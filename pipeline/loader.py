@@ -369,19 +369,26 @@ def follow(sessions: sessionmaker[Session], stopping: threading.Event,
            interval: float = GATHER_SECONDS, stop_after: float | None = None) -> int:
     """The loader's loop, the same in a thread or a process: every ``interval`` seconds load
     what is pending, until ``stopping`` is set (or ``stop_after`` seconds). A failure (the
-    database away for a moment) is logged and tried again shortly. Returns how many loaded."""
+    database away for a moment) is logged and tried again shortly; the database's trouble is
+    logged once while it lasts, and again when it ends. Returns how many loaded."""
     deadline = time.monotonic() + stop_after if stop_after is not None else None
     total = 0
+    away = False
     while not stopping.wait(interval):
         try:
             with sessions() as session:
                 if newest_pending(session) is not None:
                     done = load_pending(session)
                     total += done.ok + done.failed
+            if away:
+                log.warning("the database is back; loading again")
+                away = False
         except Exception as exc:
             if is_transient(exc):  # the database's trouble, not the submissions': they wait
-                log.warning("the database is unavailable (%s); loading again shortly",
-                            getattr(exc, "orig", None) or exc)
+                if not away:
+                    log.warning("the database is unavailable (%s); loading again when it is "
+                                "back", getattr(exc, "orig", None) or exc)
+                away = True
             else:
                 log.exception("loading pending submissions failed; trying again shortly")
             stopping.wait(1.0)

@@ -260,3 +260,33 @@ def test_a_read_only_postgresql_is_a_503_on_every_door(pg_cluster, tmp_path, cap
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+def test_the_loader_says_once_that_the_database_is_away_and_once_that_it_is_back(caplog):
+    import sqlite3
+    import threading
+
+    from pipeline import loader
+
+    stopping = threading.Event()
+    calls = []
+
+    class Session:
+        def __enter__(self):
+            calls.append(1)
+            if len(calls) <= 3:
+                raise sqlite3.OperationalError("database is locked")
+            if len(calls) >= 5:
+                stopping.set()
+            return self
+
+        def __exit__(self, *_exc):
+            return False
+
+        def scalar(self, _query):
+            return None  # nothing pending
+
+    loader.follow(Session, stopping, interval=0.001)
+    told = [r.getMessage() for r in caplog.records if r.name == "pipeline.loader"]
+    assert len(told) == 2, told
+    assert "unavailable (database is locked)" in told[0] and "back" in told[1]

@@ -52,6 +52,7 @@ def command(host: str, port: int, workers: int, threads: int) -> None:
     if removed:
         click.echo(f"Removed {removed} unfinished attachment file(s) left by a stopped server.")
     data = current_app.config["SANGJOG_DATA_DIR"]
+    _forget_stale_pid_file(Path(data) / "server.pid")
     # Each worker counts into files here; /metrics sums them (sync_server/health.py).
     counted = Path(data) / "metrics"
     shutil.rmtree(counted, ignore_errors=True)  # the counts of a server that stopped
@@ -64,3 +65,16 @@ def command(host: str, port: int, workers: int, threads: int) -> None:
             "--config", "python:sync_server.gunicorn_conf", APP]
     sys.stdout.flush()
     os.execv(sys.executable, args)
+
+
+def _forget_stale_pid_file(path: Path) -> None:
+    """Remove a pid file that names no running gunicorn: after a crash and a reboot its number
+    may belong to another process, and gunicorn would refuse to start ("Already running")."""
+    try:
+        pid = int(path.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)
+        return
+    if b"gunicorn" not in cmdline:
+        path.unlink(missing_ok=True)
