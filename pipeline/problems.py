@@ -490,6 +490,12 @@ def restore_not_empty(what: str) -> Problem:
                    "--force to replace what is there.")
 
 
+def restore_server_running(pid: int) -> Problem:
+    return Problem("restore.server_running", 409,
+                   f"The server is running on this data folder (process {pid}). Stop it first "
+                   "(systemctl stop sangjog), then restore. Nothing was restored.")
+
+
 def restore_mismatch(reason: str) -> Problem:
     return Problem("restore.mismatch", 409, f"This backup cannot be restored here: {reason}. "
                    "Nothing was restored.")

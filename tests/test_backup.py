@@ -186,13 +186,16 @@ def test_backup_while_uploading_restores_everything_acknowledged(
 
     restored = LiveServer(target_url, target_dir, workers=2)
     restored.env.pop("SECRET_KEY")
-    with restored.start(timeout=120):
+    restored.start(timeout=120)  # a loaded machine starts gunicorn slowly
+    try:
         base = f"http://127.0.0.1:{restored.port}"
         form_list = requests.get(f"{base}/key/{key}/formList", timeout=10)
         assert form_list.status_code == 200 and "site_visit" in form_list.text
         assert _upload(restored.port, key, "uuid:after-restore") == 201
         assert _logged_in(_login(base), base)  # the same password
         assert _logged_in(old_login, base)  # and a browser logged in before the backup
+    finally:
+        restored.stop()
 
     again = _cli(["restore", str(archive)], target_url, target_dir)
     assert again.exit_code == 1
@@ -283,6 +286,19 @@ def test_restore_refuses_a_folder_with_attachments_unless_forced(small):
     assert refused.exit_code == 1
     assert f"the data folder ({data_dir}) holds attachments" in refused.output
     assert not Path(url.removeprefix("sqlite:///")).exists()
+    # Not even --force while a server runs on the folder (its pid file there names a live one).
+    stand_in = subprocess.Popen([sys.executable, "-c", "import sys; print(); sys.stdin.read()",
+                                 "sangjog-serve-stand-in"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)
+    try:
+        stand_in.stdout.readline()  # it runs
+        (data_dir / "server.pid").write_text(f"{stand_in.pid}\n")
+        running = _cli(["restore", "--force", str(archive)], url, data_dir)
+        assert running.exit_code == 1
+        assert f"The server is running on this data folder (process {stand_in.pid})" in running.output
+    finally:
+        stand_in.communicate(timeout=30)  # closes its stdin: it ends
+    assert not Path(url.removeprefix("sqlite:///")).exists()
     forced = _cli(["restore", "--force", str(archive)], url, data_dir)
     assert forced.exit_code == 0, forced.output
     engine = make_engine(url)
@@ -358,3 +374,32 @@ def test_if_migrating_backs_up_only_before_an_upgrade(small, tmp_path):
     assert "backing it up first" in upgrading.output
     with tarfile.open(tmp_path / "c.tar") as tar:
         assert '"revision": "0007"' in tar.extractfile("manifest.json").read().decode()
+
+
+def test_a_backup_whose_attachments_are_elsewhere_is_refused_by_name(small):
+    """The manifest's ``attachments`` may say they live in object storage, listed by key and not
+    inside; this version cannot fetch them, and says so instead of restoring half."""
+    import io
+    import json
+
+    archive, tmp_path = small
+    elsewhere = tmp_path / "elsewhere.tar"
+    with tarfile.open(archive) as source, tarfile.open(elsewhere, "w") as out:
+        manifest = json.loads(source.extractfile("manifest.json").read())
+        objects = {}
+        for member in source.getmembers():
+            if member.name.startswith("blobs/"):
+                objects[f"attachments/{Path(member.name).name}"] = manifest["files"].pop(member.name)
+            elif member.name != "manifest.json":
+                out.addfile(member, source.extractfile(member))
+        manifest["attachments"] = {"store": "s3://district-photos", "inside": False,
+                                   "objects": objects}
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        out.addfile(info, io.BytesIO(data))
+    url, data_dir = f"sqlite:///{tmp_path / 'target.db'}", tmp_path / "target"
+    refused = _cli(["restore", str(elsewhere)], url, data_dir)
+    assert refused.exit_code == 1
+    assert "its attachments are in s3://district-photos, not inside it" in refused.output
+    _nothing_restored(url, data_dir)

@@ -7,6 +7,7 @@ settings as the server (``DATABASE_URL``, ``SANGJOG_DATA_DIR``). See docs/deploy
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 import click
 
 from pipeline import backup as backups
+from pipeline import problems
 from pipeline.problems import Problem
 
 from .. import config
@@ -143,6 +145,9 @@ def restore(archive: Path, force: bool) -> None:
     """Restore a backup into an empty database and data folder, checking every sha256."""
     database_url, data_dir = config.locations()
     try:
+        pid = _running_server(data_dir)
+        if pid is not None:
+            raise problems.restore_server_running(pid)
         done = backups.restore(archive, database_url, data_dir, force=force)
     except Problem as problem:
         raise click.ClickException(problem.message) from None
@@ -156,4 +161,14 @@ def restore(archive: Path, force: bool) -> None:
     sys.stdout.flush()
 
 
-more_commands = [restore]
+def _running_server(data_dir: Path) -> int | None:
+    """The process of a ``sangjog serve`` running on this data folder (from the pid file it keeps
+    there, ``sync_server/commands/serve.py``), if any; a file left by a killed server is ignored."""
+    try:
+        pid = int((data_dir / "server.pid").read_text().strip())
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    ours = b"gunicorn" in command_line or b"sangjog" in command_line
+    return pid if ours and pid != os.getpid() else None
+
