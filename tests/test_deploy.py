@@ -195,6 +195,10 @@ def test_nginx_site_in_front_of_the_server(tmp_path):
         assert forms.status_code == 200
         assert f"<downloadUrl>{public}/key/{key}/formXml/site_visit</downloadUrl>" in forms.text
 
+        # The uptime check of docs/deploy.md#monitoring answers through nginx.
+        health = requests.get(f"{public}/healthz", verify=str(cert), timeout=30)
+        assert health.status_code == 200, health.text
+
         # Plain HTTP sends browsers to HTTPS.
         plain = requests.get(f"http://localhost:{http_port}/login", allow_redirects=False,
                              timeout=30)
