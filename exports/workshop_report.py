@@ -84,7 +84,7 @@ def gather(session: Session, scope: Iterable[str], upazila: str, day: date | str
     names = [upazila_place.name(lang)] + ([district_place.name(lang)] if district_place else [])
     report = WorkshopReport(upazila, day, lang, ", ".join(names), tally,
                             sorted(plans, key=lambda p: (p.union, p.participant_name)))
-    roles = _role_names(session, lang)
+    roles = role_names(session, lang)
     for reason, found_ballots in (("ineligible", tally.ineligible),
                                   ("duplicate", [later for later, _kept in tally.duplicates]),
                                   ("spoiled", tally.spoiled)):
@@ -94,7 +94,8 @@ def gather(session: Session, scope: Iterable[str], upazila: str, day: date | str
     return report
 
 
-def _role_names(session: Session, lang: str) -> dict[str, str]:
+def role_names(session: Session, lang: str) -> dict[str, str]:
+    """The ballot form's voter roles (code -> label in ``lang``), for ballots set aside."""
     sel = query.select_form(session, "hl_ballot")
     try:
         choices = sel.schema.main.column("voter_role").choices if sel else None
