@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import problems, xform
+from . import caches, problems, xform
 from .db import begin_write
 from .models import FORM_STATES, AuditEvent, Form, FormMedia, FormVersion
 
@@ -242,6 +242,7 @@ def _publish(session: Session, built: BuiltForm, xlsx: bytes | None, media: dict
                  "media_missing": sorted(set(built.media) - set(media))},
     ))
     session.commit()
+    caches.clear_all()  # a new version: what this process kept is read afresh
     return version
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from . import safe_xml
+from . import caches, safe_xml
 from .problems import Problem, parse_failure
 from .schema import ColumnSpec, FormSchema
 
@@ -155,6 +155,7 @@ class _Plan:
 
 
 _PLANS: dict[int, tuple[FormSchema, _Plan]] = {}
+caches.register(_PLANS.clear)
 
 
 def _plan(schema: FormSchema) -> _Plan:

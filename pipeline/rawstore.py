@@ -24,7 +24,7 @@ from defusedxml.common import DefusedXmlException
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import problems, rawstore_fastpath, safe_xml, xform
+from . import caches, problems, rawstore_fastpath, safe_xml, xform
 from .driver_statements import DriverStatement
 from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
@@ -148,6 +148,7 @@ def store(conn: Connection, incoming: Incoming, envelope: Envelope,
 # (form id, version) -> (md5, file fields) of versions seen by the usual path; the one-statement
 # path checks the md5 in its condition, so an entry can never describe another version.
 _versions: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
+caches.register(_versions.clear)
 
 
 def _store_in_one_statement(conn: Connection, incoming: Incoming, env: Envelope,

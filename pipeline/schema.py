@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from . import xform
+from . import caches, xform
 
 XF = "{http://www.w3.org/2002/xforms}"
 H = "{http://www.w3.org/1999/xhtml}"
@@ -275,7 +275,8 @@ def _dedupe(columns: list[ColumnSpec]) -> list[ColumnSpec]:
 
 
 # In-process cache: a published version's XML never changes, so its md5 names its schema.
-_CACHE: dict[str, FormSchema] = {}
+_CACHE: dict[str, FormSchema] = {}  # version md5 -> schema
+caches.register(_CACHE.clear)
 
 
 def schema_for(session: Any, form_xml_id: str, version: str) -> FormSchema:

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import types as sqltypes
 
+from . import caches
 from .schema import DATE, DATETIME, FLOAT, INTEGER, TEXT, FormSchema, table_name
 
 
@@ -120,6 +121,7 @@ def _build(name: str, columns: dict[str, str]) -> Table:
 # ---- the per-database cache --------------------------------------------------------------
 
 _CACHE: dict[str, dict[str, Table]] = {}
+caches.register(_CACHE.clear)
 _PENDING = "sangjog_warehouse_pending"
 
 

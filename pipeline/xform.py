@@ -4,8 +4,8 @@ Every module that needs something from a published XForm asks ``read(xml, md5)``
 from the ``XForm`` it gets: the schema (``pipeline/schema.py``: binds, controls, repeats,
 labels), the raw store (``binary_paths``: its file fields), publishing (``identity``), the CSV
 zip (``document_order``) and the submission page (``group_labels``). Each version is parsed once
-per process: ``read`` keeps the ``XForm`` by the version's md5 (``clear`` empties the cache; see
-``pipeline/caches.py``), and each part is computed the first time it is asked for.
+per process: ``read`` keeps the ``XForm`` by the version's md5 (a cache ``pipeline/caches.py``
+owns), and each part is computed the first time it is asked for.
 
 Pure: bytes in, plain values out; defusedxml, so a form file can hold no entity tricks.
 """
@@ -19,6 +19,8 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
+
+from . import caches
 
 XF = "{http://www.w3.org/2002/xforms}"
 H = "{http://www.w3.org/1999/xhtml}"
@@ -174,6 +176,7 @@ def resolve(ref: str, context: str) -> str:
 
 
 _FORMS: dict[str, XForm] = {}  # md5 -> the version's XForm
+caches.register(_FORMS.clear)
 
 
 def read(xml: bytes, md5: str | None = None) -> XForm:
@@ -189,7 +192,3 @@ def cached(md5: str) -> XForm | None:
     """The version's ``XForm`` if this process has read it already (the upload path asks before
     it fetches the XML from the database)."""
     return _FORMS.get(md5)
-
-
-def clear() -> None:
-    _FORMS.clear()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
-from pipeline import access, accounts, problems, throttle
+from pipeline import access, accounts, caches, problems, throttle
 from pipeline.models import User
 
 from .db import get_session
@@ -118,6 +118,7 @@ def basic_user(username: str, password: str) -> User | None:
     return user
 
 
+@caches.register
 def forget_verified() -> None:
     """Drop every remembered credential (tests, and after bulk password changes)."""
     with _lock:

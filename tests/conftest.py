@@ -85,6 +85,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path):
+    from pipeline import caches
     from pipeline.db import writer_for
     from sync_server import background_loader, create_app
 
@@ -96,6 +97,7 @@ def app(database_url: str, tmp_path: Path):
         "WTF_CSRF_ENABLED": True,
     })
     yield app
+    caches.clear_all()  # the next test starts with nothing remembered from this one
     background_loader.stop(app)
     writer_for(app.extensions["engine"]).close()
     app.extensions["engine"].dispose()

@@ -221,3 +221,17 @@ def test_xlsx_files_are_real_workbooks_with_three_sheets():
         book = load_workbook(formtools.XLSFORMS / f"{form_id}.xlsx", read_only=True)
         assert {"survey", "choices", "settings"} <= set(book.sheetnames)
         book.close()
+
+
+def test_publishing_clears_the_process_caches(session, built_forms):
+    """``pipeline/caches.py`` owns every cache; a publish empties them all."""
+    from pipeline import caches, xform
+
+    built = built_forms["hl_nomination"]
+    xform.read(built.xml, built.md5)
+    calls = []
+    caches.register(calls.clear)  # any registered cache is cleared too
+    calls.append("kept")
+    forms.publish(session, built, None, {}, "admin")
+    assert xform.cached(built.md5) is None
+    assert calls == []
