@@ -173,3 +173,26 @@ def test_a_local_level_officer_sees_only_that_palika(client, db, nepal):
     assert other.get("/downloads/export", query_string={
         "area": "np_local_level:30601", "period": "2083/84", "format": "xlsx",
         "lang": "ne"}).status_code == 403
+
+
+def test_the_people_page_keeps_a_local_level_scope_when_access_is_saved(client, db, nepal):
+    """Local levels (753) are given with `sangjog user create --scope np_local_level:…`; the
+    People page shows a user's own local level as chosen, so saving their access keeps it."""
+    from sqlalchemy import select
+
+    from pipeline import accounts
+    from pipeline.models import User
+
+    accounts.create_user(db, "ll_shankharapur", webdata.PASSWORD, "supervisor",
+                         ["np_local_level:30601"])
+    webdata.login(client, "admin")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert re.search(r'<option value="np_local_level:30601" selected>शंखरापुर नगरपालिका|'
+                     r'<option value="np_local_level:30601" selected>Shankharapur Municipality', page)
+    saved = client.post("/admin/users/ll_shankharapur/access", data={
+        "role": "district_officer", "scope": ["np_local_level:30601"],
+        "csrf_token": webdata.csrf(page)})
+    assert saved.status_code == 302
+    user = db.scalar(select(User).where(User.username == "ll_shankharapur"))
+    db.refresh(user)
+    assert (user.role, user.scope) == ("district_officer", ["np_local_level:30601"])
