@@ -72,7 +72,17 @@ def test_a_followup_dated_before_its_plan_is_refused():
     answers = _replace(SAMPLE_ANSWERS["hl_followup"], "/data/followup_date", "2026-06-14")
     result = fill("hl_followup", answers)
     assert not result.ok
-    assert result.violation("/data/followup_date")["message"].startswith("The follow-up date cannot be before")
+    # The form opens in Bengali (the one language policy), so its messages are Bengali.
+    assert result.violation("/data/followup_date")["message"].startswith("ফলো-আপের তারিখ কর্মপরিকল্পনার তারিখের আগে")
+    english = fill("hl_followup", answers, language="en")
+    assert english.violation("/data/followup_date")["message"].startswith("The follow-up date cannot be before")
+
+
+@pytest.mark.parametrize("form_id", formtools.FORM_IDS)
+def test_every_form_opens_in_bengali_and_offers_english_and_nepali(form_id):
+    xml = formtools.built_forms()[form_id].xml.decode("utf-8")
+    assert '<translation lang="Bengali (bn)" default="true()">' in xml
+    assert '<translation lang="English (en)">' in xml and '<translation lang="Nepali (ne)">' in xml
 
 
 def test_the_reporting_period_cannot_end_before_it_starts():
@@ -85,7 +95,7 @@ def test_the_reporting_period_cannot_end_before_it_starts():
 def test_a_sixth_repeat_row_is_refused(form_id, count, row):
     answers = _replace(SAMPLE_ANSWERS[form_id], count, "6")
     refused = fill(form_id, answers)
-    assert refused.violation(count)["message"] == "Enter a number from 1 to 5."
+    assert refused.violation(count)["message"] == "১ থেকে ৫ এর মধ্যে একটি সংখ্যা লিখুন।"
 
     five = _replace(SAMPLE_ANSWERS[form_id], count, "5")
     field = "practice"

@@ -19,7 +19,11 @@ from openpyxl.styles import Font, PatternFill
 # The location lists (see their README); another checkout points SANGJOG_GEO_DIR at its copy.
 GEO = Path(os.environ.get("SANGJOG_GEO_DIR", "/work/shared/geo"))
 LANGUAGES = ("English (en)", "Bengali (bn)", "Nepali (ne)")
-VERSION = "2026120302"  # date + serial: raise it on every change (see xlsforms/README.md)
+VERSION = "2026120303"  # date + serial: raise it on every change (see xlsforms/README.md)
+# One policy for all five forms: they open in Bengali (Bangladesh's language, and that of most of
+# their users); a Nepal user of Forms 1 and 2 picks Nepali once per phone in Collect (⋮ → Change
+# language), which Collect keeps for the form and its next versions (docs/forms.md).
+DEFAULT_LANGUAGE = "Bengali (bn)"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import locations
 from .common import (
+    DEFAULT_LANGUAGE,
     NOT_FUTURE,
     NOT_FUTURE_MESSAGE,
     ONE_TO_FIVE,
@@ -87,4 +88,4 @@ def build():
     choices["topic"] = [{"name": name, "label": label} for name, label in TOPICS]
     return survey, choices, settings(
         FORM_ID, "Peer-learning action plan (Form 1)",
-        "concat(${participant_name}, ' – ', ${lg_name}, ' – ', ${date_prepared})", "English (en)")
+        "concat(${participant_name}, ' – ', ${lg_name}, ' – ', ${date_prepared})", DEFAULT_LANGUAGE)

@@ -4,7 +4,7 @@ workshop's nominated practices (from ballot_candidates.csv) and ranks them."""
 from __future__ import annotations
 
 from . import locations
-from .common import T, row, settings
+from .common import DEFAULT_LANGUAGE, T, row, settings
 
 FORM_ID = "hl_ballot"
 
@@ -80,4 +80,4 @@ def build():
     return survey, choices, settings(
         FORM_ID, "HLP workshop: ballot for the best five good practices",
         "concat(${voter_name}, ' – ', jr:choice-name(${upazila}, '${upazila}'), ' – ', ${ballot_date})",
-        "Bengali (bn)")
+        DEFAULT_LANGUAGE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import locations
 from .common import (
+    DEFAULT_LANGUAGE,
     NOT_FUTURE,
     NOT_FUTURE_MESSAGE,
     ONE_TO_FIVE,
@@ -116,4 +117,4 @@ def build():
     choices["yes_no"] = YES_NO
     return survey, choices, settings(
         FORM_ID, "Peer-learning follow-up of results (Form 2)",
-        "concat(${participant_name}, ' – ', ${lg_name}, ' – ', ${followup_date})", "English (en)")
+        "concat(${participant_name}, ' – ', ${lg_name}, ' – ', ${followup_date})", DEFAULT_LANGUAGE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import locations
-from .common import NOT_FUTURE, NOT_FUTURE_MESSAGE, T, row, settings
+from .common import DEFAULT_LANGUAGE, NOT_FUTURE, NOT_FUTURE_MESSAGE, T, row, settings
 
 FORM_ID = "hl_nomination"
 
@@ -41,4 +41,4 @@ def build():
     ]
     return survey, choices, settings(
         FORM_ID, "HLP workshop: good-practice nomination",
-        "concat(${practice_title}, ' – ', ${union_name}, ' – ', ${workshop_date})", "Bengali (bn)")
+        "concat(${practice_title}, ' – ', ${union_name}, ' – ', ${workshop_date})", DEFAULT_LANGUAGE)

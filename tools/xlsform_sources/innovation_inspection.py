@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import locations
 from .common import (
+    DEFAULT_LANGUAGE,
     NOT_FUTURE,
     NOT_FUTURE_MESSAGE,
     NOT_NEGATIVE,
@@ -155,4 +156,4 @@ def build():
     choices["category"] = [{"name": n, "label": t} for n, t in CATEGORIES]
     return survey, choices, settings(
         FORM_ID, "Innovation project inspection",
-        "concat(${project_name}, ' – ', ${visit_date})", "Bengali (bn)")
+        "concat(${project_name}, ' – ', ${visit_date})", DEFAULT_LANGUAGE)
