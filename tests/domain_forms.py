@@ -56,7 +56,8 @@ FORMS: dict[str, tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]]
                    ("position", "string"), ("period_type", "string"), ("period_start", "date"),
                    ("period_end", "date"), ("officer_name", "string"), ("plan_date", "date"),
                    ("followup_date", "date")],
-        {"results": [("practice", "string"), ("result", "string"), ("verification", "string")]},
+        {"results": [("tried", "string"), ("practice", "string"), ("result", "string"),
+                     ("verification", "string")]},
     ),
 }
 

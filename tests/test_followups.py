@@ -53,8 +53,9 @@ def linked(session, tmp_path):
         # by key, first quarter
         "f1": followup(session, blobs, "Rahima Begum", AMTALI, "quarterly", "2026-01-01",
                        "2026-03-31", link="plan-1",
-                       results=[{"practice": "Tax fair", "result": "Tax up 20%"},
-                                {"practice": "Holding tax survey", "result": "Done"}]),
+                       results=[{"tried": "yes", "practice": "Tax fair", "result": "Tax up 20%"},
+                                {"practice": "Holding tax survey", "result": "Done"},
+                                {"tried": "no", "practice": "Ward shava"}]),
         # by name + union, the plan made on plan_date
         "f2": followup(session, blobs, "rahima  begum.", AMTALI, "half_yearly", "2026-07-01",
                        "2026-12-31", plan_date="2026-06-01"),
@@ -87,6 +88,7 @@ def test_follow_ups_link_by_key_or_by_participant_and_local_government(session, 
     assert p1.plan.practices == ("Tax fair", "Holding tax survey")
     assert p1.plan.local_government == "10040913" and p3.plan.local_government == "30601"
     first = p1.of_type("quarterly")[0]
+    # A practice of the plan that was not tried is no result; rows sent before "tried" count.
     assert [(r.practice, r.result) for r in first.results] == [
         ("Tax fair", "Tax up 20%"), ("Holding tax survey", "Done")]
     assert [f.action_plan for f in unlinked_followups(session)] == ["no-such-plan"]

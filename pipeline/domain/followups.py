@@ -1,7 +1,8 @@
 """Which Form 1 action plans have a Form 2 follow-up, in each quarter, half-year and year.
 
 A follow-up (``hl_followup``) names the plan it follows in ``action_plan`` (the Form 1 key,
-chosen from ``action_plans.csv``). When that field is empty it is matched by participant name
+chosen from ``action_plans.csv``); its ``results`` are the rows whose practice was tried
+(``tried`` is not ``no``). When that field is empty it is matched by participant name
 (normalised as for ballots) and local government (union in Bangladesh, local level in Nepal);
 among several such plans the one prepared on the follow-up's ``plan_date`` wins, otherwise the
 latest prepared on or before the follow-up. A follow-up belongs to the period its
@@ -238,6 +239,7 @@ def _followup(row: dict[str, Any], results: list[dict[str, Any]]) -> Followup:
         followup_date=tables.as_date(row.get("followup_date")),
         plan_date=tables.as_date(row.get("plan_date")),
         officer_name=_text(row, "officer_name"), country=places.country_of(row),
+        # A practice of the plan the follow-up says was not tried has no result to report.
         results=tuple(Result(_text(r, "practice"), _text(r, "result"), _text(r, "verification"))
-                      for r in results),
+                      for r in results if _text(r, "tried") != "no"),
     )
