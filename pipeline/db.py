@@ -240,6 +240,20 @@ def writer_for(engine: Engine) -> Writer:
     return found
 
 
+@contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """The block as one write transaction: begun as a writer (``begin_write``), committed when
+    the block ends, rolled back if anything in it raises. The session may have read already
+    (SQLAlchemy's own ``session.begin()`` refuses a session that has)."""
+    begin_write(session)
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
 def begin_write(session: Session) -> None:
     """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite)."""
     if session.in_transaction():

@@ -16,7 +16,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from . import loader, warehouse
-from .db import begin_write
+from .db import write_transaction
 from .models import Form, FormVersion, Submission
 from .problems import unknown_form
 from .schema import FormSchema, schema_for
@@ -55,8 +55,7 @@ def rebuild(session: Session, form_xml_id: str | None = None, batch_size: int = 
 def _rebuild_form(session: Session, form_pk: int, form_xml_id: str, batch_size: int,
                   on_progress: Callable[[int], None] | None) -> Rebuilt:
     result = Rebuilt(form_xml_id)
-    begin_write(session)
-    try:
+    with write_transaction(session):
         versions = session.scalars(
             select(FormVersion.version).where(FormVersion.form_id == form_pk)
             .order_by(FormVersion.id)).all()
@@ -89,10 +88,6 @@ def _rebuild_form(session: Session, form_pk: int, form_xml_id: str, batch_size: 
             ix.create(conn)
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default again
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return result
 
 

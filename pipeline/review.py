@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import problems
-from .db import begin_write
+from .db import write_transaction
 from .models import AuditEvent, Submission
 from .scope import Scope
 
@@ -43,8 +43,7 @@ def set_review(session: Session, submission_ids: Iterable[int], state: str, comm
         raise problems.too_many_to_review(MAX_BATCH)
     if state in NEEDS_COMMENT and not comment:
         raise problems.comment_required()
-    begin_write(session)
-    try:
+    with write_transaction(session):
         submissions = _load(session, ids, scope)
         from . import warehouse
 
@@ -56,10 +55,6 @@ def set_review(session: Session, submission_ids: Iterable[int], state: str, comm
             session.add(AuditEvent(actor=actor, action="submission.review", submission_id=sub.id,
                                    form_id=sub.form_id, from_state=previous, to_state=state,
                                    comment=comment, details={"instance_id": sub.instance_id}))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return submissions
 
 
@@ -69,18 +64,13 @@ def add_comment(session: Session, submission_id: int, comment: str, actor: str, 
     text = (comment or "").strip()
     if not text:
         raise problems.empty_comment()
-    begin_write(session)
-    try:
+    with write_transaction(session):
         (sub,) = _load(session, [submission_id], scope)
         event = AuditEvent(actor=actor, action="submission.comment", submission_id=sub.id,
                            form_id=sub.form_id, from_state=sub.review_state,
                            to_state=sub.review_state, comment=text,
                            details={"instance_id": sub.instance_id})
         session.add(event)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return event
 
 

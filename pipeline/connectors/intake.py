@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline import ingest, problems, rawstore
-from pipeline.db import begin_write
+from pipeline.db import begin_write, write_transaction
 from pipeline.models import AuditEvent, Source, Submission
 from pipeline.problems import Problem
 from pipeline.storage import BlobStore
@@ -113,16 +113,11 @@ def carry_review(session: Session, source: Source, sub: Submission, state: str |
         return False
     from pipeline import warehouse
 
-    begin_write(session)
-    try:
+    with write_transaction(session):
         previous = sub.review_state
         sub.review_state = state
         warehouse.set_review_state(session.connection(), sub.id, state)
         _record_remote_review(session, source, sub, previous, state, commit=False)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return True
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipeline import problems
-from pipeline.db import begin_write
+from pipeline.db import begin_write, write_transaction
 from pipeline.models import PullRun, Source, utcnow
 from pipeline.problems import Problem
 
@@ -108,8 +108,7 @@ def start(session: Session, kind: str, source: Source | None = None) -> Run:
     """Open a run; for a source, claim it first (``source.pull_running`` if another pull holds
     it). An older run of the same source still marked running was cut off."""
     session.commit()
-    begin_write(session)
-    try:
+    with write_transaction(session):
         if source is not None:
             _claim(session, source)
             session.execute(
@@ -127,10 +126,6 @@ def start(session: Session, kind: str, source: Source | None = None) -> Run:
             session.execute(update(Source).where(Source.id == source.id)
                             .values(pull_run_id=row.id)
                             .execution_options(synchronize_session=False))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     _forget_claim(session, source)
     return Run(session, row, source)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipeline import problems
-from pipeline.db import begin_write
+from pipeline.db import write_transaction
 from pipeline.models import AuditEvent, Form, PullRun, Source
 from pipeline.storage import BlobStore
 
@@ -39,8 +39,7 @@ def add(session: Session, *, kind: str, name: str, url: str, secret: str, remote
             raise problems.bad_source("An ODK Central source needs the email address it logs in with.")
     elif not remote_form:
         raise problems.bad_source("A KoBoToolbox source needs the asset uid (from the project's URL).")
-    begin_write(session)
-    try:
+    with write_transaction(session):
         form = session.scalar(select(Form).where(Form.xml_form_id == form_id))
         if form is None:
             raise problems.unknown_form(form_id)
@@ -52,10 +51,6 @@ def add(session: Session, *, kind: str, name: str, url: str, secret: str, remote
         session.flush()
         session.add(AuditEvent(actor=actor, action="source.add", form_id=form.id,
                                details=describe(source)))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return source
 
 
@@ -77,18 +72,13 @@ def last_run(session: Session, source: Source) -> PullRun | None:
 
 def remove(session: Session, name: str, actor: str = "system") -> None:
     """Delete a source; its past runs stay on the health page, detached from it."""
-    begin_write(session)
-    try:
+    with write_transaction(session):
         source = get(session, name)
         session.execute(update(PullRun).where(PullRun.source_id == source.id)
                         .values(source_id=None))
         session.add(AuditEvent(actor=actor, action="source.remove", form_id=source.form_id,
                                details=describe(source)))
         session.delete(source)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def describe(source: Source) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .. import problems
-from ..db import begin_write
+from ..db import write_transaction
 from ..models import AuditEvent, InnovationProject, Submission
 from ..scope import Scope
 from . import places, tables
@@ -258,8 +258,7 @@ def add_candidate(session: Session, submission_id: int, actor: str,
     upazila = places.place("bd_upazila", chosen.upazila) if chosen.upazila else None
     if session.in_transaction():
         session.commit()  # end the reads so the write starts fresh (SQLite write lock)
-    begin_write(session)
-    try:
+    with write_transaction(session):
         taken = set(session.scalars(select(InnovationProject.code)))
         code = chosen.code if CODE.fullmatch(chosen.code) and chosen.code not in taken \
             else _new_code(chosen.district, taken)
@@ -274,10 +273,6 @@ def add_candidate(session: Session, submission_id: int, actor: str,
         session.add(AuditEvent(actor=actor, action="projects.add_candidate",
                                details={"code": code, "submission_id": submission_id,
                                         "name": chosen.name}))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return project
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import problems
-from ..db import begin_write
+from ..db import write_transaction
 from ..models import AuditEvent, InnovationProject
 from . import places
 
@@ -46,8 +46,7 @@ def import_projects(session: Session, source: str | Path | bytes, actor: str = "
     rows = _checked_rows(_read(data))
     if session.in_transaction():
         session.commit()  # end the caller's reads so the write starts fresh (SQLite write lock)
-    begin_write(session)
-    try:
+    with write_transaction(session):
         existing = {
             p.code: p
             for p in session.scalars(
@@ -69,10 +68,6 @@ def import_projects(session: Session, source: str | Path | bytes, actor: str = "
         session.add(AuditEvent(actor=actor, action="projects.import",
                                details={"created": created, "updated": updated,
                                         "unchanged": unchanged}))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return ImportResult(created, updated, unchanged)
 
 
