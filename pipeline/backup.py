@@ -15,8 +15,8 @@ also reads the attachment list), then the blobs that snapshot names are copied: 
 exists. Uploads go on meanwhile; what they commit after the snapshot is in the next backup.
 
 The manifest's ``attachments`` says where attachments live. Today they are files and travel
-inside (``"inside": true``); attachments in object storage would be listed there by key with
-their sums and ``"inside": false``, and are then not in the archive.
+inside (``"inside": true``); attachments in object storage (``BLOB_STORE=s3://…``) are listed there by key,
+sum and size with ``"inside": false`` and stay in the bucket, which its own tools back up.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url
 
 from . import problems
 from .db import MIGRATIONS, make_engine
-from .storage import BlobStore
+from .storage import AnyStore, BlobStore
 
 FORMAT = "sangjog-backup"
 FORMAT_VERSION = 1
@@ -86,15 +86,18 @@ class _Snapshot:
 # ---- backup ----------------------------------------------------------------------------------
 
 def backup(database_url: str, data_dir: Path, output: Path, *,
-           after_snapshot: Callable[[], None] | None = None) -> Summary:
+           after_snapshot: Callable[[], None] | None = None,
+           store: AnyStore | None = None) -> Summary:
     """Write a backup of the database and the attachments of ``data_dir`` to ``output``
     (written beside it under a temporary name, fsynced, then renamed: never half a file).
-    ``after_snapshot`` runs once the database is copied, before the attachments are."""
+    ``after_snapshot`` runs once the database is copied, before the attachments are.
+    ``store``: the attachment store (default: the data folder's); attachments in object
+    storage stay there and are listed in the manifest by key, sum and size, each checked."""
     started = time.monotonic()
     dialect = _dialect(database_url)
     output = Path(output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    blobs = BlobStore(Path(data_dir) / "blobs")
+    blobs = store if store is not None else BlobStore(Path(data_dir) / "blobs")
     work = Path(tempfile.mkdtemp(prefix=".sangjog-backup-", dir=output.parent))
     partial = work / output.name
     try:
@@ -110,7 +113,16 @@ def backup(database_url: str, data_dir: Path, output: Path, *,
                                                      format=tarfile.PAX_FORMAT) as tar:
             files[dump.name] = _add(tar, dump.name, dump)
             dump.unlink()
-            for digest in snap.blobs:
+            keys: dict[str, dict[str, Any]] = {}
+            for digest in snap.blobs if blobs.kind != "files" else ():
+                size = blobs.size(digest)
+                if size is None:
+                    summary.missing.append(digest)
+                    continue
+                keys[digest] = {"key": blobs.key(digest), "size": size}
+                summary.blobs += 1
+                summary.blob_bytes += size
+            for digest in snap.blobs if blobs.kind == "files" else ():
                 path = blobs.path(digest)
                 name = path.relative_to(blobs.root.parent).as_posix()
                 try:
@@ -133,7 +145,10 @@ def backup(database_url: str, data_dir: Path, output: Path, *,
                              "submissions": snap.submissions, "attachments": snap.attachments},
                 "attachments": {"store": "files", "inside": True, "count": summary.blobs,
                                 "bytes": summary.blob_bytes, "missing": summary.missing,
-                                "damaged": summary.damaged},
+                                "damaged": summary.damaged} if blobs.kind == "files" else {
+                    "store": str(blobs), "inside": False, "count": summary.blobs,
+                    "bytes": summary.blob_bytes, "missing": summary.missing,
+                    "damaged": summary.damaged, "objects": keys},
                 "files": files,
             }
             data = json.dumps(manifest, indent=1, sort_keys=True).encode()

@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                  "App users: one key (and QR code) per phone or team, limited to chosen forms."),
     "backup": ("backup", "command",
                "Back up the database, attachments and secret key while the server runs."),
+    "blobs": ("blobs", "command",
+              "Attachments: move them to object storage, check that every one is there."),
     "ballots": ("ballots", "command", "Workshop ballots: tally votes for nominated good practices."),
     "export": ("export", "command",
                "Excel workbooks for district offices and ODK Central-layout CSV zips."),
@@ -45,7 +47,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Restore a backup into an empty database and data folder, checking every sha256."),
     "serve": ("serve", "command", "Serve ODK Collect (OpenRosa) and the web pages."),
     "setup": ("setup", "command",
-              "Migrate the database, publish new form versions and create the first admin."),
+              "Migrate the database, publish new forms, explain the project registry, make the "
+              "first admin."),
     "source": ("sources", "command",
                "Remote servers to pull submissions from: KoBoToolbox assets and ODK Central forms."),
     "user": ("users", "command",

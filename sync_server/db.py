@@ -6,7 +6,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from pipeline.db import make_engine, session_factory, upgrade
-from pipeline.storage import BlobStore
+from pipeline.storage import AnyStore, open_store
 
 
 def init_app(app: Flask) -> None:
@@ -14,7 +14,8 @@ def init_app(app: Flask) -> None:
                          busy_seconds=float(app.config["SQLITE_BUSY_SECONDS"]))
     app.extensions["engine"] = engine
     app.extensions["sessions"] = session_factory(engine)
-    app.extensions["blobs"] = BlobStore(f"{app.config['SANGJOG_DATA_DIR']}/blobs")
+    app.extensions["blobs"] = open_store(app.config["BLOB_STORE"], app.config["SANGJOG_DATA_DIR"],
+                                         endpoint_url=app.config["BLOB_STORE_ENDPOINT_URL"])
     if app.config.get("AUTO_MIGRATE", True):
         upgrade(engine)
     # A request may run inside a longer app context (tests, CLI): its session ends with it.
@@ -28,7 +29,7 @@ def get_session() -> Session:
     return g.db_session
 
 
-def get_blobs() -> BlobStore:
+def get_blobs() -> AnyStore:
     return current_app.extensions["blobs"]
 
 

@@ -18,7 +18,6 @@ import hmac
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -99,12 +98,7 @@ def _database() -> bool:
 
 
 def _attachment_store() -> bool:
-    root = get_blobs().root
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=root) as probe:
-        probe.write(b"ok")
-        probe.flush()
-        os.fsync(probe.fileno())
+    get_blobs().check_writable()
     return True
 
 

@@ -88,8 +88,7 @@ def _multipart_parts(request: Request, boundary: str, chunk_size: int) -> list[_
     stream = request.stream  # raises 413 when the declared length is over the limit
     spool = None  # the system's temporary folder, outside an app (tests of this module)
     if has_app_context():  # beside the attachment store: the same disk
-        spool = get_blobs().root
-        spool.mkdir(parents=True, exist_ok=True)
+        spool = get_blobs().spool_dir()
     parts: list[_Part] = []
     try:
         with multipart.PushMultipartParser(boundary, max_header_count=16,

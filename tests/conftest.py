@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from pipeline.db import make_engine, upgrade
 from tests.pg import Cluster
+from tests.s3 import s3_server  # noqa: F401 (a fixture)
 
 BACKENDS = ("sqlite", "postgresql")
 _counter = itertools.count()
@@ -34,6 +35,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         choice = metafunc.config.getoption("--db")
         backends = BACKENDS if choice == "both" else (choice,)
         metafunc.parametrize("backend", backends, scope="session" if False else "function")
+    if metafunc.definition.get_closest_marker("both_stores") and "app" in metafunc.fixturenames:
+        metafunc.parametrize("blob_settings", ["files", "s3"], indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +87,18 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path):
+def blob_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The attachment store of a test's app: the data folder, or (tests marked ``both_stores``,
+    run once with each) a fresh bucket on the suite's S3 protocol server (``tests/s3.py``)."""
+    if getattr(request, "param", "files") != "s3":
+        return {}
+    server = request.getfixturevalue("s3_server")
+    return {"BLOB_STORE": f"s3://{server.new_bucket()}/attachments",
+            "BLOB_STORE_ENDPOINT_URL": server.url}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, blob_settings: dict[str, str]):
     from pipeline import caches
     from pipeline.db import writer_for
     from sync_server import background_loader, create_app
@@ -95,6 +109,7 @@ def app(database_url: str, tmp_path: Path):
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": True,
+        **blob_settings,
     })
     yield app
     caches.clear_all()  # the next test starts with nothing remembered from this one

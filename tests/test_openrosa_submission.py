@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 
+import pytest
 from defusedxml import ElementTree
 from sqlalchemy import select
 
@@ -44,6 +45,7 @@ def test_head_answers_204_with_openrosa_headers(client, session):
     assert "WWW-Authenticate" in unauthenticated.headers
 
 
+@pytest.mark.both_stores
 def test_submission_with_a_photo_is_stored_exactly(app, client, session):
     publish_site_visit(session)
     key = app_user(session).token
@@ -65,6 +67,7 @@ def test_submission_with_a_photo_is_stored_exactly(app, client, session):
     assert _blob(app, photo.sha256) == JPEG
 
 
+@pytest.mark.both_stores
 def test_attachment_found_by_part_name_when_the_file_name_is_generic(app, client, session):
     publish_site_visit(session)
     key = app_user(session).token
@@ -87,6 +90,7 @@ def test_resend_is_201_and_stores_nothing_twice(client, session):
     assert len(_stored(session, "uuid:0001").attachments) == 1
 
 
+@pytest.mark.both_stores
 def test_split_upload_adds_the_later_attachments(app, client, session):
     publish_site_visit(session)
     key = app_user(session).token
@@ -111,6 +115,7 @@ def test_same_instance_id_with_different_xml_is_a_conflict(client, session):
     assert _stored(session, "uuid:0001").xml == submission_xml(name="Rina")
 
 
+@pytest.mark.both_stores
 def test_edit_becomes_current_and_keeps_photos_it_still_names(app, client, session):
     publish_site_visit(session)
     key = app_user(session).token

@@ -109,7 +109,7 @@ def _backup(output: Path | None, folder: Path | None, keep: int | None, every: f
 def _once(database_url: str, data_dir: Path, output: Path, folder: Path | None = None,
           keep: int | None = None) -> None:
     try:
-        made = backups.backup(database_url, data_dir, output)
+        made = backups.backup(database_url, data_dir, output, store=_store(data_dir))
     except Problem as problem:
         raise click.ClickException(problem.message) from None
     except OSError as exc:
@@ -172,3 +172,10 @@ def _running_server(data_dir: Path) -> int | None:
     ours = b"gunicorn" in command_line or b"sangjog" in command_line
     return pid if ours and pid != os.getpid() else None
 
+
+def _store(data_dir: Path):
+    """The attachment store the settings name (``BLOB_STORE``), without starting the app."""
+    from pipeline.storage import open_store
+
+    return open_store(os.environ.get("BLOB_STORE"), data_dir,
+                      endpoint_url=os.environ.get("BLOB_STORE_ENDPOINT_URL"))

@@ -36,8 +36,7 @@ XLSFORMS = Path(__file__).resolve().parents[2] / "xlsforms"
               help="Import (or not) the 16 sample innovation projects into an empty registry; "
                    "asked at a terminal when not given.")
 def command(forms_dir: Path, sample_projects: bool | None) -> None:
-    """Migrate the database, publish new form versions, explain the project registry and create
-    the first admin."""
+    """Migrate the database, publish new forms, explain the project registry, make the first admin."""
     upgrade(current_app.extensions["engine"])
     click.echo("Database is up to date.")
     _publish_forms(forms_dir)

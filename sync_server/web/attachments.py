@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, current_app, request, send_file
+from flask import Blueprint, Flask, current_app, redirect, request, send_file
 from sqlalchemy import select
 
 from pipeline import problems
@@ -48,14 +48,25 @@ def attachment(submission_id: int, name: str):
         raise problems.not_found("That file")
     if request.args.get("size") == "thumb" and found.content_type.startswith("image/"):
         folder = Path(current_app.config["SANGJOG_DATA_DIR"]) / "thumbs"
-        small = thumbnail(blobs.path(found.sha256), folder, found.sha256)
+        small = thumbnail(lambda: blobs.open(found.sha256), folder, found.sha256)
         if small is not None:
             kind = "image/svg+xml" if small == PLACEHOLDER else "image/jpeg"
             return send_file(small, mimetype=kind, conditional=True)
     # Only pictures, sound and video open in the browser; anything else (HTML, SVG) downloads.
     inline = found.content_type.startswith(INLINE_TYPES) and found.content_type != "image/svg+xml"
+    # Object storage can hand the bytes out itself, for a short while (BLOB_DOWNLOAD_URL_SECONDS).
+    seconds = int(current_app.config.get("BLOB_DOWNLOAD_URL_SECONDS") or 0)
+    url = blobs.download_url(found.sha256, name=found.name, content_type=found.content_type,
+                             inline=inline, seconds=seconds) if seconds > 0 else None
+    if url is not None:
+        return redirect(url, code=302)
     # Photos are submission data: never stored in a cache (the page headers say no-store).
-    response = send_file(blobs.path(found.sha256), mimetype=found.content_type,
-                         as_attachment=not inline, download_name=found.name, conditional=True)
+    # A file streams in chunks from the folder or the object store: never whole in memory.
+    source = blobs.path(found.sha256) if blobs.kind == "files" else blobs.open(found.sha256)
+    response = send_file(source, mimetype=found.content_type, as_attachment=not inline,
+                         download_name=found.name, conditional=blobs.kind == "files",
+                         etag=found.sha256)
+    if blobs.kind != "files":
+        response.content_length = found.size
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -52,7 +52,7 @@ MEASURE = """
 import re, sys
 from pathlib import Path
 from sync_server.web.thumbnails import thumbnail
-made = thumbnail(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])
+made = thumbnail(lambda: Path(sys.argv[1]).open("rb"), Path(sys.argv[2]), sys.argv[3])
 status = Path("/proc/self/status").read_text()
 print(made.name, int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
 """
