@@ -21,6 +21,9 @@ from pipeline.db import make_engine, upgrade
 from tests.pg import Cluster
 from tests.s3 import s3_server  # noqa: F401 (a fixture)
 
+# The web tests' fixtures (db, blobs, world, fast_hashing), for every test that asks for them.
+pytest_plugins = ["tests.webdata"]
+
 BACKENDS = ("sqlite", "postgresql")
 _counter = itertools.count()
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from tests import webdata
 from tests.test_browser import browser, log_in, page, server, shot  # noqa: F401
 from tests.test_web_ballots import workshops  # noqa: F401
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 

@@ -21,7 +21,7 @@ from pipeline import links
 from pipeline.models import FormLink, Submission
 from sync_server.cli import cli
 from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 

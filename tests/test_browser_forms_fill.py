@@ -23,7 +23,6 @@ from pipeline import links, loader
 from pipeline.domain import tables
 from pipeline.ingest import Incoming, accept
 from tests import formtools, webdata
-from tests.webdata import blobs, db  # noqa: F401
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

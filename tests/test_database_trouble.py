@@ -28,7 +28,7 @@ from pipeline.db import make_engine, upgrade, writer_for
 from pipeline.models import Submission
 from tests.collect import JPEG, multipart, publish_site_visit, submission_xml
 from tests.pg import Cluster
-from tests.webdata import PASSWORD, fast_hashing, login  # noqa: F401 - a fixture
+from tests.webdata import PASSWORD, login
 
 SECRET_KEY_IN_PATH = "app-user-key-never-logged"
 

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from tests import webdata
-from tests.webdata import blobs, db, fast_hashing, world  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"

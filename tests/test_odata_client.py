@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from pipeline import accounts
 from pipeline.ingest import Incoming, accept
 from tests import wh_forms
-from tests.webdata import PASSWORD, blobs, db, fast_hashing  # noqa: F401
+from tests.webdata import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 ROWS = 120

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.models import Submission
 from tests import webdata
-from tests.webdata import KURIGRAM, PASSWORD, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, PASSWORD, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 FORM = "innovation_inspection"

@@ -15,7 +15,7 @@ from pipeline import accounts
 from pipeline.models import AppUser, Form, PullRun, Source, Submission, User, utcnow
 from sync_server import qr
 from tests import webdata
-from tests.webdata import RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 ADMIN_PAGES = ("/admin/forms", "/admin/users", "/admin/app-users", "/admin/health")

@@ -11,7 +11,6 @@ from pipeline import accounts
 from pipeline.models import AuditEvent, User
 from sync_server.cli import cli
 from tests import webdata
-from tests.webdata import db, fast_hashing  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 

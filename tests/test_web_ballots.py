@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.ingest import Incoming, accept
 from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 DIVISION = "55"  # Rangpur division holds both districts

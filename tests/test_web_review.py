@@ -19,7 +19,7 @@ from pipeline.models import AuditEvent, Form, Submission
 from pipeline.problems import Problem
 from sync_server.web import listing
 from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from pipeline import accounts
 from pipeline.models import AuditEvent
 from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"

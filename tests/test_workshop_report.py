@@ -20,7 +20,6 @@ from pipeline.problems import Problem
 from sync_server.cli import cli
 from tests import formtools, webdata
 from tests.export_fixtures import BALLOTS, ELIGIBLE, NOMINATION_KEYS, load_all
-from tests.webdata import blobs, db, fast_hashing, world  # noqa: F401
 
 KALIGANJ, DAY = "303334", "2026-08-02"
 PARTICIPANT = "মোছাঃ রোকেয়া বেগম"

@@ -15,16 +15,7 @@ from sqlalchemy import select
 from pipeline import accounts
 from pipeline.models import Submission
 from tests import collect
-from tests.webdata import (  # noqa: F401
-    KURIGRAM,
-    PASSWORD,
-    RANGPUR,
-    blobs,
-    db,
-    fast_hashing,
-    inspection_xml,
-    world,
-)
+from tests.webdata import KURIGRAM, PASSWORD, RANGPUR, inspection_xml
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 

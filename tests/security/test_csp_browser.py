@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from pipeline import accounts
 from tests.test_browser import browser, log_in, page, server  # noqa: F401
-from tests.webdata import RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 

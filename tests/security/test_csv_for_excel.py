@@ -20,7 +20,7 @@ from exports.csvzip import excel_cell
 from pipeline.ingest import Incoming, accept
 from sync_server.cli import cli
 from tests import webdata
-from tests.webdata import RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 HOSTILE = {

@@ -15,7 +15,7 @@ from PIL import Image
 from sync_server.web.thumbnails import PLACEHOLDER
 from tests import webdata
 from tests.live_server import ROOT
-from tests.webdata import RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 

@@ -17,7 +17,7 @@ import pytest
 from pipeline import accounts
 from pipeline.ingest import Incoming, accept
 from tests import webdata
-from tests.webdata import KURIGRAM, PASSWORD, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, PASSWORD, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 PROJECTS = "/formMedia/innovation_inspection/innovation_projects.csv"

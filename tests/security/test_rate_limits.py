@@ -16,7 +16,7 @@ from pipeline.db import make_engine, session_factory
 from pipeline.throttle import Limit
 from tests import webdata
 from tests.live_server import LiveServer
-from tests.webdata import PASSWORD, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 

@@ -15,7 +15,6 @@ import pytest
 from pipeline import accounts, web_sessions
 from sync_server.cli import cli
 from tests import webdata
-from tests.webdata import blobs, db, fast_hashing, world  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 

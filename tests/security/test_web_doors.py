@@ -12,7 +12,7 @@ import pytest
 
 from sync_server.web.auth import CONTENT_SECURITY_POLICY
 from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
