@@ -28,6 +28,8 @@ SETTINGS = [
     Setting("SERVER_URL", None, "Public base URL (http://192.168.1.10:5000) put in Collect QR codes and form download links. Default: the URL of the request."),
     Setting("SQLITE_BUSY_SECONDS", 30, "How long a write to the SQLite file waits while another process writes (a backup, a command) before the request answers 503 with Retry-After; Collect sends it again later."),
     Setting("PROXY_COUNT", 0, "Reverse proxies in front of the server (nginx for TLS: 1). The client's address (for the wrong-password limits) and scheme are then read from the X-Forwarded-For and X-Forwarded-Proto headers the last proxy sets; 0 trusts no such header."),
+    Setting("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "Map tiles of the Map page, fetched by the reader's browser ({z}/{x}/{y}, Leaflet's {s} for subdomains); its host is the only one besides this server the map page's Content-Security-Policy lets images come from. A tile server on the office network keeps maps working without Internet."),
+    Setting("MAP_ATTRIBUTION", "© OpenStreetMap contributors", "Credit shown in the map's corner for its tiles (plain text); say whose tiles MAP_TILE_URL serves."),
     Setting("METRICS_TOKEN", None, "Bearer token that Prometheus sends to read /metrics (Authorization: Bearer TOKEN). Unset: /metrics answers 404."),
     Setting("HEALTH_MAX_BACKLOG", 5000, "/healthz answers 503 when more stored submissions than this wait for the loader."),
     Setting("HEALTH_MIN_FREE_MB", 500, "/healthz answers 503 when the data folder's disk has less free space than this, in megabytes."),

@@ -88,6 +88,19 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'se
                            "img-src 'self'; font-src 'self'; connect-src 'self'; "
                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
+
+def map_policy(tile_url: str) -> str:
+    """The policy of the map page: the same, and the map tiles' host (``MAP_TILE_URL``) in
+    ``img-src``, so the reader's browser fetches tiles from there and nowhere else (Leaflet's
+    ``{s}`` subdomains become ``*``), and ``data:`` images, which Leaflet puts in a tile it
+    stops loading (an empty GIF)."""
+    parts = urlsplit(tile_url.replace("{s}", "*"))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self';",
+                                           f"img-src 'self' data: {parts.scheme}://{parts.netloc};", 1)
+
+
 # The browser form pages (``browser_forms``) run ODK Web Forms, which injects its own styles,
 # compiles its XPath parser from WebAssembly, previews photos from blobs and shows map tiles
 # for geopoints: those pages alone allow that much, and still run only this server's scripts.
