@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from pipeline import problems, rawstore
+from pipeline import problems, rawstore, xform
 
 JR_TEMPLATE = "{http://openrosa.org/javarosa}template"
 # Elements KoBoToolbox adds to every instance it serves, whatever the root is named: KoBoCAT's
@@ -164,16 +164,10 @@ def _flatten(el: Element, prefix: str, repeats: set[str]) -> dict[str, Any]:
     return out
 
 
-def _template(xform: bytes) -> tuple[Element, set[str]]:
+def _template(form: bytes) -> tuple[Element, set[str]]:
     """The primary instance's root, and the paths (below the root) of its repeats."""
-    root = rawstore.parse_xml(xform)
-    primary = next((el[0] for el in root.iter()
-                    if _local(el.tag) == "instance" and "id" not in el.attrib and len(el)), None)
-    if primary is None:
-        raise ValueError("the XForm has no primary instance")
-    repeats = {"/".join(el.get("nodeset", "").split("/")[2:])
-               for el in root.iter() if _local(el.tag) == "repeat"}
-    return primary, repeats
+    read = xform.read(form)  # raises ValueError for what is not an XForm
+    return read.instance_root, {"/".join(path.split("/")[2:]) for path in read.repeat_paths}
 
 
 def _fill(out: Element, template: Element, scope: dict[str, Any], prefix: str,
