@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from pipeline.ingest import Incoming, accept
 from tests import webdata
 from tests.test_browser import browser, log_in, page, server, shot  # noqa: F401
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 TILES = re.compile(r"^https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png$")

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """The Map and the photo gallery: every door (the map page, its points, the gallery, its
 thumbnails) shows exactly the submissions of the reader's area; points are coloured by review
 state; the map page alone lets images come from the tile server, which is a setting."""
@@ -13,7 +12,7 @@ from pipeline import review
 from sync_server.web import maps
 from sync_server.web.auth import CONTENT_SECURITY_POLICY, map_policy
 from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 VISIBLE = {"admin": {RANGPUR, KURIGRAM}, "sup_division": {RANGPUR, KURIGRAM},
