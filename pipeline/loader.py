@@ -203,9 +203,13 @@ def _waiting(include_failed: bool) -> Any:
     return (IS_PENDING | (Submission.parse_status == "failed")) if include_failed else IS_PENDING
 
 
-def _pending_query(limit: int, after: int, up_to: int, include_failed: bool) -> Any:
-    return (select(*_PENDING_COLUMNS).join(Form, Form.id == Submission.form_id)
-            .where(_waiting(include_failed), Submission.id > after, Submission.id <= up_to)
+def _pending_query(limit: int, after: int, up_to: int, include_failed: bool,
+                   only: Any = None) -> Any:
+    query = (select(*_PENDING_COLUMNS).join(Form, Form.id == Submission.form_id)
+             .where(_waiting(include_failed), Submission.id > after, Submission.id <= up_to))
+    if only is not None:
+        query = query.where(only)
+    return (query
             .order_by(Submission.id).limit(limit))
 
 
@@ -235,14 +239,16 @@ def _prepare(session: Session, query: Any) -> Parsed:
 
 
 def load_pending(session: Session, *, up_to: int | None = None, limit: int | None = None,
-                 include_failed: bool = False) -> Processed:
+                 include_failed: bool = False, only: Any = None) -> Processed:
     """Load the submissions pending now (ids ``<= up_to`` when given; at most ``limit``; with
     ``include_failed``, failed ones again, after a form or code fix), oldest first, in batches
     of ``BATCH_SIZE``. Current versions are parsed outside the write turn and written with one
     insert per table; older versions of edited submissions, and every submission of a batch
-    the database refused, load one by one, which flags what cannot load."""
+    the database refused, load one by one, which flags what cannot load. ``only``: a condition
+    on ``Submission`` narrowing what is loaded (a pull retries the failed ones of its source)."""
     total = Processed()
-    newest = session.scalar(select(func.max(Submission.id)).where(_waiting(include_failed)))
+    newest_query = select(func.max(Submission.id)).where(_waiting(include_failed))
+    newest = session.scalar(newest_query if only is None else newest_query.where(only))
     session.rollback()  # end the read: each batch writes in a transaction of its own
     if newest is None:
         return total
@@ -251,7 +257,7 @@ def load_pending(session: Session, *, up_to: int | None = None, limit: int | Non
     after = 0
     while limit is None or total.seen < limit:
         size = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit - total.seen)
-        query = _pending_query(size, after, up_to, include_failed)
+        query = _pending_query(size, after, up_to, include_failed, only)
         prepared = _prepare(session, query)
         if prepared.last_id is None:
             break

@@ -276,6 +276,9 @@ class Source(Base):
     # showed it was alive; both empty when no pull runs. No foreign key: a plain claim.
     pull_run_id: Mapped[int | None] = mapped_column(Integer)
     pull_heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who holds the claim: "host pid user" (runs.owner()), so a claim whose process is gone is
+    # taken over at once.
+    pull_owner: Mapped[str | None] = mapped_column(String(300))
 
     form: Mapped[Form] = relationship()
 
@@ -295,6 +298,10 @@ class PullRun(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
+    # Of the submissions stored (or retried) by this run: loaded into the warehouse, and stored
+    # but not loaded (the loader refused them; retried by the next pull).
+    loaded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     message: Mapped[str | None] = mapped_column(Text)
 
     source: Mapped[Source | None] = relationship()

@@ -386,10 +386,17 @@ def bad_remote_form(value: str) -> Problem:
                    f"'{value}' is not a Central form: write it as PROJECT_ID:FORM_ID, e.g. 3:inspection.")
 
 
-def pull_running(name: str, since: str = "") -> Problem:
-    """``since``: when it started, as `` since 10:42 UTC`` (or nothing)."""
+def pull_running(name: str, since: str = "", holder: str = "") -> Problem:
+    """``since``: when it started, as `` since 10:42 UTC (14 min)`` (or nothing); ``holder``:
+    who holds it, as `` by alice on host1 (process 1234), last heard of 3 s ago``."""
     return Problem("source.pull_running", 409,
-                   f"A pull of {name} has been running{since}; wait for it to finish.")
+                   f"A pull of {name} has been running{since}{holder}; wait for it to finish, "
+                   "or if it is gone, take the source over with 'sangjog pull --force'.")
+
+
+def not_dismissable(instance_id: str) -> Problem:
+    return Problem("source.not_dismissable", 409,
+                   f"'{instance_id}' is not a submission that failed to load.")
 
 
 def pull_taken_over(name: str, minutes: int) -> Problem:

@@ -180,6 +180,14 @@ def test_faults_are_retried_and_a_malformed_page_imports_nothing(app, session, f
     assert run.status == "failed" and "which were not asked for" in run.message
 
 
+def test_malformed_xml_from_the_server_is_not_ok(app, session, fake, source):
+    ids = add_visits(fake, 3)
+    fake.xml_override[ids[1]] = b"<site_visit id='site_visit'><name>cut"
+    run = pull(app, session, source)
+    assert (run.status, run.new, run.errors, run.loaded) == ("incomplete", 2, 1, 2)
+    assert f"{ids[1]}: The submission is not well-formed XML" in run.message
+
+
 def test_password_and_token_never_appear_in_logs_or_errors(app, session, fake, source, caplog):
     caplog.set_level(logging.DEBUG)
     add_visits(fake, 2)

@@ -4,7 +4,9 @@ validation statuses, the JSON fallback, and secrets that never leak. Real HTTP t
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import os
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -87,12 +89,32 @@ def test_kobo_xml_is_stored_as_an_instance_of_our_form_with_its_photo(app, sessi
     assert session.get(Source, source.id).cursor["last_id"] == max(fake.records)
 
 
-def test_xml_that_already_names_our_form_is_stored_exactly(app, session, fake, source, waits):
-    fake.kobo_naming = False  # servers that kept the XLSForm's form_id as the root's id
-    add_visits(fake, 2)
-    pull(app, session, source, waits)
+def test_kobo_xml_with_our_form_id_loses_kobos_elements_and_loads(app, session, fake, source,
+                                                                   waits, monkeypatch):
+    fake.kobo_naming = False  # a form first deployed through KoBoCAT keeps its form_id
+    ids = add_visits(fake, 2)
+    served = fake.served_xml(min(fake.xml))
+    assert b'<site_visit xmlns:jr' in served and b"<formhub><uuid>" in served
+    assert b"<__version__>" in served and b"<_version_>" in served and b"<rootUuid>" in served
+    calls = []
+    real = xmlmap._template
+    monkeypatch.setattr(xmlmap, "_template", lambda x: calls.append(1) or real(x))
+    run = pull(app, session, source, waits)
+    assert (run.status, run.new, run.loaded, run.failed) == ("ok", 2, 2, 0)
+    assert len(calls) == 1  # the XForm is read once per pull, not per submission
     subs = stored(session)
-    assert sorted(s.xml for s in subs.values()) == sorted(fake.xml.values())
+    for iid in ids:
+        sub = subs[iid]
+        assert sub.parse_status == "ok"
+        assert b"formhub" not in sub.xml and b"_version_" not in sub.xml
+        assert f"<rootUuid>{iid}</rootUuid>".encode() in sub.xml
+    table = warehouse.main_table(session.connection(), "site_visit")
+    assert sorted(session.scalars(select(table.c.name))) == ["Visitor 1", "Visitor 2"]
+
+
+def test_xml_of_another_server_that_names_our_form_is_stored_exactly(app, session, source):
+    xml = submission_xml("uuid:plain", name="Plain")
+    assert xmlmap.onto_form(xml, source.form.current_version.xml) is xml
 
 
 def test_incremental_pull_fetches_only_what_is_new(app, session, fake, source, waits):
@@ -129,19 +151,21 @@ def test_a_pull_cut_halfway_resumes_without_gaps_or_duplicates(app, session, fak
     table = warehouse.main_table(session.connection(), "site_visit")
     names = session.execute(select(table.c.name).order_by(table.c.name)).scalars().all()
     assert names == [f"Visitor {n}" for n in range(1, 8)]
-    # Each XML was fetched once, except the fifth: refused (503) and retried, then fetched.
+    # Each XML was fetched once, except those asked while the server was down (the fifth and
+    # the sixth: a page's downloads run together): refused (503) and retried, then fetched.
     served = xml_fetches(fake)
-    assert [served.count(p) for p in dict.fromkeys(served)] == [1, 1, 1, 1, 3, 1, 1]
+    assert [served.count(f"/api/v2/assets/{fake.asset}/data/{rid}/") for rid in sorted(fake.records)
+            ] == [1, 1, 1, 1, 3, 3, 1]
 
 
 def test_429_dropped_connections_and_5xx_are_retried(app, session, fake, source, waits):
     ids = add_visits(fake, 2)
-    fake.page_faults = ["429", "drop", "500"]
-    run = pull(app, session, source, waits, recheck_days=0)
+    fake.page_faults = ["429", "drop", "503", "500"]
+    run = pull(app, session, source, waits, recheck_days=0, retries=4)
     assert (run.status, run.new) == ("ok", 2)
     assert sorted(stored(session)) == ids
-    assert waits[0] == 7  # Retry-After honoured
-    assert len(waits) == 3
+    assert waits[0] == 7 and waits[2] == 11  # Retry-After honoured, on 429 and on 503
+    assert len(waits) == 4
     capped: list[float] = []
     fake.page_faults = ["429"]
     pull(app, session, source, capped, max_wait=2, recheck_days=0)
@@ -213,8 +237,8 @@ def test_after_a_pause_longer_than_the_window_no_edit_is_missed(app, session, fa
     pull(app, session, source, waits)
     # Then the pulls stopped for a month, and twenty days ago one was edited on KoBo: before
     # the usual 7-day window, after the last re-check.
-    source.cursor = {**source.cursor,
-                     "rechecked_at": (now - timedelta(days=30)).isoformat(timespec="seconds")}
+    month_ago = (now - timedelta(days=30)).isoformat(timespec="seconds")
+    source.cursor = {**source.cursor, "rechecked_at": month_ago, "full_rechecked_at": month_ago}
     session.commit()
     fake.clock = now - timedelta(days=20)
     fake.edit(sorted(fake.records)[0], submission_xml(
@@ -223,6 +247,45 @@ def test_after_a_pause_longer_than_the_window_no_edit_is_missed(app, session, fa
     assert (run.status, run.new, run.updated) == ("ok", 0, 1)
     subs = stored(session)
     assert subs["uuid:kobo-0001-e1"].current and not subs["uuid:kobo-0001"].current
+
+
+def test_old_edits_and_validations_are_caught_by_the_periodic_full_recheck(app, session, fake,
+                                                                            source, waits):
+    """KoBo keeps no time of an edit or a validation (no ``_last_edited``): a submission older
+    than the re-check window is only seen again by the full re-check, every N days."""
+    now = datetime.now(UTC)
+    fake.clock = now - timedelta(days=60)
+    add_visits(fake, 3)
+    pull(app, session, source, waits)
+    assert "full_rechecked_at" in session.get(Source, source.id).cursor  # the first pull read all
+    first, second, _third = sorted(fake.records)
+    fake.edit(first, submission_xml("uuid:kobo-0001-e1", name="Visitor 1 (late fix)",
+                                    deprecated_id="uuid:kobo-0001"))
+    fake.validate(second, "validation_status_approved")
+    quiet = pull(app, session, source, waits)  # full re-check not due: outside the window
+    assert (quiet.status, quiet.new, quiet.updated) == ("ok", 0, 0)
+    source.cursor = {**source.cursor, "full_rechecked_at": (
+        now - timedelta(days=8)).isoformat(timespec="seconds")}
+    session.commit()
+    before = len(fake.requests)
+    run = pull(app, session, source, waits, full_recheck_days=7)
+    assert (run.status, run.new, run.updated) == ("ok", 0, 2)
+    subs = stored(session)
+    assert subs["uuid:kobo-0001-e1"].current and not subs["uuid:kobo-0001"].current
+    assert subs["uuid:kobo-0002"].review_state == "approved"
+    listed = [args for path, args in fake.requests[before:] if path.endswith("/data/")]
+    assert any(args.get("fields") == json.dumps(kobo.FINGERPRINT_FIELDS) for args in listed)
+    cursor = session.get(Source, source.id).cursor
+    assert len(cursor["prints"]) == 3
+    # Fingerprints kept: the next full re-check reads nothing whole when nothing changed.
+    source.cursor = {**cursor, "full_rechecked_at": (now - timedelta(days=8)).isoformat()}
+    session.commit()
+    before = len(fake.requests)
+    again = pull(app, session, source, waits)
+    assert (again.new, again.updated) == (0, 0)
+    whole = [args for path, args in fake.requests[before:]
+             if path.endswith("/data/") and "$in" in args.get("query", "")]
+    assert whole == []
 
 
 def test_the_recheck_window_reaches_back_to_the_previous_recheck():
@@ -403,7 +466,7 @@ def test_answers_to_fields_we_do_not_have_are_refused_not_dropped(app, session, 
     fake.add(extra)
     fake.add(submission_xml("uuid:fine"))
     run = pull(app, session, source, waits)
-    assert (run.status, run.new, run.errors) == ("ok", 1, 1)
+    assert (run.status, run.new, run.errors) == ("incomplete", 1, 1)
     assert "uuid:extra" in run.message and "(surprise)" in run.message
     assert sorted(stored(session)) == ["uuid:fine"]
     fake.serve_xml = False  # the same through KoBo's JSON
@@ -427,8 +490,10 @@ def test_a_second_pull_of_the_same_source_is_refused_while_the_first_runs(app, s
         with pytest.raises(Problem) as refused:
             pull(app, session, source, waits)
         assert (refused.value.code, refused.value.status) == ("source.pull_running", 409)
-        assert re.fullmatch(r"A pull of kobo-dhaka has been running since \d\d:\d\d UTC; "
-                            r"wait for it to finish\.", refused.value.message)
+        assert re.fullmatch(r"A pull of kobo-dhaka has been running since \d\d:\d\d UTC "
+                            r"\(0 min\) by \S+ on \S+ \(process \d+\), last heard of \d+ s "
+                            r"ago; wait for it to finish, or if it is gone, take the source over "
+                            r"with 'sangjog pull --force'\.", refused.value.message)
         # The refused pull recorded nothing, and did not mark the running one as cut off.
         assert runs_of(session, source) == [("running", None)]
         run = first.finish()
@@ -476,6 +541,50 @@ def test_a_pull_that_died_holding_its_source_is_taken_over_after_the_timeout(app
     (status, message), _ = runs_of(session, source)
     assert status == "failed" and message.startswith("Interrupted before it finished")
     assert session.get(Source, source.id).pull_run_id is None
+
+
+def _claimed_by(session, source, claimed_by: str) -> PullRun:
+    """A pull holding ``source`` with a fresh heartbeat, owned by ``claimed_by``."""
+    held = PullRun(kind="kobo", source_id=source.id, status="running",
+                   started_at=utcnow() - timedelta(minutes=7))
+    session.add(held)
+    session.flush()
+    source.pull_run_id, source.pull_heartbeat, source.pull_owner = held.id, utcnow(), claimed_by
+    session.commit()
+    return held
+
+
+def test_a_claim_whose_process_is_gone_is_taken_over_at_once(app, session, fake, source, waits):
+    import socket
+    import subprocess
+    import sys
+
+    add_visits(fake, 1)
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    host, boot = socket.gethostname(), runs._boot_id()
+    _claimed_by(session, source, f"{host} {boot} {ended.stdout.strip()} alice")  # kill -9'd
+    run = pull(app, session, source, waits)
+    assert (run.status, run.new) == ("ok", 1)
+    assert runs_of(session, source)[0][0] == "failed"
+    _claimed_by(session, source, f"{host} another-boot-before-a-reboot {os.getpid()} alice")
+    assert pull(app, session, source, waits).status == "ok"
+
+
+def test_a_live_claim_says_who_and_since_when_and_force_takes_it(app, session, fake, source,
+                                                                  waits):
+    add_visits(fake, 1)
+    _claimed_by(session, source, "field-laptop - 4242 alice")  # another machine: never judged
+    with pytest.raises(Problem) as refused:
+        pull(app, session, source, waits)
+    message = refused.value.message
+    assert re.search(r"running since \d\d:\d\d UTC \(7 min\) by alice on field-laptop "
+                     r"\(process 4242\), last heard of \d+ s ago", message)
+    assert "sangjog pull --force" in message
+    run = kobo.pull(session, app.extensions["blobs"], source, force=True,
+                    client=kobo.KoboClient(source.url, Secret(source.secret), sleep=waits.append))
+    assert (run.status, run.new) == ("ok", 1)
+    assert session.get(Source, source.id).pull_owner is None  # released at the end
 
 
 def test_a_slow_pull_taken_over_stops_without_moving_the_cursor(app, session, fake, source, waits,

@@ -146,7 +146,7 @@ def test_bad_instances_are_refused_with_reasons_and_the_rest_imported(app, sessi
     assert report.incomplete == [("instances/hl_action_plan_2026-10-20_16-02-11/"
                                   "hl_action_plan_2026-10-20_16-02-11.xml", ["signature.png"])]
     run = session.get(PullRun, report.run_id)
-    assert (run.status, run.new, run.errors) == ("ok", 1, 3)
+    assert (run.status, run.new, run.errors) == ("incomplete", 1, 3)
     assert "not_published_here" in run.message
 
 

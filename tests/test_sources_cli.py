@@ -42,9 +42,10 @@ def run(runner, *args, env=None):
     return runner.invoke(cli, args=list(args), env=env, catch_exceptions=False)
 
 
-def add_kobo(runner, fake, name="kobo-dhaka", token=None):
+def add_kobo(runner, fake, name="kobo-dhaka", token=None, *more):
     return run(runner, "source", "add", "kobo", name, "--url", fake.url, "--token-env", "KOBO_T",
-               "--asset", fake.asset, "--form", "site_visit", env={"KOBO_T": token or fake.token})
+               "--asset", fake.asset, "--form", "site_visit", *more,
+               env={"KOBO_T": token or fake.token})
 
 
 def add_central(runner, fake, name="central-np"):
@@ -96,6 +97,11 @@ def test_token_from_a_file_and_clear_refusals(runner, form, kobo_fake, tmp_path)
                   "--token-env", "KOBO_T", "--asset", "a1", "--form", "site_visit",
                   env={"KOBO_T": "abc"})
     assert bad_url.exit_code == 1 and "https://" in bad_url.output
+    clear = ["source", "add", "kobo", "plain", "--url", "http://kobo.example.org", "--token-env",
+             "KOBO_T", "--asset", "a1", "--form", "site_visit"]
+    refused = run(runner, *clear, env={"KOBO_T": "abc"})
+    assert refused.exit_code == 1 and "clear text" in refused.output
+    assert run(runner, *clear, "--insecure", env={"KOBO_T": "abc"}).exit_code == 0
     assert run(runner, "source", "remove", "nope").exit_code == 1
 
 
@@ -108,8 +114,10 @@ def test_pull_brings_submissions_from_every_source(runner, session, form, kobo_f
     add_central(runner, central_fake)
     result = run(runner, "pull")
     assert result.exit_code == 0, result.output
-    assert "kobo-dhaka: 1 new, 0 updated, 0 skipped, 0 errors (ok)" in result.output
-    assert "central-np: 2 new, 0 updated, 0 skipped, 0 errors (ok)" in result.output
+    assert ("kobo-dhaka: 1 new, 0 updated, 0 skipped, 0 errors, 1 loaded, 0 not loaded (ok)"
+            in result.output)
+    assert ("central-np: 2 new, 0 updated, 0 skipped, 0 errors, 2 loaded, 0 not loaded (ok)"
+            in result.output)
     session.rollback()
     assert sorted(s.instance_id for s in session.scalars(select(Submission))) == [
         "uuid:c1", "uuid:c2", "uuid:k1"]
@@ -129,15 +137,72 @@ def test_one_pull_brings_every_central_submission_past_every_page(runner, sessio
     add_central(runner, central_fake)
     result = run(runner, "pull", "central-np")
     assert result.exit_code == 0, result.output
-    assert f"central-np: {BULK} new, 0 updated, 0 skipped, 0 errors (ok)" in result.output
+    assert (f"central-np: {BULK} new, 0 updated, 0 skipped, 0 errors, {BULK} loaded, "
+            "0 not loaded (ok)" in result.output)
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Submission)) == BULK
     assert not [args for _path, args in central_fake.requests if "$skiptoken" in args]
+    # Not a terminal: a progress line every PROGRESS_EVERY submissions, for cron logs.
+    assert re.search(rf"central-np: {sources_command.PROGRESS_EVERY} of {BULK} submissions at "
+                     r"\d\d:\d\d:\d\d UTC", result.output)
+
+
+def test_source_test_and_edit_rotate_the_token_keeping_the_cursor(runner, session, form,
+                                                                   kobo_fake, monkeypatch):
+    kobo_fake.add(submission_xml("uuid:k1"))
+    assert add_kobo(runner, kobo_fake).exit_code == 0
+    tested = run(runner, "source", "test", "kobo-dhaka")
+    assert tested.exit_code == 0 and "1 submissions there" in tested.output
+    assert run(runner, "pull", "kobo-dhaka").exit_code == 0
+    session.rollback()
+    cursor = configured.get(session, "kobo-dhaka").cursor
+    kobo_fake.token = "a-rotated-token-7654321"  # the old one is revoked on KoBo
+    assert run(runner, "source", "test", "kobo-dhaka").exit_code == 1
+    wrong = run(runner, "source", "edit", "kobo-dhaka", "--token-env", "NEW_T",
+                env={"NEW_T": "still-not-it-0000"})
+    assert wrong.exit_code == 1 and "refused the API token" in wrong.output  # not saved
+    rotated = run(runner, "source", "edit", "kobo-dhaka", "--token-env", "NEW_T",
+                  env={"NEW_T": kobo_fake.token})
+    assert rotated.exit_code == 0, rotated.output
+    session.rollback()
+    source = configured.get(session, "kobo-dhaka")
+    assert source.secret == kobo_fake.token and source.cursor == cursor
+    kobo_fake.add(submission_xml("uuid:k2"))
+    after = run(runner, "pull", "kobo-dhaka")
+    assert after.exit_code == 0 and "1 new, 0 updated, 0 skipped" in after.output
+    edits = session.scalars(select(AuditEvent).where(AuditEvent.action == "source.edit")).all()
+    assert len(edits) == 1 and kobo_fake.token not in str(edits[0].details)
+
+
+def test_stored_but_not_loaded_exits_3_is_retried_and_can_be_dismissed(runner, session, form,
+                                                                       central_fake):
+    # Central keeps the XML as sent: a field our form does not have stores, but cannot load.
+    central_fake.add(submission_xml("uuid:c1").replace(b"<name>", b"<extra>x</extra><name>"))
+    central_fake.add(submission_xml("uuid:c2"))
+    add_central(runner, central_fake)
+    first = run(runner, "pull", "central-np")
+    assert first.exit_code == sources_command.EXIT_NOT_LOADED == 3, first.output
+    assert "2 new, 0 updated, 0 skipped, 0 errors, 1 loaded, 1 not loaded (incomplete)" in first.output
+    assert "uuid:c1: stored, not loaded: Field '/site_visit/extra' is not in form" in first.output
+    again = run(runner, "pull", "central-np")  # retried, and still not loaded
+    assert again.exit_code == 3
+    assert "0 new, 0 updated, 0 skipped, 0 errors, 0 loaded, 1 not loaded (incomplete)" in again.output
+    assert run(runner, "source", "dismiss", "uuid:c2").exit_code == 1  # it loaded: nothing to do
+    assert run(runner, "source", "dismiss", "uuid:c1").exit_code == 0
+    last = run(runner, "pull", "central-np")
+    assert last.exit_code == 0 and "0 not loaded (ok)" in last.output
+    session.rollback()
+    assert session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "submission.dismiss")).one().actor == "cli"
 
 
 def test_a_failed_pull_exits_1_and_says_why_without_the_secret(runner, session, form,
                                                                kobo_fake):
-    add_kobo(runner, kobo_fake, token="a-wrong-token-1234567")
+    checked = add_kobo(runner, kobo_fake, "kobo-dhaka", "a-wrong-token-1234567")
+    assert checked.exit_code == 1 and "refused the API token" in checked.output  # nothing saved
+    assert "a-wrong-token-1234567" not in checked.output
+    add_kobo(runner, kobo_fake, "kobo-dhaka", "a-wrong-token-1234567", "--no-check")
+    assert run(runner, "source", "test", "kobo-dhaka").exit_code == 1
     result = run(runner, "pull", "kobo-dhaka")
     assert result.exit_code == 1
     assert "refused the API token" in result.output
@@ -177,11 +242,13 @@ def test_import_instances_prints_what_happened(runner, session, form, tmp_path):
     bad.mkdir()
     (bad / "broken.xml").write_bytes(b"<site_visit id='site_visit'")
     result = run(runner, "import", "instances", str(tmp_path / "instances"))
-    assert result.exit_code == 0
-    assert "1 imported, 0 already here, 1 refused" in result.output
+    assert result.exit_code == sources_command.EXIT_NOT_LOADED == 3  # not everything came in
+    assert "1 imported, 0 already here, 1 refused, 0 stored but not loaded" in result.output
     assert "refused broken/broken.xml: The submission is not well-formed XML" in result.output
     again = run(runner, "import", "instances", str(tmp_path / "instances"))
     assert "0 imported, 1 already here, 1 refused" in again.output
+    bad.joinpath("broken.xml").unlink()
+    assert run(runner, "import", "instances", str(tmp_path / "instances")).exit_code == 0
 
 
 def test_pull_refuses_a_source_already_being_pulled_and_pulls_the_others(
@@ -198,10 +265,11 @@ def test_pull_refuses_a_source_already_being_pulled_and_pulls_the_others(
 
     with held_pull(app, kobo_fake, kobo_source, by_hand) as first:
         result = run(runner, "pull")
-        assert result.exit_code == 1
+        assert result.exit_code == sources_command.EXIT_BUSY == 4
         assert re.search(r"kobo-dhaka: A pull of kobo-dhaka has been running since \d\d:\d\d "
-                         r"UTC; wait for it to finish\.", result.output)
-        assert "central-np: 1 new, 0 updated, 0 skipped, 0 errors (ok)" in result.output
+                         r"UTC \(\d+ min\) by .+ \(process \d+\), last heard of \d+ s ago; "
+                         r"wait for it to finish", result.output)
+        assert "central-np: 1 new, 0 updated, 0 skipped, 0 errors, 1 loaded" in result.output
         held = first.finish()
     assert (held.status, held.new) == ("ok", 1)
     assert runs_of(session, kobo_source) == [("ok", None)]

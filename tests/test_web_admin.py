@@ -386,3 +386,48 @@ def test_app_user_area_on_the_people_page(world, admin, db):
     db.commit()
     assert db.get(AppUser, app_user.id, populate_existing=True).scope == []
     assert "<summary>All areas</summary>" in admin.get("/admin/app-users").get_data(as_text=True)
+
+
+def test_pull_now_runs_a_source_in_the_background_for_admins_only(app, world, admin, db):
+    import time
+
+    from tests.collect import publish_site_visit, submission_xml
+    from tests.connector_helpers import served
+    from tests.fakes.kobo_server import FakeKobo
+
+    form = publish_site_visit(db).form
+    with served(FakeKobo()) as fake:
+        fake.add(submission_xml("uuid:from-the-page"))
+        source = Source(name="kobo-web", kind="kobo", url=fake.url, secret=fake.token,
+                        remote_form=fake.asset, form_id=form.id)
+        db.add(source)
+        db.commit()
+        page = admin.get("/admin/health").get_data(as_text=True)
+        assert "Pull now" in page
+        supervisor = webdata.login(app.test_client(), "sup_rangpur")
+        own = supervisor.get("/", follow_redirects=True).get_data(as_text=True)
+        refused = supervisor.post(f"/admin/sources/{source.id}/pull",
+                                  data={"csrf_token": webdata.csrf(own)})
+        assert refused.status_code == 403 and not db.scalars(select(PullRun)).all()
+        started = admin.post(f"/admin/sources/{source.id}/pull",
+                             data={"csrf_token": webdata.csrf(page)}, follow_redirects=True)
+        assert "Pulling kobo-web in the background" in started.get_data(as_text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # bounded polling for the background run
+            db.rollback()
+            run = db.scalar(select(PullRun).where(PullRun.source_id == source.id))
+            if run is not None and run.status != "running":
+                break
+            time.sleep(0.05)
+        assert (run.status, run.new, run.loaded) == ("ok", 1, 1)
+        html = admin.get("/admin/health").get_data(as_text=True)
+        assert "1 new, 0 updated, 0 errors; 1 loaded, 0 not loaded" in html
+        # A pull already holding the source: no second one is started.
+        source = db.get(Source, source.id)
+        source.pull_run_id, source.pull_heartbeat = run.id, utcnow()
+        db.commit()
+        busy = admin.post(f"/admin/sources/{source.id}/pull",
+                          data={"csrf_token": webdata.csrf(html)}, follow_redirects=True)
+        assert "A pull of kobo-web is already running." in busy.get_data(as_text=True)
+        db.rollback()
+        assert len(db.scalars(select(PullRun)).all()) == 1

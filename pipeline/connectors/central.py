@@ -18,6 +18,7 @@ store them exactly.
 from __future__ import annotations
 
 import email.utils
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from pipeline import problems
 from pipeline.models import PullRun, Source
 from pipeline.storage import BlobStore
 
-from . import http, intake, runs, xmlmap
+from . import http, intake, kobo, runs, xmlmap
 
 REVIEW_STATES = {None: "received", "received": "received", "hasIssues": "has_issues",
                  "approved": "approved", "rejected": "rejected", "edited": "edited"}
@@ -45,21 +46,26 @@ class CentralClient(http.Client):
         self._password = password
         self._token: http.Secret | None = None
         self._logging_in = False
+        self._auth_lock = threading.RLock()
         self.logins = 0
 
     def auth_headers(self, url: str) -> dict[str, str]:
-        if self._logging_in or not self.same_host(url):
+        if not self.same_host(url):
             return {}
-        if self._token is None:
-            self._login()
-        assert self._token is not None
-        return {"Authorization": f"Bearer {self._token.reveal()}"}
+        with self._auth_lock:  # downloads run in several threads: one logs in, the others wait
+            if self._logging_in:
+                return {}  # the login request itself (only its thread gets here meanwhile)
+            if self._token is None:
+                self._login()
+            assert self._token is not None
+            return {"Authorization": f"Bearer {self._token.reveal()}"}
 
     def reauthenticate(self) -> bool:
-        if self._logging_in:
-            return False
-        self._token = None  # the next attempt logs in again
-        return True
+        with self._auth_lock:
+            if self._logging_in:
+                return False
+            self._token = None  # the next attempt logs in again
+            return True
 
     def secrets(self) -> list[str]:
         return [self._password.reveal()] + ([self._token.reveal()] if self._token else [])
@@ -126,17 +132,25 @@ def client_for(source: Source, **kwargs: Any) -> CentralClient:
 
 def pull(session: Session, blobs: BlobStore, source: Source, *,
          client: CentralClient | None = None, page_size: int = 250, from_start: bool = False,
-         progress: Progress | None = None) -> PullRun:
+         progress: Progress | None = None, force: bool = False) -> PullRun:
     """Pull new and changed submissions; returns the recorded run."""
     own_client = client is None
     client = client or client_for(source)
 
     def work(run: runs.Run) -> None:
         project, form = split_remote_form(source.remote_form)
+        intake.retry_unloaded(session, run, source)
         cursor = {} if from_start else dict(source.cursor or {})
-        _pull(session, blobs, source, client, run, cursor, project, form, page_size, progress)
+        prefetch = intake.Prefetch()
+        try:
+            with intake.saved_on_failure(session, run, source, cursor):
+                _pull(session, blobs, source, client, run, cursor, project, form, page_size,
+                      progress, prefetch)
+        finally:
+            prefetch.close()
 
-    return runs.carry_out(session, "central", source, client, work, close_client=own_client)
+    return runs.carry_out(session, "central", source, client, work, close_client=own_client,
+                          force=force)
 
 
 def _pages(client: CentralClient, project: str, form: str, field: str, since: str | None,
@@ -189,13 +203,13 @@ def _system_time(row: dict[str, Any], field: str) -> str | None:
 
 def _pull(session: Session, blobs: BlobStore, source: Source, client: CentralClient,
           run: runs.Run, cursor: dict[str, Any], project: str, form: str, page_size: int,
-          progress: Progress | None) -> None:
+          progress: Progress | None, prefetch: intake.Prefetch) -> None:
     """New submissions by submission date (the cursor moves after each), then submissions
     edited or reviewed since the last pull began, by ``updatedAt``."""
     changed_since = cursor.get("updated_since") or cursor.get("pending_since")
     started: datetime | None = None
     newest_known = cursor.get("submitted")
-    versions = xmlmap.Versions([v.xml for v in reversed(source.form.versions)])  # newest first
+    versions = kobo.parsed_versions(source)
     done = 0
     at_start = dict(cursor.get("at_submitted") or {})
     for rows, total, server_time in _pages(client, project, form, "__system/submissionDate",
@@ -207,32 +221,36 @@ def _pull(session: Session, blobs: BlobStore, source: Source, client: CentralCli
                 # The first pull of this source: if it is cut off, the next one must still see
                 # edits made to what it did store.
                 cursor.setdefault("pending_since", _printed(started - timedelta(seconds=1)))
+        prefetch.start(session, [(_current_instance(row), row["__id"],
+                                  _download(client, project, form, row)) for row in rows])
         for row in rows:
             submitted = row["__system"].get("submissionDate") or ""
             # A row at the boundary that came back changed (reviewed, edited) is not new.
             fresh = not newest_known or submitted > newest_known or row["__id"] not in at_start
-            _take(session, blobs, source, client, run, project, form, row, fresh, versions)
+            _take(session, blobs, source, client, run, project, form, row, fresh, versions,
+                  prefetch)
             _advance(cursor, row)
-            run.checkpoint(source, cursor)
             done += 1
             if progress:
                 progress(done, total)
+        intake.save(session, run, source, cursor)
     if changed_since:
         at_updated: dict[str, str] = {}
         for rows, _total, server_time in _pages(client, project, form, "__system/updatedAt",
                                                 changed_since, page_size, lambda: at_updated):
             started = started or server_time
             for row in rows:
-                _take(session, blobs, source, client, run, project, form, row, False, versions)
+                _take(session, blobs, source, client, run, project, form, row, False, versions,
+                      prefetch)
                 at_updated[row["__id"]] = _signature(row)
-                run.checkpoint()  # the counts so far, and the pull's claim kept alive
+            intake.save(session, run)  # the counts so far, and the pull's claim kept alive
     # Edits and reviews made since this pull began have a later updatedAt. The server's clock,
     # to the second, less a second: nothing slips between two pulls.
     since = started or _time(cursor.get("submitted"))
     if since is not None:
         cursor["updated_since"] = _printed(since - timedelta(seconds=1))
         cursor.pop("pending_since", None)
-        run.checkpoint(source, cursor)
+        intake.save(session, run, source, cursor)
 
 
 def _server_time(header: str | None) -> datetime | None:
@@ -273,7 +291,7 @@ def _current_instance(row: dict[str, Any]) -> str | None:
 
 def _take(session: Session, blobs: BlobStore, source: Source, client: CentralClient,
           run: runs.Run, project: str, form: str, row: dict[str, Any], fresh: bool,
-          versions: Any) -> str:
+          versions: Any, prefetch: intake.Prefetch) -> str:
     system = row["__system"]
     remote = intake.Remote(
         ref=row["__id"],
@@ -284,12 +302,20 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: CentralCli
         submitter=system.get("submitterName") or None,
     )
 
-    def fetch() -> tuple[bytes, dict[str, bytes]]:
-        xml = client.submission_xml(project, form, row["__id"])
-        return xml, client.attachments(project, form, row["__id"])
-
+    fetch = prefetch.get(row["__id"], _download(client, project, form, row))
     return intake.take(session, blobs, run, source, remote, fetch, count_known=fresh,
                        adapt=lambda xml: xmlmap.onto_form(xml, versions))
+
+
+def _download(client: CentralClient, project: str, form: str,
+              row: dict[str, Any]) -> intake.Fetch:
+    def fetch() -> tuple[bytes, dict[str, bytes]]:
+        xml = client.submission_xml(project, form, row["__id"])
+        # The feed says how many files Central holds: no listing to ask for when none.
+        if not row["__system"].get("attachmentsPresent", 1):
+            return xml, {}
+        return xml, client.attachments(project, form, row["__id"])
+    return fetch
 
 
 def _time(value: Any) -> datetime | None:

@@ -1,6 +1,6 @@
 """HTTP to remote servers: one ``requests.Session`` per pull, with timeouts and bounded retries.
 
-Timeouts, dropped connections, 429 (after its ``Retry-After``, capped) and 5xx answers are
+Timeouts, dropped connections, 429 and 503 (after their ``Retry-After``, capped) and 5xx answers are
 retried with exponential backoff; a page that arrives but cannot be read is reported, not
 retried forever. Refusals become ``Problem``s whose messages never contain a secret.
 """
@@ -108,7 +108,8 @@ class Client:
                 if resp.status_code not in RETRY_STATUSES:
                     return self._checked(resp, what)
                 reason = f"HTTP {resp.status_code}"
-                wait = self._retry_after(resp) if resp.status_code == 429 else None
+                # 429 and 503 may say when to come back (Retry-After); others back off.
+                wait = self._retry_after(resp) if resp.status_code in (429, 503) else None
                 wait = self._backoff(attempt) if wait is None else wait
             if attempt >= self.retries:
                 raise problems.unreachable(self.service, self.redact(f"{what}: {reason}"))

@@ -34,11 +34,17 @@ class ImportReport:
     skipped: list[str] = field(default_factory=list)  # instanceIDs we already had
     refused: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     incomplete: list[tuple[str, list[str]]] = field(default_factory=list)  # (path, files missing)
+    not_loaded: list[tuple[str, str]] = field(default_factory=list)  # stored, not loaded: (path, why)
     run_id: int | None = None
 
     def summary(self) -> str:
         return (f"{len(self.imported)} imported, {len(self.skipped)} already here, "
-                f"{len(self.refused)} refused")
+                f"{len(self.refused)} refused, {len(self.not_loaded)} stored but not loaded")
+
+    @property
+    def complete(self) -> bool:
+        """Everything found is stored and loaded (``sangjog import instances`` exits 0)."""
+        return not self.refused and not self.not_loaded
 
 
 def find_instances(root: Path) -> list[Path]:
@@ -106,6 +112,11 @@ def _import_one(session: Session, blobs: BlobStore, run: runs.Run, report: Impor
         _refuse(run, report, rel, problem.message)
         return
     sub = outcome.submission
+    if sub.parse_status == "failed":
+        report.not_loaded.append((rel, sub.parse_error or ""))
+        run.not_loaded(rel, sub.parse_error)
+    elif sub.parse_status == "ok":
+        run.loaded += 1
     if outcome.status == "duplicate":
         report.skipped.append(envelope.instance_id)
         run.skipped += 1

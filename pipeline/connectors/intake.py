@@ -8,9 +8,12 @@ whichever way it arrives first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,11 +75,12 @@ def take(session: Session, blobs: BlobStore, run: Run, source: Source, remote: R
             xml=xml, files=files, source=source.kind, source_ref=remote.ref,
             submitter=remote.submitter, received_at=remote.received_at,
             review_state=remote.review_state if remote.review_state in CARRIED_STATES else None,
-        ))
+        ), load=False)
     except Problem as problem:
         session.rollback()
         run.error(remote.instance_id or remote.ref, problem.message)
         return "refused"
+    run.stored_ids.append(outcome.submission_id)  # loaded by ``load_stored``, a batch at a time
     if outcome.status == "duplicate":
         return _reviewed_or_known(session, run, source, outcome.submission, remote.review_state,
                                   count_known)
@@ -87,6 +91,102 @@ def take(session: Session, blobs: BlobStore, run: Run, source: Source, remote: R
     if outcome.is_new and remote.review_state in CARRIED_STATES:
         _record_remote_review(session, source, outcome.submission, None, remote.review_state)
     return outcome.status
+
+
+FETCH_WORKERS = 4  # downloads under way at once during a pull (a page's XML and files)
+Fetch = Callable[[], tuple[bytes, dict[str, bytes]]]
+
+
+class Prefetch:
+    """A pull's downloads ahead of storing: for each page, the submissions not held yet are
+    fetched ``FETCH_WORKERS`` at a time (their files with them) while earlier ones are stored.
+    The HTTP client's session is shared by the workers (its connection pool keeps them alive)."""
+
+    def __init__(self, workers: int = FETCH_WORKERS) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull-fetch")
+        self.futures: dict[str, Future[Any]] = {}
+
+    def start(self, session: Session, items: list[tuple[str | None, str, Callable[[], Any]]]) -> None:
+        """``items``: (instanceID if the listing says, ref, download) for one page."""
+        ids = [iid for iid, _ref, _fn in items if iid]
+        held = set(session.scalars(select(Submission.instance_id)
+                                   .where(Submission.instance_id.in_(ids)))) if ids else set()
+        session.commit()
+        for iid, ref, download in items:
+            if not iid or iid not in held:
+                self.futures[ref] = self.pool.submit(download)
+
+    def get(self, ref: str, download: Callable[[], Any]) -> Callable[[], Any]:
+        """The download of ``ref``: its result if it was started, else ``download`` itself."""
+        future = self.futures.pop(ref, None)
+        return future.result if future is not None else download
+
+    def close(self) -> None:
+        for future in self.futures.values():
+            future.cancel()
+        self.futures.clear()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def save(session: Session, run: Run, source: Source | None = None,
+         cursor: dict | None = None) -> None:
+    """End of a page: load what was stored, then write the counts and the cursor (one commit;
+    the claim's heartbeat with them)."""
+    load_stored(session, run)
+    run.checkpoint(source, cursor)
+
+
+@contextmanager
+def saved_on_failure(session: Session, run: Run, source: Source,
+                     cursor: dict) -> Iterator[None]:
+    """A pull that stops on a ``Problem`` (server down, a bad page) first loads what it stored
+    and keeps its cursor where the last stored submission left it, so the next pull resumes
+    there."""
+    try:
+        yield
+    except Problem as problem:
+        if problem.code != "source.pull_taken_over":
+            save(session, run, source, cursor)
+        raise
+
+
+def load_stored(session: Session, run: Run) -> None:
+    """Load what this run stored since the last call into the warehouse, as one batch, and
+    count each as loaded or not loaded (the loader's reason in the run's message)."""
+    ids, run.stored_ids = run.stored_ids, []
+    _load_and_count(session, run, ids, include_failed=False)
+
+
+def retry_unloaded(session: Session, run: Run, source: Source) -> None:
+    """Load again what earlier pulls of this source stored but could not load (a form version
+    published since, a fix) or did not get to load (cut off): counted on this run as loaded or,
+    still, not loaded. Submissions an admin dismissed (``parse_status = 'dismissed'``) are left
+    alone."""
+    mine = (Submission.form_id == source.form_id) & (Submission.source == source.kind)
+    waiting = list(session.scalars(select(Submission.id).where(
+        mine, Submission.parse_status.in_(("failed", "pending")))))
+    session.commit()
+    if waiting:
+        _load_and_count(session, run, waiting, include_failed=True)
+        run.checkpoint()
+
+
+def _load_and_count(session: Session, run: Run, ids: list[int], *, include_failed: bool) -> None:
+    from pipeline import loader
+
+    if not ids:
+        return
+    if session.in_transaction():
+        session.commit()
+    loader.load_pending(session, include_failed=include_failed, only=Submission.id.in_(ids))
+    rows = session.execute(select(Submission.instance_id, Submission.parse_status,
+                                  Submission.parse_error).where(Submission.id.in_(ids))).all()
+    session.commit()
+    for instance_id, status, error in rows:
+        if status == "ok":
+            run.loaded += 1
+        elif status == "failed":
+            run.not_loaded(instance_id, error)
 
 
 def _complete(sub: Submission) -> bool:

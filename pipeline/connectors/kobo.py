@@ -7,12 +7,15 @@
 * The original XML is fetched per submission (``/data/{id}/?format=xml``); where the server
   will not serve it, the JSON record is mapped back to XML (``xmlmap``). Attachments come from
   ``_attachments[].download_url`` with the token.
-* Edits keep ``_id`` but get a new ``_uuid``; validation statuses change in place. A re-check of
-  the last ``recheck_days`` (by ``_submission_time`` or ``_last_edited``) catches both.
+* Edits keep ``_id`` but get a new ``_uuid``; validation statuses change in place, and KoBo
+  keeps no time of either. A re-check of what was submitted in the last ``recheck_days``
+  catches both there; a full re-check (``full_recheck_days``: every ``_id`` with a short
+  fingerprint, only changed ones read whole) catches them on older submissions.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 from collections.abc import Callable, Iterator
@@ -57,12 +60,16 @@ class KoboClient(http.Client):
     def secrets(self) -> list[str]:
         return [self._token.reveal()]
 
-    def page(self, asset: str, query: dict[str, Any], limit: int) -> dict[str, Any]:
+    def page(self, asset: str, query: dict[str, Any], limit: int,
+             fields: list[str] | None = None) -> dict[str, Any]:
         what = f"asset {asset} data page"
-        body = self.get_json(f"api/v2/assets/{asset}/data/", what=what, params={
+        params: dict[str, Any] = {
             "format": "json", "query": json.dumps(query), "sort": json.dumps({"_id": 1}),
             "start": 0, "limit": min(limit, PAGE_LIMIT),
-        })
+        }
+        if fields:
+            params["fields"] = json.dumps(fields)
+        body = self.get_json(f"api/v2/assets/{asset}/data/", what=what, params=params)
         results = body.get("results") if isinstance(body, dict) else None
         if not isinstance(results, list) or not all(
                 isinstance(r, dict) and isinstance(r.get("_id"), int) for r in results):
@@ -86,38 +93,63 @@ def client_for(source: Source, **kwargs: Any) -> KoboClient:
 
 def pull(session: Session, blobs: BlobStore, source: Source, *, client: KoboClient | None = None,
          page_size: int = 100, recheck_days: float = 7, from_start: bool = False,
-         progress: Progress | None = None) -> PullRun:
-    """Pull what is new (then re-check recent submissions); returns the recorded run."""
+         progress: Progress | None = None, force: bool = False,
+         full_recheck_days: float = 7) -> PullRun:
+    """Pull what is new, then re-check recent submissions, or every one (``full_recheck``)
+    when the last full re-check is older than ``full_recheck_days``; returns the recorded run."""
     own_client = client is None
     client = client or client_for(source)
 
     def work(run: runs.Run) -> None:
+        intake.retry_unloaded(session, run, source)
         cursor = {} if from_start else dict(source.cursor or {})
         known_before = int(cursor.get("last_id", 0))
         since = recheck_since(cursor.get("rechecked_at"), recheck_days)
-        _pull_new(session, blobs, source, client, run, cursor, page_size, progress)
-        if recheck_days:
-            _recheck(session, blobs, source, client, run, known_before, page_size, since)
-            cursor["rechecked_at"] = _now_text()
+        versions = parsed_versions(source)
+        prefetch = intake.Prefetch()
+        try:
+            with intake.saved_on_failure(session, run, source, cursor):
+                _pull_new(session, blobs, source, client, run, cursor, page_size, progress,
+                          versions, prefetch)
+                if known_before and full_recheck_due(cursor, full_recheck_days):
+                    _full_recheck(session, blobs, source, client, run, cursor, known_before,
+                                  versions, prefetch)
+                    cursor["rechecked_at"] = _now_text()
+                elif recheck_days:
+                    _recheck(session, blobs, source, client, run, known_before, page_size,
+                             since, versions, prefetch)
+                    cursor["rechecked_at"] = _now_text()
+                if not known_before:  # a first pull read everything: as good as a full one
+                    cursor["full_rechecked_at"] = _now_text()
+        finally:
+            prefetch.close()
         cursor["pulled_at"] = _now_text()
-        run.checkpoint(source, cursor)
+        intake.save(session, run, source, cursor)
 
-    return runs.carry_out(session, "kobo", source, client, work, close_client=own_client)
+    return runs.carry_out(session, "kobo", source, client, work, close_client=own_client,
+                          force=force)
 
 
 def _pull_new(session: Session, blobs: BlobStore, source: Source, client: KoboClient,
               run: runs.Run, cursor: dict[str, Any], page_size: int,
-              progress: Progress | None) -> None:
+              progress: Progress | None, versions: xmlmap.Versions,
+              prefetch: intake.Prefetch) -> None:
     done = 0
     for records, total in _pages(client, source.remote_form, {}, int(cursor.get("last_id", 0)),
                                  page_size):
+        _start(session, client, source.remote_form, records, prefetch)
         for record in records:
-            _take(session, blobs, source, client, run, record)
+            _take(session, blobs, source, client, run, record, versions, prefetch)
             cursor["last_id"] = record["_id"]
-            run.checkpoint(source, cursor)
             done += 1
             if progress:
                 progress(done, total)
+        intake.save(session, run, source, cursor)
+
+
+def parsed_versions(source: Source) -> xmlmap.Versions:
+    """Our form's published versions, newest first, parsed once for the whole pull."""
+    return xmlmap.Versions([v.xml for v in reversed(source.form.versions)])
 
 
 RECHECK_OVERLAP = timedelta(days=1)  # KoBo's clock and ours, and edits indexed late
@@ -138,24 +170,90 @@ def recheck_since(previous: str | None, days: float) -> str:
 
 
 def _recheck(session: Session, blobs: BlobStore, source: Source, client: KoboClient,
-             run: runs.Run, known_before: int, page_size: int, since: str) -> None:
+             run: runs.Run, known_before: int, page_size: int, since: str,
+             versions: xmlmap.Versions, prefetch: intake.Prefetch) -> None:
     """Look again at recent submissions this run did not bring: edited or newly reviewed?"""
     if not known_before:
         return
     window = {"_id": {"$lte": known_before},
-              "$or": [{"_submission_time": {"$gte": since}}, {"_last_edited": {"$gte": since}}]}
+              "_submission_time": {"$gte": since}}
     for records, _total in _pages(client, source.remote_form, window, 0, page_size):
+        _start(session, client, source.remote_form, records, prefetch)
         for record in records:
-            _take(session, blobs, source, client, run, record, count_known=False)
-            run.checkpoint()  # the counts so far, and the pull's claim kept alive
+            _take(session, blobs, source, client, run, record, versions, prefetch,
+                  count_known=False)
+        intake.save(session, run)  # the counts so far, and the pull's claim kept alive
+
+
+def _start(session: Session, client: KoboClient, asset: str, records: list[dict[str, Any]],
+           prefetch: intake.Prefetch) -> None:
+    prefetch.start(session, [(instance_id(r), str(r["_id"]), _download(client, asset, r))
+                             for r in records])
+
+
+FINGERPRINT_FIELDS = ["_id", "_uuid", "_submission_time", "__version__", "_validation_status",
+                      "meta/deprecatedID"]
+
+
+def full_recheck_due(cursor: dict[str, Any], days: float) -> bool:
+    """True when the last full re-check is older than ``days`` (or there was none)."""
+    if not days:
+        return False
+    try:
+        last = datetime.fromisoformat(cursor.get("full_rechecked_at") or "")
+    except ValueError:
+        return True
+    last = last if last.tzinfo else last.replace(tzinfo=UTC)
+    return datetime.now(UTC) - last >= timedelta(days=days)
+
+
+def fingerprint(record: dict[str, Any]) -> str:
+    """What changes when KoBo edits a submission or its validation (KoBo keeps no time of the
+    last edit): the instance's ``_uuid``, its ``deprecatedID``, the form version, the
+    validation status and when it was set. Short: the cursor keeps one per submission."""
+    status = record.get("_validation_status") or {}
+    status = status if isinstance(status, dict) else {}
+    text = "|".join(str(v) for v in (
+        record.get("_uuid"), record.get("meta/deprecatedID"), record.get("_submission_time"),
+        record.get("__version__"), status.get("uid"), status.get("timestamp")))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _full_recheck(session: Session, blobs: BlobStore, source: Source, client: KoboClient,
+                  run: runs.Run, cursor: dict[str, Any], known_before: int,
+                  versions: xmlmap.Versions, prefetch: intake.Prefetch) -> None:
+    """List every submission held (``_id`` up to ``known_before``) with only the fingerprint
+    fields, pages of 1,000; the records whose fingerprint changed since the last full re-check
+    (all of them the first time) are read whole and taken again: an edit is fetched and stored,
+    a validation change carried over, the rest found known without a download."""
+    asset = source.remote_form
+    prints: dict[str, str] = dict(cursor.get("prints") or {})
+    for records, _total in _pages(client, asset, {"_id": {"$lte": known_before}}, 0,
+                                  PAGE_LIMIT, fields=FINGERPRINT_FIELDS):
+        changed = [r["_id"] for r in records if prints.get(str(r["_id"])) != fingerprint(r)]
+        for start in range(0, len(changed), 100):
+            ids = changed[start:start + 100]
+            whole = client.page(asset, {"_id": {"$in": ids}}, len(ids))["results"]
+            _start(session, client, asset, whole, prefetch)
+            for record in whole:
+                _take(session, blobs, source, client, run, record, versions, prefetch,
+                      count_known=False)
+                prints[str(record["_id"])] = fingerprint(record)
+            intake.save(session, run)
+        for record in records:
+            prints.setdefault(str(record["_id"]), fingerprint(record))
+    cursor["prints"] = prints
+    cursor["full_rechecked_at"] = _now_text()
 
 
 def _pages(client: KoboClient, asset: str, query: dict[str, Any], after: int,
-           limit: int) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+           limit: int, fields: list[str] | None = None,
+           ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
     """Pages of records with ``_id > after``: each page asks again from the last ``_id`` seen."""
     total: int | None = None
     while True:
-        body = client.page(asset, {**query, "_id": {**query.get("_id", {}), "$gt": after}}, limit)
+        body = client.page(asset, {**query, "_id": {**query.get("_id", {}), "$gt": after}}, limit,
+                           fields)
         records = sorted((r for r in body["results"] if r["_id"] > after), key=lambda r: r["_id"])
         if len(records) < len(body["results"]):  # a server ignoring the query would loop forever
             raise problems.bad_page(client.service, f"asset {asset} data page",
@@ -171,7 +269,8 @@ def _pages(client: KoboClient, asset: str, query: dict[str, Any], after: int,
 
 
 def _take(session: Session, blobs: BlobStore, source: Source, client: KoboClient,
-          run: runs.Run, record: dict[str, Any], *, count_known: bool = True) -> str:
+          run: runs.Run, record: dict[str, Any], versions: xmlmap.Versions,
+          prefetch: intake.Prefetch, *, count_known: bool = True) -> str:
     remote = intake.Remote(
         ref=str(record["_id"]),
         instance_id=instance_id(record),
@@ -179,18 +278,18 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: KoboClient
         received_at=submission_time(record),
         submitter=record.get("_submitted_by") or None,
     )
-    versions = _versions(source)
     replaced = _replaced_version(session, record, remote.instance_id)
     if replaced:
         record = {**record, "meta/deprecatedID": replaced}
     served_xml = True
 
+    download = prefetch.get(remote.ref, _download(client, source.remote_form, record))
+
     def fetch() -> tuple[bytes, dict[str, bytes]]:
         nonlocal served_xml
-        xml = client.xml(source.remote_form, record["_id"])
+        xml, files = download()
         served_xml = xml is not None
-        names = xml if xml is not None else json.dumps(record, ensure_ascii=False).encode()
-        return xml or b"", _attachments(client, record, names)
+        return xml or b"", files
 
     def adapt(xml: bytes) -> bytes:
         if served_xml:
@@ -201,14 +300,14 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: KoboClient
                        adapt=adapt)
 
 
-def _versions(source: Source) -> xmlmap.Versions:
-    """Our form's published versions, parsed once per pull (kept on the source object)."""
-    xforms = [v.xml for v in reversed(source.form.versions)]  # newest first
-    cached = getattr(source, "_parsed_versions", None)
-    if cached is None or cached.xforms != xforms:
-        cached = xmlmap.Versions(xforms)
-        source._parsed_versions = cached  # type: ignore[attr-defined]
-    return cached
+def _download(client: KoboClient, asset: str,
+              record: dict[str, Any]) -> Callable[[], tuple[bytes | None, dict[str, bytes]]]:
+    """The submission's XML (None where the server will not serve it) and its files."""
+    def fetch() -> tuple[bytes | None, dict[str, bytes]]:
+        xml = client.xml(asset, record["_id"])
+        names = xml if xml is not None else json.dumps(record, ensure_ascii=False).encode()
+        return xml, _attachments(client, record, names)
+    return fetch
 
 
 def _replaced_version(session: Session, record: dict[str, Any], current: str | None) -> str | None:

@@ -8,15 +8,22 @@ One pull per source at a time. ``start`` claims the source with one conditional 
 a second pull of the same source is refused (``source.pull_running``) before it records
 anything. Every checkpoint refreshes the heartbeat; ``finish`` releases the claim. A claim whose
 heartbeat is older than ``CLAIM_TIMEOUT`` belongs to a pull that died (process killed, machine
-off) and is taken over; the pull it belonged to, if it was only slow, finds out at its next
-checkpoint and stops (``source.pull_taken_over``) without moving the cursor.
+off) and is taken over; so is, at once, a claim whose owner (``owner()``: host, boot, process,
+user, kept in ``sources.pull_owner``) is on this machine and no longer runs (killed, or the
+machine rebooted since), and any claim when the admin says ``force``. The pull it belonged to,
+if it was only slow, finds out at its next checkpoint and stops (``source.pull_taken_over``)
+without moving the cursor.
 """
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -33,6 +40,70 @@ MAX_NOTES = 20  # error lines kept in a run's message; the count says how many t
 CLAIM_TIMEOUT = timedelta(minutes=15)
 
 
+def owner() -> str:
+    """Who is pulling: ``host boot-id pid user`` (the boot id tells a reboot apart)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid()) if hasattr(os, "getuid") else "?"
+    return f"{socket.gethostname()} {_boot_id()} {os.getpid()} {user}"
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:36] or "-"
+    except OSError:
+        return "-"
+
+
+def owner_gone(claimed_by: str | None) -> bool:
+    """True when the claim's owner is on this machine and no longer runs: its process has
+    ended, or the machine has rebooted since. Owners on other machines are never judged."""
+    parts = (claimed_by or "").split(" ")
+    if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[2].isdigit():
+        return False
+    host_boot = _boot_id()
+    if parts[1] != "-" and host_boot != "-" and parts[1] != host_boot:
+        return True  # rebooted since
+    pid = int(parts[2])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def describe_owner(claimed_by: str | None) -> str:
+    parts = (claimed_by or "").split(" ")
+    if len(parts) != 4:
+        return ""
+    return f" by {parts[3]} on {parts[0]} (process {parts[2]})"
+
+
+def pull_running(name: str, since: datetime | None, claimed_by: str | None = None,
+                 heartbeat: datetime | None = None) -> Problem:
+    when = ""
+    if since:
+        minutes = int((utcnow() - _aware(since)).total_seconds() // 60)
+        when = f" since {since:%H:%M} UTC ({minutes} min)"
+    alive = ""
+    if heartbeat:
+        alive = f", last heard of {int((utcnow() - _aware(heartbeat)).total_seconds())} s ago"
+    return problems.pull_running(name, when, describe_owner(claimed_by) + alive)
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=utcnow().tzinfo)
+
+
+def pull_taken_over(name: str) -> Problem:
+    return problems.pull_taken_over(name, int(CLAIM_TIMEOUT.total_seconds() // 60))
+
+
 @dataclass
 class Run:
     """A run in progress: its row, and the counts so far."""
@@ -44,12 +115,29 @@ class Run:
     updated: int = 0
     skipped: int = 0
     errors: int = 0
+    loaded: int = 0
+    failed: int = 0
     notes: list[str] = field(default_factory=list)
+    stored_ids: list[int] = field(default_factory=list)  # stored, not yet loaded (a batch)
 
     def error(self, ref: str, message: str) -> None:
+        """A remote submission refused: not stored."""
         self.errors += 1
+        self._note(f"{ref}: {message}")
+
+    def not_loaded(self, ref: str, message: str | None) -> None:
+        """A submission stored but not loaded into the warehouse (retried by the next pull)."""
+        self.failed += 1
+        self._note(f"{ref}: stored, not loaded: {message or 'no reason given'}")
+
+    def _note(self, line: str) -> None:
         if len(self.notes) < MAX_NOTES:
-            self.notes.append(f"{ref}: {message}")
+            self.notes.append(line)
+
+    @property
+    def complete(self) -> bool:
+        """Everything this run found is stored and loaded."""
+        return not self.errors and not self.failed
 
     def checkpoint(self, source: Source | None = None, cursor: dict | None = None) -> None:
         """Write the counts (and the source's cursor, if given) in one commit; refresh the claim.
@@ -59,8 +147,7 @@ class Run:
         begin_write(self.session)
         if self.source is not None and not self._refresh_claim():
             self.session.rollback()
-            raise problems.pull_taken_over(self.source.name,
-                                              int(CLAIM_TIMEOUT.total_seconds() // 60))
+            raise pull_taken_over(self.source.name)
         self._write()
         if source is not None and cursor is not None:
             source.cursor = dict(cursor)  # a new dict, so the JSON column sees the change
@@ -68,21 +155,22 @@ class Run:
         _forget_claim(self.session, self.source)
 
     def finish(self, status: str = "ok", message: str | None = None) -> PullRun:
-        """Record the outcome and release the source (if this run still holds it)."""
+        """Record the outcome and release the source (if this run still holds it). A run that
+        ends "ok" with submissions refused or not loaded is recorded as "incomplete"."""
         self.session.rollback()  # whatever failed mid-way is not ours to keep
         begin_write(self.session)
         self._write()
-        self.row.status = status
+        self.row.status = "incomplete" if status == "ok" and not self.complete else status
         self.row.finished_at = utcnow()
         lines = ([message] if message else []) + self.notes
-        if self.errors > len(self.notes):
-            lines.append(f"... and {self.errors - len(self.notes)} more")
+        if self.errors + self.failed > len(self.notes):
+            lines.append(f"... and {self.errors + self.failed - len(self.notes)} more")
         self.row.message = "\n".join(lines) or None
         if self.source is not None:
             self.session.execute(
                 update(Source)
                 .where(Source.id == self.source.id, Source.pull_run_id == self.row.id)
-                .values(pull_run_id=None, pull_heartbeat=None)
+                .values(pull_run_id=None, pull_heartbeat=None, pull_owner=None)
                 .execution_options(synchronize_session=False))
         self.session.commit()
         _forget_claim(self.session, self.source)
@@ -102,15 +190,18 @@ class Run:
         row = self.row
         row.new, row.updated, row.skipped, row.errors = (
             self.new, self.updated, self.skipped, self.errors)
+        row.loaded, row.failed = self.loaded, self.failed
 
 
-def start(session: Session, kind: str, source: Source | None = None) -> Run:
+def start(session: Session, kind: str, source: Source | None = None, *,
+          force: bool = False) -> Run:
     """Open a run; for a source, claim it first (``source.pull_running`` if another pull holds
-    it). An older run of the same source still marked running was cut off."""
+    it; ``force`` takes it whatever holds it). An older run of the same source still marked
+    running was cut off."""
     session.commit()
     with write_transaction(session):
         if source is not None:
-            _claim(session, source)
+            _claim(session, source, force)
             session.execute(
                 update(PullRun)
                 .where(PullRun.source_id == source.id, PullRun.status == "running")
@@ -133,33 +224,38 @@ def start(session: Session, kind: str, source: Source | None = None) -> Run:
 def _forget_claim(session: Session, source: Source | None) -> None:
     """The claim is written by conditional UPDATEs: reload it when next read."""
     if source is not None and source in session:
-        session.expire(source, ["pull_run_id", "pull_heartbeat"])
+        session.expire(source, ["pull_run_id", "pull_heartbeat", "pull_owner"])
 
 
-def _claim(session: Session, source: Source) -> None:
+def _claim(session: Session, source: Source, force: bool = False) -> None:
     """Take the source in this (write) transaction, or raise ``source.pull_running``.
 
-    The UPDATE matches only a free claim or a stale one, so of two pulls (any processes) only
-    one matches: SQLite writes one transaction at a time, PostgreSQL re-checks the condition on
-    the row after the other transaction committed.
+    The UPDATE matches only a free claim, a stale one, or the very claim found held by a
+    process that is gone (or any, with ``force``), so of two pulls (any processes) only one
+    matches: SQLite writes one transaction at a time, PostgreSQL re-checks the condition on the
+    row after the other transaction committed.
     """
     now = utcnow()
+    holder = session.execute(select(Source.pull_run_id, Source.pull_heartbeat, Source.pull_owner)
+                             .where(Source.id == source.id)).first()
+    free = ((Source.pull_run_id.is_(None)) | (Source.pull_heartbeat.is_(None))
+            | (Source.pull_heartbeat < now - CLAIM_TIMEOUT))
+    if holder is not None and holder.pull_run_id is not None and (
+            force or owner_gone(holder.pull_owner)):
+        free = free | (Source.pull_run_id == holder.pull_run_id)
     taken = session.execute(
         update(Source)
-        .where(Source.id == source.id,
-               (Source.pull_run_id.is_(None)) | (Source.pull_heartbeat.is_(None))
-               | (Source.pull_heartbeat < now - CLAIM_TIMEOUT))
-        .values(pull_heartbeat=now, pull_run_id=None)
+        .where(Source.id == source.id, free)
+        .values(pull_heartbeat=now, pull_run_id=None, pull_owner=owner())
         .execution_options(synchronize_session=False))
     if taken.rowcount == 1:
         return
-    holder = session.execute(select(Source.pull_run_id, Source.pull_heartbeat)
-                             .where(Source.id == source.id)).first()
     since = None
     if holder is not None:
         since = session.scalar(select(PullRun.started_at).where(PullRun.id == holder.pull_run_id))
         since = since or holder.pull_heartbeat
-    raise problems.pull_running(source.name, f" since {since:%H:%M} UTC" if since else "")
+    raise pull_running(source.name, since, holder.pull_owner if holder else None,
+                       holder.pull_heartbeat if holder else None)
 
 
 class _Client(Protocol):
@@ -168,7 +264,7 @@ class _Client(Protocol):
 
 
 def carry_out(session: Session, kind: str, source: Source, client: _Client,
-              work: Callable[[Run], None], *, close_client: bool) -> PullRun:
+              work: Callable[[Run], None], *, close_client: bool, force: bool = False) -> PullRun:
     """One pull of ``source`` as a recorded run: claim it, do ``work``, record how it ended.
 
     A ``Problem`` ends the run as failed (the pull is resumed next time); a crash or Ctrl-C is
@@ -176,7 +272,7 @@ def carry_out(session: Session, kind: str, source: Source, client: _Client,
     anything is recorded. ``close_client`` closes the HTTP client at the end, whatever happens.
     """
     try:
-        run = start(session, kind, source)
+        run = start(session, kind, source, force=force)
         try:
             work(run)
         except Problem as problem:

@@ -3,12 +3,26 @@ then published as a new version), open / closing / closed, and what arrived, fai
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+import logging
+import threading
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from pipeline import forms as form_tools
 from pipeline import problems
+from pipeline.connectors import sources as configured
 from pipeline.models import FORM_STATES, IS_PENDING, Form, PullRun, Source, Submission
 from pipeline.problems import Problem
 
@@ -16,6 +30,7 @@ from ..db import get_session
 from . import current_user, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 20 * 1024 * 1024
 
 
@@ -92,3 +107,37 @@ def health():
     return render_template("admin_health.html", recent=recent, failures=failures,
                            failure_count=failure_count, pending=pending, sources=sources,
                            last_runs=last_runs, runs=runs)
+
+
+@bp.route("/sources/<int:source_id>/pull", methods=["POST"])
+@require("admin")
+def pull_now(source_id: int):
+    """Start a pull of one source in the background; the page shows its run when it ends. The
+    source's claim (``runs``) keeps a second pull from running beside one already going."""
+    source = get_session().get(Source, source_id)
+    if source is None:
+        abort(404)
+    if source.pull_run_id is not None:
+        flash(_("A pull of %(source)s is already running.", source=source.name), "warning")
+        return redirect(url_for("admin.health"))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    threading.Thread(target=_pull_in_background, args=(app, source.id),
+                     name=f"pull-{source.name}", daemon=True).start()
+    flash(_("Pulling %(source)s in the background: reload this page to see the run.",
+            source=source.name), "info")
+    return redirect(url_for("admin.health"))
+
+
+def _pull_in_background(app: Flask, source_id: int) -> None:
+    with app.app_context():
+        session = app.extensions["sessions"]()
+        try:
+            source = session.get(Source, source_id)
+            if source is not None:
+                configured.pull(session, app.extensions["blobs"], source)
+        except Problem as problem:  # another pull took the source first: that run shows
+            log.info("pull of source %s not started: %s", source_id, problem.message)
+        except Exception:  # noqa: BLE001 - a background thread: logged, the run says failed
+            log.exception("pull of source %s failed", source_id)
+        finally:
+            session.close()

@@ -80,6 +80,7 @@ class FakeCentral:
         self.hold_xml: Hold | None = None  # holds one XML download mid-pull
         self.loop_next = False
         self.ignore_filter = False
+        self.xml_override: dict[str, bytes] = {}  # instanceID -> what its .xml serves instead
         self.xml_served = 0
         self.sessions_created = 0
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -266,10 +267,13 @@ class FakeCentral:
                 return jsonify(code=404.1, message="Not found"), 404
             if self.hold_xml is not None:
                 self.hold_xml()
-            if self.down_after_xml is not None and self.xml_served >= self.down_after_xml:
+            # An outage for every submission after the first N (whatever order they are asked in:
+            # a pull downloads several at once).
+            if self.down_after_xml is not None and record.seq > self.down_after_xml:
                 return Response("<html>502 Bad Gateway</html>", 502, mimetype="text/html")
             self.xml_served += 1
-            return Response(record.versions[-1].xml, 200, mimetype="application/xml")
+            return Response(self.xml_override.get(instance_id, record.versions[-1].xml), 200,
+                            mimetype="application/xml")
 
         @app.get(f"{base}/submissions/<instance_id>/attachments")
         def attachments(project: str, form: str, instance_id: str) -> Any:

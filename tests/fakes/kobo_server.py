@@ -117,12 +117,12 @@ class FakeKobo:
         self._store(record_id, xml, kept, old["_submission_time"], old["_submitted_by"])
         self.records[record_id]["meta/rootUuid"] = old["meta/rootUuid"]
         self.records[record_id]["_validation_status"] = old["_validation_status"]
-        self.records[record_id]["_last_edited"] = self._tick()
+        # KoBo keeps no time of the last edit (no ``_last_edited``; KPI #7259).
 
     def validate(self, record_id: int, uid: str) -> None:
         self.records[record_id]["_validation_status"] = {
             "uid": uid, "label": VALIDATION_LABELS[uid], "by_whom": "kobo_supervisor",
-            "timestamp": 1764000000, "color": "#00ff00"}
+            "timestamp": int(datetime.now(UTC).timestamp()), "color": "#00ff00"}
 
     def _store(self, record_id: int, xml: bytes, files: dict[str, bytes], submitted_at: str,
                submitted_by: str) -> None:
@@ -135,7 +135,6 @@ class FakeKobo:
             "__version__": "vKoboVersion1",
             "_uuid": instance.removeprefix("uuid:"),
             "_submission_time": submitted_at,
-            "_last_edited": None,
             "_submitted_by": submitted_by,
             "_status": "submitted_via_web",
             "_validation_status": {},
@@ -149,19 +148,27 @@ class FakeKobo:
         self.files[record_id] = list(files.items())
 
     def served_xml(self, record_id: int) -> bytes:
-        """The XML as KoBo serves it: root named after the asset uid, its own version id,
-        ``formhub/uuid`` first and ``__version__`` before ``meta`` (unless ``kobo_naming`` is off,
-        as on servers that kept the XLSForm's form_id)."""
+        """The XML as KoBo serves it: root named after the asset uid with its own version id
+        (unless ``kobo_naming`` is off: a form first deployed through KoBoCAT keeps its
+        form_id), and whatever the root, KoBo's bookkeeping: ``formhub/uuid`` first,
+        ``__version__`` (and, on such older forms, ``_version_``) before ``meta``, and
+        ``meta/rootUuid``."""
         xml = self.xml[record_id]
-        if not self.kobo_naming:
-            return xml
-        xml = re.sub(rb"^(<\?xml[^>]*\?>)?\s*<([\w.-]+)([^>]*)>",
-                     lambda m: (m.group(1) or b"") + b"<" + self.asset.encode()
-                     + re.sub(rb'\s(id|version)="[^"]*"', b"", m.group(3))
-                     + f' id="{self.asset}" version="vKoboVersion1">'.encode()
-                     + b"<formhub><uuid>0123456789abcdef</uuid></formhub>", xml, count=1)
-        xml = re.sub(rb"<(/?)([\w.-]+)>\s*$", b"<\\1" + self.asset.encode() + b">", xml.rstrip())
-        return re.sub(rb"<(orx:)?meta>", lambda m: b"<__version__>vKoboVersion1</__version__>"
+        root_uuid = self.records[record_id]["meta/rootUuid"]
+        if self.kobo_naming:
+            xml = re.sub(rb"^(<\?xml[^>]*\?>)?\s*<([\w.-]+)([^>]*)>",
+                         lambda m: (m.group(1) or b"") + b"<" + self.asset.encode()
+                         + re.sub(rb'\s(id|version)="[^"]*"', b"", m.group(3))
+                         + f' id="{self.asset}" version="vKoboVersion1">'.encode(), xml, count=1)
+            xml = re.sub(rb"<(/?)([\w.-]+)>\s*$", b"<\\1" + self.asset.encode() + b">",
+                         xml.rstrip())
+        xml = re.sub(rb"^(<\?xml[^>]*\?>)?\s*<[\w.-]+[^>]*>",
+                     lambda m: m.group(0) + b"<formhub><uuid>0123456789abcdef</uuid></formhub>",
+                     xml, count=1)
+        versions = b"<__version__>vKoboVersion1</__version__>" + (
+            b"" if self.kobo_naming else b"<_version_>vOldKobocat</_version_>")
+        xml = re.sub(rb"<(orx:)?meta>", lambda m: versions + m.group(0), xml, count=1)
+        return re.sub(rb"</(orx:)?meta>", lambda m: f"<rootUuid>{root_uuid}</rootUuid>".encode()
                       + m.group(0), xml, count=1)
 
     # The API -----------------------------------------------------------------------------
@@ -183,6 +190,9 @@ class FakeKobo:
             fault = self.page_faults.pop(0) if self.page_faults else None
             if fault == "429":
                 return Response("{}", 429, {"Retry-After": "7"}, mimetype="application/json")
+            if fault == "503":  # maintenance, saying when to come back
+                return Response("<h1>Service Unavailable</h1>", 503, {"Retry-After": "11"},
+                                mimetype="text/html")
             if fault == "500":
                 return Response("<h1>Server Error (500)</h1>", 500, mimetype="text/html")
             query = {} if self.ignore_query else json.loads(request.args.get("query", "{}"))
@@ -195,6 +205,9 @@ class FakeKobo:
             elif sort.get("_id") == -1:
                 found.sort(key=lambda r: -r["_id"])
             page = [self._with_urls(r) for r in found[start:start + limit]]
+            if "fields" in request.args:  # only the keys asked for (KoBo's ``fields``)
+                wanted = json.loads(request.args["fields"])
+                page = [{k: r[k] for k in wanted if k in r} for r in page]
             more = start + limit < len(found)
             args = {**request.args.to_dict(), "start": start + limit}
             body = json.dumps({
@@ -220,7 +233,10 @@ class FakeKobo:
                 return jsonify(detail="Not found."), 404
             if self.hold_xml is not None:
                 self.hold_xml()
-            if self.down_after_xml is not None and self.xml_served >= self.down_after_xml:
+            # An outage for every submission after the first N (whatever order they are asked in:
+            # a pull downloads several at once).
+            if (self.down_after_xml is not None
+                    and sorted(self.records).index(record_id) >= self.down_after_xml):
                 return Response("<h1>Service Unavailable</h1>", 503, mimetype="text/html")
             self.xml_served += 1
             return Response(self.served_xml(record_id), 200, mimetype="application/xml")
