@@ -265,7 +265,10 @@ class FakeCentral:
             record = _record(instance_id)
             if record is None:
                 return jsonify(code=404.1, message="Not found"), 404
-            if self.hold_xml is not None:
+            # Held: the first submission's (a pull downloads several at once; the first is the
+            # one it stores first).
+            if self.hold_xml is not None and record.seq == min(
+                    r.seq for r in self.records.values()):
                 self.hold_xml()
             # An outage for every submission after the first N (whatever order they are asked in:
             # a pull downloads several at once).

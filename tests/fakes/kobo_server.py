@@ -231,7 +231,9 @@ class FakeKobo:
                 return jsonify(self._with_urls(self.records[record_id]))
             if not self.serve_xml:
                 return jsonify(detail="Not found."), 404
-            if self.hold_xml is not None:
+            # Held: the first submission's (a pull downloads several at once; the first is the
+            # one it stores first).
+            if self.hold_xml is not None and record_id == min(self.records):
                 self.hold_xml()
             # An outage for every submission after the first N (whatever order they are asked in:
             # a pull downloads several at once).
