@@ -101,7 +101,7 @@ def test_token_from_a_file_and_clear_refusals(runner, form, kobo_fake, tmp_path)
              "KOBO_T", "--asset", "a1", "--form", "site_visit"]
     refused = run(runner, *clear, env={"KOBO_T": "abc"})
     assert refused.exit_code == 1 and "clear text" in refused.output
-    assert run(runner, *clear, "--insecure", env={"KOBO_T": "abc"}).exit_code == 0
+    assert run(runner, *clear, "--insecure", "--no-check", env={"KOBO_T": "abc"}).exit_code == 0
     assert run(runner, "source", "remove", "nope").exit_code == 1
 
 
