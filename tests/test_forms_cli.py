@@ -37,7 +37,7 @@ def test_check_prints_the_sheet_and_row_of_a_broken_form(tmp_path):
 def test_check_accepts_a_good_form():
     result = CliRunner().invoke(forms_command, args=["check", str(formtools.XLSFORMS / "hl_ballot.xlsx")])
     assert result.exit_code == 0, result.output
-    assert "ok — form_id hl_ballot, version 2026120303" in result.output
+    assert "ok — form_id hl_ballot, version 2026120304" in result.output
 
 
 def test_build_writes_every_form_and_its_media(tmp_path):
@@ -66,7 +66,7 @@ def test_publish_twice_is_idempotent_then_list_and_state(runner, session):
     state = runner.invoke(forms_command, args=["state", "hl_nomination", "closing"])
     assert state.output.strip() == "hl_nomination is now closing."
     listing = runner.invoke(forms_command, args=["list"]).output
-    assert listing.startswith("hl_nomination\tclosing\t2026120303\t1 version(s)")
+    assert listing.startswith("hl_nomination\tclosing\t2026120304\t1 version(s)")
     unknown = runner.invoke(forms_command, args=["state", "nope", "closed"])
     assert unknown.exit_code == 1 and "No form with id 'nope'" in unknown.output
 

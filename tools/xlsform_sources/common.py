@@ -19,7 +19,7 @@ from openpyxl.styles import Font, PatternFill
 # The location lists (see their README); another checkout points SANGJOG_GEO_DIR at its copy.
 GEO = Path(os.environ.get("SANGJOG_GEO_DIR", "/work/shared/geo"))
 LANGUAGES = ("English (en)", "Bengali (bn)", "Nepali (ne)")
-VERSION = "2026120303"  # date + serial: raise it on every change (see xlsforms/README.md)
+VERSION = "2026120304"  # date + serial: raise it on every change (see xlsforms/README.md)
 # One policy for all five forms: they open in Bengali (Bangladesh's language, and that of most of
 # their users); a Nepal user of Forms 1 and 2 picks Nepali once per phone in Collect (⋮ → Change
 # language), which Collect keeps for the form and its next versions (docs/forms.md).
@@ -197,6 +197,24 @@ ONE_TO_FIVE = "(. >= 1) and (. <= 5)"
 ONE_TO_FIVE_MESSAGE = T("Enter a number from 1 to 5.", "১ থেকে ৫ এর মধ্যে একটি সংখ্যা লিখুন।",
                         "१ देखि ५ सम्मको सङ्ख्या लेख्नुहोस्।")
 NOT_FUTURE = ". <= today()"
+
+BS_SUFFIX = T(" (Bikram Sambat)", " (বিক্রম সংবৎ)", " (बिक्रम संवत्)")
+
+
+def with_bikram_sambat(date_row: dict[str, Any]) -> list[dict[str, Any]]:
+    """A date question as Nepal users answer it: a Nepal-only copy with ODK Collect's
+    ``bikram-sambat`` picker (``<name>_np``, optional), whose choice is copied into the one
+    stored field (ISO Gregorian, as ODK stores every date) when it changes; the Gregorian
+    question stays, showing the same day, for Bangladesh and for checking."""
+    name, label = date_row["name"], date_row["label"]
+    picker = row("date", f"{name}_np", T(*(text + suffix for text, suffix in
+                                          zip(label.by_language(), BS_SUFFIX.by_language(),
+                                              strict=True))),
+                 relevant="${country} = 'np'", appearance="bikram-sambat",
+                 **{k: v for k, v in date_row.items()
+                    if k in ("constraint", "constraint_message", "default")})
+    stored = {**date_row, "calculation": f"${{{name}_np}}", "trigger": f"${{{name}_np}}"}
+    return [picker, stored]
 NOT_FUTURE_MESSAGE = T("The date cannot be in the future.", "তারিখ ভবিষ্যতের হতে পারে না।",
                        "मिति भविष्यको हुन सक्दैन।")
 NOT_NEGATIVE = ". >= 0"

@@ -12,6 +12,7 @@ from .common import (
     T,
     row,
     settings,
+    with_bikram_sambat,
 )
 
 FORM_ID = "hl_action_plan"
@@ -76,9 +77,10 @@ def build():
                                    "কাজটি হয়েছে কিনা কীভাবে যাচাই করা যাবে?",
                                    "काम भएको कसरी पुष्टि गर्न सकिन्छ?")),
         row("end repeat"),
-        row("date", "date_prepared", T("Date the action plan was prepared", "কর্মপরিকল্পনা তৈরির তারিখ",
+        *with_bikram_sambat(row(
+            "date", "date_prepared", T("Date the action plan was prepared", "কর্মপরিকল্পনা তৈরির তারিখ",
                                        "कार्ययोजना तयार गरिएको मिति"),
-            required="yes", default="today()", constraint=NOT_FUTURE, constraint_message=NOT_FUTURE_MESSAGE),
+            required="yes", default="today()", constraint=NOT_FUTURE, constraint_message=NOT_FUTURE_MESSAGE)),
         row("text", "place", T("Place where the action plan was prepared", "কর্মপরিকল্পনা তৈরির স্থান",
                                "कार्ययोजना तयार गरिएको स्थान"), required="yes"),
         row("image", "signature", T("Signature of the person who prepared the plan",

@@ -9,10 +9,11 @@ from .common import (
     NOT_FUTURE_MESSAGE,
     ONE_TO_FIVE,
     ONE_TO_FIVE_MESSAGE,
-    YES_NO,
     T,
+    YES_NO,
     row,
     settings,
+    with_bikram_sambat,
 )
 
 FORM_ID = "hl_followup"
@@ -74,11 +75,13 @@ def build():
             **from_plan("position")),
         row("select_one period_type", "period_type", T("Reporting period", "প্রতিবেদনের সময়কাল", "प्रतिवेदन अवधि"),
             required="yes"),
-        row("date", "period_start", T("Period start", "সময়কালের শুরু", "अवधि सुरु मिति"), required="yes"),
-        row("date", "period_end", T("Period end", "সময়কালের শেষ", "अवधि अन्त्य मिति"), required="yes",
+        *with_bikram_sambat(row("date", "period_start", T("Period start", "সময়কালের শুরু", "अवधि सुरु मिति"),
+                                required="yes")),
+        *with_bikram_sambat(row(
+            "date", "period_end", T("Period end", "সময়কালের শেষ", "अवधि अन्त्य मिति"), required="yes",
             constraint=". >= ${period_start}",
             constraint_message=T("The period cannot end before it starts.", "সময়কাল শুরুর আগে শেষ হতে পারে না।",
-                                 "अवधि सुरु हुनुअघि अन्त्य हुन सक्दैन।")),
+                                 "अवधि सुरु हुनुअघि अन्त्य हुन सक्दैन।"))),
         row("integer", "result_count", T("How many good practices of the plan are you reporting on (1–5)?",
                                          "পরিকল্পনার কয়টি ভালো শিখনের ফলাফল জানাচ্ছেন (১–৫)?",
                                          "कार्ययोजनाका कतिवटा असल अभ्यासको नतिजा जानकारी गराउँदै हुनुहुन्छ (१–५)?"),
@@ -106,12 +109,13 @@ def build():
                                    "कार्ययोजना तयार गरिएको मिति"),
             required="yes", constraint=NOT_FUTURE, constraint_message=NOT_FUTURE_MESSAGE,
             **from_plan("plan_date")),
-        row("date", "followup_date", T("Follow-up date", "ফলো-আপের তারিখ", "फलोअप गरेको मिति"),
+        *with_bikram_sambat(row(
+            "date", "followup_date", T("Follow-up date", "ফলো-আপের তারিখ", "फलोअप गरेको मिति"),
             required="yes", default="today()", constraint=". >= ${plan_date} and . <= today()",
             constraint_message=T(
                 "The follow-up date cannot be before the action plan date or in the future.",
                 "ফলো-আপের তারিখ কর্মপরিকল্পনার তারিখের আগে বা ভবিষ্যতে হতে পারে না।",
-                "फलोअप मिति कार्ययोजना मितिभन्दा अघि वा भविष्यको हुन सक्दैन।")),
+                "फलोअप मिति कार्ययोजना मितिभन्दा अघि वा भविष्यको हुन सक्दैन।"))),
     ]
     choices["period_type"] = [{"name": name, "label": label} for name, label in PERIOD_TYPES]
     choices["yes_no"] = YES_NO
