@@ -62,6 +62,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Remembered choices: {"columns": {form_id: [column, ...]}, "downloaded": {...}}
+    preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class WebSession(Base):

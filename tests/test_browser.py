@@ -283,3 +283,48 @@ def test_a_nepal_officer_works_in_nepali(server, browser, nepal_deployment, tmp_
         assert "2083/07/03" in rows[2] and "सहभागी" in book["Action plans and follow-ups"]["A1"].value
     finally:
         context.close()
+
+
+def test_lists_sort_choose_columns_and_become_cards_on_a_phone(server, browser, page, world,
+                                                                tmp_path):
+    shots = tmp_path / "screens"
+    log_in(page, server, "sup_division")
+    page.goto(f"{server}/inspections")
+    page.wait_for_load_state("load")
+    page.get_by_role("link", name="District").click()
+    expect(page.locator("th[aria-sort=descending]")).to_contain_text("District")
+    assert "sort=-district" in page.url
+    firsts = page.locator("table.data tbody tr td[data-label=District]").all_inner_texts()
+    assert firsts == sorted(firsts, reverse=True) and len(set(firsts)) == 2
+    page.get_by_text("Columns", exact=True).click()
+    page.get_by_label("Recommendation").check()
+    page.get_by_role("button", name="Show these columns").click()
+    expect(page.locator("table.data thead")).to_contain_text("Recommendation")
+    assert "sort=-district" in page.url  # back on the same list
+    page.get_by_label("Search").fill("Badarganj")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.data tbody tr")).to_have_count(2)
+    title = page.locator("table.data a.oneline").first
+    assert title.evaluate("a => a.scrollHeight <= a.clientHeight + 2")  # one line
+    expect(page.get_by_text("Dates shown and filtered on (From, To): Date of the visit")).to_be_visible()
+    shot(page, shots, "list-laptop-en")
+    page.get_by_role("button", name="বাংলা").click()
+    expect(page.locator("table.data thead")).to_contain_text("সুপারিশ")
+    shot(page, shots, "list-laptop-bn")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    phone = context.new_page()
+    try:
+        log_in(phone, server, "sup_rangpur")  # sup_division now reads Bengali
+        phone.goto(f"{server}/inspections")
+        expect(phone.locator("table.data thead")).to_be_hidden()
+        badge = phone.locator("table.data tbody tr").first.locator(".badge")
+        box = badge.bounding_box()
+        assert box and box["x"] + box["width"] <= 390 and box["y"] < 844 * 2
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(phone, shots, "list-phone-en")
+        phone.get_by_role("button", name="বাংলা").click()
+        expect(phone.locator("table.data tbody tr").first.locator(".badge")).to_be_visible()
+        shot(phone, shots, "list-phone-bn")
+    finally:
+        context.close()

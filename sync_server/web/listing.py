@@ -1,8 +1,10 @@
 """Scoped reads of the warehouse for the review pages: filters, search, keyset pages, cheap
 counts and single rows. Every query here carries the user's scope in its ``WHERE``.
 
-Pages are keyset pages on ``_submission_id`` (newest first), so page 2,000 costs what page 1
-costs; the count stops at ``COUNT_CAP`` rows so a large table never makes a list slow.
+Pages are keyset pages: ordered by the chosen column then ``_submission_id``, each page starts
+after the last row of the one before (the cursor is that row's id; its value is read back), so
+page 2,000 costs what page 1 costs. A page number typed in goes by offset. The count stops at
+``COUNT_CAP`` rows so a large table never makes a list slow.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     func,
     or_,
     select,
@@ -30,6 +33,8 @@ from pipeline import scope as scoping
 from pipeline.schema import table_name
 
 PAGE_SIZE = 50
+PAGE_SIZES = (25, 50, 100, 200)
+MAX_OFFSET = 100_000  # rows skipped at most by a typed-in page number (keyset pages go anywhere)
 COUNT_CAP = 10_000
 # Filters offered when the form has the column (docs/fields.md names).
 FILTER_COLUMNS = ("division", "district", "upazila", "project", "inspector_name", "stage")
@@ -136,7 +141,29 @@ def _search(table: Table, q: str) -> Any:
     text_columns = [c for c in table.c if isinstance(c.type, (String, Text))
                     and not c.name.startswith("_")][:SEARCH_LIMIT]
     text_columns += [table.c[n] for n in ("_instance_name", "_submitter", "_key") if n in table.c]
-    return or_(*(c.ilike(pattern) for c in text_columns))
+    matches = [c.ilike(pattern) for c in text_columns]
+    for column, codes in places_named(q).items():  # "Birampur", "বিরামপুর": the place's code
+        if column in table.c:
+            matches.append(table.c[column].in_(sorted(codes)))
+    return or_(*matches)
+
+
+PLACE_MATCHES = 200  # codes per level at most: a one-letter search names every union
+
+
+def places_named(q: str) -> dict[str, set[str]]:
+    """Warehouse location column → codes of the places whose English, Bengali or Nepali name
+    contains ``q`` (case-insensitively); a search of two letters or fewer names no place."""
+    wanted = _like_text(q).casefold()
+    if len(wanted) < 3:
+        return {}
+    out: dict[str, set[str]] = {}
+    for column, levels in geo.COLUMN_LEVELS.items():
+        codes = {p.code for level in levels for p in _level(level)
+                 if wanted in p.en.casefold() or wanted in p.local.casefold()}
+        if codes and len(codes) <= PLACE_MATCHES:
+            out[column] = codes
+    return out
 
 
 @dataclass
@@ -144,25 +171,114 @@ class Page:
     rows: list[Any]
     newer: int | None  # pass as ?after= for the previous page
     older: int | None  # pass as ?before= for the next page
+    number: int = 1  # this page's number, counted from the first
+
+
+@dataclass(frozen=True)
+class Sort:
+    column: str = "_submission_id"
+    descending: bool = True
+
+    @classmethod
+    def parse(cls, text: str | None, allowed: list[str] | tuple[str, ...], default: Sort) -> Sort:
+        """``visit_date`` (oldest first) or ``-visit_date`` (newest first); a column the list
+        does not show sorts as the default."""
+        text = (text or "").strip()
+        name = text.lstrip("-")
+        return cls(name, text.startswith("-")) if name in allowed else default
+
+    @property
+    def arg(self) -> str:
+        return f"-{self.column}" if self.descending else self.column
+
+    def toggled(self, column: str) -> str:
+        """The ``sort`` argument of a column heading's link: the other way round if it is this
+        list's sort, else newest (or largest) first."""
+        return column if column == self.column and self.descending else f"-{column}"
+
+
+def default_sort(table: Table) -> Sort:
+    """Newest first on the date the list shows (so the dates read in order), then arrival."""
+    return Sort(date_column(table).name, True)
+
+
+def _order(column: Any, key: Any, descending: bool) -> list[Any]:
+    """Rows in ``descending`` (or ascending) order of column, then key; empty values last."""
+    if column is key:
+        return [key.desc() if descending else key.asc()]
+    return [column.desc().nulls_last() if descending else column.asc().nulls_last(),
+            key.desc() if descending else key.asc()]
+
+
+def _reverse_order(column: Any, key: Any, descending: bool) -> list[Any]:
+    if column is key:
+        return [key.asc() if descending else key.desc()]
+    return [column.asc().nulls_first() if descending else column.desc().nulls_first(),
+            key.asc() if descending else key.desc()]
+
+
+def _past(column: Any, key: Any, value: Any, at: int, descending: bool, forward: bool) -> Any:
+    """Rows after the cursor row (value, at) in the list's order (``forward``), or before it."""
+    later = descending == forward  # whether "after" means smaller values
+    if column is key:
+        return key < at if later else key > at
+
+    def beyond(a: Any, b: Any) -> Any:
+        return a < b if later else a > b
+
+    if forward:
+        if value is None:  # empty values come last: only empty ones with a later key follow
+            return and_(column.is_(None), beyond(key, at))
+        return or_(beyond(column, value), and_(column == value, beyond(key, at)),
+                   column.is_(None))
+    if value is None:
+        return or_(column.is_not(None), and_(column.is_(None), beyond(key, at)))
+    return or_(beyond(column, value), and_(column == value, beyond(key, at)))
 
 
 def page(conn: Connection, table: Table, where: list[Any], before: int | None = None,
-         after: int | None = None, size: int = PAGE_SIZE) -> Page:
+         after: int | None = None, size: int = PAGE_SIZE, sort: Sort | None = None,
+         number: int = 1) -> Page:
+    """One page of rows in ``sort`` order: the first, the one after the row ``before`` (an
+    id; "older" in the default order), the one before the row ``after``, or page ``number``
+    when no cursor is given."""
+    sort = sort or Sort()
     key = table.c._submission_id
+    column = table.c.get(sort.column, key)
     stmt = select(table).where(*where)
+    cursor = after if after is not None else before
+    if cursor is not None:
+        found = conn.execute(select(column).where(key == cursor, *where)).first()
+        if found is None:  # the row has gone (edited, out of the filter): start again
+            cursor, before, after, number = None, None, None, 1
+        else:
+            value = found[0]
+    number = max(1, number)
     if after is not None:
-        rows = list(conn.execute(stmt.where(key > after).order_by(key.asc()).limit(size + 1)))
+        past = _past(column, key, value, after, sort.descending, forward=False)
+        rows = list(conn.execute(stmt.where(past)
+                                 .order_by(*_reverse_order(column, key, sort.descending))
+                                 .limit(size + 1)))
         more_newer = len(rows) > size
         rows = list(reversed(rows[:size]))
         older = rows[-1]._submission_id if rows else None
-        return Page(rows, rows[0]._submission_id if rows and more_newer else None, older)
+        number = max(1, number - 1)
+        if not more_newer:
+            number = 1
+        return Page(rows, rows[0]._submission_id if rows and more_newer else None, older, number)
+    ordered = stmt.order_by(*_order(column, key, sort.descending))
     if before is not None:
-        stmt = stmt.where(key < before)
-    rows = list(conn.execute(stmt.order_by(key.desc()).limit(size + 1)))
+        ordered = ordered.where(_past(column, key, value, before, sort.descending, forward=True))
+        number += 1
+    elif number > 1:
+        skip = min((number - 1) * size, MAX_OFFSET)
+        number = skip // size + 1
+        ordered = ordered.offset(skip)
+    rows = list(conn.execute(ordered.limit(size + 1)))
     more_older = len(rows) > size
     rows = rows[:size]
-    return Page(rows, rows[0]._submission_id if rows and before is not None else None,
-                rows[-1]._submission_id if rows and more_older else None)
+    return Page(rows, rows[0]._submission_id if rows and number > 1 else None,
+                rows[-1]._submission_id if rows and more_older else None, number)
 
 
 def cheap_count(conn: Connection, table: Table, where: list[Any]) -> tuple[int, bool]:

@@ -78,30 +78,111 @@ def submissions(form_id: str):
     conn = get_session().connection()
     table = listing.main_table(conn, form_id)
     lang = locale()
-    columns = [c for c in LIST_COLUMNS if table is not None and c in table.c]
+    columns = shown_columns(schema, table, current_user())
+    size = _page_size()
+    date_column = listing.date_column(table).name if table is not None else ""
+    sortable = [date_column, "_instance_name", *columns, "_review_state"]
+    sort = listing.Sort()
     if table is None:
         page, total, capped, options = listing.Page([], None, None), 0, False, {}
     else:
+        sort = listing.Sort.parse(request.args.get("sort"), sortable, listing.default_sort(table))
         where = listing.conditions(table, scope, filters)
         page = listing.page(conn, table, where, _int_arg("before"), _int_arg("after"),
-                            size=listing.PAGE_SIZE)
+                            size=size, sort=sort, number=_int_arg("page") or 1)
         total, capped = listing.cheap_count(conn, table, where)
         options = listing.place_options(table, scope, filters.values)
         if "project" in table.c:
             options["project"] = _project_codes(scope, filters.values.get("district"))
     labels = {c.name: pick(c.labels, lang, c.name) for c in schema.main.columns}
+    labels.update({"_submitted_at": _("Received"), "_instance_name": _("Submission"),
+                   "_review_state": _("Review")})
     specs = {c.name: c for c in schema.main.columns}
     stages = specs["stage"].choices if "stage" in specs and specs["stage"].choices else {}
+    keep = filters.query_args()
+    if table is not None and sort != listing.default_sort(table):
+        keep["sort"] = sort.arg
+    if size != listing.PAGE_SIZE:
+        keep["size"] = str(size)
+    pages = -(-total // size) if total and not capped else None
     return render_template(
         "submissions.html", form=form, schema=schema, page=page, total=total, capped=capped,
         filters=filters, options=options, columns=columns, labels=labels, specs=specs,
         stages=stages, states=REVIEW_STATES, review_choices=review.REVIEW_CHOICES,
         may_review=current_user().role in REVIEWERS, display=answering.display, lang=lang,
         has_table=table is not None, nepal_page=lang == "ne" or scope.countries == {"np"},
-        date_column=listing.date_column(table).name if table is not None else "",
+        date_column=date_column, sort=sort, sortable=sortable,
+        keep=keep, size=size, sizes=listing.PAGE_SIZES, pages=pages,
+        page_links=_page_links(page.number, pages),
+        choosable=choosable_columns(schema, table),
         all_forms=list(get_session().scalars(select(Form).order_by(Form.title))),
         project_names=project_names(get_session(), lang), review_draft=_take_draft(),
     )
+
+
+UNLISTABLE = ("binary", "geopoint", "geotrace", "geoshape", "note")
+
+
+def choosable_columns(schema: FormSchema, table) -> list[str]:
+    """The main table's answers a list may show (one SQL column each), in form order."""
+    if table is None:
+        return []
+    date_column = listing.date_column(table).name
+    return [c.name for c in schema.main.columns
+            if c.type not in UNLISTABLE and c.name in table.c and c.name != date_column]
+
+
+def shown_columns(schema: FormSchema, table, user) -> list[str]:
+    """The columns this user chose for this form's list (People's choice is remembered per
+    user), else the usual ones the form has."""
+    choosable = choosable_columns(schema, table)
+    chosen = (user.preferences or {}).get("columns", {}).get(schema.form_id)
+    if chosen is not None:
+        return [c for c in chosen if c in choosable]
+    return [c for c in LIST_COLUMNS if c in choosable]
+
+
+@bp.route("/forms/<form_id>/columns", methods=["POST"])
+@require(*READERS)
+def choose_columns(form_id: str):
+    """Remember which columns this user's list of this form shows (none ticked: the usual)."""
+    form = _form(form_id)
+    db = get_session()
+    table = listing.main_table(db.connection(), form_id)
+    choosable = choosable_columns(_schema(form), table)
+    wanted = request.form.getlist("columns")
+    user = current_user()
+    prefs = dict(user.preferences or {})
+    columns = dict(prefs.get("columns") or {})
+    if request.form.get("reset") or not wanted:
+        columns.pop(form_id, None)
+    else:
+        columns[form_id] = [c for c in choosable if c in wanted]
+    prefs["columns"] = columns
+    user.preferences = prefs
+    db.commit()
+    back = request.form.get("next") or ""
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("review.submissions", form_id=form_id)
+    return redirect(back)
+
+
+def _page_size() -> int:
+    size = _int_arg("size")
+    return size if size in listing.PAGE_SIZES else listing.PAGE_SIZE
+
+
+def _page_links(number: int, pages: int | None) -> list[int | None]:
+    """Page numbers to link: the first, two either side of this one, the last (None: a gap)."""
+    last = pages or number + 1
+    wanted = sorted({1, *range(max(1, number - 2), min(last, number + 2) + 1)}
+                    | ({last} if pages else set()))
+    out: list[int | None] = []
+    for n in wanted:
+        if out and out[-1] is not None and n > out[-1] + 1:
+            out.append(None)
+        out.append(n)
+    return out
 
 
 def _project_codes(scope, district: str | None) -> list[str]:
