@@ -71,10 +71,12 @@ def _components() -> list[Any]:
         downloads,
         i18n,
         maps,
+        plans,
         review,
     )
 
     return [compression.init_app, background_loader.init_app, openrosa.init_app, auth.init_app, i18n.init_app, dashboard.init_app, review.init_app,
+            plans.init_app,
             attachments.init_app, downloads.init_app, admin.init_app, admin_users.init_app,
             odata.init_app, browser_forms.init_app, health.init_app,
             ballots.init_app, maps.init_app]

@@ -328,3 +328,41 @@ def test_lists_sort_choose_columns_and_become_cards_on_a_phone(server, browser, 
         shot(phone, shots, "list-phone-bn")
     finally:
         context.close()
+
+
+def test_follow_up_tracker_at_laptop_and_phone_width(server, browser, page, world, db, blobs,
+                                                      tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()
+    plan = webdata.add_plan(db, blobs, KURIGRAM, "Shirin Akter",
+                            (today - timedelta(days=400)).isoformat(), "plan-kurigram")
+    db.commit()
+    shots = tmp_path / "screens"
+    log_in(page, server, "sup_division")
+    page.get_by_role("link", name="1 plan overdue in Kurigram").click()
+    expect(page.get_by_role("heading", name="Action plans and follow-ups")).to_be_visible()
+    row = page.locator('tr[data-plan="plan-kurigram"]')
+    expect(row.locator("td").last).to_have_text("Overdue")
+    shot(page, shots, "plans-laptop-en")
+    row.get_by_role("link", name="Shirin Akter").click()
+    assert page.url.endswith(f"/submissions/{plan}")
+    expect(page.locator("#followups")).to_contain_text("Overdue")
+    page.get_by_role("button", name="বাংলা").click()
+    page.get_by_role("link", name="পরিকল্পনা", exact=True).click()
+    expect(page.locator('tr[data-plan="plan-kurigram"] td').last).to_have_text("বকেয়া")
+    shot(page, shots, "plans-laptop-bn")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    phone = context.new_page()
+    try:
+        log_in(phone, server, "admin")
+        phone.goto(f"{server}/plans")
+        expect(phone.locator('tr[data-plan="plan-kurigram"]')).to_be_visible()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(phone, shots, "plans-phone-en")
+        phone.get_by_role("button", name="বাংলা").click()
+        expect(phone.get_by_role("heading", name="কর্মপরিকল্পনা ও ফলো-আপ")).to_be_visible()
+        shot(phone, shots, "plans-phone-bn")
+    finally:
+        context.close()

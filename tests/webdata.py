@@ -203,3 +203,42 @@ def csrf(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "page has no CSRF token"
     return found.group(1)
+
+
+UNION = {RANGPUR: "55850318", KURIGRAM: "55490613"}  # Bishnupur (Badarganj), Andhari Jhar
+
+
+def _bangladesh(xml: str, district: str) -> str:
+    """The sample moved to a Bangladesh union of ``district`` (the plan's sample is Nepali)."""
+    xml = re.sub(r"<(province|local_level)>[^<]*</\1>", "", xml)
+    xml = re.sub(r"<country>[^<]*</country>", "<country>bd</country>", xml, count=1)
+    values = {"division": "55", "district": district, "upazila": UPAZILA[district],
+              "union": UNION[district]}
+    for name, value in reversed(values.items()):
+        xml, n = re.subn(rf"<{name}>[^<]*</{name}>", f"<{name}>{value}</{name}>", xml, count=1)
+        if n == 0:
+            xml = xml.replace("<country>bd</country>",
+                              f"<country>bd</country><{name}>{value}</{name}>", 1)
+    return xml
+
+
+def add_plan(session, blobs: BlobStore, district: str, participant: str, prepared: str,
+             key: str) -> int:
+    """A Form 1 action plan (instanceID ``uuid:<key>``) in a union of ``district``."""
+    xml = _with(_bangladesh(_sample("hl_action_plan"), district), participant_name=participant,
+                date_prepared=prepared, instanceID=f"uuid:{key}")
+    outcome = accept(session, blobs, Incoming(xml, files={"signature.png": picture(200)}))
+    assert outcome.submission.parse_status == "ok", outcome.submission.parse_error
+    return outcome.submission.id
+
+
+def add_followup(session, blobs: BlobStore, district: str, participant: str, plan_key: str,
+                 period_type: str, start: str, end: str, followup_date: str) -> int:
+    """A Form 2 follow-up of the plan ``plan_key`` covering ``start``–``end``."""
+    xml = _with(_bangladesh(_sample("hl_followup"), district), action_plan=plan_key,
+                participant_name=participant, period_type=period_type, period_start=start,
+                period_end=end, followup_date=followup_date,
+                instanceID=f"uuid:{uuid.uuid4()}")
+    outcome = accept(session, blobs, Incoming(xml))
+    assert outcome.submission.parse_status == "ok", outcome.submission.parse_error
+    return outcome.submission.id

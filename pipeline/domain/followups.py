@@ -43,6 +43,7 @@ class Plan:
     local_level: str = ""
     date_prepared: date | None = None
     practices: tuple[str, ...] = ()
+    submission_id: int | None = None  # the current version's submission (for links)
 
     @property
     def local_government(self) -> str:
@@ -71,6 +72,7 @@ class Followup:
     officer_name: str = ""
     results: tuple[Result, ...] = ()
     country: str = ""  # "np": periods are Nepal's fiscal ones
+    submission_id: int | None = None
 
     @property
     def reference_date(self) -> date | None:
@@ -112,6 +114,108 @@ def period_label(f: Followup, year_start_month: int = 1) -> str | None:
     if f.period_type == "half_yearly":
         return f"{year} H{months_in // 6 + 1}"
     return str(year)
+
+
+def covering(period_type: str, day: date, year_start_month: int = 1) -> str | None:
+    """The label of the ``period_type`` period that ``day`` falls in."""
+    return period_label(Followup("", "", "", "", period_type, period_start=day), year_start_month)
+
+
+def bounds(label: str, year_start_month: int = 1) -> tuple[date, date]:
+    """First and last day of the period "2026 Q4", "2026 H2" or "2026"."""
+    year_text, _, part = label.partition(" ")
+    months = {"Q": 3, "H": 6}.get(part[:1], 12)
+    index = int(part[1:]) - 1 if part else 0
+    first = (year_start_month - 1) + index * months  # months after January of ``year``
+    start = date(int(year_text) + first // 12, first % 12 + 1, 1)
+    after = first + months
+    return start, date(int(year_text) + after // 12, after % 12 + 1, 1) - timedelta(days=1)
+
+
+def _next_label(label: str, period_type: str, year_start_month: int) -> str:
+    return covering(period_type, bounds(label, year_start_month)[1] + timedelta(days=1),
+                    year_start_month) or ""
+
+
+# ---- the follow-up schedule ----------------------------------------------------------------
+
+GRACE_DAYS = 30  # a period's report is due until this many days after it ends, then overdue
+STATUSES = ("overdue", "due", "reported")  # a plan's status is the worst of its periods'
+DEFAULT_SCHEDULE = ("quarterly",)  # until a plan's first follow-up names its reporting choice
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str  # "2026 Q4"
+    period_type: str
+    start: date
+    end: date
+    status: str  # reported | due | overdue
+    followups: tuple[Followup, ...] = ()
+
+
+@dataclass
+class Tracked:
+    """One plan on the follow-up tracker: its schedule and every period of it up to today."""
+
+    entry: PlanFollowups
+    schedule: tuple[str, ...]
+    periods: list[Period]
+
+    @property
+    def status(self) -> str:
+        found = {p.status for p in self.periods}
+        return next((s for s in STATUSES if s in found), "reported")
+
+    def count(self, status: str) -> int:
+        return sum(1 for p in self.periods if p.status == status)
+
+
+def schedule_of(entry: PlanFollowups) -> tuple[str, ...]:
+    """The reporting choices (Form 2's ``period_type``) of the plan's follow-ups, in the
+    handbook's order; a plan not yet followed up is expected quarterly."""
+    chosen = {f.period_type for f in entry.followups if f.period_type in PERIOD_TYPES}
+    return tuple(t for t in PERIOD_TYPES if t in chosen) or DEFAULT_SCHEDULE
+
+
+def track(entry: PlanFollowups, today: date, year_start_month: int = 1,
+          grace_days: int = GRACE_DAYS) -> Tracked:
+    """Pure: every period of the plan's schedule from the one it was prepared in up to the
+    one ``today`` falls in (calendar periods, or fiscal ones from ``year_start_month``; a Nepal
+    follow-up counts for the period its dates fall in), each reported (a follow-up covers it),
+    due (no report yet, and the
+    period has not ended more than ``grace_days`` ago) or overdue."""
+    schedule = schedule_of(entry)
+    first_day = entry.plan.date_prepared or min(
+        (f.reference_date for f in entry.followups if f.reference_date), default=today)
+    first_day = min(first_day, today)
+    periods: list[Period] = []
+    for period_type in schedule:
+        label = covering(period_type, first_day, year_start_month) or ""
+        last = covering(period_type, today, year_start_month)
+        for _ in range(200):  # 50 years of quarters at most
+            start, end = bounds(label, year_start_month)
+            reports = tuple(f for f in entry.followups if f.period_type == period_type
+                            and f.reference_date and start <= f.reference_date <= end)
+            status = ("reported" if reports else
+                      "due" if today <= end + timedelta(days=grace_days) else "overdue")
+            periods.append(Period(label, period_type, start, end, status, reports))
+            if label == last:
+                break
+            label = _next_label(label, period_type, year_start_month)
+    periods.sort(key=lambda p: (p.end, PERIOD_TYPES.index(p.period_type)))
+    return Tracked(entry, schedule, periods)
+
+
+def tracker(session: Session, today: date, scope: Scope | None = None,
+            where: dict[str, str | None] | None = None,
+            year_start_month: int = 1) -> list[Tracked]:
+    """Every plan in the area (``where``: division, district, upazila, province) on the
+    tracker, latest prepared first."""
+    rows, _ = _linked(session, where or {}, scope)
+    tracked = [track(row, today, year_start_month) for row in rows]
+    tracked.reverse()
+    return tracked
 
 
 def periods_of(year: int) -> list[str]:
@@ -223,6 +327,7 @@ def _plan(row: dict[str, Any], practices: tuple[str, ...]) -> Plan:
         province=_text(row, "province"), local_level=_text(row, "local_level"),
         date_prepared=tables.as_date(row.get("date_prepared")),
         practices=tuple(p for p in practices if p),
+        submission_id=row.get("_submission_id"),
     )
 
 
@@ -242,4 +347,5 @@ def _followup(row: dict[str, Any], results: list[dict[str, Any]]) -> Followup:
         # A practice of the plan the follow-up says was not tried has no result to report.
         results=tuple(Result(_text(r, "practice"), _text(r, "result"), _text(r, "verification"))
                       for r in results if _text(r, "tried") != "no"),
+        submission_id=row.get("_submission_id"),
     )

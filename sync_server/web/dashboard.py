@@ -15,7 +15,7 @@ from pipeline.models import Form
 from pipeline.problems import Problem
 
 from ..db import get_session
-from . import current_scope, current_user, listing, require
+from . import current_scope, current_user, listing, plans, require
 from .answers import place_name
 from .i18n import count, day, locale
 
@@ -89,8 +89,11 @@ def overview():
     behind = inspections.behind_schedule(db, today, scope=scope)
     shown = [(b, [reason_text(code, b.status, today) or sentence for code, sentence in b.reasons])
              for b in behind[:50]]
+    tracked = plans.tracked()
     return render_template("dashboard.html", period=period, counts=counts, tallies=tallies,
-                           behind=shown, behind_total=len(behind), lang=lang)
+                           behind=shown, behind_total=len(behind), lang=lang,
+                           plans_tracked=len(tracked),
+                           plans_overdue=plans.overdue_by_district(tracked))
 
 
 def reason_text(code: str, status: inspections.ProjectStatus, today: date) -> str | None:

@@ -60,6 +60,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["bs_typed"] = bs_typed
     app.jinja_env.globals.update(role_name=role_name, state_name=state_name,
                                   stage_name=stage_name, form_title=form_title,
+                                  status_name=status_name, period_type_name=period_type_name,
+                                  period_name=period_name,
                                   problem_text=problem_text)
     app.context_processor(lambda: {"languages": LANGUAGES, "lang": locale()})
 
@@ -220,3 +222,25 @@ def stage_name(stage: str | None) -> str:
     return {"idea": _("Idea"), "pilot_running": _("Pilot running"),
             "pilot_complete": _("Pilot complete"), "recommended": _("Recommended for replication"),
             "replicated": _("Replicated")}.get(stage or "", stage or "")
+
+
+def status_name(status: str | None) -> str:
+    """A follow-up period's (or plan's) status on the tracker."""
+    return {"reported": _("Reported"), "due": _("Due"),
+            "overdue": _("Overdue")}.get(status or "", status or "")
+
+
+def period_type_name(period_type: str | None) -> str:
+    """Form 2's reporting choice."""
+    return {"quarterly": _("Quarterly"), "half_yearly": _("Half-yearly"),
+            "annual": _("Annual")}.get(period_type or "", period_type or "")
+
+
+def period_name(label: str | None) -> str:
+    """The period a report covers, "2026 Q4", "2026 H2" or "2026", in the reader's words."""
+    year, _sep, part = (label or "").partition(" ")
+    if not part:
+        return running_digits(year)
+    text = (_("%(year)s Q%(n)s", year=year, n=part[1:]) if part[0] == "Q"
+            else _("%(year)s H%(n)s", year=year, n=part[1:]))
+    return running_digits(text)

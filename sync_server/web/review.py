@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from exports.labels import FileChoices, project_names
 from pipeline import problems, review
-from pipeline.domain import places
+from pipeline.domain import followups, places, tables
 from pipeline.domain.projects import list_projects
 from pipeline.models import REVIEW_STATES, Form, Submission
 from pipeline.problems import Problem
@@ -27,7 +27,7 @@ from pipeline.xform import pick
 
 from ..db import get_session
 from . import answers as answering
-from . import current_scope, current_user, id_arg, listing, require
+from . import current_scope, current_user, id_arg, listing, plans, require
 from .i18n import locale, problem_text, state_name
 
 bp = Blueprint("review", __name__)
@@ -114,6 +114,7 @@ def submissions(form_id: str):
         date_column=date_column, sort=sort, sortable=sortable,
         keep=keep, size=size, sizes=listing.PAGE_SIZES, pages=pages,
         page_links=_page_links(page.number, pages),
+        period_of=lambda r: followups.period_label(_followup_of(r)),
         choosable=choosable_columns(schema, table),
         all_forms=list(get_session().scalars(select(Form).order_by(Form.title))),
         project_names=project_names(get_session(), lang), review_draft=_take_draft(),
@@ -266,7 +267,34 @@ def submission(submission_id: int):
         specs={c.name: c for c in schema.main.columns}, display=answering.display, lang=lang,
         project_names=project_names(db, lang), review_draft=_take_draft(submission_id),
         country=country,
+        **_plan_links(form.xml_form_id, submission_id, row),
     )
+
+
+def _plan_links(form_id: str, submission_id: int, row) -> dict:
+    """A Form 1 plan's follow-up schedule, or the plan a Form 2 follow-up follows up (and the
+    period it covers), both within the reader's scope."""
+    if form_id not in ("hl_action_plan", "hl_followup"):
+        return {}
+    tracked = plans.tracked()
+    if form_id == "hl_action_plan":
+        return {"plan_tracked": next((t for t in tracked
+                                      if t.entry.plan.submission_id == submission_id), None)}
+    for t in tracked:
+        for f in t.entry.followups:
+            if f.submission_id == submission_id:
+                return {"followed_plan": t.entry.plan,
+                        "followup_period": followups.period_label(f)}
+    return {"followup_period": followups.period_label(_followup_of(row))}
+
+
+def _followup_of(row) -> followups.Followup:
+    m = row._mapping
+    return followups.Followup(
+        "", "", "", "", str(m.get("period_type") or ""),
+        period_start=tables.as_date(m.get("period_start")),
+        period_end=tables.as_date(m.get("period_end")),
+        followup_date=tables.as_date(m.get("followup_date")), country=places.country_of(m))
 
 
 def _group_labels(form: Form, version: str | None) -> dict[str, dict[str, str]]:
