@@ -19,7 +19,7 @@ LIST = "/forms/innovation_inspection/submissions"
 
 
 def listed_ids(html: str) -> list[int]:
-    return [int(i) for i in re.findall(r'href="/submissions/(\d+)"', html)]
+    return [int(i) for i in re.findall(r'href="/submissions/(\d+)[?"]', html)]
 
 
 def link(html: str, rel: str) -> str | None:

@@ -43,7 +43,7 @@ def test_every_role_sees_exactly_its_own_districts(app, world, db):
         client = webdata.login(app.test_client(), username)
         listing = client.get(LIST).get_data(as_text=True)
         token = webdata.csrf(listing)
-        shown = {int(i) for i in re.findall(r'href="/submissions/(\d+)"', listing)}
+        shown = {int(i) for i in re.findall(r'href="/submissions/(\d+)[?"]', listing)}
         assert shown == {i for d in visible for i in world.submissions[d]}, username
         count = client.get(f"{LIST}/count", headers={"Accept": "application/json"}).get_json()
         assert count["count"] == 2 * len(visible), username
@@ -62,7 +62,7 @@ def test_every_role_sees_exactly_its_own_districts(app, world, db):
             target = world.first(district)
             # Asking for the other district by filter shows nothing either.
             filtered = client.get(f"{LIST}?district={district}").get_data(as_text=True)
-            assert (f'href="/submissions/{target}"' in filtered) == own, case
+            assert bool(re.search(f'href="/submissions/{target}[?"]', filtered)) == own, case
             assert client.get(f"/submissions/{target}").status_code == (200 if own else 404), case
             photo = client.get(f"/attachments/{target}/desk.jpg")
             assert photo.status_code == (200 if own else 404), case

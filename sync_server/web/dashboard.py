@@ -42,6 +42,12 @@ def chosen_period() -> Period:
         return Period.parse(current_quarter(country=country))
 
 
+# What "needs my attention" counts, by role: reviewers, what is still to review (new and
+# edited submissions); district officers, what a reviewer sent back (has issues).
+ATTENTION = {"admin": ("received", "edited"), "supervisor": ("received", "edited"),
+             "district_officer": ("has_issues",)}
+
+
 @bp.route("/")
 def home():
     user = current_user()
@@ -60,11 +66,18 @@ def overview():
     lang = locale()
     conn = db.connection()
     counts = []  # (form, total, [(upazila, n), ...])
+    attention = []  # (form, review state, n)
+    wanted = ATTENTION.get(current_user().role, ())
     for form in db.scalars(select(Form).order_by(Form.title)):
         table = listing.main_table(conn, form.xml_form_id)
         if table is None:
             counts.append((form, 0, []))
             continue
+        if wanted:
+            attention += [(form, state, int(n)) for state, n in conn.execute(
+                select(table.c._review_state, func.count())
+                .where(listing.scoping.where(table, scope), table.c._review_state.in_(wanted))
+                .group_by(table.c._review_state)) if n]
         where = [listing.scoping.where(table, scope),
                  table.c._submitted_at >= start, table.c._submitted_at < end]
         if "upazila" in table.c:
@@ -92,7 +105,8 @@ def overview():
     tracked = plans.tracked()
     return render_template("dashboard.html", period=period, counts=counts, tallies=tallies,
                            behind=shown, behind_total=len(behind), lang=lang,
-                           plans_tracked=len(tracked),
+                           plans_tracked=len(tracked), attention=attention,
+                           attention_total=sum(n for _f, _s, n in attention),
                            plans_overdue=plans.overdue_by_district(tracked))
 
 

@@ -3,6 +3,9 @@ its answers, photos, location, project history and its own history, and the revi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
+
 from flask import (
     Blueprint,
     Flask,
@@ -15,9 +18,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from exports.labels import FileChoices, project_names
-from pipeline import problems, review
+from pipeline import parse, problems, review
 from pipeline.domain import followups, places, tables
 from pipeline.domain.projects import list_projects
 from pipeline.models import REVIEW_STATES, Form, Submission
@@ -115,6 +119,7 @@ def submissions(form_id: str):
         keep=keep, size=size, sizes=listing.PAGE_SIZES, pages=pages,
         page_links=_page_links(page.number, pages),
         period_of=lambda r: followups.period_label(_followup_of(r)),
+        list_query=urlencode({**keep, "sort": sort.arg}),
         choosable=choosable_columns(schema, table),
         all_forms=list(get_session().scalars(select(Form).order_by(Form.title))),
         project_names=project_names(get_session(), lang), review_draft=_take_draft(),
@@ -268,7 +273,81 @@ def submission(submission_id: int):
         project_names=project_names(db, lang), review_draft=_take_draft(submission_id),
         country=country,
         **_plan_links(form.xml_form_id, submission_id, row),
+        **_changes(db, sub, lang, lists),
+        list_args=_list_args(request.args.get("list")),
     )
+
+
+@dataclass
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+def _changes(db, sub: Submission, lang: str, lists) -> dict:
+    """For an edited submission, every answer the edit changed, against the version it
+    replaced: main answers by question, repeat rows by their number."""
+    previous = db.scalar(select(Submission).where(Submission.root_id == sub.root_id,
+                                                  Submission.id < sub.id,
+                                                  Submission.parse_status == "ok")
+                         .order_by(Submission.id.desc()).limit(1))
+    if previous is None:
+        return {"changes": None}
+    try:
+        old = parse.parse(_schema(sub.form, previous.form_version), previous.xml)
+        new = parse.parse(_schema(sub.form, sub.form_version), sub.xml)
+    except Problem:
+        return {"changes": None}
+    headings = _group_labels(sub.form, sub.form_version)
+    out: list[Change] = []
+    for spec in new.schema.tables:
+        columns = [c for c in spec.columns if c.type not in ("binary",)]
+        old_rows, new_rows = old.rows.get(spec.name, []), new.rows.get(spec.name, [])
+        group = "" if spec.parent is None else pick(
+            headings.get(spec.path, {}), lang, spec.name.split("__")[-1])
+        for n in range(max(len(old_rows), len(new_rows))):
+            before = old_rows[n] if n < len(old_rows) else {}
+            after = new_rows[n] if n < len(new_rows) else {}
+            for col in columns:
+                a, b = _value(col, before, lang, lists), _value(col, after, lang, lists)
+                if a != b:
+                    label = pick(col.labels, lang, col.name)
+                    out.append(Change(f"{group} {n + 1}: {label}" if group else label, a, b))
+    return {"changes": out, "previous_id": previous.id, "previous_at": previous.received_at}
+
+
+def _value(col, row: dict, lang: str, lists) -> str:
+    if col.type == "geopoint":
+        point = [row.get(f"{col.name}_{p}") for p in ("latitude", "longitude")]
+        return ", ".join(str(p) for p in point) if any(p is not None for p in point) else ""
+    value = row.get(col.name)
+    return "" if value is None or value == "" else answering.display(col, value, lang, lists)
+
+
+def _list_args(text: str | None) -> str:
+    """The query of the list a submission was opened from (kept for "save and next"), as
+    long as it is a plain query string."""
+    text = (text or "")[:1000]
+    return text if text and "/" not in text and "\n" not in text else ""
+
+
+def next_in_list(form_id: str, submission_id: int, query: str) -> int | None:
+    """The submission after this one in the list it was opened from (its filters and sort,
+    within the reader's scope). Once reviewed, it may no longer match the list's filter (a list
+    of those still to review): then the list's first row is the next one."""
+    args = MultiDict(parse_qsl(query))
+    conn = get_session().connection()
+    table = listing.main_table(conn, form_id)
+    if table is None:
+        return None
+    filters = listing.Filters.from_args(args)
+    sort = listing.Sort.parse(args.get("sort"), [c.name for c in table.c],
+                              listing.default_sort(table))
+    where = listing.conditions(table, current_scope(), filters)
+    page = listing.page(conn, table, where, before=submission_id, size=1, sort=sort)
+    nxt = page.rows[0]._submission_id if page.rows else None
+    return nxt if nxt != submission_id else None
 
 
 def _plan_links(form_id: str, submission_id: int, row) -> dict:
@@ -334,7 +413,22 @@ def review_one(submission_id: int):
             raise
         flash(problem_text(problem), "error")
         _keep_draft(submission_id)
-    return redirect(url_for("review.submission", submission_id=submission_id))
+        return redirect(_submission_url(submission_id))
+    query = _list_args(request.form.get("list"))
+    if request.form.get("then") == "next" and query:
+        form_id = db.get(Submission, submission_id).form.xml_form_id
+        nxt = next_in_list(form_id, submission_id, query)
+        if nxt is None:
+            flash(_("That was the last submission of the list."), "info")
+            return redirect(url_for("review.submissions", form_id=form_id) + "?" + query)
+        return redirect(_submission_url(nxt, query))
+    return redirect(_submission_url(submission_id))
+
+
+def _submission_url(submission_id: int, query: str | None = None) -> str:
+    query = query if query is not None else _list_args(request.form.get("list"))
+    return url_for("review.submission", submission_id=submission_id,
+                   **({"list": query} if query else {}))
 
 
 @bp.route("/forms/<form_id>/submissions/count")
