@@ -184,12 +184,12 @@ def _write_rows(zf: zipfile.ZipFile, name: str, cols: list[CsvColumn], stmt: Sel
 def write_zip(session: Session, form_id: str, out: str | Path | IO[bytes],
               scope: Iterable[str] = ("*",), period: Period | str | None = None,
               progress: Any = None, chunk_rows: int = query.CHUNK_ROWS,
-              excel: bool = False) -> dict[str, int]:
+              excel: bool = False, filters: query.Filters | None = None) -> dict[str, int]:
     """Write the Central-layout zip for one form; returns file name → data rows written.
     ``excel``: a byte order mark and formulas neutralised (see the module's notes)."""
     if isinstance(period, str):
         period = Period.parse(period)
-    sel = query.select_form(session, form_id, list(scope), period)
+    sel = query.select_form(session, form_id, list(scope), period, filters)
     if sel is None:
         raise problems.no_export_data(form_id)
     main = sel.main

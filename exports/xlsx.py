@@ -68,7 +68,8 @@ def attachment_url(server_url: str) -> Callable[[object, object], str]:
 def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period: Period | str | None,
                    lang: str, out: str | Path | IO[bytes], server_url: str,
                    progress: Progress | None = None, *, max_rows: int = EXCEL_MAX_ROWS,
-                   chunk_rows: int = query.CHUNK_ROWS) -> WorkbookReport:
+                   chunk_rows: int = query.CHUNK_ROWS,
+                   filters: query.Filters | None = None) -> WorkbookReport:
     """Write the workbook for ``scope`` (scope codes) and ``period`` in ``lang`` to ``out``
     (a path or a binary file-like object, so a web response can stream it)."""
     if lang not in LANGUAGES:
@@ -93,7 +94,7 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
     files = labels.FileChoices(session, lang)
     link = attachment_url(server_url)
 
-    selections = _selections(session, scope, period)
+    selections = _selections(session, scope, period, filters)
     if progress is not None:
         progress.total = sum(query.count(session, s) for s in selections) or 1
     for sel in selections:
@@ -154,10 +155,11 @@ def _read_columns(table: Any, shown: list[labels.SheetColumn], extra: tuple[str,
 
 
 def _selections(session: Session, scope: list[str] | tuple[str, ...],
-                period: Period | None) -> list[query.FormSelection]:
+                period: Period | None,
+                filters: query.Filters | None = None) -> list[query.FormSelection]:
     form_ids = list(session.scalars(select(Form.xml_form_id).order_by(Form.id)))
     ordered = [f for f in FORM_SHEETS if f in form_ids] + [f for f in form_ids if f not in FORM_SHEETS]
-    found = (query.select_form(session, form_id, scope, period) for form_id in ordered)
+    found = (query.select_form(session, form_id, scope, period, filters) for form_id in ordered)
     return [sel for sel in found if sel is not None]
 
 

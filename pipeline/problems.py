@@ -521,3 +521,17 @@ def link_busy(seconds: int) -> Problem:
                    "This link has received as many submissions as it may in an hour. Try again "
                    f"in {minutes} minute{'s' if minutes != 1 else ''}.", retry_after=seconds)
 
+
+
+def bad_export_review_state(state: str, states: tuple[str, ...] | list[str]) -> Problem:
+    return Problem("export.bad_review_state", 400,
+                   f"'{state}' is not a review state: use {', '.join(states)} (comma-separated).")
+
+
+def bad_date_basis(text: str) -> Problem:
+    return Problem("export.bad_date_basis", 400,
+                   f"'{text}' is not a date basis: use visit or received.")
+
+
+def bad_since(text: str) -> Problem:
+    return Problem("export.bad_since", 400, f"'{text}' is not a date: use YYYY-MM-DD.")

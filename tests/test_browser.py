@@ -407,3 +407,43 @@ def test_save_and_next_and_what_an_edit_changed(server, browser, page, world, db
         shot(phone, shots, "changes-phone-bn")
     finally:
         context.close()
+
+
+def test_downloads_with_review_states_and_since_my_last_download(server, browser, page, world,
+                                                                  tmp_path):
+    import zipfile
+
+    shots = tmp_path / "screens"
+    log_in(page, server, "do_rangpur")
+    page.get_by_role("link", name="Downloads").click()
+    page.get_by_label("Period").fill("2026-11")
+    page.get_by_label("CSV files of one form (zip)").check()
+    page.get_by_label("Form (CSV only)").select_option("innovation_inspection")
+    page.get_by_label("The form's own date (visit, workshop, follow-up)").check()
+    page.get_by_label("Received", exact=True).check()
+    shot(page, shots, "downloads-options-en")
+
+    def rows() -> int:
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Download").click()
+        path = tmp_path / "d.zip"
+        info.value.save_as(path)
+        with zipfile.ZipFile(path) as zf:
+            return len(zf.read("innovation_inspection.csv").decode("utf-8").splitlines()) - 1
+
+    assert rows() == 2  # Rangpur's two November visits, both still received
+    page.get_by_label("Only what arrived since my last download of this area and format").check()
+    assert rows() == 0
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    phone = context.new_page()
+    try:
+        log_in(phone, server, "do_kurigram")
+        phone.goto(f"{server}/downloads")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(phone, shots, "downloads-phone-en")
+        phone.get_by_role("button", name="বাংলা").click()
+        expect(phone.get_by_text("পর্যালোচনার অবস্থা")).to_be_visible()
+        shot(phone, shots, "downloads-phone-bn")
+    finally:
+        context.close()

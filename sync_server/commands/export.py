@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from tqdm import tqdm
 
-from exports import geo
+from exports import geo, query
 from exports.csvzip import write_zip
 from exports.period import Period
 from exports.xlsx import LANGUAGES, build_workbook
@@ -68,10 +68,18 @@ def _scope(district: str | None, division: str | None, everything: bool) -> tupl
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Workbook to write (default: sangjog-AREA-PERIOD-LANG.xlsx).")
 @click.option("--server-url", help="Base of the attachment links (default: SERVER_URL).")
+@click.option("--review", help="Only these review states, comma-separated "
+              "(approved,received,has_issues,rejected,edited; default: every state).")
+@click.option("--since", help="Only submissions received on or after this date (YYYY-MM-DD).")
+@click.option("--date-basis", type=click.Choice(query.DATE_BASES), default="received",
+              show_default=True,
+              help="What the period applies to: when a submission was received, or the form's "
+                   "own date (visit, workshop, follow-up), as the web lists filter.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @with_appcontext
 def district(district: str | None, division: str | None, everything: bool, period: str | None,
-             lang: str, output: Path | None, server_url: str | None, quiet: bool) -> None:
+             lang: str, output: Path | None, server_url: str | None, review: str | None,
+             since: str | None, date_basis: str, quiet: bool) -> None:
     """Write the consolidated workbook of one district (or division, or everything)."""
     try:
         scope, stem = _scope(district, division, everything)
@@ -79,7 +87,8 @@ def district(district: str | None, division: str | None, everything: bool, perio
         output = output or Path(f"sangjog-{stem}-{chosen.slug if chosen else 'all'}-{lang}.xlsx")
         with _bar(quiet, "submission") as bar:
             report = build_workbook(_caught_up_session(), scope, chosen, lang, output,
-                                    _server_url(server_url), bar)
+                                    _server_url(server_url), bar,
+                                    filters=query.Filters.parse(review, since, date_basis))
     except Problem as problem:
         raise click.ClickException(problem.message) from None
     rows = sum(report.submissions.values())
@@ -97,17 +106,26 @@ def district(district: str | None, division: str | None, everything: bool, perio
 @click.option("--excel", is_flag=True,
               help="For opening in Excel: a UTF-8 byte order mark, and text that a spreadsheet "
                    "would run as a formula (=, +, -, @ first) prefixed with '.")
+@click.option("--review", help="Only these review states, comma-separated "
+              "(approved,received,has_issues,rejected,edited; default: every state).")
+@click.option("--since", help="Only submissions received on or after this date (YYYY-MM-DD).")
+@click.option("--date-basis", type=click.Choice(query.DATE_BASES), default="received",
+              show_default=True,
+              help="What the period applies to: when a submission was received, or the form's "
+                   "own date (visit, workshop, follow-up), as the web lists filter.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @with_appcontext
 def csv_zip(form_id: str, period: str | None, district: str | None, output: Path | None,
-            excel: bool, quiet: bool) -> None:
+            excel: bool, review: str | None, since: str | None, date_basis: str,
+            quiet: bool) -> None:
     """Write one form's submissions as ODK Central's CSV zip (main + one CSV per repeat)."""
     output = output or Path(f"{form_id}.csv.zip")
     try:
         scope = [geo.scope_code(geo.find_district(district))] if district else ["*"]
         with _bar(quiet, "row") as bar:
             written = write_zip(_caught_up_session(), form_id, output, scope, _period(period, scope), bar,
-                                excel=excel)
+                                excel=excel,
+                                filters=query.Filters.parse(review, since, date_basis))
     except Problem as problem:
         raise click.ClickException(problem.message) from None
     click.echo(f"{output}: " + ", ".join(f"{name} ({rows} rows)" for name, rows in written.items()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,13 @@ from flask import Blueprint, Flask, current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
-from exports import geo
+from exports import geo, query
 from exports.period import Period, current_quarter
 from pipeline import problems
 from pipeline import scope as scoping
-from pipeline.models import Form
+from pipeline.models import REVIEW_STATES, Form
 from pipeline.problems import Problem
 
 from ..db import get_session
@@ -138,7 +140,38 @@ def page(status: int = 200, chosen: Any = None):
     return render_template("downloads.html", areas=area_choices(), formats=FORMATS, forms=forms,
                            langs=LANGS, period=current_quarter(country=home_country()),
                            nepal="np" in current_scope().countries, scheduled=_scheduled(),
-                           workshops=_workshops(), lang=locale(), chosen=chosen or {}), status
+                           workshops=_workshops(), lang=locale(), chosen=chosen or MultiDict(),
+                           review_states=REVIEW_STATES, date_bases=_date_bases(),
+                           last_downloads=_last_downloads()), status
+
+
+def _date_bases() -> list[tuple[str, str]]:
+    return [("received", _("Date received")), ("visit", _("The form's own date (visit, workshop, follow-up)"))]
+
+
+def _download_key(area: str, fmt: str, form_id: str) -> str:
+    return f"{area}|{fmt}" + (f"|{form_id}" if fmt != "xlsx" else "")
+
+
+def _last_downloads() -> list[tuple[str, str]]:
+    """This user's remembered downloads: (area and format, when), newest first."""
+    user = current_user()
+    done = (user.preferences or {}).get("downloaded", {}) if user else {}
+    out = []
+    for key, at in sorted(done.items(), key=lambda kv: kv[1], reverse=True)[:5]:
+        area, _sep, rest = key.partition("|")
+        out.append((f"{area_name(area, locale())} {rest.replace('|', ' ')}", at))
+    return out
+
+
+def _remember_download(key: str, at: datetime) -> None:
+    user = current_user()
+    prefs = dict(user.preferences or {})
+    done = dict(prefs.get("downloaded") or {})
+    done[key] = at.isoformat()
+    prefs["downloaded"] = done
+    user.preferences = prefs
+    get_session().commit()
 
 
 def _workshops() -> list[tuple[str, str, str]]:
@@ -191,6 +224,13 @@ def _export():
     period = Period.parse(request.args.get("period", "") or current_quarter(country=country),
                           country=country)
     scope = [area]  # one of the user's own areas, checked above
+    key = _download_key(area, fmt, request.args.get("form", ""))
+    since = None
+    if request.args.get("since_last"):
+        since = (current_user().preferences or {}).get("downloaded", {}).get(key)
+    filters = query.Filters.parse(request.args.getlist("review"), since,
+                                  request.args.get("date_basis"))
+    started = datetime.now(UTC)
     server_url = (current_app.config.get("SERVER_URL") or request.host_url).rstrip("/")
     # Built into a temporary file (deleted when the response closes), then streamed.
     out = tempfile.TemporaryFile(dir=current_app.config["SANGJOG_DATA_DIR"])  # noqa: SIM115 (send_file closes it)
@@ -198,7 +238,7 @@ def _export():
         if fmt == "xlsx":
             from exports.xlsx import build_workbook
 
-            build_workbook(get_session(), scope, period, lang, out, server_url)
+            build_workbook(get_session(), scope, period, lang, out, server_url, filters=filters)
             mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         else:
             from exports import csvzip
@@ -207,12 +247,13 @@ def _export():
             if get_session().scalar(select(Form.id).where(Form.xml_form_id == form_id)) is None:
                 raise problems.unknown_form(form_id or "?")
             csvzip.write_zip(get_session(), form_id, out, scope, period,
-                             excel=fmt == "csv_excel")
+                             excel=fmt == "csv_excel", filters=filters)
             mimetype = "application/zip"
     except BaseException:
         out.close()
         raise
     out.seek(0)
+    _remember_download(key, started)  # "since my last download" starts from this one
     name = file_name(area, period, lang if fmt == "xlsx" else request.args["form"], fmt)
     return send_file(out, mimetype=mimetype, as_attachment=True, download_name=name)
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
 )
 
-from exports import geo
+from exports import geo, query
 from pipeline import nepal_calendar, problems, warehouse
 from pipeline import scope as scoping
 from pipeline.schema import table_name
@@ -38,8 +38,6 @@ MAX_OFFSET = 100_000  # rows skipped at most by a typed-in page number (keyset p
 COUNT_CAP = 10_000
 # Filters offered when the form has the column (docs/fields.md names).
 FILTER_COLUMNS = ("division", "district", "upazila", "project", "inspector_name", "stage")
-# The date a list is filtered on: the form's own date where it has one, else when it arrived.
-DATE_COLUMNS = ("visit_date", "workshop_date", "followup_date", "date_prepared", "_submitted_at")
 FREE_TEXT = ("inspector_name",)  # matched anywhere in the answer, case-insensitively
 SEARCH_LIMIT = 12  # text columns searched at most, so a search stays one quick scan
 
@@ -97,10 +95,8 @@ def repeat_tables(conn: Connection, form_id: str) -> list[Table]:
 
 
 def date_column(table: Table) -> Any:
-    for name in DATE_COLUMNS:
-        if name in table.c:
-            return table.c[name]
-    return table.c._submission_id
+    """The date a list shows and filters on (the same one exports use with --date-basis visit)."""
+    return query.date_column(table)
 
 
 def conditions(table: Table, scope: scoping.Scope, filters: Filters) -> list[Any]:
