@@ -72,7 +72,7 @@ def test_officer_opens_a_submission_from_the_map(server, page, world, far_point,
     expect(page.get_by_role("heading", name="মানচিত্র")).to_be_visible()
     expect(page.locator("#map")).to_have_attribute("data-loaded", "3")
     shot(page, shots, "map-bn")
-    page.get_by_role("link", name="ছবির গ্যালারি").click()
+    page.get_by_role("link", name="ছবি", exact=True).click()
     expect(page.locator(".gallery img")).to_have_count(3 + 3 + 1)
     page.wait_for_function("() => [...document.querySelectorAll('.gallery img')]"
                            ".every(i => i.complete && i.naturalWidth > 0)")
