@@ -69,6 +69,15 @@ def app_user(holder: Any) -> Principal:
                      scope_codes=codes or ("*",))
 
 
+def form_link(link: Any) -> Principal:
+    """A public form link (``models.FormLink``: ``id``, ``form``, ``scope``, ``upazila``): its
+    one form, inside its area and, for a workshop, its upazila."""
+    codes = tuple(str(c) for c in (link.scope or ()))
+    return Principal(f"link {link.id}", "link", forms=frozenset({link.form.xml_form_id}),
+                     scope=scoping.parse(codes) if codes else EVERYWHERE,
+                     scope_codes=codes or ("*",), upazila=link.upazila or "")
+
+
 def pull_source(name: str, xml_form_id: str) -> Principal:
     """A KoBo / Central source or a phone-folder import, writing into ``xml_form_id``."""
     return Principal(name, "source", forms=frozenset({xml_form_id}))

@@ -1,5 +1,5 @@
 """Public links to fill a form in a browser (``/l/<token>``): made, listed and revoked by an
-admin, and turned into the ``access.Principal`` their submissions and media answer to.
+admin; their submissions and media answer to ``access.form_link`` (one place for every principal).
 
 A link is a door like Collect's: it has no login, so the link itself carries an area (geo codes,
 as a web user's scope) and, for a workshop, an upazila and a date. The form's generated media
@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import access, problems
+from . import problems
 from . import scope as scoping
 from .domain import places
 from .models import Form, FormLink, utcnow
@@ -82,15 +82,6 @@ def usable(session: Session, token: str) -> FormLink:
     if link.form.state == "closed":
         raise problems.link_gone("is for a form that no longer takes submissions")
     return link
-
-
-def principal(link: FormLink) -> access.Principal:
-    """Who writes through the link: its one form, inside its area and upazila."""
-    codes = tuple(str(c) for c in link.scope or ())
-    return access.Principal(
-        f"link {link.id}", "link", forms=frozenset({link.form.xml_form_id}),
-        scope=scoping.parse(codes) if codes else access.EVERYWHERE,
-        scope_codes=codes or ("*",), upazila=link.upazila or "")
 
 
 # A workshop link fills these in for the participant (they can still be changed; the area rule

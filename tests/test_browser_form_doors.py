@@ -189,9 +189,11 @@ def test_the_browser_form_media_hold_only_the_users_area(client, world, db, blob
     assert f"Practice of {RANGPUR}" in media and f"Practice of {KURIGRAM}" not in media
 
 
-def test_anonymous_visitors_are_sent_to_log_in(client, world):
+def test_anonymous_visitors_are_sent_to_log_in_and_cannot_send(client, world, db):
     assert client.get("/f/hl_ballot").status_code == 302
+    assert client.get("/f/hl_ballot/form.xml").status_code == 302
     assert _post(client, "/f/hl_ballot/submission", _ballot()).status_code in (400, 401)
+    assert _stored(db, "web") == []
 
 
 def test_admins_make_and_withdraw_links_on_the_forms_page_and_others_cannot(client, world, db):

@@ -102,7 +102,7 @@ def _link(token: str) -> tuple[FormVersion, links.FormLink, access.Principal]:
     session = get_session()
     link = links.usable(session, token)
     version = fillable_version(session, link.form.xml_form_id)
-    return version, link, links.principal(link)
+    return version, link, access.form_link(link)
 
 
 @public.route("/<token>")
