@@ -9,7 +9,6 @@ or cut archive, a target that is not empty) and rotation, on a small SQLite serv
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import re
 import signal
@@ -31,7 +30,7 @@ from pipeline.models import Submission
 from pipeline.storage import BlobStore
 from sync_server.cli import cli
 from tests.collect import encode_multipart, publish_site_visit, submission_xml
-from tests.live_server import ROOT, LiveServer
+from tests.live_server import ROOT, LiveServer, post_submission
 
 CLIENTS = 8
 PASSWORD = "correct horse battery"
@@ -54,15 +53,7 @@ def _photo(iid: str) -> bytes:
 
 def _upload(port: int, key: str, iid: str) -> int | None:
     body, content_type = encode_multipart(submission_xml(iid, photo="p.jpg"), {"p.jpg": _photo(iid)})
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("POST", f"/key/{key}/submission", body=body,
-                     headers={"Content-Type": content_type, "X-OpenRosa-Version": "1.0"})
-        status = conn.getresponse().status
-        conn.close()
-        return status
-    except (OSError, http.client.HTTPException):
-        return None
+    return post_submission(port, key, body, content_type)
 
 
 def _login(base: str) -> requests.Session:

@@ -11,7 +11,6 @@ migrations run once.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import re
 import threading
 import time
@@ -26,24 +25,12 @@ from pipeline.domain import tables
 from pipeline.models import Attachment, Submission
 from pipeline.storage import S3BlobStore
 from tests.collect import encode_multipart, publish_site_visit, submission_xml
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, post_submission
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 4
 PER_CLIENT = 15
-
-
-def _post(port: int, key: str, body: bytes, content_type: str) -> int | None:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-        conn.request("POST", f"/key/{key}/submission", body=body,
-                     headers={"Content-Type": content_type, "X-OpenRosa-Version": "1.0"})
-        status = conn.getresponse().status
-        conn.close()
-        return status
-    except (OSError, http.client.HTTPException):
-        return None
 
 
 def test_two_servers_share_one_database_and_bucket(backend, database_url, s3_server, tmp_path):
@@ -88,7 +75,7 @@ def test_two_servers_share_one_database_and_bucket(backend, database_url, s3_ser
                 for server in (servers[(c + n) % 2], servers[(c + n + 1) % 2]):
                     if server is servers[0] and killed.is_set():
                         continue
-                    if _post(server.port, key, *planned[iid]) == 201:
+                    if post_submission(server.port, key, *planned[iid]) == 201:
                         with lock:
                             acknowledged.add(iid)
                 if c == 0 and n == PER_CLIENT // 2:
