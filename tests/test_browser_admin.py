@@ -1,0 +1,65 @@
+# ruff: noqa: F811 (pytest fixtures imported from other test modules are redefined as arguments)
+"""Sync health, the area picker on People and the language switch in a real Chromium, at laptop
+and phone width, in English and Bengali; screenshots in the test's tmp folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.test_browser import browser, log_in, page, server, shot  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
+PHONE = {"width": 375, "height": 812}
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=PHONE)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def in_bengali(page: Page) -> None:
+    page.get_by_role("button", name="বাংলা").click()
+    expect(page.locator("html")).to_have_attribute("lang", "bn")
+
+
+def _inside_the_screen(page: Page, width: int) -> None:
+    """Every language button is drawn whole inside the window (not cut by the bar's edge or
+    its rounded box)."""
+    buttons = page.locator(".langswitch button")
+    expect(buttons).to_have_count(3)
+    for i in range(3):
+        box = buttons.nth(i).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    clipped = page.evaluate("""() => { const s = document.querySelector('.langswitch');
+        return s.scrollWidth > s.clientWidth + 1; }""")
+    assert not clipped
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("lang", ["en", "bn"])
+def test_the_language_buttons_fit_a_phone(server, phone, world, db, tmp_path, lang):
+    """Beside an admin's long name, at 375 pixels: the buttons are whole, the page no wider."""
+    from pipeline import accounts
+    from tests import webdata
+
+    accounts.create_user(db, "adc.rangpur", webdata.PASSWORD, "admin", ["*"],
+                         display_name="Farhana Yasmin, Additional Deputy Commissioner")
+    phone.goto(f"{server}/login")
+    if lang == "bn":
+        in_bengali(phone)
+    _inside_the_screen(phone, PHONE["width"])
+    shot(phone, tmp_path / "screens", f"phone-login-{lang}")
+    phone.locator("input[name=username]").fill("adc.rangpur")
+    phone.locator("input[name=password]").fill(webdata.PASSWORD)
+    phone.locator("main form button").first.click()
+    expect(phone.locator(".usermenu")).to_be_visible()
+    expect(phone.locator("html")).to_have_attribute("lang", lang)
+    _inside_the_screen(phone, PHONE["width"])
+    shot(phone, tmp_path / "screens", f"phone-dashboard-{lang}")
