@@ -63,3 +63,44 @@ def test_the_language_buttons_fit_a_phone(server, phone, world, db, tmp_path, la
     expect(phone.locator("html")).to_have_attribute("lang", lang)
     _inside_the_screen(phone, PHONE["width"])
     shot(phone, tmp_path / "screens", f"phone-dashboard-{lang}")
+
+
+@pytest.fixture
+def failed(db, blobs, world) -> int:
+    from tests.test_web_sync_health import broken
+    from tests.webdata import RANGPUR
+
+    return broken(db, blobs, RANGPUR)
+
+
+@pytest.mark.parametrize(("lang", "viewport"), [("en", LAPTOP), ("bn", LAPTOP), ("en", PHONE),
+                                                ("bn", PHONE)])
+def test_supervisor_opens_and_retries_a_failed_submission(server, browser, failed, tmp_path,
+                                                          lang, viewport):
+    context = browser.new_context(viewport=viewport)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    name = f"{lang}-{viewport['width']}"
+    try:
+        log_in(page, server, "sup_rangpur")
+        if lang == "bn":
+            in_bengali(page)
+        page.goto(f"{server}/admin/health")
+        shot(page, tmp_path / "screens", f"health-{name}")
+        rows = page.locator("#failed tbody tr")
+        expect(rows).to_have_count(1)
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        rows.first.get_by_role("link", name=str(failed)).click()
+        expect(page.locator("pre.rawxml")).to_contain_text("<extra>x</extra>")
+        expect(page.locator("#reason")).to_contain_text("is not in form")
+        expect(page.locator("#status")).to_have_text("failed" if lang == "en" else "ব্যর্থ")
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        shot(page, tmp_path / "screens", f"failed-{name}")
+        retry = page.get_by_role("button", name="Retry" if lang == "en" else "আবার চেষ্টা করুন")
+        retry.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator(".flash-error")).to_contain_text("is not in form")
+        shot(page, tmp_path / "screens", f"retried-{name}")
+    finally:
+        context.close()
+
