@@ -56,6 +56,8 @@ def _value(col, rng: random.Random, n: int, places: dict[str, str], projects: li
         return places[col.name]
     if col.choice_file:
         return rng.choice(projects) if projects else "P-1"
+    if col.name == "project_listed":  # picked from the phone's list, but one in fifty
+        return "no" if rng.random() < 0.02 else "yes"
     if col.choices:
         values = list(col.choices)
         if col.type == "select_multiple":
@@ -119,14 +121,16 @@ def load(session, schema, n: int, repeat_rows: int = 3, seed: int = 7, batch: in
 
     from exports import geo
     from pipeline import warehouse
-    from pipeline.models import Form, Submission
+    from pipeline.models import Form, InnovationProject, Submission
     from pipeline.parse import parse
 
     rng = random.Random(seed)
     form_pk = session.scalar(select(Form.id).where(Form.xml_form_id == schema.form_id))
     areas = [(geo.place("bd_district", d).parent, d, [p.code for p in geo.children("bd_upazila", d)])
              for d in (districts or [DISTRICT])]
-    projects = [row[0] for row in session.execute(warehouse_projects())] or ["DNJ-2026-001"]
+    registered: dict[str, list[str]] = {}
+    for code, district in session.execute(select(InnovationProject.code, InnovationProject.district)):
+        registered.setdefault(district, []).append(code)
     start = datetime(2026, 7, 1, tzinfo=UTC)
     postgres = session.get_bind().dialect.name == "postgresql"
     done = 0
@@ -137,6 +141,7 @@ def load(session, schema, n: int, repeat_rows: int = 3, seed: int = 7, batch: in
             division, district, upazilas = areas[i % len(areas)]
             places = {"division": division, "district": district,
                       "upazila": upazilas[(i // len(areas)) % len(upazilas)]}
+            projects = registered.get(district) or ["DNJ-2026-001"]  # the district's own
             instance_id, xml = submission_xml(schema, i, rng, repeat_rows, places, projects)
             received = start + timedelta(minutes=13 * i % (92 * 24 * 60))
             raws.append({"instance_id": instance_id, "root_id": instance_id, "current": True,
@@ -166,14 +171,6 @@ def load(session, schema, n: int, repeat_rows: int = 3, seed: int = 7, batch: in
         done += size
         if on_batch:
             on_batch(done)
-
-
-def warehouse_projects():
-    from sqlalchemy import select
-
-    from pipeline.models import InnovationProject
-
-    return select(InnovationProject.code).where(InnovationProject.district == DISTRICT)
 
 
 def setup(database_url: str, n: int, workdir: Path) -> None:

@@ -177,7 +177,7 @@ def cluster_for(data: Path, fresh: bool):
 
     if fresh and data.exists():
         shutil.rmtree(data)
-    cluster = Cluster(data / "pg")
+    cluster = Cluster(data / "pg", synchronous_commit=True)  # stop() is immediate
     done = (data / "generated").exists()
     if (cluster.data / "PG_VERSION").exists():
         cluster.resume()
