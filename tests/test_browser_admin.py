@@ -104,3 +104,48 @@ def test_supervisor_opens_and_retries_a_failed_submission(server, browser, faile
     finally:
         context.close()
 
+
+@pytest.mark.parametrize(("lang", "viewport"), [("en", LAPTOP), ("bn", LAPTOP), ("en", PHONE),
+                                                ("bn", PHONE)])
+def test_admin_gives_areas_with_the_searchable_picker(server, browser, world, db, tmp_path, lang,
+                                                      viewport):
+    """No Ctrl-click: search "Kurigram" / "কুড়িগ্রাম", tick it with the keyboard, open the Rangpur
+    division and tick it whole; the new user gets exactly those two areas."""
+    from pipeline.models import User
+
+    context = browser.new_context(viewport=viewport)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    name = f"{lang}-{viewport['width']}"
+    try:
+        log_in(page, server, "admin")
+        if lang == "bn":
+            in_bengali(page)
+        page.goto(f"{server}/admin/users")
+        form = page.locator("#new-user")
+        picker = form.locator(".areapicker")
+        expect(picker).to_be_visible()
+        expect(form.locator("select[name=scope]")).to_be_hidden()
+        form.locator("input[name=username]").fill(f"officer-{name}")
+        picker.locator("input[type=search]").fill("Kurigram" if lang == "en" else "কুড়িগ্রাম")
+        shown = picker.locator("label.areaitem:visible")
+        expect(shown).to_have_count(1)
+        shot(page, tmp_path / "screens", f"people-search-{name}")
+        page.keyboard.press("Tab")  # the division it is in (a group, opened by the search)
+        expect(picker.locator("details[open] > summary")).to_be_focused()
+        page.keyboard.press("Tab")
+        expect(shown.locator("input")).to_be_focused()
+        page.keyboard.press("Space")
+        picker.locator("input[type=search]").fill("")
+        division = picker.locator("details.areagroup", has=page.locator("input[value='bd_division:55']"))
+        expect(division).to_have_attribute("open", "")  # it holds a ticked district
+        division.locator("input[value='bd_division:55']").check()
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        shot(page, tmp_path / "screens", f"people-picked-{name}")
+        form.locator("button.primary").click()
+        expect(page.locator(".flash").first).to_be_visible()
+        db.rollback()
+        user = db.query(User).filter_by(username=f"officer-{name}").one()
+        assert sorted(user.scope) == ["bd_district:5549", "bd_division:55"]
+    finally:
+        context.close()
