@@ -149,3 +149,39 @@ def test_admin_gives_areas_with_the_searchable_picker(server, browser, world, db
         assert sorted(user.scope) == ["bd_district:5549", "bd_division:55"]
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("lang", "viewport"), [("en", LAPTOP), ("bn", PHONE)])
+def test_a_nepal_local_level_is_found_and_given(server, browser, world, db, tmp_path, lang,
+                                               viewport):
+    """Province → district → local level: the palikas load when first needed (a search, or a
+    district opened) and are found by name like any other place."""
+    from exports import geo
+    from pipeline.models import User
+
+    name = geo.place("np_local_level", "10101").name(lang)
+    context = browser.new_context(viewport=viewport)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        log_in(page, server, "admin")
+        if lang == "bn":
+            in_bengali(page)
+        page.goto(f"{server}/admin/users")
+        form = page.locator("#new-user")
+        form.locator("input[name=username]").fill(f"palika-{lang}")
+        picker = form.locator(".areapicker")
+        picker.locator("input[type=search]").fill(name[:8])
+        found = picker.locator("label.areaitem:visible", has=page.locator(
+            "input[value='np_local_level:10101']"))
+        expect(found).to_have_count(1)
+        found.locator("input").check()
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        shot(page, tmp_path / "screens", f"people-palika-{lang}-{viewport['width']}")
+        form.locator("button.primary").click()
+        expect(page.locator(".flash").first).to_be_visible()
+        db.rollback()
+        assert db.query(User).filter_by(username=f"palika-{lang}").one().scope == [
+            "np_local_level:10101"]
+    finally:
+        context.close()

@@ -18,7 +18,8 @@ from tests import webdata
 from tests.webdata import RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
-ADMIN_PAGES = ("/admin/forms", "/admin/users", "/admin/app-users")
+ADMIN_PAGES = ("/admin/forms", "/admin/users", "/admin/app-users",
+               "/admin/places/local-levels.json")
 
 
 @pytest.fixture

@@ -69,9 +69,13 @@ function areaPicker(select) {
     children.get(parent).push(option);
   });
   // A place with places inside is a group to open: its own tick box (the whole of it) first.
+  // A Nepal district is one too when the page offers local levels (fetched when first needed).
+  const districtBodies = new Map();
+  const localLevels = select.dataset.localLevels;
   const node = (option) => {
-    const kids = children.get(option.value);
-    if (!kids) return item(option);
+    const kids = children.get(option.value) || [];
+    const nepal = localLevels && option.value.startsWith("np_district:");
+    if (!kids.length && !nepal) return item(option);
     const details = document.createElement("details");
     details.className = "areagroup";
     const summary = document.createElement("summary");
@@ -81,10 +85,34 @@ function areaPicker(select) {
     body.append(item(option), ...kids.map(node));
     details.append(summary, body);
     details.open = body.querySelector("input:checked") !== null;
+    if (nepal) {
+      districtBodies.set(option.value, body);
+      details.addEventListener("toggle", () => { if (details.open) loadLocalLevels(); });
+    }
     return details;
   };
+  let loading = null;
+  const loadLocalLevels = () => {
+    if (!localLevels) return Promise.resolve();
+    loading = loading || fetch(localLevels, { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : {}))
+      .then((byDistrict) => {
+        districtBodies.forEach((body, district) => {
+          (byDistrict[district] || []).forEach(([code, name]) => {
+            if (byCode.has(code)) return;  // chosen already: listed under its district
+            const option = new Option(name, code);
+            select.append(option);
+            byCode.set(code, option);
+            body.append(item(option));
+          });
+        });
+        filter();
+      })
+      .catch(() => {});
+    return loading;
+  };
   options.filter((option) => !hasParent(option)).forEach((option) => list.append(node(option)));
-  search.addEventListener("input", () => {
+  const filter = () => {
     const query = search.value.trim().toLowerCase();
     boxes.forEach((label) => {
       const hit = !query || label.dataset.text.includes(query);
@@ -100,6 +128,10 @@ function areaPicker(select) {
         details.open = true;
       }
     });
+  };
+  search.addEventListener("input", () => {
+    if (search.value.trim().length > 1) loadLocalLevels();
+    filter();
   });
   search.addEventListener("keydown", (event) => { if (event.key === "Enter") event.preventDefault(); });
   select.hidden = true;
