@@ -126,6 +126,8 @@ def test_admin_gives_areas_with_the_searchable_picker(server, browser, world, db
         picker = form.locator(".areapicker")
         expect(picker).to_be_visible()
         expect(form.locator("select[name=scope]")).to_be_hidden()
+        expect(form.locator(".ctrlhint")).to_be_hidden()  # "hold Ctrl" is for the plain list
+        expect(form.locator(".withpicker")).to_be_visible()
         form.locator("input[name=username]").fill(f"officer-{name}")
         picker.locator("input[type=search]").fill("Kurigram" if lang == "en" else "কুড়িগ্রাম")
         shown = picker.locator("label.areaitem:visible")

@@ -135,6 +135,11 @@ function areaPicker(select) {
   });
   search.addEventListener("keydown", (event) => { if (event.key === "Enter") event.preventDefault(); });
   select.hidden = true;
+  const caption = select.closest("label");  // "hold Ctrl" is advice for the plain list only
+  if (caption) {
+    caption.querySelectorAll(".ctrlhint").forEach((el) => { el.hidden = true; });
+    caption.querySelectorAll(".withpicker").forEach((el) => { el.hidden = false; });
+  }
   (select.closest("label") || select).after(picker);
 }
 
