@@ -59,9 +59,7 @@ class CollectUser:
 def collect_user(token: str | None) -> CollectUser:
     """Authenticate this request, or raise a 401/403 ``Problem`` (401 carries the challenge)."""
     if token is not None:
-        engine = current_app.extensions["engine"]
-        app_user = accounts.key_holder(engine, token)
-        accounts.seen(engine, app_user.id)  # a write at most once a minute per app user
+        app_user = accounts.key_holder(current_app.extensions["engine"], token)
         return CollectUser(name=app_user.name, app_user=app_user)
     user = basic_login()
     return CollectUser(name=user.username, user=user)

@@ -120,26 +120,32 @@ def test_xml_of_another_server_that_names_our_form_is_stored_exactly(app, sessio
 def test_incremental_pull_fetches_only_what_is_new(app, session, fake, source, waits):
     add_visits(fake, 3)
     pull(app, session, source, waits, recheck_days=0)
-    before = len(xml_fetches(fake))
+    before, served_before = len(xml_fetches(fake)), fake.xml_served
     add_visits(fake, 2, start=4)
     run = pull(app, session, source, waits, recheck_days=0)
     assert (run.new, run.skipped) == (2, 0)
-    assert len(xml_fetches(fake)) - before == 2
+    assert fake.xml_served - served_before == 2
+    # Both XMLs in one request: the data list with format=xml, for just those two.
+    (listing,) = xml_fetches(fake)[before:]
+    assert listing.endswith("/data/")
+    assert [json.loads(args["query"]) for path, args in fake.requests[-6:]
+            if args.get("format") == "xml"] == [{"_id": {"$in": [104, 105]}}]
     assert len(stored(session)) == 5
-    list_queries = [args["query"] for path, args in fake.requests if path.endswith("/data/")]
+    list_queries = [args["query"] for path, args in fake.requests
+                    if path.endswith("/data/") and args.get("format") == "json"]
     assert list_queries[-1] == '{"_id": {"$gt": 103}}'  # resumes after the last one stored
 
 
 def test_a_pull_cut_halfway_resumes_without_gaps_or_duplicates(app, session, fake, source, waits):
     ids = add_visits(fake, 7)
-    fake.down_after_xml = 4  # the server goes down after four submissions
-    first = pull(app, session, source, waits, page_size=3, retries=1)
-    assert first.status == "failed" and first.new == 4
+    fake.down_after_xml = 4  # the server goes down after four submissions: during page two,
+    first = pull(app, session, source, waits, page_size=3, retries=1)  # whose XML comes at once
+    assert first.status == "failed" and first.new == 3
     assert "could not be reached" in first.message
-    assert len(stored(session)) == 4
+    assert len(stored(session)) == 3
     fake.down_after_xml = None
     second = pull(app, session, source, waits, page_size=3)
-    assert (second.status, second.new, second.skipped) == ("ok", 3, 0)
+    assert (second.status, second.new, second.skipped) == ("ok", 4, 0)
     # Exactly what one uninterrupted pull stores: each served XML, mapped onto our form, once,
     # with its photo.
     subs = stored(session)
@@ -151,11 +157,12 @@ def test_a_pull_cut_halfway_resumes_without_gaps_or_duplicates(app, session, fak
     table = warehouse.main_table(session.connection(), "site_visit")
     names = session.execute(select(table.c.name).order_by(table.c.name)).scalars().all()
     assert names == [f"Visitor {n}" for n in range(1, 8)]
-    # Each XML was fetched once, except those asked while the server was down (the fifth and
-    # the sixth: a page's downloads run together): refused (503) and retried, then fetched.
-    served = xml_fetches(fake)
-    assert [served.count(f"/api/v2/assets/{fake.asset}/data/{rid}/") for rid in sorted(fake.records)
-            ] == [1, 1, 1, 1, 3, 3, 1]
+    # Each page's XML was fetched once, except page two's, refused (503) while the server was
+    # down and retried, then fetched by the second pull.
+    asked = [json.loads(args["query"])["_id"]["$in"] for path, args in fake.requests
+             if path.endswith("/data/") and args.get("format") == "xml"]
+    assert asked == [[101, 102, 103]] + [[104, 105, 106]] * 3 + [[107]]
+    assert fake.xml_served == 7
 
 
 def test_429_dropped_connections_and_5xx_are_retried(app, session, fake, source, waits):
@@ -499,7 +506,7 @@ def test_a_second_pull_of_the_same_source_is_refused_while_the_first_runs(app, s
         run = first.finish()
     assert (run.status, run.new, run.errors) == ("ok", 3, 0)
     assert sorted(stored(session)) == ids
-    assert len(xml_fetches(fake)) == 3  # each submission downloaded once
+    assert fake.xml_served == 3  # each submission downloaded once
     assert session.get(Source, source.id).pull_run_id is None  # released
     assert pull(app, session, source, waits).status == "ok"  # the next pull may start
 

@@ -108,13 +108,22 @@ class Prefetch:
 
     def start(self, session: Session, items: list[tuple[str | None, str, Callable[[], Any]]]) -> None:
         """``items``: (instanceID if the listing says, ref, download) for one page."""
-        ids = [iid for iid, _ref, _fn in items if iid]
+        for _iid, ref, download in self.not_held(session, items):
+            self.submit(ref, download)
+
+    @staticmethod
+    def not_held(session: Session, items: list[tuple[str | None, str, Any]]) -> list[Any]:
+        """The ``items`` (instanceID if the listing says, ref, anything) not stored yet: one
+        query for a page."""
+        ids = [iid for iid, _ref, _thing in items if iid]
         held = set(session.scalars(select(Submission.instance_id)
                                    .where(Submission.instance_id.in_(ids)))) if ids else set()
         session.commit()
-        for iid, ref, download in items:
-            if not iid or iid not in held:
-                self.futures[ref] = self.pool.submit(download)
+        return [item for item in items if not item[0] or item[0] not in held]
+
+    def submit(self, ref: str, download: Callable[[], Any]) -> Future[Any]:
+        self.futures[ref] = future = self.pool.submit(download)
+        return future
 
     def get(self, ref: str, download: Callable[[], Any]) -> Callable[[], Any]:
         """The download of ``ref``: its result if it was started, else ``download`` itself."""
@@ -154,7 +163,7 @@ def load_stored(session: Session, run: Run) -> None:
     """Load what this run stored since the last call into the warehouse, as one batch, and
     count each as loaded or not loaded (the loader's reason in the run's message)."""
     ids, run.stored_ids = run.stored_ids, []
-    _load_and_count(session, run, ids, retrying=False)
+    _load_and_count(session, run, ids, include_failed=False)
 
 
 def retry_unloaded(session: Session, run: Run, source: Source) -> None:
@@ -167,23 +176,18 @@ def retry_unloaded(session: Session, run: Run, source: Source) -> None:
         mine, Submission.parse_status.in_(("failed", "pending")))))
     session.commit()
     if waiting:
-        _load_and_count(session, run, waiting, retrying=True)
+        _load_and_count(session, run, waiting, include_failed=True)
         run.checkpoint()
 
 
-def _load_and_count(session: Session, run: Run, ids: list[int], *, retrying: bool) -> None:
-    """Load ``ids`` (new ones, or with ``retrying`` through ``loader.retry``, the one retry the
-    Sync health page uses too) and count the outcome on the run."""
+def _load_and_count(session: Session, run: Run, ids: list[int], *, include_failed: bool) -> None:
     from pipeline import loader
 
     if not ids:
         return
     if session.in_transaction():
         session.commit()
-    if retrying:
-        loader.retry(session, ids)
-    else:
-        loader.load_pending(session, only=Submission.id.in_(ids))
+    loader.load_pending(session, include_failed=include_failed, only=Submission.id.in_(ids))
     rows = session.execute(select(Submission.instance_id, Submission.parse_status,
                                   Submission.parse_error).where(Submission.id.in_(ids))).all()
     session.commit()

@@ -4,8 +4,9 @@
   ``query={"_id": {"$gt": cursor}}`` sorted by ``_id`` (KoBo has no default order), and the
   cursor moves after every stored submission, so a pull cut off anywhere resumes with no gap
   and no duplicate.
-* The original XML is fetched per submission (``/data/{id}/?format=xml``); where the server
-  will not serve it, the JSON record is mapped back to XML (``xmlmap``). Attachments come from
+* The original XML of a page's new submissions comes in one request (the data list with
+  ``format=xml``), one submission's alone (``/data/{id}/?format=xml``) if the list lacks it;
+  where the server will not serve XML, the JSON record is mapped back to XML (``xmlmap``). Attachments come from
   ``_attachments[].download_url`` with the token.
 * Edits keep ``_id`` but get a new ``_uuid``; validation statuses change in place, and KoBo
   keeps no time of either. A re-check of what was submitted in the last ``recheck_days``
@@ -19,6 +20,7 @@ import hashlib
 import json
 import posixpath
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,6 +77,24 @@ class KoboClient(http.Client):
                 isinstance(r, dict) and isinstance(r.get("_id"), int) for r in results):
             raise problems.bad_page(self.service, what, "no list of results with numeric _id")
         return body
+
+    def page_xml(self, asset: str, ids: list[int]) -> dict[str, bytes] | None:
+        """The original XML of the submissions ``ids`` in one request (the data list with
+        ``format=xml``: KPI takes ``query``, ``start`` and ``limit`` there, refuses ``sort`` and
+        ``fields``, and lists in ``_id`` order), by instanceID; None where the server will not
+        serve XML."""
+        what = f"asset {asset} XML page"
+        try:
+            body = self.get_bytes(f"api/v2/assets/{asset}/data/", what=what, params={
+                "format": "xml", "query": json.dumps({"_id": {"$in": ids}}), "limit": len(ids)})
+        except Problem as problem:
+            if problem.code in ("connector.not_found", "connector.refused"):
+                return None
+            raise
+        try:
+            return xmlmap.kobo_listing(body)
+        except ValueError as exc:
+            raise problems.bad_page(self.service, what, str(exc)) from exc
 
     def xml(self, asset: str, record_id: int) -> bytes | None:
         """The submission's original XML, or None where the server does not serve it."""
@@ -187,8 +207,15 @@ def _recheck(session: Session, blobs: BlobStore, source: Source, client: KoboCli
 
 def _start(session: Session, client: KoboClient, asset: str, records: list[dict[str, Any]],
            prefetch: intake.Prefetch) -> None:
-    prefetch.start(session, [(instance_id(r), str(r["_id"]), _download(client, asset, r))
-                             for r in records])
+    """Download ahead what a page lists and we do not hold: their XML in one request, then
+    each one's files."""
+    todo = prefetch.not_held(session, [(instance_id(r), str(r["_id"]), r) for r in records])
+    if not todo:
+        return
+    # First in the pool's queue: the downloads below wait for it, never the other way round.
+    listing = prefetch.pool.submit(client.page_xml, asset, [r["_id"] for _iid, _ref, r in todo])
+    for _iid, ref, record in todo:
+        prefetch.submit(ref, _download(client, asset, record, listing))
 
 
 FINGERPRINT_FIELDS = ["_id", "_uuid", "_submission_time", "__version__", "_validation_status",
@@ -300,11 +327,17 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: KoboClient
                        adapt=adapt)
 
 
-def _download(client: KoboClient, asset: str,
-              record: dict[str, Any]) -> Callable[[], tuple[bytes | None, dict[str, bytes]]]:
-    """The submission's XML (None where the server will not serve it) and its files."""
+def _download(client: KoboClient, asset: str, record: dict[str, Any],
+              listing: Future[dict[str, bytes] | None] | None = None,
+              ) -> Callable[[], tuple[bytes | None, dict[str, bytes]]]:
+    """The submission's XML (None where the server will not serve it) and its files. The XML
+    comes from its page's ``listing`` (``page_xml``) when given and found there."""
     def fetch() -> tuple[bytes | None, dict[str, bytes]]:
-        xml = client.xml(asset, record["_id"])
+        listed = listing.result() if listing is not None else {}
+        if listed is None:  # the server serves no XML
+            xml = None
+        else:
+            xml = listed.get(instance_id(record) or "") or client.xml(asset, record["_id"])
         names = xml if xml is not None else json.dumps(record, ensure_ascii=False).encode()
         return xml, _attachments(client, record, names)
     return fetch
@@ -317,6 +350,8 @@ def _replaced_version(session: Session, record: dict[str, Any], current: str | N
     if not root or record.get("meta/deprecatedID") or not current:
         return None
     root = root if root.startswith("uuid:") else f"uuid:{root}"
+    if root == current:  # never edited: no version before it to look for
+        return None
     held = session.scalar(select(Submission.instance_id).where(
         Submission.root_id == root, Submission.current.is_(True)))
     return held if held and held != current else None

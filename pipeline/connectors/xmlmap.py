@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
+from xml.parsers import expat
 
 from pipeline import problems, rawstore, xform
 
@@ -96,6 +97,49 @@ def onto_form(xml: bytes, xforms: XForms, deprecated_id: str | None = None) -> b
     if deprecated_id and not says_replaced:
         record["meta/deprecatedID"] = deprecated_id
     return kobo_json_to_xml(record, parsed)
+
+
+INSTANCE_ID = re.compile(rb"<(?:[\w.-]+:)?instanceID>\s*([^<\s]+)\s*</")
+
+
+def kobo_listing(body: bytes) -> dict[str, bytes]:
+    """The submissions of KPI's data list as XML (``format=xml``), by instanceID: KPI wraps
+    each instance as stored, its declaration removed, in ``<root>`` (``count``, ``next``,
+    ``previous``) ``<results>...</results></root>``; each one's bytes are kept as they are.
+    Raises ValueError for what is not such a listing; a DTD or entity is refused."""
+    parser = expat.ParserCreate()
+    depth, results, spans = 0, False, []
+
+    def start(name: str, _attrs: Any) -> None:
+        nonlocal depth, results
+        depth += 1
+        if depth == 2:
+            results = name == "results"
+        elif depth == 3 and results:
+            spans.append([parser.CurrentByteIndex, None])
+
+    def end(_name: str) -> None:
+        nonlocal depth
+        if depth == 3 and results:  # at the end tag's "<" (or the empty element's)
+            spans[-1][1] = body.index(b">", parser.CurrentByteIndex) + 1
+        depth -= 1
+
+    def refuse(*_args: Any) -> None:
+        raise ValueError("the list declares a DTD or entities")
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError as exc:
+        raise ValueError(f"not XML: {exc}") from exc
+    found: dict[str, bytes] = {}
+    for begin, stop in spans:
+        xml = body[begin:stop]
+        match = INSTANCE_ID.search(xml)
+        if match:
+            found[match.group(1).decode("utf-8", "replace")] = xml
+    return found
 
 
 def pick_version(record: dict[str, Any], xforms: XForms) -> bytes:

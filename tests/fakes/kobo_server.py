@@ -2,7 +2,9 @@
 
 Follows the documented API: ``Authorization: Token ...``; ``/api/v2/assets/{uid}/data/`` with
 ``query`` (a MongoDB filter), ``sort``, ``start``/``limit`` (capped at 1,000) and ``next``;
-``/data/{id}/?format=xml`` for the original XML; ``_attachments[].download_url``.
+``format=xml`` on the list (each instance as stored, in ``_id`` order, wrapped in
+``<root><count/><next/><previous/><results>``; ``sort`` and ``fields`` refused, 400) and on
+``/data/{id}/`` for the original XML; ``_attachments[].download_url``.
 Records are built from submission XML the way KoBo flattens it (group paths joined by ``/``,
 repeats as lists, metadata with ``_``). Faults are queued by tests: ``page_faults`` for the
 next list requests ("429", "500", "drop", "malformed"), ``down_after_xml`` for an outage,
@@ -17,6 +19,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
 from flask import Flask, Response, jsonify, request
@@ -195,8 +198,18 @@ class FakeKobo:
                                 mimetype="text/html")
             if fault == "500":
                 return Response("<h1>Server Error (500)</h1>", 500, mimetype="text/html")
+            as_xml = request.args.get("format") == "xml"
+            if as_xml:
+                # KPI's XML list: each instance as stored, always in ``_id`` order; it refuses
+                # ``sort`` and ``fields`` (400).
+                for refused in ("sort", "fields"):
+                    if refused in request.args:
+                        return jsonify({refused: ["This param is not supported in `XML` "
+                                                  "format"]}), 400
+                if not self.serve_xml:
+                    return jsonify(detail="Not found."), 404
             query = {} if self.ignore_query else json.loads(request.args.get("query", "{}"))
-            sort = json.loads(request.args.get("sort", "{}"))
+            sort = {"_id": 1} if as_xml else json.loads(request.args.get("sort", "{}"))
             start = int(request.args.get("start", 0))
             limit = min(int(request.args.get("limit", 1000)), 1000)
             found = [r for r in self.records.values() if matches(r, query)]
@@ -210,6 +223,21 @@ class FakeKobo:
                 page = [{k: r[k] for k in wanted if k in r} for r in page]
             more = start + limit < len(found)
             args = {**request.args.to_dict(), "start": start + limit}
+            if as_xml:
+                listed = found[start:start + limit]
+                self._xml_faults([r["_id"] for r in listed])
+                if self.down_after_xml is not None and any(
+                        sorted(self.records).index(r["_id"]) >= self.down_after_xml
+                        for r in listed):
+                    return Response("<h1>Service Unavailable</h1>", 503, mimetype="text/html")
+                self.xml_served += len(listed)
+                nxt = escape(f"{request.base_url}?{urlencode(args)}") if more else ""
+                return Response(
+                    f'<?xml version="1.0" encoding="utf-8"?><root><count>{len(found)}</count>'
+                    f"<next>{nxt}</next><previous></previous><results>".encode()
+                    + b"".join(re.sub(rb"^<\?xml[^>]*>", b"", self.served_xml(r["_id"]))
+                               for r in listed)
+                    + b"</results></root>", 200, mimetype="application/xml")
             body = json.dumps({
                 "count": len(found),
                 "next": f"{request.base_url}?{urlencode(args)}" if more else None,
@@ -231,10 +259,7 @@ class FakeKobo:
                 return jsonify(self._with_urls(self.records[record_id]))
             if not self.serve_xml:
                 return jsonify(detail="Not found."), 404
-            # Held: the first submission's (a pull downloads several at once; the first is the
-            # one it stores first).
-            if self.hold_xml is not None and record_id == min(self.records):
-                self.hold_xml()
+            self._xml_faults([record_id])
             # An outage for every submission after the first N (whatever order they are asked in:
             # a pull downloads several at once).
             if (self.down_after_xml is not None
@@ -251,6 +276,12 @@ class FakeKobo:
             return Response(files[number][1], 200, mimetype="image/jpeg")
 
         return app
+
+    def _xml_faults(self, record_ids: list[int]) -> None:
+        # Held: the first submission's XML (a pull downloads several at once; the first is the
+        # one it stores first).
+        if self.hold_xml is not None and min(self.records) in record_ids:
+            self.hold_xml()
 
     def _with_urls(self, record: dict[str, Any]) -> dict[str, Any]:
         rid = record["_id"]
