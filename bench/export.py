@@ -56,6 +56,8 @@ def _value(col, rng: random.Random, n: int, places: dict[str, str], projects: li
         return places[col.name]
     if col.choice_file:
         return rng.choice(projects) if projects else "P-1"
+    if col.name == "project_listed":  # picked from the phone's list, but one in fifty
+        return "no" if rng.random() < 0.02 else "yes"
     if col.choices:
         values = list(col.choices)
         if col.type == "select_multiple":
@@ -109,54 +111,66 @@ def submission_xml(schema, n: int, rng: random.Random, repeat_rows: int,
     return instance_id, tostring(root, encoding="utf-8")
 
 
-def load(session, schema, n: int, repeat_rows: int = 3, seed: int = 7, batch: int = 2000) -> None:
-    """Store N generated submissions (raw rows + warehouse rows through the real parser)."""
-    from sqlalchemy import insert, select
+def load(session, schema, n: int, repeat_rows: int = 3, seed: int = 7, batch: int = 2000,
+         districts: list[str] | None = None, on_batch=None) -> None:
+    """Store N generated submissions (raw rows + warehouse rows through the real parser and
+    ``warehouse.write_many``), spread round-robin over ``districts`` (default: ``DISTRICT``).
+    On PostgreSQL the raw rows go in with COPY (ids reserved from the sequence first), as the
+    warehouse rows do; elsewhere with one executemany per batch."""
+    from sqlalchemy import insert, select, text
 
     from exports import geo
     from pipeline import warehouse
-    from pipeline.models import Form, Submission
+    from pipeline.models import Form, InnovationProject, Submission
     from pipeline.parse import parse
 
     rng = random.Random(seed)
     form_pk = session.scalar(select(Form.id).where(Form.xml_form_id == schema.form_id))
-    upazilas = [p.code for p in geo.children("bd_upazila", DISTRICT)]
-    division = geo.place("bd_district", DISTRICT).parent
-    projects = [row[0] for row in session.execute(warehouse_projects())] or ["DNJ-2026-001"]
+    areas = [(geo.place("bd_district", d).parent, d, [p.code for p in geo.children("bd_upazila", d)])
+             for d in (districts or [DISTRICT])]
+    registered: dict[str, list[str]] = {}
+    for code, district in session.execute(select(InnovationProject.code, InnovationProject.district)):
+        registered.setdefault(district, []).append(code)
     start = datetime(2026, 7, 1, tzinfo=UTC)
+    postgres = session.get_bind().dialect.name == "postgresql"
     done = 0
     while done < n:
         size = min(batch, n - done)
         raws, parsed = [], []
         for i in range(done, done + size):
-            places = {"division": division, "district": DISTRICT, "upazila": upazilas[i % len(upazilas)]}
+            division, district, upazilas = areas[i % len(areas)]
+            places = {"division": division, "district": district,
+                      "upazila": upazilas[(i // len(areas)) % len(upazilas)]}
+            projects = registered.get(district) or ["DNJ-2026-001"]  # the district's own
             instance_id, xml = submission_xml(schema, i, rng, repeat_rows, places, projects)
             received = start + timedelta(minutes=13 * i % (92 * 24 * 60))
             raws.append({"instance_id": instance_id, "root_id": instance_id, "current": True,
                          "form_id": form_pk, "form_version": schema.version, "xml": xml,
                          "xml_sha256": "0" * 64, "source": "collect", "submitter": f"inspector {i % 40}",
-                         "received_at": received, "review_state": "received", "parse_status": "parsed",
+                         "received_at": received, "review_state": ("received", "approved", "has_issues")[i % 3],
+                         "parse_status": "parsed",
                          "attachments_expected": 1 + repeat_rows})
             parsed.append(parse(schema, xml))
-        ids = session.execute(insert(Submission).returning(Submission.id, Submission.instance_id), raws)
-        by_instance = {iid: sid for sid, iid in ids}
+        if postgres:
+            ids = session.execute(text("SELECT nextval('submissions_id_seq') FROM generate_series(1, :n)"),
+                                  {"n": size}).scalars().all()
+            for raw, submission_id in zip(raws, ids, strict=True):
+                raw["id"] = submission_id
+            warehouse._copy(session.connection(), Submission.__tablename__, tuple(raws[0]), raws)
+            by_instance = {raw["instance_id"]: raw["id"] for raw in raws}
+        else:
+            ids = session.execute(insert(Submission).returning(Submission.id, Submission.instance_id), raws)
+            by_instance = {iid: sid for sid, iid in ids}
         batch_rows = [(warehouse.SubmissionMeta(
             submission_id=by_instance[raw["instance_id"]], key=raw["instance_id"],
             form_version=schema.version, submitted_at=raw["received_at"], submitter=raw["submitter"],
-            review_state=("received", "approved", "has_issues")[j % 3],
-            attachments_expected=raw["attachments_expected"]), p)
-            for j, (raw, p) in enumerate(zip(raws, parsed, strict=True))]
+            review_state=raw["review_state"], attachments_expected=raw["attachments_expected"]), p)
+            for raw, p in zip(raws, parsed, strict=True)]
         warehouse.write_many(session.connection(), batch_rows, replace=False)
         session.commit()
         done += size
-
-
-def warehouse_projects():
-    from sqlalchemy import select
-
-    from pipeline.models import InnovationProject
-
-    return select(InnovationProject.code).where(InnovationProject.district == DISTRICT)
+        if on_batch:
+            on_batch(done)
 
 
 def setup(database_url: str, n: int, workdir: Path) -> None:

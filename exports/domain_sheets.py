@@ -37,6 +37,16 @@ class Context:
     period: Period | None
     selections: dict[str, query.FormSelection] = field(default_factory=dict)
     written: list[WrittenTable] = field(default_factory=list)
+    as_of: date = field(default_factory=date.today)  # the export date: the tracker's "today"
+    _tracked: list[followups.Tracked] | None = None
+
+    @property
+    def tracked(self) -> list[followups.Tracked]:
+        """Every plan in the workbook's area on the follow-up tracker on ``as_of``: the same
+        function, area rules and order as the /plans page."""
+        if self._tracked is None:
+            self._tracked = followups.tracker(self.session, self.as_of, scope=self.user_scope)
+        return self._tracked
 
     @property
     def user_scope(self) -> scopes.Scope:
@@ -137,52 +147,88 @@ def write_ballot_results(ctx: Context) -> None:
 # ---- Action plans and follow-ups ---------------------------------------------------------
 
 PLAN_COLUMNS = ("participant", "position", "district", "area", "union", "date_prepared",
-                "date_prepared_bs", "practices", "period_type", "period", "followup_date",
-                "followup_date_bs", "officer", "linked_by", "results", "plan_key", "followup_key")
+                "date_prepared_bs", "practices", "schedule", "plan_status", "period_type", "covers",
+                "period_status", "period", "followup_date", "followup_date_bs", "officer",
+                "linked_by", "results", "plan_key", "followup_key")
+PLAN_WIDTHS = [24, 18, 14, 22, 22, 12, 12, 40, 18, 16, 14, 12, 16, 14, 12, 12, 20, 18, 50, 40, 40]
 
 
-def plan_headers(lang: str) -> list[str]:
-    return [words.word(f"plan.{key}", lang) for key in PLAN_COLUMNS]
+def plan_headers(lang: str, as_of: date) -> list[str]:
+    """The sheet's headers; the two status columns name the day they are true on."""
+    return [words.word(f"plan.{key}", lang).format(day=as_of.isoformat()) for key in PLAN_COLUMNS]
 
 
 def write_action_plans(ctx: Context) -> None:
+    """One row per plan and period of its follow-up schedule (as the follow-up tracker page
+    computes it, on the export date): a reported period has a row per follow-up covering it, a
+    due or overdue one a row without follow-up columns; a follow-up outside the schedule's
+    periods (dated before the plan, say) has a row of its own without a period status. With a
+    period, only the schedule's periods that overlap it and the follow-ups dated in it."""
     lang, fmt = ctx.lang, ctx.formats
-    rows = followups.plan_followups(ctx.session, scope=ctx.user_scope)
     ws = ctx.workbook.add_worksheet(sheet_name("Action plans and follow-ups", ctx.taken))
-    headers = plan_headers(lang)
-    _header(ws, fmt, 0, headers, [24, 18, 14, 22, 22, 12, 12, 40, 14, 14, 12, 12, 20, 18, 50, 40, 40])
+    headers = plan_headers(lang, ctx.as_of)
+    _header(ws, fmt, 0, headers, PLAN_WIDTHS)
     print_setup(ws)
     period_types, linked_by = words.group("period_type", lang), words.group("linked_by", lang)
+    statuses = words.group("status", lang)
     districts = geo.column_names("district", lang)
     areas = {**geo.column_names("upazila", lang), **geo.column_names("local_level", lang)}
     unions = geo.column_names("union", lang)
+    status_columns = (PLAN_COLUMNS.index("plan_status"), PLAN_COLUMNS.index("period_status"))
     r = 1
-    for entry in rows:
-        p = entry.plan
-        in_period = [f for f in entry.followups
-                     if ctx.period is None or (f.reference_date and ctx.period.contains(f.reference_date))]
+    for tracked in ctx.tracked:
+        p = tracked.entry.plan
+        rows = _plan_rows(tracked, ctx.period)
         prepared_in = ctx.period is None or (p.date_prepared and ctx.period.contains(p.date_prepared))
-        if not in_period and not prepared_in:
+        if not rows and not prepared_in:
             continue
         plan_cells = [p.participant_name, p.position, districts.get(p.district, p.district),
                       areas.get(p.upazila or p.local_level, p.upazila or p.local_level),
                       unions.get(p.union, p.union), p.date_prepared,
-                      _bs(p.date_prepared, p.country), "; ".join(p.practices)]
-        for f in in_period or [None]:
+                      _bs(p.date_prepared, p.country), "; ".join(p.practices),
+                      ", ".join(period_types.get(t, t) for t in tracked.schedule),
+                      statuses[tracked.status]]
+        for period, f in rows or [(None, None)]:
             cells = list(plan_cells)
+            period_type = period.period_type if period else f.period_type if f else ""
+            cells += [period_types.get(period_type, period_type),
+                      period.label if period else "", statuses[period.status] if period else ""]
             if f is not None:
-                results = "; ".join(f"{x.practice}: {x.result}" for x in f.results)
-                how = entry.linked_by.get(f.key, "")
-                cells += [period_types.get(f.period_type, f.period_type),
-                          followups.period_label(f) or "", f.followup_date,
+                how = tracked.entry.linked_by.get(f.key, "")
+                cells += [followups.period_label(f) or "", f.followup_date,
                           _bs(f.followup_date, f.country), f.officer_name,
-                          linked_by.get(how, how), results, p.key, f.key]
+                          linked_by.get(how, how),
+                          "; ".join(f"{x.practice}: {x.result}" for x in f.results), p.key, f.key]
             else:
-                cells += [""] * 7 + [p.key, ""]
+                cells += [""] * 6 + [p.key, ""]
+            row_status = (tracked.status, period.status if period else "")
             for col, value in enumerate(cells):
-                _cell(ws, r, col, value, fmt.date if isinstance(value, date) else None)
+                style = fmt.date if isinstance(value, date) else None
+                if col in status_columns:
+                    style = fmt.status.get(row_status[status_columns.index(col)])
+                _cell(ws, r, col, value, style)
             r += 1
     ws.autofilter(0, 0, max(r - 1, 1), len(headers) - 1)
+
+
+def _plan_rows(tracked: followups.Tracked, period: Period | None
+               ) -> list[tuple[followups.Period | None, followups.Followup | None]]:
+    """(schedule period, follow-up) pairs of one plan in the workbook's period, by date."""
+    rows: list[tuple[Any, tuple[followups.Period | None, followups.Followup | None]]] = []
+    placed = set()
+    for per in tracked.periods:
+        placed |= {f.key for f in per.followups}
+        if period is not None and (per.end < period.start or per.start > period.end):
+            continue
+        order = (per.start, followups.PERIOD_TYPES.index(per.period_type))
+        rows += [(order, (per, f)) for f in per.followups or (None,)]
+    for f in tracked.entry.followups:
+        day = f.reference_date
+        if f.key in placed or (period is not None and not (day and period.contains(day))):
+            continue
+        rows.append(((day or date.min, len(followups.PERIOD_TYPES)), (None, f)))
+    rows.sort(key=lambda item: item[0])
+    return [pair for _, pair in rows]
 
 
 def _bs(day: date | None, country: str) -> str:

@@ -21,6 +21,7 @@ from pipeline import problems, warehouse
 from pipeline import scope as scopes
 from pipeline.models import REVIEW_STATES, Form
 from pipeline.schema import FormSchema, TableSpec, schema_for
+from pipeline.warehouse_tables import DATE_COLUMNS
 
 from .period import Period
 
@@ -33,7 +34,6 @@ __all__ = ["Period", "FormSelection", "Filters", "select_form", "frames", "colum
 CHUNK_ROWS = 5000
 # The date a form's rows are listed, filtered and (with date_basis="visit") exported by: the
 # form's own date where it has one, else when the submission arrived.
-DATE_COLUMNS = ("visit_date", "workshop_date", "followup_date", "date_prepared", "_submitted_at")
 DATE_BASES = ("received", "visit")
 
 

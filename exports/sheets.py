@@ -76,6 +76,10 @@ class Formats:
         self.note = make(italic=True, font_color="#7F7F7F")
         self.highlight = make(bg_color="#E2EFDA")
         self.warning = make(bg_color="#FCE4D6")
+        # A follow-up period's or plan's status on the tracker: red, amber, green.
+        self.status = {"overdue": make(bg_color="#F8CBAD", font_color="#9C0006", bold=True),
+                       "due": make(bg_color="#FFEB9C", font_color="#9C5700"),
+                       "reported": make(bg_color="#C6EFCE", font_color="#006100")}
 
 
 @dataclass

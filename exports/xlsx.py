@@ -8,9 +8,10 @@ sheet comes first in the workbook but is filled last, from counts gathered while
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from pipeline import problems, review
 from pipeline import scope as scopes
+from pipeline.domain import followups
 from pipeline.models import Form
 
 from . import domain_sheets, geo, labels, localtime, query, sheets, summaries, words
@@ -69,9 +71,11 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
                    lang: str, out: str | Path | IO[bytes], server_url: str,
                    progress: Progress | None = None, *, max_rows: int = EXCEL_MAX_ROWS,
                    chunk_rows: int = query.CHUNK_ROWS,
-                   filters: query.Filters | None = None) -> WorkbookReport:
+                   filters: query.Filters | None = None,
+                   as_of: date | None = None) -> WorkbookReport:
     """Write the workbook for ``scope`` (scope codes) and ``period`` in ``lang`` to ``out``
-    (a path or a binary file-like object, so a web response can stream it)."""
+    (a path or a binary file-like object, so a web response can stream it). Follow-ups are
+    due or overdue as of ``as_of``: the export date in the area's country unless given."""
     if lang not in LANGUAGES:
         raise problems.bad_language(lang)
     if isinstance(period, str):
@@ -85,6 +89,8 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
         "strings_to_urls": False, "default_date_format": "yyyy-mm-dd",
         "default_format_properties": {"font_name": font, "font_size": 11},
     }
+    country = localtime.sheet_countries(scope, ("country",))[0]
+    now = datetime.now(ZoneInfo(localtime.COUNTRY_ZONES[country]))
     workbook = xlsxwriter.Workbook(out, options)
     formats = Formats(workbook, font)
     taken = {"Summary"}
@@ -133,11 +139,12 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
             report.tables.append(written)
 
     context = domain_sheets.Context(session, workbook, formats, taken, lang, scope, period,
-                                    selections={s.form_id: s for s in selections})
+                                    selections={s.form_id: s for s in selections},
+                                    as_of=as_of or now.date())
     domain_sheets.write_all(context)
     report.tables += context.written
     _write_summary(summary_sheet, workbook, formats, counter.frame(), selections, report,
-                   scope, period, lang)
+                   scope, period, lang, now, context)
     workbook.close()
     report.sheets = [ws.get_name() for ws in workbook.worksheets()]
     return report
@@ -192,7 +199,8 @@ def _text(key: str, lang: str) -> str:
 
 def _write_summary(ws: Any, workbook: Any, formats: Formats, counts: pd.DataFrame,
                    selections: list[query.FormSelection], report: WorkbookReport,
-                   scope: list[str] | tuple[str, ...], period: Period | None, lang: str) -> None:
+                   scope: list[str] | tuple[str, ...], period: Period | None, lang: str,
+                   now: datetime, context: domain_sheets.Context) -> None:
     forms = [s.form_id for s in selections]
     titles = [form_title(s, lang) for s in selections]
     names = area_names(lang)
@@ -200,7 +208,6 @@ def _write_summary(ws: Any, workbook: Any, formats: Formats, counts: pd.DataFram
     ws.set_column(1, len(forms) + 6, 14)
     ws.write_string(0, 0, f"{_text('title', lang)}: {scope_title(scope, lang)}", formats.title)
     country = localtime.sheet_countries(scope, ("country",))[0]
-    now = datetime.now(ZoneInfo(localtime.COUNTRY_ZONES[country]))
     ws.write_string(1, 0, f"{_text('period', lang)}: {period or _text('all_time', lang)} · "
                           f"{_text('generated', lang)} {now:%Y-%m-%d %H:%M} "
                           f"({localtime.zone_label(country)})", formats.note)
@@ -230,6 +237,9 @@ def _write_summary(ws: Any, workbook: Any, formats: Formats, counts: pd.DataFram
     row = _table(ws, formats, row, [_text("form", lang), *headers],
                  [[title, *map(int, states.loc[form])] for form, title in zip(forms, titles, strict=True)])
 
+    if "hl_action_plan" in context.selections:
+        row = _plans_overdue(ws, formats, row, context, lang)
+
     long = summaries.per_area_form_month(counts)
     title_of = dict(zip(forms, titles, strict=True))
     row = _table(ws, formats, row, [_text("form", lang), _text("area", lang), _text("month", lang),
@@ -242,6 +252,28 @@ def _write_summary(ws: Any, workbook: Any, formats: Formats, counts: pd.DataFram
                   for t in report.tables]
     _table(ws, formats, row, [_text(k, lang) for k in ("table", "sheets", "rows", "note")], sheet_rows)
     sheets.print_setup(ws, header_rows=0, freeze=False)
+
+
+def _plans_overdue(ws: Any, formats: Formats, row: int, context: domain_sheets.Context,
+                   lang: str) -> int:
+    """Per district: its action plans and how many are overdue for a follow-up on the export
+    date, most overdue first (the dashboard's count, from the same function)."""
+    ws.write_string(row, 0, _text("plans_overdue", lang).format(day=context.as_of.isoformat()),
+                    formats.bold)
+    plans = Counter(t.entry.plan.district for t in context.tracked)
+    overdue = dict(followups.overdue_by_district(context.tracked))
+    order = list(overdue) + sorted(d for d in plans if d not in overdue)
+    districts = geo.column_names("district", lang)
+    rows = [[districts.get(d, d) or "–", plans[d], overdue.get(d, 0)] for d in order]
+    headers = [_text("district", lang), _text("plans", lang), words.word("status.overdue", lang)]
+    row += 1
+    for col, header in enumerate(headers):
+        ws.write_string(row, col, header, formats.header)
+    for r, (name, count, late) in enumerate(rows, start=row + 1):  # in order: constant_memory
+        ws.write_string(r, 0, name, formats.text)
+        ws.write_number(r, 1, count)
+        ws.write_number(r, 2, late, formats.status["overdue"] if late else None)
+    return row + len(rows) + 2
 
 
 def _pivot_block(ws: Any, formats: Formats, row: int, first_header: str, titles: list[str],

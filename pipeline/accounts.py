@@ -8,16 +8,19 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import access, problems, web_sessions
+from . import access, caches, problems, web_sessions
 from .db import begin_write, writer_for
 from .driver_statements import DriverStatement
 from .models import ROLES, AppUser, AuditEvent, Form, User, utcnow
@@ -222,6 +225,45 @@ def key_holder(engine: Engine, token: str) -> KeyHolder:
     if revoked_at is not None:
         raise problems.forbidden("this server with a revoked key; ask for a new QR code")
     return KeyHolder(app_user_id, name, list(forms or []), list(scope or []))
+
+
+# When each app user's last seen time was last written by this process (monotonic seconds).
+SEEN_EVERY = 60.0
+_seen_written: dict[int, float] = {}
+_seen_lock = threading.Lock()
+
+
+def seen(engine: Engine, app_user_id: int, *, now: datetime | None = None) -> bool:
+    """Note that this app user's phone was just heard from, at most once a minute per app user
+    and process: every other call costs a dictionary look-up, so an upload pays nothing for it.
+    The write also skips a row another worker updated within the minute. Returns whether it
+    wrote."""
+    clock = time.monotonic()
+    with _seen_lock:
+        last = _seen_written.get(app_user_id)
+        if last is not None and clock - last < SEEN_EVERY:
+            return False
+        if len(_seen_written) >= 100_000:
+            _seen_written.clear()
+        _seen_written[app_user_id] = clock
+    moment = now or utcnow()
+    fresh = moment - timedelta(seconds=SEEN_EVERY)
+
+    def write(conn: Any) -> bool:
+        with conn.begin():
+            done = conn.execute(update(AppUser).where(
+                AppUser.id == app_user_id,
+                or_(AppUser.last_seen_at.is_(None), AppUser.last_seen_at < fresh))
+                .values(last_seen_at=moment))
+        return bool(done.rowcount)
+
+    return writer_for(engine).run(write)
+
+
+@caches.register
+def forget_seen() -> None:
+    with _seen_lock:
+        _seen_written.clear()
 
 
 def masked(token: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import caches, problems, xform
+from . import caches, form_checks, problems, xform
 from .db import begin_write
 from .models import FORM_STATES, AuditEvent, Form, FormMedia, FormVersion
 
@@ -56,28 +56,33 @@ def convert(source: bytes | str | Path, filename: str = "form.xlsx") -> BuiltFor
     else:
         content = source
     suffix = PurePath(filename).suffix.lower() or ".xlsx"
+    # Our own checks read the whole workbook, so every mistake shows at once; pyxform's and
+    # ODK Validate's messages are added for rows the checks did not already point at.
+    found = _workbook_errors(content) if suffix == ".xlsx" else []
     warnings: list[str] = []
     try:
         result = pyxform_convert(
             io.BytesIO(content), warnings=warnings, validate=True, file_type=suffix
         )
     except ODKValidateError as exc:
-        errors = _validate_errors(str(exc), content, suffix)
-        raise problems.invalid_form(
-            f"{filename} fails ODK Validate: {errors[0]['message']}", errors
-        ) from None
+        errors = _merge(found, _validate_errors(str(exc), content, suffix))
+        raise problems.invalid_form(_summary(filename, "fails ODK Validate", errors),
+                                    errors) from None
     except OSError as exc:  # Java is missing: the server's fault, not the form's
         raise problems.validator_unavailable(str(exc)) from None
     except PyXFormError as exc:
         message = str(exc)
         if "not recognized as a supported type" in message or "not a supported type" in message:
             message = f"The file could not be read as an XLSForm workbook ({suffix}): save it from Excel as .xlsx."
-        errors = [_pyxform_error(message)]
-        raise problems.invalid_form(f"{filename} is not a valid XLSForm: {_describe(errors[0])}",
+        errors = _merge(found, [_pyxform_error(message)])
+        raise problems.invalid_form(_summary(filename, "is not a valid XLSForm", errors),
                                     errors) from None
     except Exception as exc:  # pyxform fails in other ways on some malformed sheets
-        errors = [{"sheet": None, "row": None, "message": f"{type(exc).__name__}: {exc}"}]
+        errors = _merge(found, [{"sheet": None, "row": None,
+                                 "message": f"{type(exc).__name__}: {exc}"}])
         raise problems.invalid_form(f"{filename} could not be converted: {exc}", errors) from None
+    if found:  # pyxform let it through, but the form would not work as written
+        raise problems.invalid_form(_summary(filename, "is not a valid XLSForm", found), found)
     xml = result.xform.encode("utf-8")
     form_id, version, title, instance_name = _identity(xml)
     if not version:
@@ -107,6 +112,29 @@ def _identity(xml: bytes) -> tuple[str, str, str, str | None]:
         return xform.read(xml).identity
     except ValueError:
         raise problems.invalid_form("The XForm has no primary instance") from None
+
+
+def _workbook_errors(content: bytes) -> list[dict[str, Any]]:
+    from pyxform import aliases
+    from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
+
+    selects = {alias.replace("_", " ") for alias in aliases.select} | set(aliases.select)
+    from_file = {a for a in selects if "from file" in a or "from_file" in a}
+    return form_checks.check(content, {t.lower() for t in QUESTION_TYPE_DICT},
+                             selects - from_file, from_file)
+
+
+def _merge(found: list[dict[str, Any]], more: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Our checks' errors, then pyxform's / ODK Validate's for rows not already pointed at."""
+    rows = {(e["sheet"], e["row"]) for e in found if e.get("row")}
+    return found + [e for e in more if not e.get("row") or (e["sheet"], e["row"]) not in rows]
+
+
+def _summary(filename: str, what: str, errors: list[dict[str, Any]]) -> str:
+    first = _describe(errors[0])
+    if len(errors) == 1:
+        return f"{filename} {what}: {first}"
+    return f"{filename} {what}: {len(errors)} problems to fix, the first: {first}"
 
 
 def _describe(error: dict[str, Any]) -> str:

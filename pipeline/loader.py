@@ -26,9 +26,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import warehouse
-from .db import begin_write, is_transient, serialize_loads, writer_for
-from .models import IS_PENDING, Attachment, Form, Submission
+from . import problems, warehouse
+from .db import begin_write, is_transient, serialize_loads, write_transaction, writer_for
+from .models import IS_PENDING, Attachment, AuditEvent, Form, Submission
 from .parse import ParsedSubmission, parse
 from .problems import Problem
 from .schema import FormSchema, schema_for, table_name
@@ -267,6 +267,40 @@ def load_pending(session: Session, *, up_to: int | None = None, limit: int | Non
         total.seen += done.seen
         after = prepared.last_id
     return total
+
+
+def retry(session: Session, ids: Sequence[int], *, actor: str | None = None) -> Processed:
+    """Load these stored submissions again, those that failed (a form version published since,
+    a fix) and those still pending: the one retry, used by the Sync health page's "Retry" and
+    by every pull for what earlier pulls could not load. A person's retry (``actor``) is
+    recorded in the audit log; a dismissed submission is left alone."""
+    ids = sorted(set(ids))
+    if not ids:
+        return Processed()
+    if actor is not None:
+        begin_write(session)
+        for sub_id, form_id, instance_id, status in session.execute(
+                select(Submission.id, Submission.form_id, Submission.instance_id,
+                       Submission.parse_status).where(Submission.id.in_(ids))).all():
+            session.add(AuditEvent(actor=actor, action="submission.retry", submission_id=sub_id,
+                                   form_id=form_id, from_state=None, to_state=None,
+                                   details={"instance_id": instance_id, "was": status}))
+        session.commit()
+    return load_pending(session, include_failed=True, only=Submission.id.in_(ids))
+
+
+def dismiss(session: Session, instance_id: str, actor: str = "system") -> None:
+    """An admin gives up on a stored submission that cannot load: pulls stop retrying it and
+    the Sync health page stops listing it (it stays in the raw store, ``parse_status =
+    'dismissed'``, and can still be opened and retried)."""
+    with write_transaction(session):
+        sub = session.scalar(select(Submission).where(Submission.instance_id == instance_id))
+        if sub is None or sub.parse_status != "failed":
+            raise problems.not_dismissable(instance_id)
+        sub.parse_status = "dismissed"
+        session.add(AuditEvent(actor=actor, action="submission.dismiss", submission_id=sub.id,
+                               form_id=sub.form_id, comment=sub.parse_error,
+                               details={"instance_id": instance_id}))
 
 
 def _write_batch(session: Session, query: Any, prepared: Parsed) -> Processed:

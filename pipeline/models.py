@@ -109,6 +109,9 @@ class AppUser(Base):
     created_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When its phone last asked for anything (form list, forms, submissions), to the minute:
+    # written at most once a minute per app user (``accounts.seen``).
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Form(Base):

@@ -22,6 +22,7 @@ from .warehouse_tables import (  # re-exported: readers and writers import them 
     REPEAT_METADATA,
     SQL_TYPES,
     UTCDateTime,
+    add_missing_indexes,
     drop_form_tables,
     ensure_tables,
     forget,
@@ -251,7 +252,7 @@ def update_attachments(conn: Connection, submission_id: int) -> int:
 
 __all__ = [
     "MAIN_METADATA", "REPEAT_METADATA", "SQL_TYPES", "SubmissionMeta", "UTCDateTime",
-    "drop_form_tables", "ensure_tables", "forget", "form_tables", "kind_of", "main_table",
+    "add_missing_indexes", "drop_form_tables", "ensure_tables", "forget", "form_tables", "kind_of", "main_table",
     "repeat_tables", "set_review_state", "tables_for", "update_attachments", "wanted_columns",
     "widen", "write", "write_many",
 ]

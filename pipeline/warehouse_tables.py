@@ -9,6 +9,7 @@ transaction commits, so a rolled-back ``ensure_tables`` never leaves a stale ent
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
+    Index,
     MetaData,
     Table,
     Text,
@@ -105,7 +107,12 @@ def wanted_columns(schemas: Iterable[FormSchema]) -> dict[str, dict[str, str]]:
     return tables
 
 
-def _build(name: str, columns: dict[str, str]) -> Table:
+# The date a form's rows are dated by (the lists show, sort and filter on it, exports' periods
+# by visit use it): the first of these a main table has.
+DATE_COLUMNS = ("visit_date", "workshop_date", "followup_date", "date_prepared", "_submitted_at")
+
+
+def _build(name: str, columns: dict[str, str], dialect: str) -> Table:
     is_repeat = "_parent_key" in columns
     cols = []
     for col, kind in columns.items():
@@ -115,7 +122,60 @@ def _build(name: str, columns: dict[str, str]) -> Table:
             unique=col == "_submission_id" and not is_repeat,
             info={"kind": kind},
         ))
-    return Table(name, MetaData(), *cols)
+    table = Table(name, MetaData(), *cols)
+    if not is_repeat:
+        _main_indexes(table, dialect)
+    return table
+
+
+def _index_name(table: str, what: str) -> str:
+    name = f"ix_{table}_{what}"
+    if len(name) > 60:  # PostgreSQL's identifiers stop at 63 bytes
+        name = f"ix_{hashlib.sha256(table.encode()).hexdigest()[:16]}_{what}"
+    return name
+
+
+def _main_indexes(table: Table, dialect: str) -> None:
+    """The indexes a main table's readers need at a million rows: the lists' default order (newest
+    date first, empty dates last, then id) overall and within a district (a district user's
+    scope, the district filter), the period counts by date received, the review-state counts and,
+    for a form naming registry projects, each project's newest inspections.
+
+    PostgreSQL puts NULLs first in a descending index unless told; SQLite always sorts them
+    lowest, so its plain descending index has them last already (and it cannot say NULLS LAST)."""
+    c = table.c
+    date = next(c[n] for n in DATE_COLUMNS if n in c)
+
+    def newest(column: Any) -> Any:
+        return column.desc().nulls_last() if dialect == "postgresql" else column.desc()
+
+    order = (newest(date), c._submission_id.desc())
+    Index(_index_name(table.name, "date"), *order)
+    if "district" in c:
+        Index(_index_name(table.name, "district"), c.district, *order)
+    if date is not c._submitted_at:
+        Index(_index_name(table.name, "received"), c._submitted_at)
+    Index(_index_name(table.name, "review"), c._review_state)
+    if "project" in c:  # a project's newest inspections (its progress, pipeline.domain.inspections)
+        Index(_index_name(table.name, "project"), c.project, newest(date), newest(c._submitted_at),
+              c._submission_id.desc())
+    if "project_listed" in c:  # the few inspections of projects not in the list
+        Index(_index_name(table.name, "project_listed"), c.project_listed)
+
+
+def add_missing_indexes(conn: Connection) -> list[str]:
+    """Create the indexes ``_main_indexes`` names on every existing main table that lacks them
+    (a migration's job: tables made before an index was added). Returns the names created."""
+    insp = inspect(conn)
+    forms = [row[0] for row in conn.exec_driver_sql("SELECT xml_form_id FROM forms")]
+    made = []
+    for form in forms:
+        name = table_name(form)
+        if insp.has_table(name):
+            existing = {c["name"]: kind_of(c["type"]) for c in insp.get_columns(name)}
+            meta = {c: k for c, k in MAIN_METADATA.items() if c in existing}
+            made += _create_missing(conn, _build(name, {**existing, **meta}, conn.dialect.name))
+    return made
 
 
 # ---- the per-database cache --------------------------------------------------------------
@@ -194,7 +254,7 @@ def _sync_table(conn: Connection, name: str, columns: dict[str, str]) -> Table:
     """Make the database table hold ``columns``: create it, add columns, widen types."""
     insp = inspect(conn)
     if not insp.has_table(name):
-        table = _build(name, columns)
+        table = _build(name, columns, conn.dialect.name)
         table.create(conn)
         _remember(conn, table, ddl=True)
         return table
@@ -213,15 +273,33 @@ def _sync_table(conn: Connection, name: str, columns: dict[str, str]) -> Table:
             ddl = True
     # Keep metadata in its declared kind even where the reflection is looser (SQLite).
     meta = MAIN_METADATA if "_parent_key" not in existing else REPEAT_METADATA
-    table = _build(name, {**existing, **{c: k for c, k in meta.items() if c in existing}})
+    table = _build(name, {**existing, **{c: k for c, k in meta.items() if c in existing}},
+                   conn.dialect.name)
+    if ddl:
+        _create_missing(conn, table)
     _remember(conn, table, ddl)
     return table
+
+
+def _create_missing(conn: Connection, table: Table) -> list[str]:
+    have = {ix["name"] for ix in inspect(conn).get_indexes(table.name)}
+    made = []
+    for index in table.indexes:
+        if index.name not in have and not index.unique:
+            index.create(conn)
+            made.append(index.name)
+    return made
 
 
 def _retype(conn: Connection, table: str, col: str, kind: str) -> None:
     """Change a column's type the same way on SQLite and PostgreSQL: copy, drop, rename."""
     t, c, tmp = _quote(conn, table), _quote(conn, col), _quote(conn, col + "__retype")
     sql_type = SQL_TYPES[kind]().compile(dialect=conn.dialect)
+    # SQLite refuses to drop an indexed column: its indexes go first (and come back, see
+    # ``_create_missing``).
+    for ix in inspect(conn).get_indexes(table):
+        if col in ix["column_names"]:
+            conn.exec_driver_sql(f"DROP INDEX {_quote(conn, ix['name'])}")
     conn.exec_driver_sql(f"ALTER TABLE {t} ADD COLUMN {tmp} {sql_type}")
     conn.exec_driver_sql(f"UPDATE {t} SET {tmp} = CAST({c} AS {sql_type})")
     conn.exec_driver_sql(f"ALTER TABLE {t} DROP COLUMN {c}")

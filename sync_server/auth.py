@@ -59,7 +59,9 @@ class CollectUser:
 def collect_user(token: str | None) -> CollectUser:
     """Authenticate this request, or raise a 401/403 ``Problem`` (401 carries the challenge)."""
     if token is not None:
-        app_user = accounts.key_holder(current_app.extensions["engine"], token)
+        engine = current_app.extensions["engine"]
+        app_user = accounts.key_holder(engine, token)
+        accounts.seen(engine, app_user.id)  # a write at most once a minute per app user
         return CollectUser(name=app_user.name, app_user=app_user)
     user = basic_login()
     return CollectUser(name=user.username, user=user)

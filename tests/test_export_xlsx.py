@@ -8,7 +8,7 @@ import io
 import re
 import zipfile
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -192,14 +192,21 @@ def test_bad_language_or_scope_is_a_problem_before_anything_is_written(app, sess
 
 def test_nepal_plans_and_their_follow_ups_in_nepali(app, session):
     plan, followup = load_all(app, session)["plans"]
-    data, _ = build(session, ["np_district:306"], "2026", "ne")
+    data, _ = build(session, ["np_district:306"], "2026", "ne", as_of=date(2026, 12, 3))
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     rows = wb.get_sheet_by_name("Action plans and follow-ups").to_python()
     from exports.domain_sheets import plan_headers
 
-    head, found = rows[0], [dict(zip(plan_headers("en"), r, strict=True)) for r in rows[1:]]
-    assert len(found) == 1
-    row = found[0]
+    head = rows[0]
+    found = [dict(zip(plan_headers("en", date(2026, 12, 3)), r, strict=True)) for r in rows[1:]]
+    # The follow-up (for July, before the plan was made) and the plan's first quarter on its
+    # schedule, 2026 Q4, not yet reported on 3 December and still due.
+    assert len(found) == 2
+    row, schedule = found
+    assert (row["Period covered"], row["Period status on 2026-12-03"]) == ("", "")
+    assert (schedule["Period covered"], schedule["Period status on 2026-12-03"],
+            schedule["Follow-up key"]) == ("2026 Q4", "बाँकी", "")
+    assert schedule["Plan status on 2026-12-03 (export date)"] == "बाँकी"
     assert row["Participant"] == plan.value("participant_name")  # Nepali text round-trips
     # Nepal's dates in Bikram Sambat beside the Gregorian ones, its period by fiscal quarter.
     assert row["Date prepared (BS)"] == "2083/07/03"  # 2026-10-20

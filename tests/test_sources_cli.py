@@ -175,7 +175,14 @@ def test_source_test_and_edit_rotate_the_token_keeping_the_cursor(runner, sessio
 
 
 def test_stored_but_not_loaded_exits_3_is_retried_and_can_be_dismissed(runner, session, form,
-                                                                       central_fake):
+                                                                       central_fake,
+                                                                       monkeypatch):
+    from pipeline import loader
+
+    retried: list[list[int]] = []
+    the_retry = loader.retry
+    monkeypatch.setattr(loader, "retry", lambda s, ids, **kw: (retried.append(list(ids)),
+                                                                the_retry(s, ids, **kw))[1])
     # Central keeps the XML as sent: a field our form does not have stores, but cannot load.
     central_fake.add(submission_xml("uuid:c1").replace(b"<name>", b"<extra>x</extra><name>"))
     central_fake.add(submission_xml("uuid:c2"))
@@ -187,6 +194,7 @@ def test_stored_but_not_loaded_exits_3_is_retried_and_can_be_dismissed(runner, s
     again = run(runner, "pull", "central-np")  # retried, and still not loaded
     assert again.exit_code == 3
     assert "0 new, 0 updated, 0 skipped, 0 errors, 0 loaded, 1 not loaded (incomplete)" in again.output
+    assert len(retried) == 1  # the pull retries through the web's own retry (loader.retry)
     assert run(runner, "source", "dismiss", "uuid:c2").exit_code == 1  # it loaded: nothing to do
     assert run(runner, "source", "dismiss", "uuid:c1").exit_code == 0
     last = run(runner, "pull", "central-np")

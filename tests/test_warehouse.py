@@ -235,3 +235,37 @@ def test_names_sql_reserves_or_punctuates_are_quoted(session):
     session.commit()
     [row] = rows(session, MAIN)
     assert (row["order"], row["x-y.z"], row["Select"]) == (40, 7.5, date(2024, 1, 15))
+
+
+def test_main_tables_carry_the_indexes_their_readers_walk(session):
+    """The lists' newest-first order (overall and within a district), the period counts by date
+    received and the review-state counts each have an index, so they read a page's rows rather
+    than every row at a million; repeat tables get none of them. A table made before an index
+    existed gets it from the migration's step (``add_missing_indexes``)."""
+    publish_form(session)
+    warehouse.ensure_tables(session.connection(), S1)
+    session.commit()
+
+    def indexes(table: str) -> dict[str, list[str]]:
+        return {ix["name"]: ix["column_names"]
+                for ix in inspect(session.connection()).get_indexes(table) if not ix["unique"]}
+
+    wanted = {"ix_wh_site_check_date": ["visit_date", "_submission_id"],
+              "ix_wh_site_check_district": ["district", "visit_date", "_submission_id"],
+              "ix_wh_site_check_received": ["_submitted_at"],
+              "ix_wh_site_check_review": ["_review_state"]}
+    assert {k: v for k, v in indexes(MAIN).items() if k in wanted} == wanted
+    assert not set(indexes(PHOTOS)) & set(wanted)
+    if session.get_bind().dialect.name == "postgresql":  # empty dates last, as the lists show them
+        [date_ix] = [ix for ix in inspect(session.connection()).get_indexes(MAIN)
+                     if ix["name"] == "ix_wh_site_check_date"]
+        assert date_ix["column_sorting"]["visit_date"] == ("desc", "nulls_last")
+
+    for name in ("ix_wh_site_check_date", "ix_wh_site_check_review"):
+        session.connection().exec_driver_sql(f"DROP INDEX {name}")
+    warehouse.forget(session.connection())
+    assert sorted(warehouse.add_missing_indexes(session.connection())) == [
+        "ix_wh_site_check_date", "ix_wh_site_check_review"]
+    session.commit()
+    assert {k: v for k, v in indexes(MAIN).items() if k in wanted} == wanted
+    assert warehouse.add_missing_indexes(session.connection()) == []

@@ -18,7 +18,8 @@ from tests import webdata
 from tests.webdata import RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
-ADMIN_PAGES = ("/admin/forms", "/admin/users", "/admin/app-users", "/admin/health")
+ADMIN_PAGES = ("/admin/forms", "/admin/users", "/admin/app-users",
+               "/admin/places/local-levels.json")
 
 
 @pytest.fixture
@@ -64,6 +65,9 @@ def test_only_admins_reach_admin_pages(app, people, admin):
     for page in ADMIN_PAGES:
         assert admin.get(page).status_code == 200, page
         assert supervisor.get(page).status_code == 403, page
+    # Sync health: supervisors see it for their areas (tests/test_web_sync_health.py)
+    assert admin.get("/admin/health").status_code == 200
+    assert supervisor.get("/admin/health").status_code == 200
     assert app.test_client().get("/admin/forms").status_code == 302
 
 

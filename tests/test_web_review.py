@@ -460,7 +460,7 @@ def test_date_answers_read_as_the_reader_writes_dates(client, world):
     assert "<dd>Nov 10, 2026</dd>" in answers and "2026-11-10" not in answers
     client.post("/language", data={"lang": "bn", "csrf_token": webdata.csrf(html)})
     bengali = client.get(f"/submissions/{first}").get_data(as_text=True)
-    assert "<dd>10 নভে, 2026</dd>" in bengali.split('<dl class="answers">')[1].split("</dl>")[0]
+    assert "<dd>১০ নভে, ২০২৬</dd>" in bengali.split('<dl class="answers">')[1].split("</dl>")[0]
 
 
 def _unlisted_inspection(db, blobs, district, name, progress):

@@ -163,7 +163,7 @@ def load_stored(session: Session, run: Run) -> None:
     """Load what this run stored since the last call into the warehouse, as one batch, and
     count each as loaded or not loaded (the loader's reason in the run's message)."""
     ids, run.stored_ids = run.stored_ids, []
-    _load_and_count(session, run, ids, include_failed=False)
+    _load_and_count(session, run, ids, retrying=False)
 
 
 def retry_unloaded(session: Session, run: Run, source: Source) -> None:
@@ -176,18 +176,23 @@ def retry_unloaded(session: Session, run: Run, source: Source) -> None:
         mine, Submission.parse_status.in_(("failed", "pending")))))
     session.commit()
     if waiting:
-        _load_and_count(session, run, waiting, include_failed=True)
+        _load_and_count(session, run, waiting, retrying=True)
         run.checkpoint()
 
 
-def _load_and_count(session: Session, run: Run, ids: list[int], *, include_failed: bool) -> None:
+def _load_and_count(session: Session, run: Run, ids: list[int], *, retrying: bool) -> None:
+    """Load ``ids`` (new ones, or with ``retrying`` through ``loader.retry``, the one retry the
+    Sync health page uses too) and count the outcome on the run."""
     from pipeline import loader
 
     if not ids:
         return
     if session.in_transaction():
         session.commit()
-    loader.load_pending(session, include_failed=include_failed, only=Submission.id.in_(ids))
+    if retrying:
+        loader.retry(session, ids)
+    else:
+        loader.load_pending(session, only=Submission.id.in_(ids))
     rows = session.execute(select(Submission.instance_id, Submission.parse_status,
                                   Submission.parse_error).where(Submission.id.in_(ids))).all()
     session.commit()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from pipeline import problems
 from pipeline.db import write_transaction
-from pipeline.models import AuditEvent, Form, PullRun, Source, Submission
+from pipeline.models import AuditEvent, Form, PullRun, Source
 from pipeline.storage import BlobStore
 
 from . import central, kobo
@@ -155,19 +155,6 @@ def remove(session: Session, name: str, actor: str = "system") -> None:
         session.add(AuditEvent(actor=actor, action="source.remove", form_id=source.form_id,
                                details=describe(source)))
         session.delete(source)
-
-
-def dismiss(session: Session, instance_id: str, actor: str = "system") -> None:
-    """An admin gives up on a stored submission that cannot load: pulls stop retrying it and
-    stop reporting it (it stays in the raw store, ``parse_status = 'dismissed'``)."""
-    with write_transaction(session):
-        sub = session.scalar(select(Submission).where(Submission.instance_id == instance_id))
-        if sub is None or sub.parse_status != "failed":
-            raise problems.not_dismissable(instance_id)
-        sub.parse_status = "dismissed"
-        session.add(AuditEvent(actor=actor, action="submission.dismiss", submission_id=sub.id,
-                               form_id=sub.form_id, comment=sub.parse_error,
-                               details={"instance_id": instance_id}))
 
 
 def describe(source: Source) -> dict[str, Any]:

@@ -14,6 +14,7 @@ the year from 1 Shrawan, as the handbook's त्रैमासिक, अर�
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -216,6 +217,13 @@ def tracker(session: Session, today: date, scope: Scope | None = None,
     tracked = [track(row, today, year_start_month) for row in rows]
     tracked.reverse()
     return tracked
+
+
+def overdue_by_district(rows: Iterable[Tracked]) -> list[tuple[str, int]]:
+    """(district code, plans overdue there), most first: the dashboard's line per district and
+    the workbook Summary's table."""
+    counts = Counter(t.entry.plan.district for t in rows if t.status == "overdue")
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def periods_of(year: int) -> list[str]:

@@ -13,6 +13,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 from tqdm import tqdm
 
+from pipeline import loader
 from pipeline.connectors import instances
 from pipeline.connectors import sources as configured
 from pipeline.models import PullRun, Source
@@ -197,7 +198,7 @@ def dismiss(instance_ids: tuple[str, ...]) -> None:
     """Stop retrying submissions that were stored but cannot load (by instanceID)."""
     for instance_id in instance_ids:
         try:
-            configured.dismiss(get_session(), instance_id, actor="cli")
+            loader.dismiss(get_session(), instance_id, actor="cli")
         except Problem as problem:
             raise click.ClickException(problem.message) from None
         click.echo(f"{instance_id}: dismissed; pulls no longer retry it.")

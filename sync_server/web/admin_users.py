@@ -9,6 +9,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -74,6 +75,15 @@ def users():
     else:
         flash(_("User %(name)s created.", name=user.username), "info")
     return redirect(url_for("admin_users.users"))
+
+
+@bp.route("/places/local-levels.json")
+@require("admin")
+def local_levels():
+    """Nepal's local levels by district, for the area picker (loaded when first needed)."""
+    response = jsonify(people.local_levels(locale()))
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @bp.route("/users/<path:username>/access", methods=["POST"])

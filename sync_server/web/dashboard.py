@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, literal, select
 
 from exports.period import Period, current_quarter
-from pipeline.domain import ballots, inspections
+from pipeline.domain import ballots, followups, inspections
 from pipeline.models import Form
 from pipeline.problems import Problem
 
@@ -107,7 +107,7 @@ def overview():
                            behind=shown, behind_total=len(behind), lang=lang,
                            plans_tracked=len(tracked), attention=attention,
                            attention_total=sum(n for _f, _s, n in attention),
-                           plans_overdue=plans.overdue_by_district(tracked))
+                           plans_overdue=followups.overdue_by_district(tracked))
 
 
 def reason_text(code: str, status: inspections.ProjectStatus, today: date) -> str | None:

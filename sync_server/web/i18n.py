@@ -10,13 +10,15 @@ compiles at run time (running it writes nothing into the checkout), and
 
 from __future__ import annotations
 
+import functools
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from babel import dates
+from babel import Locale, dates
 from flask import (
     Blueprint,
     Flask,
@@ -27,7 +29,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import Babel, format_date, format_datetime, format_number, get_locale
+from flask_babel import Babel, format_date, format_number, get_locale
 from flask_babel import gettext as _
 
 from pipeline import nepal_calendar
@@ -101,13 +103,31 @@ def switch():
                     else url_for("dashboard.home"))
 
 
-DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
+_SCRIPTS = {"beng": "BENGALI", "deva": "DEVANAGARI"}  # Babel's numbering systems, by script
+_NAMES = ("ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE")
+
+
+@functools.cache
+def _digit_table(lang: str) -> dict[int, str]:
+    """0-9 → the digits of ``lang``'s own numbering system as Babel (CLDR) names it (``beng``
+    for Bengali, ``deva`` for Nepali), the characters taken from Unicode by name."""
+    script = _SCRIPTS.get(Locale.parse(lang).default_numbering_system)
+    if script is None:
+        return {}
+    return str.maketrans("0123456789",
+                         "".join(unicodedata.lookup(f"{script} DIGIT {n}") for n in _NAMES))
+
+
+def native_digits(text: str, lang: str | None = None) -> str:
+    """``text`` with its digits in the language's own (০১২… in Bengali, ०१२… in Nepali)."""
+    return text.translate(_digit_table(lang or locale()))
 
 
 def running_digits(text: str) -> str:
     """Digits as a reader of the page's language expects them in running text: Devanagari in
-    Nepali (dates and counts in sentences); Latin otherwise. Tables keep Latin digits."""
-    return text.translate(DEVANAGARI_DIGITS) if locale() == "ne" else text
+    Nepali (dates and counts in sentences); Latin otherwise. Tables keep Latin digits; dates
+    (``when``, ``day``) use each language's own digits."""
+    return native_digits(text, "ne") if locale() == "ne" else text
 
 
 def count(value: float) -> str:
@@ -119,9 +139,29 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _clock(value: datetime, zone: Any = None) -> str:
+    """The time of day as Babel writes it in the reader's language. Where the language's clock
+    has 12 hours and is not English (Bengali), with CLDR's own word for the part of the day
+    (``৩:০৪ দুপুর``) instead of a Latin "PM"."""
+    loc = get_locale()
+    if loc.language != "en" and "h" in loc.time_formats["short"].pattern:
+        return dates.format_skeleton("Bhm", value, tzinfo=zone, locale=loc)
+    return dates.format_time(value, "short", tzinfo=zone, locale=loc)
+
+
+def _moment(value: datetime, zone: Any = None) -> str:
+    """Date and time in the reader's language (English: Babel's medium, with seconds)."""
+    loc = get_locale()
+    if loc.language == "en":
+        return dates.format_datetime(value, "medium", tzinfo=zone, locale=loc)
+    return loc.datetime_formats["medium"].format(
+        _clock(value, zone), dates.format_date(value, "medium", locale=loc))
+
+
 def when(value: datetime | str | None, country: str = "") -> str:
-    """A moment in the reader's language; a Nepal row's in Nepal time with its date in Bikram
-    Sambat, a Bangladesh row's in Bangladesh time, anything else in the configured zone."""
+    """A moment in the reader's language and digits; a Nepal row's in Nepal time with its date
+    in Bikram Sambat, a Bangladesh row's in Bangladesh time, anything else in the configured
+    zone."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -130,23 +170,20 @@ def when(value: datetime | str | None, country: str = "") -> str:
         except ValueError:
             return value
     value = _aware(value)
-    zone = places.ZONES.get(country)
-    if zone is None:
-        return running_digits(format_datetime(value, "medium"))
-    local = value.astimezone(ZoneInfo(zone))
+    zone = ZoneInfo(places.ZONES.get(country) or current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    local = value.astimezone(zone)
     if country == "np":
         try:
-            return running_digits(f"{nepal_calendar.text(local.date(), locale())} "
-                                  f"{dates.format_time(local, 'short', locale=get_locale())}")
+            return native_digits(f"{nepal_calendar.text(local.date(), locale())} "
+                                 f"{_clock(local, zone)}")
         except ValueError:  # outside the BS table: the Gregorian date
             pass
-    return running_digits(dates.format_datetime(local, "medium", tzinfo=local.tzinfo,
-                                                locale=get_locale()))
+    return native_digits(_moment(local, zone))
 
 
 def day(value: date | str | None, country: str = "") -> str:
-    """A day in the reader's language; a Nepal row's in Bikram Sambat (२०८३/०८/१६ in Nepali,
-    2083/08/16 BS otherwise)."""
+    """A day in the reader's language and digits; a Nepal row's in Bikram Sambat (२०८३/०८/१६ in
+    Nepali, 2083/08/16 BS otherwise)."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -158,10 +195,10 @@ def day(value: date | str | None, country: str = "") -> str:
         value = value.date()
     if country == "np":
         try:
-            return running_digits(nepal_calendar.text(value, locale()))
+            return native_digits(nepal_calendar.text(value, locale()))
         except ValueError:  # outside the BS table: the Gregorian date
             pass
-    return running_digits(format_date(value, "medium"))
+    return native_digits(format_date(value, "medium"))
 
 
 def bs_typed(value: date | None) -> str:

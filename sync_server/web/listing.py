@@ -22,9 +22,11 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     func,
     or_,
     select,
+    tuple_,
 )
 
 from exports import geo, query
@@ -213,23 +215,37 @@ def _reverse_order(column: Any, key: Any, descending: bool) -> list[Any]:
             key.asc() if descending else key.desc()]
 
 
-def _past(column: Any, key: Any, value: Any, at: int, descending: bool, forward: bool) -> Any:
-    """Rows after the cursor row (value, at) in the list's order (``forward``), or before it."""
+def _past(column: Any, key: Any, value: Any, at: int, descending: bool,
+          forward: bool) -> list[Any]:
+    """Rows after the cursor row (value, at) in the list's order (``forward``), or before it, as
+    conditions to read one after another (each an index range: ``(column, key) < (value, at)``
+    walks the index from the cursor, where one ``OR`` of them all made the database filter
+    every row before it, seconds deep into a million)."""
     later = descending == forward  # whether "after" means smaller values
     if column is key:
-        return key < at if later else key > at
+        return [key < at if later else key > at]
 
     def beyond(a: Any, b: Any) -> Any:
         return a < b if later else a > b
 
-    if forward:
-        if value is None:  # empty values come last: only empty ones with a later key follow
-            return and_(column.is_(None), beyond(key, at))
-        return or_(beyond(column, value), and_(column == value, beyond(key, at)),
-                   column.is_(None))
     if value is None:
-        return or_(column.is_not(None), and_(column.is_(None), beyond(key, at)))
-    return or_(beyond(column, value), and_(column == value, beyond(key, at)))
+        if forward:  # empty values come last: only empty ones with a later key follow
+            return [and_(column.is_(None), beyond(key, at))]
+        # going back from an empty value: earlier empty ones, then every value
+        return [and_(column.is_(None), beyond(key, at)), column.is_not(None)]
+    cursor = tuple_(bindparam(None, value, type_=column.type), bindparam(None, at, type_=key.type))
+    row = beyond(tuple_(column, key), cursor)
+    return [row, column.is_(None)] if forward else [row]
+
+
+def _read(conn: Connection, ordered: Any, parts: list[Any], limit: int) -> list[Any]:
+    """Up to ``limit`` rows of ``ordered``, from each of ``parts`` in turn."""
+    rows: list[Any] = []
+    for part in parts:
+        rows += conn.execute(ordered.where(part).limit(limit - len(rows))).all()
+        if len(rows) >= limit:
+            break
+    return rows
 
 
 def page(conn: Connection, table: Table, where: list[Any], before: int | None = None,
@@ -252,9 +268,8 @@ def page(conn: Connection, table: Table, where: list[Any], before: int | None = 
     number = max(1, number)
     if after is not None:
         past = _past(column, key, value, after, sort.descending, forward=False)
-        rows = list(conn.execute(stmt.where(past)
-                                 .order_by(*_reverse_order(column, key, sort.descending))
-                                 .limit(size + 1)))
+        rows = _read(conn, stmt.order_by(*_reverse_order(column, key, sort.descending)), past,
+                     size + 1)
         more_newer = len(rows) > size
         rows = list(reversed(rows[:size]))
         older = rows[-1]._submission_id if rows else None
@@ -264,13 +279,15 @@ def page(conn: Connection, table: Table, where: list[Any], before: int | None = 
         return Page(rows, rows[0]._submission_id if rows and more_newer else None, older, number)
     ordered = stmt.order_by(*_order(column, key, sort.descending))
     if before is not None:
-        ordered = ordered.where(_past(column, key, value, before, sort.descending, forward=True))
+        rows = _read(conn, ordered, _past(column, key, value, before, sort.descending, forward=True),
+                     size + 1)
         number += 1
-    elif number > 1:
-        skip = min((number - 1) * size, MAX_OFFSET)
-        number = skip // size + 1
-        ordered = ordered.offset(skip)
-    rows = list(conn.execute(ordered.limit(size + 1)))
+    else:
+        if number > 1:
+            skip = min((number - 1) * size, MAX_OFFSET)
+            number = skip // size + 1
+            ordered = ordered.offset(skip)
+        rows = list(conn.execute(ordered.limit(size + 1)))
     more_older = len(rows) > size
     rows = rows[:size]
     return Page(rows, rows[0]._submission_id if rows and number > 1 else None,

@@ -93,6 +93,17 @@ def scope_choices(lang: str) -> list[tuple[str, str]]:
     return out
 
 
+def local_levels(lang: str) -> dict[str, list[tuple[str, str]]]:
+    """Nepal's local levels (palikas) by district, for the area picker: ``{"np_district:101":
+    [("np_local_level:10101", name), ...]}``, names in ``lang`` and in its order."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for (level, code), place in geo.places().items():
+        if level == "np_local_level":
+            out.setdefault(f"np_district:{place.parent}", []).append(
+                (f"np_local_level:{code}", place.name(lang)))
+    return {district: sorted(items, key=lambda i: i[1]) for district, items in out.items()}
+
+
 def scope_label(code: str, lang: str) -> str:
     """``Rangpur`` for a district, ``Rangpur (division)`` for a division, ``All areas`` for
     ``*``; in the reader's language."""

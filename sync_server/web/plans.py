@@ -33,12 +33,6 @@ def tracked(district: str | None = None) -> list[followups.Tracked]:
                              where={"district": district})
 
 
-def overdue_by_district(rows: list[followups.Tracked]) -> list[tuple[str, int]]:
-    """(district code, plans overdue there), most first: the dashboard's line per district."""
-    counts = Counter(t.entry.plan.district for t in rows if t.status == "overdue")
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
 @bp.route("/plans")
 @require()
 def page():

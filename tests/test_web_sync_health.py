@@ -1,0 +1,166 @@
+"""Sync health for admins and supervisors: the latest time a submission arrived, when each
+phone was last seen, and failed submissions opened (raw XML, reason, files), retried and
+dismissed, each inside the reader's areas only."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from pipeline import accounts, loader
+from pipeline.ingest import Incoming, accept
+from pipeline.models import AppUser, AuditEvent, Submission
+from tests import webdata
+from tests.webdata import KURIGRAM, RANGPUR
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+
+
+def broken(db, blobs, district: str) -> int:
+    """An inspection with a field the form does not have: stored, but it cannot load."""
+    xml = webdata.inspection_xml(district, 40).replace(b"<progress>", b"<extra>x</extra><progress>")
+    outcome = accept(db, blobs, Incoming(xml, files={"desk.jpg": webdata.picture()},
+                                         submitter="phone-7", device_id="collect:abc123"))
+    db.commit()
+    assert outcome.submission.parse_status == "failed"
+    return outcome.submission.id
+
+
+def test_last_received_is_the_latest_time_not_the_highest_id(app, world, db):
+    newest, older = world.submissions[RANGPUR][-1], world.first(RANGPUR)
+    db.execute(update(Submission).where(Submission.id == newest)
+               .values(received_at=datetime(2026, 11, 24, 6, 0, tzinfo=UTC)))
+    db.execute(update(Submission).where(Submission.id == older)
+               .values(received_at=datetime(2026, 12, 2, 6, 0, tzinfo=UTC)))
+    db.execute(update(Submission).where(Submission.id.not_in([newest, older]))
+               .values(received_at=datetime(2026, 11, 1, 6, 0, tzinfo=UTC)))
+    db.commit()
+    for who in ("admin", "sup_rangpur"):
+        html = webdata.login(app.test_client(), who).get("/admin/health").get_data(as_text=True)
+        tile = html.split('id="last-received">')[1].split("</span>")[0]
+        assert tile.startswith("Dec 2, 2026"), (who, tile)
+
+
+def test_a_phone_is_seen_at_most_once_a_minute(app, world, db):
+    holder = accounts.create_app_user(db, "Rangpur phone 1", [], "admin")
+    client = app.test_client()
+    assert client.get(f"/key/{holder.token}/formList").status_code == 200
+    db.rollback()
+    db.expire_all()
+    first = db.get(AppUser, holder.id).last_seen_at
+    assert first is not None
+    engine = app.extensions["engine"]
+    assert accounts.seen(engine, holder.id) is False  # within the minute: no write at all
+    accounts.forget_seen()  # another worker, or this one a minute later
+    first = first if first.tzinfo else first.replace(tzinfo=UTC)
+    assert accounts.seen(engine, holder.id, now=first + timedelta(seconds=30)) is False
+    accounts.forget_seen()
+    assert accounts.seen(engine, holder.id, now=first + timedelta(seconds=61)) is True
+    html = webdata.login(app.test_client(), "admin").get("/admin/health").get_data(as_text=True)
+    seen = html.split('id="last-seen"')[1]
+    assert "Rangpur phone 1" in seen and "never" not in seen.split("</tr>")[1]
+
+
+def test_failed_submission_opens_with_raw_xml_reason_and_files(app, world, db, blobs):
+    failed = broken(db, blobs, RANGPUR)
+    admin = webdata.login(app.test_client(), "admin")
+    health = admin.get("/admin/health").get_data(as_text=True)
+    assert f'href="/admin/health/submissions/{failed}"' in health.split('id="failed"')[1]
+    page = admin.get(f"/admin/health/submissions/{failed}").get_data(as_text=True)
+    assert "&lt;extra&gt;x&lt;/extra&gt;" in page  # the raw XML, exactly as it came
+    assert "is not in form" in page.split('id="reason"')[1]
+    assert "desk.jpg" in page and "collect:abc123" in page
+    seen = admin.get("/admin/health").get_data(as_text=True).split('id="last-seen"')[1]
+    assert "collect:abc123" in seen and "phone-7" in seen
+
+
+def test_retry_loads_a_fixed_submission_and_says_why_one_still_fails(app, world, db, blobs):
+    fixed = world.first(KURIGRAM)
+    db.execute(update(Submission).where(Submission.id == fixed)
+               .values(parse_status="failed", parse_error_code="warehouse.write_failed",
+                       parse_error="the disk was full"))
+    db.commit()
+    still = broken(db, blobs, RANGPUR)
+    admin = webdata.login(app.test_client(), "admin")
+    token = webdata.csrf(admin.get(f"/admin/health/submissions/{fixed}").get_data(as_text=True))
+    loaded = admin.post(f"/admin/health/submissions/{fixed}/retry", data={"csrf_token": token})
+    assert loaded.status_code == 302 and loaded.location.endswith(f"/submissions/{fixed}")
+    refused = admin.post(f"/admin/health/submissions/{still}/retry", data={"csrf_token": token},
+                         follow_redirects=True).get_data(as_text=True)
+    assert "still does not load" in refused and "is not in form" in refused
+    db.rollback()
+    db.expire_all()
+    assert db.get(Submission, fixed).parse_status == "ok"
+    assert db.get(Submission, still).parse_status == "failed"
+    actors = db.scalars(select(AuditEvent.actor).where(AuditEvent.action == "submission.retry"))
+    assert sorted(actors) == ["admin", "admin"]
+    dismissed = admin.post(f"/admin/health/submissions/{still}/dismiss",
+                           data={"csrf_token": token})
+    assert dismissed.status_code == 302
+    db.rollback()
+    db.expire_all()
+    assert db.get(Submission, still).parse_status == "dismissed"
+    health = admin.get("/admin/health").get_data(as_text=True)
+    assert f"/admin/health/submissions/{still}" not in health.split('id="failed"')[1].split(
+        "</section>")[0]
+    again = admin.post(f"/admin/health/submissions/{still}/dismiss", data={"csrf_token": token})
+    assert again.status_code == 409  # only a failed one can be dismissed
+
+
+def test_web_and_pulls_share_one_retry(app, world, db, blobs, monkeypatch):
+    """The page's Retry is ``loader.retry``, the function pulls use for what they could not
+    load (tests/test_sources_cli.py checks the pull's side)."""
+    failed = broken(db, blobs, RANGPUR)
+    calls = []
+    monkeypatch.setattr(loader, "retry", lambda s, ids, **kw: calls.append((list(ids), kw)))
+    admin = webdata.login(app.test_client(), "admin")
+    token = webdata.csrf(admin.get("/admin/health").get_data(as_text=True))
+    admin.post(f"/admin/health/submissions/{failed}/retry", data={"csrf_token": token})
+    assert calls == [([failed], {"actor": "admin"})]
+
+
+def test_a_supervisor_sees_and_retries_only_their_areas_failures(app, world, db, blobs):
+    mine, theirs = broken(db, blobs, RANGPUR), broken(db, blobs, KURIGRAM)
+    supervisor = webdata.login(app.test_client(), "sup_rangpur")
+    html = supervisor.get("/admin/health").get_data(as_text=True)
+    failed = html.split('id="failed"')[1].split("</section>")[0]
+    assert f"/admin/health/submissions/{mine}" in failed
+    assert f"/admin/health/submissions/{theirs}" not in failed
+    assert "kobo" not in html.lower() and 'id="last-seen"' not in html  # admins' sections
+    recent = re.findall(r"/submissions/(\d+)", html.split("</section>")[-2])
+    assert recent and all(int(i) in world.submissions[RANGPUR] or int(i) == mine for i in recent)
+    token = webdata.csrf(html)
+    assert supervisor.get(f"/admin/health/submissions/{mine}").status_code == 200
+    for door in ("", "/retry", "/dismiss"):
+        path = f"/admin/health/submissions/{theirs}{door}"
+        answer = (supervisor.get(path) if not door
+                  else supervisor.post(path, data={"csrf_token": token}))
+        assert answer.status_code == 404, door
+    db.rollback()
+    db.expire_all()
+    assert db.get(Submission, theirs).parse_status == "failed"
+    assert not db.scalars(select(AuditEvent).where(AuditEvent.submission_id == theirs,
+                                                   AuditEvent.action.like("submission.%"))).all()
+    assert supervisor.post(f"/admin/health/submissions/{mine}/dismiss",
+                           data={"csrf_token": token}).status_code == 302
+
+
+def test_district_officers_and_strangers_get_no_door(app, world, db, blobs):
+    failed = broken(db, blobs, RANGPUR)
+    officer = webdata.login(app.test_client(), "do_rangpur")
+    token = webdata.csrf(officer.get("/dashboard").get_data(as_text=True))
+    assert officer.get("/admin/health").status_code == 403
+    assert officer.get(f"/admin/health/submissions/{failed}").status_code == 403
+    for door in ("/retry", "/dismiss"):
+        answer = officer.post(f"/admin/health/submissions/{failed}{door}",
+                              data={"csrf_token": token})
+        assert answer.status_code == 403, door
+    stranger = app.test_client()
+    assert stranger.get(f"/admin/health/submissions/{failed}").status_code == 302  # to login
+    db.rollback()
+    db.expire_all()
+    assert db.get(Submission, failed).parse_status == "failed"
+
