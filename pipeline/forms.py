@@ -200,13 +200,22 @@ def _survey_rows(content: bytes) -> dict[str, int]:
     return found
 
 
+@dataclass(frozen=True)
+class Published:
+    """What ``publish`` did: ``new`` is False when this very form was already published (the
+    same XForm under the same version), and then nothing was changed."""
+
+    version: FormVersion
+    new: bool
+
+
 def publish(
     session: Session,
     built: BuiltForm,
     xlsx: bytes | None,
     media: dict[str, bytes],
     actor: str | None,
-) -> FormVersion:
+) -> Published:
     """Publish a converted form; the same version with the same XML is returned as it is."""
     try:
         return _publish(session, built, xlsx, media, actor)
@@ -218,8 +227,15 @@ def publish(
         if existing is None:
             raise
         if existing.md5 == built.md5:
-            return existing
+            return Published(existing, new=False)
         raise problems.form_version_exists(built.form_id, built.version) from None
+
+
+def identical_version(session: Session, xlsx: bytes) -> FormVersion | None:
+    """The version published from exactly these XLSForm bytes, if any: re-uploading it changes
+    nothing, so the caller can say so without running ODK Validate (seconds) again."""
+    return session.scalar(select(FormVersion).where(FormVersion.xlsx == xlsx)
+                          .order_by(FormVersion.id).limit(1))
 
 
 def _existing_version(session: Session, built: BuiltForm) -> FormVersion | None:
@@ -229,14 +245,14 @@ def _existing_version(session: Session, built: BuiltForm) -> FormVersion | None:
 
 
 def _publish(session: Session, built: BuiltForm, xlsx: bytes | None, media: dict[str, bytes],
-             actor: str | None) -> FormVersion:
+             actor: str | None) -> Published:
     begin_write(session)
     existing = _existing_version(session, built)
     if existing is not None:
         same = existing.md5 == built.md5
         session.rollback()
         if same:
-            return existing
+            return Published(existing, new=False)
         raise problems.form_version_exists(built.form_id, built.version)
     form = session.scalar(select(Form).where(Form.xml_form_id == built.form_id))
     if form is None:
@@ -271,7 +287,7 @@ def _publish(session: Session, built: BuiltForm, xlsx: bytes | None, media: dict
     ))
     session.commit()
     caches.clear_all()  # a new version: what this process kept is read afresh
-    return version
+    return Published(version, new=True)
 
 
 def fillable_version(session: Session, xml_form_id: str) -> FormVersion:

@@ -49,7 +49,7 @@ def publish_site_visit(session: Session, version: str = "1", *, form_id: str = "
     built = BuiltForm(form_id=form_id, version=version, title=title, xml=xml,
                       media=["places.csv"] if with_media else [])
     return publish(session, built, None, {"places.csv": PLACES_CSV} if with_media else {},
-                   "tester")
+                   "tester").version
 
 
 def submission_xml(instance_id: str = "uuid:0001", *, version: str = "1", name: str = "Rina",

@@ -68,7 +68,7 @@ def publish_all(session: Any, actor: str = "test") -> dict[str, Any]:
     """Publish the five forms with their static media; returns FormVersion by form id."""
     return {
         form_id: forms.publish(session, built, (XLSFORMS / f"{form_id}.xlsx").read_bytes(),
-                               static_media(form_id), actor)
+                               static_media(form_id), actor).version
         for form_id, built in built_forms().items()
     }
 

@@ -417,7 +417,7 @@ def _inspection(copy: int) -> bytes:
 def test_a_real_form_round_trips_through_kobo_xml_and_kobo_json(app, session, waits):
     built = formtools.built_forms()["innovation_inspection"]
     version = forms.publish(session, built, None, formtools.static_media("innovation_inspection"),
-                            "test")
+                            "test").version
     photos = {"desk.jpg": JPEG, "queue.jpg": OTHER_JPEG, "signature.png": JPEG + b"sig"}
     fake = FakeKobo(asset="aInspection7", repeats=("photos",))
     with serving(fake.app) as url:

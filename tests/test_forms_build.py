@@ -148,7 +148,9 @@ def test_build_all_writes_xforms_and_the_media_they_need(tmp_path):
 def test_publish_creates_form_version_media_and_audit(session, built_forms):
     built = built_forms["hl_ballot"]
     media = formtools.static_media("hl_ballot")
-    version = forms.publish(session, built, b"xlsx bytes", media, "admin")
+    published = forms.publish(session, built, b"xlsx bytes", media, "admin")
+    version = published.version
+    assert published.new
     form = session.scalar(select(Form).where(Form.xml_form_id == "hl_ballot"))
     assert (form.state, form.title, form.current_version.id) == ("open", built.title, version.id)
     assert version.md5 == hashlib.md5(built.xml).hexdigest() and version.xml == built.xml
@@ -161,10 +163,12 @@ def test_publish_creates_form_version_media_and_audit(session, built_forms):
 
 def test_publishing_the_same_version_twice_is_idempotent(session, built_forms):
     built = built_forms["hl_nomination"]
-    first = forms.publish(session, built, None, {}, "admin")
-    again = forms.publish(session, built, None, {}, "admin")
-    assert again.id == first.id
-    assert session.scalar(select(FormVersion.id).where(FormVersion.id != first.id)) is None
+    first = forms.publish(session, built, b"the workbook", {}, "admin")
+    again = forms.publish(session, built, b"the workbook", {}, "admin")
+    assert (first.new, again.new) == (True, False) and again.version.id == first.version.id
+    assert forms.identical_version(session, b"the workbook").id == first.version.id
+    assert forms.identical_version(session, b"another workbook") is None
+    assert session.scalar(select(FormVersion.id).where(FormVersion.id != first.version.id)) is None
     assert len(session.scalars(select(AuditEvent)).all()) == 1
 
 

@@ -58,7 +58,9 @@ def test_publish_twice_is_idempotent_then_list_and_state(runner, session):
     first = runner.invoke(forms_command, args=args)
     second = runner.invoke(forms_command, args=args)
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
-    assert first.output.splitlines()[0] == second.output.splitlines()[0]
+    assert first.output.startswith("Published hl_nomination version 2026120304")
+    assert second.output.strip() == ("hl_nomination version 2026120304 is already published "
+                                     "from this file; nothing changed.")
     form = session.scalar(select(Form).where(Form.xml_form_id == "hl_nomination"))
     assert len(form.versions) == 1
     assert [m.name for m in session.scalars(select(FormMedia))] == ["bd_union.csv"]  # by name

@@ -106,7 +106,8 @@ def built(version: str = V1) -> BuiltForm:
 
 
 def publish_form(session: Session, version: str = V1) -> FormVersion:
-    return publish(session, built(version), None, {"projects.csv": b"name,label\np1,P1\n"}, "test")
+    return publish(session, built(version), None, {"projects.csv": b"name,label\np1,P1\n"},
+                   "test").version
 
 
 def _element(name: str, value: Any) -> str:

@@ -110,6 +110,26 @@ def media_names(version: FormVersion) -> list[str]:
     return sorted(n for n in names if n)
 
 
+def media_kinds(names: Iterable[str], uploaded: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(generated, missing) among a form's media file ``names``: the server builds the
+    generated ones itself (an upload of one is only a sample); ``missing`` were neither uploaded
+    nor generated, so phones cannot get them."""
+    have = set(uploaded)
+    generated = sorted(n for n in set(names) if n in _BUILDERS)
+    missing = sorted(n for n in set(names) if n not in _BUILDERS and n not in have)
+    return generated, missing
+
+
+def media_status(version: FormVersion) -> list[tuple[str, str]]:
+    """Each media file of ``version`` with where it comes from: ``generated`` (built by the
+    server for each reader), ``uploaded`` or ``missing``."""
+    uploaded = {m.name for m in version.media_files}
+    names = media_names(version)
+    generated, missing = media_kinds(names, uploaded)
+    return [(n, "generated" if n in generated else "missing" if n in missing else "uploaded")
+            for n in names]
+
+
 def media_content(session: Session, version: FormVersion, name: str,
                   who: Principal) -> bytes | None:
     """What ``who`` downloads as ``name`` for ``version``, or None (not one of its media).

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from pipeline import accounts, forms
 from pipeline.db import upgrade
 from pipeline.domain.projects import SAMPLE, import_projects
-from pipeline.models import FormVersion, InnovationProject, User
+from pipeline.models import InnovationProject, User
 from pipeline.problems import Problem
 
 from ..db import get_session
@@ -76,13 +76,13 @@ def _publish_forms(folder: Path) -> None:
     for path in sources:
         content = path.read_bytes()
         # The same spreadsheet already published: skip ODK Validate, which takes seconds.
-        if db.scalar(select(FormVersion.id).where(FormVersion.xlsx == content).limit(1)):
+        if forms.identical_version(db, content) is not None:
             click.echo(f"  {path.name}: already published")
             continue
         try:
             built = forms.convert(content, path.name)
             version = forms.publish(db, built, content, forms.static_media(built, folder / "media"),
-                                    actor="setup")
+                                    actor="setup").version
         except Problem as problem:
             click.echo(f"  {path.name}: NOT published: {problem.message}", err=True)
             for error in problem.details.get("errors", []):
