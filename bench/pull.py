@@ -35,7 +35,21 @@ sys.path.insert(0, str(ROOT / "bench"))
 from export import DISTRICT, build_form, submission_xml  # noqa: E402
 
 TARGET = 70.0
-PHOTO = b"\xff\xd8\xff\xe0bench photo" + bytes(range(256)) * 200 + b"\xff\xd9"
+
+
+def _photo() -> bytes:
+    """A real JPEG of about 50 KB (pulls check that a picture decodes to its end)."""
+    import io
+
+    from PIL import Image
+
+    noise = random.Random(5).randbytes(240 * 180 * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (240, 180), noise).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+PHOTO = _photo()
 
 
 def generate(built, n: int, seed: int = 11) -> list[tuple[bytes, dict[str, bytes]]]:

@@ -448,6 +448,12 @@ def unreachable(service: str, reason: str) -> Problem:
                    f"{service} could not be reached after several attempts: {reason}.")
 
 
+def attachment_damaged(service: str, name: str, reason: str) -> Problem:
+    return Problem("connector.attachment_damaged", 502,
+                   f"the file {name} from {service} arrived damaged: {reason}. The submission "
+                   "was not stored; the next pull fetches it again.", name=name)
+
+
 def bad_page(service: str, what: str, reason: str) -> Problem:
     return Problem("connector.bad_page", 502,
                    f"{service} sent a page that cannot be read ({what}): {reason}. "

@@ -14,10 +14,23 @@ from sqlalchemy.orm import Session
 
 from pipeline.db import make_engine, session_factory
 from pipeline.models import Form, PullRun, Source, Submission
-from tests.collect import JPEG, publish_site_visit, submission_xml
+from tests.collect import publish_site_visit, submission_xml
 from tests.fakes.serve import Hold, serving
 
-OTHER_JPEG = JPEG.replace(b"pretend", b"edited")
+
+def picture(colour: tuple[int, int, int], size: tuple[int, int] = (64, 48)) -> bytes:
+    """A real JPEG: pulls check that a picture decodes to its end."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+JPEG = picture((200, 40, 40))
+OTHER_JPEG = picture((40, 40, 200))
 
 
 @contextmanager

@@ -13,8 +13,8 @@ from pipeline.connectors import central
 from pipeline.connectors.http import Secret
 from pipeline.models import PullRun, Source
 from pipeline.problems import Problem
-from tests.collect import JPEG, submission_xml
-from tests.connector_helpers import OTHER_JPEG, add_source, held_pull, runs_of, served, stored
+from tests.collect import submission_xml
+from tests.connector_helpers import JPEG, OTHER_JPEG, add_source, held_pull, runs_of, served, stored
 from tests.connector_helpers import add_visits as _add_visits
 from tests.fakes.central_server import FakeCentral
 from tests.fakes.serve import serving
@@ -264,3 +264,26 @@ def test_a_second_pull_of_the_same_form_waits_for_the_first(app, session, fake, 
     assert len(xml_fetches(fake)) == 3
     again = pull(app, session, source)
     assert (again.status, again.new, again.skipped) == ("ok", 0, 0)
+
+
+def test_a_file_damaged_on_its_way_is_not_stored_and_is_fetched_again(app, session, fake,
+                                                                       source):
+    ids = add_visits(fake, 3)
+    # Same length (the Content-Length matches), one byte changed: only Central's MD5 (the
+    # ETag) tells.
+    bad = bytearray(JPEG)
+    bad[len(bad) // 2] ^= 0xFF
+    fake.damaged_files["p2.jpg"] = bytes(bad)
+    run = pull(app, session, source)
+    assert (run.status, run.new, run.loaded, run.failed) == ("incomplete", 2, 2, 1)
+    assert "p2.jpg" in run.message and "MD5" in run.message and ids[1] in run.message
+    assert sorted(stored(session)) == [ids[0], ids[2]]  # nothing of it stored
+    assert session.get(Source, source.id).cursor["damaged"] == [ids[1]]
+    del fake.damaged_files["p2.jpg"]
+    again = pull(app, session, source)
+    assert (again.status, again.new, again.failed) == ("ok", 1, 0)
+    (photo,) = stored(session)[ids[1]].attachments
+    assert app.extensions["blobs"].get(photo.sha256) == JPEG
+    assert session.get(Source, source.id).cursor["damaged"] == []
+    feed = [args for path, args in fake.requests if path.endswith(".svc/Submissions")]
+    assert f"__id eq '{ids[1]}'" in [args.get("$filter") for args in feed]

@@ -25,8 +25,8 @@ from pipeline.parse import parse
 from pipeline.problems import Problem
 from pipeline.schema import FormSchema
 from tests import formtools
-from tests.collect import JPEG, XFORM, app_user, multipart, submission_xml
-from tests.connector_helpers import OTHER_JPEG, add_source, held_pull, runs_of, served, stored
+from tests.collect import XFORM, app_user, multipart, submission_xml
+from tests.connector_helpers import JPEG, OTHER_JPEG, add_source, held_pull, runs_of, served, stored
 from tests.connector_helpers import add_visits as _add_visits
 from tests.fakes.expected import assert_answers_in_warehouse
 from tests.fakes.kobo_server import FakeKobo
@@ -639,3 +639,31 @@ def test_of_pulls_claiming_a_source_at_the_same_moment_exactly_one_wins(app, ses
     assert runs_of(session, source) == [("running", None)]
     session.refresh(source)
     assert source.pull_run_id == winner
+
+
+def test_a_truncated_picture_is_not_stored_and_is_fetched_again(app, session, fake, source,
+                                                                 waits):
+    ids = add_visits(fake, 3)
+    fake.truncated_files = {"p2.jpg"}  # KoBo gives no size or sum: the picture must decode
+    run = pull(app, session, source, waits)
+    assert (run.status, run.new, run.loaded, run.failed) == ("incomplete", 2, 2, 1)
+    assert "p2.jpg" in run.message and "does not decode" in run.message
+    assert sorted(stored(session)) == [ids[0], ids[2]]
+    assert session.get(Source, source.id).cursor["damaged"] == ["102"]
+    fake.truncated_files = set()
+    again = pull(app, session, source, waits)
+    assert (again.status, again.new, again.failed) == ("ok", 1, 0)
+    (photo,) = stored(session)[ids[1]].attachments
+    assert app.extensions["blobs"].get(photo.sha256) == JPEG
+    assert session.get(Source, source.id).cursor["damaged"] == []
+
+
+def test_kobos_xml_list_is_split_into_each_submission_byte_for_byte():
+    one = b'<a xmlns:orx="http://openrosa.org/xforms" id="a"><orx:meta><orx:instanceID>uuid:1' \
+          b"</orx:instanceID></orx:meta></a>"
+    two = b'<a id="a"><x>&amp;</x><meta><instanceID>uuid:2</instanceID></meta></a>'
+    body = (b'<?xml version="1.0" encoding="utf-8"?><root><count>2</count><next></next>'
+            b"<previous></previous><results>" + one + two + b"</results></root>")
+    assert xmlmap.kobo_listing(body) == {"uuid:1": one, "uuid:2": two}
+    with pytest.raises(ValueError):
+        xmlmap.kobo_listing(b'<!DOCTYPE r [<!ENTITY e "x">]><root><results/></root>')

@@ -13,8 +13,8 @@ from pipeline.connectors import sources as configured
 from pipeline.models import AuditEvent, PullRun, Source, Submission
 from sync_server.cli import cli
 from sync_server.commands import sources as sources_command
-from tests.collect import JPEG, publish_site_visit, submission_xml
-from tests.connector_helpers import held_pull, runs_of, served
+from tests.collect import publish_site_visit, submission_xml
+from tests.connector_helpers import JPEG, held_pull, runs_of, served
 from tests.fakes.central_server import FakeCentral
 from tests.fakes.kobo_server import FakeKobo
 

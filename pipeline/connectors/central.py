@@ -18,6 +18,7 @@ store them exactly.
 from __future__ import annotations
 
 import email.utils
+import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ from pipeline.storage import BlobStore
 
 from . import http, intake, kobo, runs, xmlmap
 
+ETAG_MD5 = re.compile(r'^(?:W/)?"([0-9a-f]{32})"$')
 REVIEW_STATES = {None: "received", "received": "received", "hasIssues": "has_issues",
                  "approved": "approved", "rejected": "rejected", "edited": "edited"}
 Progress = Callable[[int, int | None], None]
@@ -84,6 +86,15 @@ class CentralClient(http.Client):
         self._token = http.Secret(str(token))
         self.logins += 1
 
+    def file_md5(self, resp: Any) -> str | None:
+        """Central sends a file's MD5 sum as its ETag (``"…"``, ``W/"…"`` through a proxy
+        that compresses). A file kept in S3 comes by a redirect, whose ETag is S3's own, not
+        always an MD5: not used."""
+        if resp.history or not self.same_host(resp.url):
+            return None
+        match = ETAG_MD5.match(resp.headers.get("ETag") or "")
+        return match.group(1) if match else None
+
     # Form paths ---------------------------------------------------------------------------
     def form_path(self, project: str, form: str) -> str:
         return f"v1/projects/{quote(project, safe='')}/forms/{quote(form, safe='')}"
@@ -112,8 +123,8 @@ class CentralClient(http.Client):
         if not isinstance(listing, list):
             raise problems.bad_page(self.service, f"attachments of {instance_id}", "not a list")
         return {
-            item["name"]: self.get_bytes(f"{base}/attachments/{quote(item['name'], safe='')}",
-                                         what=f"attachment {item['name']}")
+            item["name"]: self.get_file(f"{base}/attachments/{quote(item['name'], safe='')}",
+                                        name=item["name"])
             for item in listing
             if isinstance(item, dict) and item.get("exists") and isinstance(item.get("name"), str)
         }
@@ -144,6 +155,8 @@ def pull(session: Session, blobs: BlobStore, source: Source, *,
         prefetch = intake.Prefetch()
         try:
             with intake.saved_on_failure(session, run, source, cursor):
+                _retry_damaged(session, blobs, source, client, run, cursor, project, form,
+                               prefetch)
                 _pull(session, blobs, source, client, run, cursor, project, form, page_size,
                       progress, prefetch)
         finally:
@@ -151,6 +164,30 @@ def pull(session: Session, blobs: BlobStore, source: Source, *,
 
     return runs.carry_out(session, "central", source, client, work, close_client=own_client,
                           force=force)
+
+
+def _retry_damaged(session: Session, blobs: BlobStore, source: Source, client: CentralClient,
+                   run: runs.Run, cursor: dict[str, Any], project: str, form: str,
+                   prefetch: intake.Prefetch) -> None:
+    """Fetch again the submissions a file of which arrived damaged at an earlier pull (kept in
+    the cursor until they are stored, or gone from the server): their rows by ``__id``."""
+    refs = [str(ref) for ref in cursor.get("damaged") or []]
+    run.damaged.extend(ref for ref in refs if ref not in run.damaged)
+    versions = kobo.parsed_versions(source) if refs else None
+    for start in range(0, len(refs), 50):
+        chunk = refs[start:start + 50]
+        where = " or ".join("__id eq '{}'".format(ref.replace("'", "''")) for ref in chunk)
+        body, _time = client.feed(project, form, {"$filter": where})
+        rows = [row for row in body["value"] if row["__id"] in chunk]
+        prefetch.start(session, [(_current_instance(row), row["__id"],
+                                  _download(client, project, form, row)) for row in rows])
+        for row in rows:
+            run.damaged.remove(row["__id"])
+            _take(session, blobs, source, client, run, project, form, row, True, versions,
+                  prefetch)  # may add it again
+        for gone in set(chunk) - {row["__id"] for row in rows}:
+            run.damaged.remove(gone)
+        intake.save(session, run, source, cursor)
 
 
 def _pages(client: CentralClient, project: str, form: str, field: str, since: str | None,

@@ -48,19 +48,27 @@ def stored(session: Session, instance_id: str) -> Submission | None:
 def take(session: Session, blobs: BlobStore, run: Run, source: Source, remote: Remote,
          fetch: Callable[[], tuple[bytes, dict[str, bytes]]], *, count_known: bool = True,
          adapt: Callable[[bytes], bytes] | None = None) -> str:
-    """Bring one remote submission in; returns created|edited|attachments_added|reviewed|known.
+    """Bring one remote submission in; returns created|edited|attachments_added|reviewed|known
+    (or refused|damaged).
 
     ``count_known=False`` (for re-checks) leaves unchanged submissions out of the skipped count;
     ``adapt`` turns the fetched XML into an instance of our form (KoBo renames the root).
-    A refusal by the raw store is counted on the run and the pull goes on; a transport failure
-    (raised by ``fetch``) ends the pull, to be resumed from the cursor.
+    A refusal by the raw store is counted on the run and the pull goes on; so is a file that
+    arrived damaged (``damaged``: nothing stored, fetched again at the next pull); a transport
+    failure (raised by ``fetch``) ends the pull, to be resumed from the cursor.
     """
     existing = stored(session, remote.instance_id) if remote.instance_id else None
     complete = existing is not None and _complete(existing)
     session.commit()  # end the read, so the ingest below starts its own write transaction
     if existing is not None and complete:
         return _reviewed_or_known(session, run, source, existing, remote.review_state, count_known)
-    xml, files = fetch()
+    try:
+        xml, files = fetch()
+    except Problem as problem:
+        if problem.code != "connector.attachment_damaged":
+            raise  # a transport failure: the pull stops, to resume from its cursor
+        run.damaged_file(remote.instance_id or remote.ref, remote.ref, problem.message)
+        return "damaged"
     try:
         if existing is not None:
             # Held already, but without some of its files: the remote copy brings them, under
@@ -142,6 +150,8 @@ def save(session: Session, run: Run, source: Source | None = None,
     """End of a page: load what was stored, then write the counts and the cursor (one commit;
     the claim's heartbeat with them)."""
     load_stored(session, run)
+    if cursor is not None and (run.damaged or "damaged" in cursor):
+        cursor["damaged"] = list(run.damaged)  # fetched again at the next pull
     run.checkpoint(source, cursor)
 
 

@@ -129,6 +129,7 @@ def pull(session: Session, blobs: BlobStore, source: Source, *, client: KoboClie
         prefetch = intake.Prefetch()
         try:
             with intake.saved_on_failure(session, run, source, cursor):
+                _retry_damaged(session, blobs, source, client, run, cursor, versions, prefetch)
                 _pull_new(session, blobs, source, client, run, cursor, page_size, progress,
                           versions, prefetch)
                 if known_before and full_recheck_due(cursor, full_recheck_days):
@@ -164,6 +165,27 @@ def _pull_new(session: Session, blobs: BlobStore, source: Source, client: KoboCl
             done += 1
             if progress:
                 progress(done, total)
+        intake.save(session, run, source, cursor)
+
+
+def _retry_damaged(session: Session, blobs: BlobStore, source: Source, client: KoboClient,
+                   run: runs.Run, cursor: dict[str, Any], versions: xmlmap.Versions,
+                   prefetch: intake.Prefetch) -> None:
+    """Fetch again the submissions a file of which arrived damaged at an earlier pull (kept in
+    the cursor until they are stored, or gone from the server)."""
+    refs = [str(ref) for ref in cursor.get("damaged") or []]
+    run.damaged.extend(ref for ref in refs if ref not in run.damaged)
+    ids = [int(ref) for ref in refs if ref.isdigit()]
+    for start in range(0, len(ids), PAGE_LIMIT):
+        chunk = ids[start:start + PAGE_LIMIT]
+        found = client.page(source.remote_form, {"_id": {"$in": chunk}}, len(chunk))["results"]
+        _start(session, client, source.remote_form, found, prefetch)
+        for record in found:
+            ref = str(record["_id"])
+            run.damaged.remove(ref)
+            _take(session, blobs, source, client, run, record, versions, prefetch)  # may re-add
+        for gone in {str(i) for i in chunk} - {str(r["_id"]) for r in found}:
+            run.damaged.remove(gone)
         intake.save(session, run, source, cursor)
 
 
@@ -367,7 +389,8 @@ def _attachments(client: KoboClient, record: dict[str, Any], names: bytes) -> di
                                   or attachment.get("filename") or "")
         url = attachment.get("download_url")
         if name and url and name.encode() in names:
-            files[name] = client.get_bytes(url, what=f"attachment {name}")
+            # KoBo gives no size or sum of a file: a picture is checked by decoding it.
+            files[name] = client.get_file(url, name=name, mimetype=attachment.get("mimetype"))
     return files
 
 

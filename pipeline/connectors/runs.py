@@ -119,6 +119,15 @@ class Run:
     failed: int = 0
     notes: list[str] = field(default_factory=list)
     stored_ids: list[int] = field(default_factory=list)  # stored, not yet loaded (a batch)
+    damaged: list[str] = field(default_factory=list)  # refs to fetch again at the next pull
+
+    def damaged_file(self, ref: str, remote_ref: str, message: str) -> None:
+        """A remote submission not stored because a file of it arrived damaged: counted as
+        not loaded, and fetched again at the next pull (``damaged``, kept in the cursor)."""
+        self.failed += 1
+        self._note(f"{ref}: {message}")
+        if remote_ref not in self.damaged:
+            self.damaged.append(remote_ref)
 
     def error(self, ref: str, message: str) -> None:
         """A remote submission refused: not stored."""

@@ -1,21 +1,23 @@
 """A fake ODK Central: sessions, one form's OData feed, submission XML and attachments.
 
 Follows central-backend: ``POST /v1/sessions`` → bearer token; the OData ``Submissions``
-feed with ``$filter`` on ``__system/submissionDate`` / ``__system/updatedAt`` (``gt``/``ge``/
-``lt``/``le``, joined by ``or``), ``$orderby`` (``ASC NULLS FIRST``/``DESC NULLS LAST``, then the
+feed with ``$filter`` on ``__id`` (``eq``) and ``__system/submissionDate`` /
+``__system/updatedAt`` (``gt``/``ge``/``lt``/``le``), joined by ``or``; ``$orderby`` (``ASC NULLS FIRST``/``DESC NULLS LAST``, then the
 row id), ``$top``, ``$count`` and ``@odata.nextLink`` (the request's own URL with a
 ``$skiptoken``: ``01`` + base64 JSON of the page's last ``instanceId``, a cursor into the default
 order, newest first). Like Central it answers 501 to ``$orderby`` together with ``$skiptoken``,
 and to ordering on anything else than its system fields; times stored to the microsecond and
 printed to the millisecond;
 ``updatedAt`` null until a submission is edited or reviewed; ``/submissions/{id}.xml``
-(the current version) and ``/submissions/{id}/attachments[/{name}]``. Tests queue faults
+(the current version) and ``/submissions/{id}/attachments[/{name}]`` (a file's MD5 as its ETag,
+as Central sends it; ``damaged_files`` serves other bytes under it). Tests queue faults
 (``page_faults``, ``down_after_xml``) and can keep one XML download waiting (``hold_xml``).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import secrets
@@ -30,6 +32,7 @@ from flask import Flask, Response, jsonify, request
 from tests.fakes.serve import Hold, drop_after
 
 CLAUSE = re.compile(r"^__system/(submissionDate|updatedAt) (gt|ge|lt|le) (\S+)$")
+ID_CLAUSE = re.compile(r"^__id eq '([^']+)'$")
 ORDERABLE = {"__system/submissionDate": "submitted", "__system/updatedAt": "updated"}
 
 
@@ -81,6 +84,9 @@ class FakeCentral:
         self.loop_next = False
         self.ignore_filter = False
         self.xml_override: dict[str, bytes] = {}  # instanceID -> what its .xml serves instead
+        # File name -> the bytes its download sends instead (damaged on the way: the ETag
+        # stays the MD5 of the file held, the Content-Length is the bytes sent's).
+        self.damaged_files: dict[str, bytes] = {}
         self.xml_served = 0
         self.sessions_created = 0
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -150,6 +156,11 @@ class FakeCentral:
         if not where:
             return True
         for clause in where.split(" or "):
+            by_id = ID_CLAUSE.match(clause.strip())
+            if by_id:
+                if by_id.group(1) == record.root_id:
+                    return True
+                continue
             m = CLAUSE.match(clause.strip())
             if not m:
                 raise ValueError(clause)
@@ -292,6 +303,12 @@ class FakeCentral:
             files = record.versions[-1].files if record else {}
             if name not in files:
                 return jsonify(code=404.1, message="Not found"), 404
-            return Response(files[name], 200, mimetype="image/jpeg")
+            # Like Central's blobResponse: the blob's MD5 as a strong ETag; 304 to a match.
+            etag = f'"{hashlib.md5(files[name]).hexdigest()}"'  # noqa: S324 - Central's own
+            if request.headers.get("If-None-Match") in (etag, f"W/{etag}"):
+                return Response(status=304, headers={"ETag": etag})
+            return Response(self.damaged_files.get(name, files[name]), 200,
+                            {"ETag": etag, "Content-Disposition": f'inline; filename="{name}"'},
+                            mimetype="image/jpeg")
 
         return app

@@ -92,6 +92,7 @@ class FakeKobo:
         self.kobo_naming = True
         self.ignore_query = False  # a broken server: every page lists everything
         self.xml_served = 0
+        self.truncated_files: set[str] = set()  # names served cut short (as held: KoBo gives no sum)
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.app = self._build()
 
@@ -273,7 +274,10 @@ class FakeKobo:
             files = self.files.get(record_id) or []
             if asset != self.asset or number >= len(files):
                 return jsonify(detail="Not found."), 404
-            return Response(files[number][1], 200, mimetype="image/jpeg")
+            name, data = files[number]
+            if name in self.truncated_files:
+                data = data[: len(data) // 2]
+            return Response(data, 200, mimetype="image/jpeg")
 
         return app
 
