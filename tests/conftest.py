@@ -19,10 +19,10 @@ from sqlalchemy import text
 
 from pipeline.db import make_engine, upgrade
 from tests.pg import Cluster
-from tests.s3 import s3_server  # noqa: F401 (a fixture)
 
-# The web tests' fixtures (db, blobs, world, fast_hashing), for every test that asks for them.
-pytest_plugins = ["tests.webdata"]
+# Shared fixtures, for every test that asks for them: the web tests' (db, blobs, world, workshops,
+# fast_hashing), the browser tests' (server, browser, page) and the S3 protocol server (s3_server).
+pytest_plugins = ["tests.webdata", "tests.browser", "tests.s3"]
 
 BACKENDS = ("sqlite", "postgresql")
 _counter = itertools.count()

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from other test modules are redefined as arguments)
 """The Ballots page in a real Chromium, at laptop and phone width, in English and Bengali;
 screenshots are kept in the test's tmp folder."""
 
@@ -8,8 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import webdata
-from tests.test_browser import browser, log_in, page, server, shot  # noqa: F401
-from tests.test_web_ballots import workshops  # noqa: F401
+from tests.browser import log_in, shot
 from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]

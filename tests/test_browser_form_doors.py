@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Forms in a browser: ``/f/<form>`` for logged-in web users and public links ``/l/<token>``.
 
 Both are doors like Collect's, so each rule is tried as an attacker would: a district officer

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Workshop participants fill Form 1, a nomination and a ballot in a real Chromium through public
 workshop links (ODK Web Forms, served by Sangjog from its committed bundle), at laptop and phone
 width, and the answers land in the warehouse; a revoked link then answers 410.
@@ -8,7 +7,6 @@ SQLite only: the doors' rules are tried on both databases in ``test_browser_form
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,8 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Browser, Page, expect
 
 from pipeline import links, loader
 from pipeline.domain import tables
@@ -25,9 +22,6 @@ from pipeline.ingest import Incoming, accept
 from tests import formtools, webdata
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 WIDTHS = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 BADARGANJ, GOPALPUR = "558503", "55850331"  # an upazila of Rangpur district and one of its unions
 WORKSHOP = date(2026, 11, 20)
@@ -35,24 +29,10 @@ expect.set_options(timeout=30_000)  # the form engine starts slowly on a busy 2-
 
 
 @pytest.fixture
-def server(app, backend, db) -> Iterator[str]:
-    if backend != "sqlite":
-        pytest.skip("browser tests run on SQLite only")
+def server(server, db) -> str:
+    """The shared server (tests/browser.py) with the five forms published."""
     formtools.publish_all(db)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    return server
 
 
 @pytest.fixture(params=sorted(WIDTHS))

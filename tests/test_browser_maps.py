@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from other test modules are redefined as arguments)
 """The Map and Photos pages in a real Chromium, at laptop and phone width, in English and
 Bengali, screenshots in the test's tmp folder. Tiles are answered inside the browser (the test
 never reaches the Internet): a tile request at all shows the page's policy lets it through."""
@@ -12,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from pipeline.ingest import Incoming, accept
 from tests import webdata
-from tests.test_browser import browser, log_in, page, server, shot  # noqa: F401
+from tests.browser import log_in, shot
 from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]

@@ -169,7 +169,7 @@ def _full_disk(folder: Path) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("cause", ["locked by another process", "read-only files"])
-def test_sqlite_trouble_is_a_503_on_every_door(cause, sqlite_app, caplog, fast_hashing):  # noqa: F811
+def test_sqlite_trouble_is_a_503_on_every_door(cause, sqlite_app, caplog, fast_hashing):
     app, path = sqlite_app
     doors = Doors(app)
     if cause == "locked by another process":
@@ -196,7 +196,7 @@ def small_disk() -> Iterator[Path]:
 
 
 def test_a_full_disk_under_sqlite_is_a_503_on_every_door(sqlite_template, small_disk, tmp_path,
-                                                         caplog, fast_hashing):  # noqa: F811
+                                                         caplog, fast_hashing):
     path = small_disk / "warehouse.db"
     shutil.copyfile(sqlite_template, path)
     app = _make_app(f"sqlite:///{path}", tmp_path / "data")
@@ -209,7 +209,7 @@ def test_a_full_disk_under_sqlite_is_a_503_on_every_door(sqlite_template, small_
         _close(app)
 
 
-def test_a_stopped_postgresql_is_a_503_on_every_door(tmp_path, caplog, fast_hashing):  # noqa: F811
+def test_a_stopped_postgresql_is_a_503_on_every_door(tmp_path, caplog, fast_hashing):
     base = Path(tempfile.mkdtemp(prefix="sangjog-pg-stop-"))
     # Commits written before the answer, as in production: the stop below is immediate.
     cluster = Cluster(base, synchronous_commit=True).start()
@@ -231,7 +231,7 @@ def test_a_stopped_postgresql_is_a_503_on_every_door(tmp_path, caplog, fast_hash
 
 
 def test_a_read_only_postgresql_is_a_503_on_every_door(pg_cluster, tmp_path, caplog,
-                                                       fast_hashing):  # noqa: F811
+                                                       fast_hashing):
     name = "trouble_read_only"
     admin = make_engine(pg_cluster.url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Export options: review states to include, "since my last download" (web, per user) and
 --since (command line), and which date the period applies to (received or the form's own)."""
 
@@ -16,7 +15,7 @@ from pipeline import scope as scoping
 from pipeline.problems import Problem
 from sync_server.cli import cli
 from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 FORM = "innovation_inspection"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from pipeline import loader, rebuild, warehouse
@@ -293,13 +294,49 @@ def test_a_load_racing_another_process_creating_the_tables_still_lands(app, sess
     warehouse.ensure_tables(other.connection(), schema)
     results: list[bool] = []
     worker = threading.Thread(target=lambda: results.append(_load_in_own_session(app, stored_sub.id)))
-    worker.start()
-    time.sleep(0.5)
+    with _waiting_writer(app, session) as waiting:
+        worker.start()
+        waiting()  # the load is held up by the uncommitted tables before they are committed
     other.commit()
     other.close()
     worker.join(timeout=60)
     assert results == [True]
     assert [r["progress"] for r in main_rows(session)] == [7]
+
+
+@contextlib.contextmanager
+def _waiting_writer(app, session: Session, timeout: float = 30.0):
+    """Yields a function that returns once another connection waits for the test's open write:
+    on PostgreSQL a backend waiting on a lock; on SQLite a transaction beginning in another
+    thread (BEGIN IMMEDIATE then waits for the writer to commit). Bounded by ``timeout``."""
+    engine = app.extensions["engine"]
+    began = threading.Event()
+    main = threading.get_ident()
+
+    def on_begin(conn) -> None:
+        if threading.get_ident() != main:
+            began.set()
+
+    def waiting() -> None:
+        if engine.dialect.name == "sqlite":
+            assert began.wait(timeout), "the load never began"
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            waiters = session.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")).scalar_one()
+            session.rollback()
+            if waiters:
+                return
+            assert time.monotonic() < deadline, "the load never waited for the tables"
+            time.sleep(0.01)
+
+    event.listen(engine, "begin", on_begin, insert=True)  # before the BEGIN that waits
+    try:
+        yield waiting
+    finally:
+        event.remove(engine, "begin", on_begin)
 
 
 def _load_in_own_session(app, submission_id: int) -> bool:

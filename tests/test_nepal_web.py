@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Nepal in the web pages: the Nepali interface (texts, digits)."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """The OData feed: Central's service document, EDMX and JSON shapes, paging through nextLink to
 the exact count, filters, $select/$expand/$orderby/$wkt, and bad options answered clearly."""
 

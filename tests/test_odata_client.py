@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """A real OData client (``python-odata`` from PyPI) reads the feed over HTTP on 127.0.0.1: it
 reflects ``$metadata`` into entity classes and reads every row, filtered and not."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """The OData door keeps the web pages' rules: each user reads exactly the rows of their area,
 on both addresses, in every entity set, through navigation links, counts and filters."""
 

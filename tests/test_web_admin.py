@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Admins' pages: publishing XLSForms (errors by sheet and row), form states, web users and
 their areas, app users with Collect QR codes, and sync health."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Logging in and out, password changes, CSRF, the login rate limit, the UI language, and the
 ``sangjog user`` / ``sangjog setup`` commands."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """The Ballots page: each workshop's ranking with ties and the ballots set aside with the
 reason, limited to the reader's area (another district's workshop is neither listed nor
 opened)."""
@@ -6,47 +5,13 @@ opened)."""
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 
-from pipeline.ingest import Incoming, accept
 from tests import webdata
 from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
-DIVISION = "55"  # Rangpur division holds both districts
-
-
-def add_workshop(session, blobs, district: str, practices: dict[str, str],
-                 ballots: list[tuple[str, str, list[str]]]) -> None:
-    """Nominations (key -> title) and ballots (voter, role, picked keys) of the workshop held
-    in ``district``'s test upazila."""
-    place = {"division": DIVISION, "district": district, "upazila": webdata.UPAZILA[district]}
-    for key, title in practices.items():
-        xml = webdata._with(webdata._sample("hl_nomination"), **place, practice_title=title,
-                            workshop_date="2026-11-12", instanceID=f"uuid:{key}")
-        assert accept(session, blobs, Incoming(xml)).submission.parse_status == "ok"
-    for voter, role, picks in ballots:
-        xml = webdata._with(webdata._sample("hl_ballot"), **place, voter_name=voter,
-                            voter_role=role, ballot_date="2026-11-12", picks=" ".join(picks),
-                            priority=" ".join(picks), instanceID=f"uuid:{uuid.uuid4()}")
-        assert accept(session, blobs, Incoming(xml)).submission.parse_status == "ok"
-
-
-@pytest.fixture
-def workshops(world, db, blobs):
-    many = [f"r-extra-{i}" for i in range(6)]
-    add_workshop(db, blobs, RANGPUR,
-                 {"r-desk": "Rangpur land desk", "r-sms": "Rangpur SMS reminders",
-                  "r-wall": "Rangpur budget wall"},
-                 [("Amina Khatun", "up_chairman", ["r-desk", "r-sms"]),
-                  ("Babul Mia", "up_member", ["r-desk", "r-wall"]),
-                  ("amina khatun.", "up_chairman", ["r-wall"]),  # her second ballot
-                  ("Chanda Rani", "up_secretary", ["r-wall"]),  # staff do not vote
-                  ("Dulal Hossain", "mayor", many)])  # six picks
-    add_workshop(db, blobs, KURIGRAM, {"k-boat": "Kurigram boat school"},
-                 [("Eti Begum", "up_chairman", ["k-boat"])])
 
 
 def rows(html: str, table: str) -> list[list[str]]:

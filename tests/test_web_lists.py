@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Every form's submissions list: sorting by any shown column with keyset pages, page numbers
 and sizes, the column chooser remembered per user, place names in search, and the scope."""
 
@@ -12,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, select
 from pipeline.models import User
 from sync_server.web import listing
 from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"

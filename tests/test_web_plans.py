@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """The follow-up tracker: each Form 1 plan's schedule (Form 2's reporting choice), every
 period reported, due or overdue, links both ways, filters, dashboard counts and the scope."""
 
@@ -13,7 +12,7 @@ import pytest
 from pipeline.domain import followups
 from pipeline.domain.followups import Followup, Plan, PlanFollowups, bounds, covering, track
 from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 

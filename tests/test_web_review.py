@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Supervisors' review pages: the submissions list (filters, search, keyset pages), the
 submission page (labels, photos, GPS, histories) and the review itself, one or many at once."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """A day of reviewing: "save and next" through the list a submission was opened from, what an
 edit changed (field by field), and what needs the reader's attention on the dashboard."""
 
@@ -10,7 +9,7 @@ import re
 import pytest
 
 from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, blobs, db, fast_hashing, world  # noqa: F401
+from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Every role × every data endpoint × own and other district: a user sees, counts, opens and
 downloads exactly the rows of their own area, whatever URL they type."""
 

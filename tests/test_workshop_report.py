@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """exports.workshop_report: one workshop's printable report (nominations, ballot results, set-aside
 ballots, the action plans made there) as an A4 PDF with Bengali shaped and in a Bengali font,
 from the command line and from the Downloads page, only for the reader's area."""

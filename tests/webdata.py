@@ -172,6 +172,39 @@ def add_workshop(session, blobs: BlobStore, practices: dict[str, str],
                                               instanceID=f"uuid:{uuid.uuid4()}")))
 
 
+def add_district_workshop(session, blobs: BlobStore, district: str, practices: dict[str, str],
+                          ballots: list[tuple[str, str, list[str]]]) -> None:
+    """Nominations (key -> title) and ballots (voter, role, picked keys) of the workshop held
+    in ``district``'s test upazila."""
+    place = {"division": "55", "district": district, "upazila": UPAZILA[district]}
+    for key, title in practices.items():
+        xml = _with(_sample("hl_nomination"), **place, practice_title=title,
+                    workshop_date="2026-11-12", instanceID=f"uuid:{key}")
+        assert accept(session, blobs, Incoming(xml)).submission.parse_status == "ok"
+    for voter, role, picks in ballots:
+        xml = _with(_sample("hl_ballot"), **place, voter_name=voter,
+                    voter_role=role, ballot_date="2026-11-12", picks=" ".join(picks),
+                    priority=" ".join(picks), instanceID=f"uuid:{uuid.uuid4()}")
+        assert accept(session, blobs, Incoming(xml)).submission.parse_status == "ok"
+
+
+@pytest.fixture
+def workshops(world, db, blobs):
+    """Workshops in both districts: ties, a second ballot, a staff ballot and six picks in
+    Rangpur; one nomination and ballot in Kurigram."""
+    many = [f"r-extra-{i}" for i in range(6)]
+    add_district_workshop(db, blobs, RANGPUR,
+                          {"r-desk": "Rangpur land desk", "r-sms": "Rangpur SMS reminders",
+                  "r-wall": "Rangpur budget wall"},
+                          [("Amina Khatun", "up_chairman", ["r-desk", "r-sms"]),
+                           ("Babul Mia", "up_member", ["r-desk", "r-wall"]),
+                           ("amina khatun.", "up_chairman", ["r-wall"]),  # her second ballot
+                           ("Chanda Rani", "up_secretary", ["r-wall"]),  # staff do not vote
+                           ("Dulal Hossain", "mayor", many)])  # six picks
+    add_district_workshop(db, blobs, KURIGRAM, {"k-boat": "Kurigram boat school"},
+                          [("Eti Begum", "up_chairman", ["k-boat"])])
+
+
 def seed(session, blobs: BlobStore, per_district: int = 2) -> World:
     from tests import formtools
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Collect's submission door as an attacker with a low-privilege account uses it: a web user
 through HTTP Basic and an app user with an area may send only inside their area, and an edit
 may replace only a submission its writer may see. Refused means 403 and nothing stored."""

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata and tests.test_browser are redefined as arguments)
 """The Content-Security-Policy in a real Chromium: every page works under it (no violation
 reported, bars drawn, the form picker and the revoke confirmation work from sangjog.js), and
 markup an attacker slips into a page runs no script."""
@@ -9,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pipeline import accounts
-from tests.test_browser import browser, log_in, page, server  # noqa: F401
+from tests.browser import log_in
 from tests.webdata import RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]

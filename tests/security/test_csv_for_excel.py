@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """CSV downloads as an enumerator with a hostile answer attacks the officer who opens them: the
 "for Excel" zip (web Downloads page and ``sangjog export csv --excel``) never hands a formula
 to the spreadsheet and keeps Bengali readable; the plain zip stays Central's bytes."""

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """A small picture that declares a huge size (12000 × 12000 pixels in a few hundred KB) gets a
 placeholder instead of a thumbnail, and making it costs no more memory than a normal photo."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Generated media as an attacker with a low-privilege account gets them: through Collect's door
 with HTTP Basic and with an app user's key, each gets only its own area's rows, and the
 manifest's md5 is that of the requester's own copy."""

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Password guessing as an attacker tries it: through Collect's door (HTTP Basic) and the login
 page, per user name and per address, across worker processes. Collect's first request without
 credentials (the 401 challenge) never counts."""

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """Web sessions as an attacker holding a copied cookie tries them: after logout, a new password,
 disabling or an admin's "sign out everywhere", the copy opens nothing; the cookie itself says
 nothing readable."""

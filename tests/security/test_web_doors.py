@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from tests.webdata are redefined as arguments)
 """The web pages as an attacker with a low-privilege account probes them: an edited submission
 of another district reads exactly like one that never existed (no redirect to its newer id),
 pages with submission data are never stored by a cache, and every page carries the strict
