@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from other test modules are redefined as arguments)
 """Sync health, the area picker on People and the language switch in a real Chromium, at laptop
 and phone width, in English and Bengali; screenshots in the test's tmp folder."""
 
@@ -9,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.test_browser import browser, log_in, page, server, shot  # noqa: F401
+from tests.browser import log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 PHONE = {"width": 375, "height": 812}

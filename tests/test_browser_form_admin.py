@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_browser import browser, log_in, page, server, shot  # noqa: F401
+from tests.browser import log_in, shot
 from tests.test_web_admin import xlsform
 from tests.test_web_form_versions import people  # noqa: F401
 
