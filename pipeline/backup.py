@@ -14,9 +14,15 @@ transaction; PostgreSQL: pg_dump runs in a snapshot exported by a transaction of
 also reads the attachment list), then the blobs that snapshot names are copied: every one of them
 exists. Uploads go on meanwhile; what they commit after the snapshot is in the next backup.
 
-The manifest's ``attachments`` says where attachments live. Today they are files and travel
-inside (``"inside": true``); attachments in object storage (``BLOB_STORE=s3://…``) are listed there by key,
-sum and size with ``"inside": false`` and stay in the bucket, which its own tools back up.
+The manifest's ``attachments`` says where attachments live. Files travel inside
+(``"inside": true``). Attachments in object storage (``BLOB_STORE=s3://…``) are listed under
+``objects`` by sha256 with their key and size, and by default stay in the bucket
+(``"inside": false``): objects are named by their sum and never overwritten nor deleted, so the
+bucket still holds every one a backup names, and copying a national bucket into every nightly
+archive would make each one as big as all photos ever taken. ``with_attachments`` copies them
+into the archive too (``blobs/…``), to move a server to another store or keep one archive
+off-site. A restore puts what the archive holds into the target store and checks that every
+other object it names is there, before changing anything.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ class Summary:
     seconds: float = 0.0
     revision: str | None = None
     missing: list[str] = field(default_factory=list)  # referenced, not found in the store
+    in_store: int = 0  # restore: objects the backup refers to, found in the target store
     damaged: list[str] = field(default_factory=list)  # found, but not matching its name
 
 
@@ -87,12 +94,13 @@ class _Snapshot:
 
 def backup(database_url: str, data_dir: Path, output: Path, *,
            after_snapshot: Callable[[], None] | None = None,
-           store: AnyStore | None = None) -> Summary:
+           store: AnyStore | None = None, with_attachments: bool = False) -> Summary:
     """Write a backup of the database and the attachments of ``data_dir`` to ``output``
     (written beside it under a temporary name, fsynced, then renamed: never half a file).
     ``after_snapshot`` runs once the database is copied, before the attachments are.
     ``store``: the attachment store (default: the data folder's); attachments in object
-    storage stay there and are listed in the manifest by key, sum and size, each checked."""
+    storage stay there and are listed in the manifest by sum, key and size, each checked to be
+    there; ``with_attachments`` copies them into the archive as well."""
     started = time.monotonic()
     dialect = _dialect(database_url)
     output = Path(output).resolve()
@@ -119,9 +127,15 @@ def backup(database_url: str, data_dir: Path, output: Path, *,
                 if size is None:
                     summary.missing.append(digest)
                     continue
-                keys[digest] = {"key": blobs.key(digest), "size": size}
+                keys[digest] = {"key": blobs.key(digest), "sha256": digest, "size": size}
                 summary.blobs += 1
                 summary.blob_bytes += size
+                if with_attachments:
+                    name = _member(digest)
+                    entry = _add_stream(tar, name, blobs.open(digest), size)
+                    files[name] = entry
+                    if entry["sha256"] != digest:
+                        summary.damaged.append(digest)
             for digest in snap.blobs if blobs.kind == "files" else ():
                 path = blobs.path(digest)
                 name = path.relative_to(blobs.root.parent).as_posix()
@@ -146,7 +160,7 @@ def backup(database_url: str, data_dir: Path, output: Path, *,
                 "attachments": {"store": "files", "inside": True, "count": summary.blobs,
                                 "bytes": summary.blob_bytes, "missing": summary.missing,
                                 "damaged": summary.damaged} if blobs.kind == "files" else {
-                    "store": str(blobs), "inside": False, "count": summary.blobs,
+                    "store": str(blobs), "inside": with_attachments, "count": summary.blobs,
                     "bytes": summary.blob_bytes, "missing": summary.missing,
                     "damaged": summary.damaged, "objects": keys},
                 "files": files,
@@ -315,6 +329,23 @@ def _add(tar: tarfile.TarFile, name: str, path: Path) -> dict[str, Any]:
     return {"sha256": reader.sha.hexdigest(), "size": reader.size}
 
 
+def _member(sha256: str) -> str:
+    """An attachment's name in the archive (the data folder's layout, whatever the store)."""
+    return f"blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def _add_stream(tar: tarfile.TarFile, name: str, body: Any, size: int) -> dict[str, Any]:
+    """Add an object read from the store as a stream of ``size`` bytes (never whole in memory)."""
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, int(time.time()), 0o600
+    reader = _Reader(body)
+    try:
+        tar.addfile(info, reader)
+    finally:
+        body.close()
+    return {"sha256": reader.sha.hexdigest(), "size": reader.size}
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -325,18 +356,23 @@ def _fsync_dir(path: Path) -> None:
 
 # ---- restore ---------------------------------------------------------------------------------
 
-def restore(archive: Path, database_url: str, data_dir: Path, *, force: bool = False) -> Summary:
+def restore(archive: Path, database_url: str, data_dir: Path, *, force: bool = False,
+            store: AnyStore | None = None) -> Summary:
     """Restore ``archive`` into the database and data folder. Both must be empty unless
     ``force`` (the database is then replaced; attachments already there stay, by their sums).
-    Every file is checked against the manifest before anything is changed."""
+    ``store``: where attachments go (default: the data folder's); the attachments the archive
+    holds are put there, and every object the backup names but does not hold must be there
+    already (``restore.mismatch`` naming the missing ones otherwise). Every file is checked
+    against the manifest, and every object's presence, before anything is changed."""
     started = time.monotonic()
     archive = Path(archive)
     if not archive.is_file():
         raise problems.restore_mismatch(f"there is no file {archive}")
     dialect = _dialect(database_url)
     data_dir = Path(data_dir).resolve()
+    target = store if store is not None else BlobStore(data_dir / "blobs")
     if not force:
-        _refuse_if_not_empty(dialect, database_url, data_dir)
+        _refuse_if_not_empty(dialect, database_url, data_dir, target)
     data_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=data_dir))
     try:
@@ -349,17 +385,20 @@ def restore(archive: Path, database_url: str, data_dir: Path, *, force: bool = F
         summary = Summary(archive, size=archive.stat().st_size, submissions=db["submissions"],
                           attachments=db["attachments"], revision=db.get("revision"),
                           missing=list(manifest["attachments"].get("missing", [])))
+        inside = {found.group(3): (name, entry) for name, entry in manifest["files"].items()
+                  if (found := _BLOB_MEMBER.fullmatch(name))}
+        summary.in_store = _check_objects(manifest["attachments"], inside, target)
         # Attachments and the secret key first, on disk for good (one sync for them all), the
         # database last: it is what makes the restore happen, and it then finds all its files.
-        store = BlobStore(data_dir / "blobs")
-        for name, entry in manifest["files"].items():
-            found = _BLOB_MEMBER.fullmatch(name)
-            if not found:
-                continue
-            final = store.path(found.group(3))
-            final.parent.mkdir(parents=True, exist_ok=True)
-            if not final.exists():
-                os.replace(staging / name, final)
+        for digest, (name, entry) in inside.items():
+            if isinstance(target, BlobStore):
+                final = target.path(digest)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                if not final.exists():
+                    os.replace(staging / name, final)
+            elif target.size(digest) != entry["size"]:
+                with open(staging / name, "rb") as fh:
+                    target.put(fh)
             summary.blobs += 1
             summary.blob_bytes += entry["size"]
         if SECRET_KEY_FILE in manifest["files"]:
@@ -376,14 +415,45 @@ def restore(archive: Path, database_url: str, data_dir: Path, *, force: bool = F
     return summary
 
 
-def _refuse_if_not_empty(dialect: str, database_url: str, data_dir: Path) -> None:
+def _check_objects(attachments: dict[str, Any], inside: dict[str, Any],
+                   target: AnyStore) -> int:
+    """Every object the manifest names that the archive does not hold must be in ``target``
+    whole (its size; its name is its sum, and stores never change an object): how many are.
+    Raises ``restore.mismatch`` naming the missing ones."""
+    missing: list[str] = []
+    present = 0
+    for digest, entry in sorted(attachments.get("objects", {}).items()):
+        if digest in inside:
+            continue
+        if target.size(digest) == entry["size"]:
+            present += 1
+        else:
+            missing.append(digest)
+    if missing:
+        shown = ", ".join(_key_in(target, d) for d in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise problems.restore_mismatch(
+            f"{len(missing)} of its {len(attachments['objects'])} attachments are not in "
+            f"{target} (it refers to them in {attachments.get('store')} and does not hold "
+            f"them): {shown}{more}. Point BLOB_STORE at a store holding them, copy them there "
+            "first, or restore a backup made with --with-attachments")
+    return present
+
+
+def _key_in(store: AnyStore, digest: str) -> str:
+    return store.key(digest) if hasattr(store, "key") else str(store.path(digest))
+
+
+def _refuse_if_not_empty(dialect: str, database_url: str, data_dir: Path,
+                         target: AnyStore) -> None:
     tables = (_sqlite_tables(database_url) if dialect == "sqlite"
               else _postgresql_tables(database_url))
     if tables:
         raise problems.restore_not_empty(f"the database ({_shown(database_url)}) has {tables} "
                                          f"table{'s' if tables != 1 else ''}")
-    blobs = data_dir / "blobs"
-    if blobs.is_dir() and any(p.is_file() for p in blobs.rglob("*")):
+    # A bucket may well hold the backup's objects already: that is how they are restored.
+    blobs = target.root if isinstance(target, BlobStore) else None
+    if blobs is not None and blobs.is_dir() and any(p.is_file() for p in blobs.rglob("*")):
         raise problems.restore_not_empty(f"the data folder ({data_dir}) holds attachments")
 
 
@@ -469,9 +539,6 @@ def _unpack(archive: Path, staging: Path) -> dict[str, Any]:
     if manifest.get("version") != FORMAT_VERSION:
         raise problems.restore_mismatch(f"it is in backup format {manifest.get('version')}, "
                                         f"which this version of Sangjog does not read")
-    if not manifest["attachments"].get("inside", True):
-        raise problems.restore_mismatch(
-            f"its attachments are in {manifest['attachments'].get('store')}, not inside it")
     for name in sorted(set(listed) | set(found)):
         if name not in found:
             raise problems.backup_damaged(shown, f"'{name}' is missing")

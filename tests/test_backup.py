@@ -71,17 +71,18 @@ def _logged_in(web: requests.Session, base: str) -> bool:
     return web.get(f"{base}/dashboard", allow_redirects=False, timeout=10).status_code == 200
 
 
-def _empty_target(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def _empty_target(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+                  name: str = "restored") -> str:
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'restored.db'}"
+        return f"sqlite:///{tmp_path / f'{name}.db'}"
     cluster = request.getfixturevalue("pg_cluster")
     admin = make_engine(cluster.url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS restored WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE restored"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    request.addfinalizer(lambda: _drop(cluster.url, "restored"))
-    return cluster.database_url("restored")
+    request.addfinalizer(lambda: _drop(cluster.url, name))
+    return cluster.database_url(name)
 
 
 def _drop(url: str, name: str) -> None:
@@ -367,30 +368,90 @@ def test_if_migrating_backs_up_only_before_an_upgrade(small, tmp_path):
         assert '"revision": "0007"' in tar.extractfile("manifest.json").read().decode()
 
 
-def test_a_backup_whose_attachments_are_elsewhere_is_refused_by_name(small):
-    """The manifest's ``attachments`` may say they live in object storage, listed by key and not
-    inside; this version cannot fetch them, and says so instead of restoring half."""
-    import io
-    import json
+def _cli_env(args: list[str], env: dict[str, str]):
+    return CliRunner().invoke(cli, args, env=env)
 
-    archive, tmp_path = small
-    elsewhere = tmp_path / "elsewhere.tar"
-    with tarfile.open(archive) as source, tarfile.open(elsewhere, "w") as out:
-        manifest = json.loads(source.extractfile("manifest.json").read())
-        objects = {}
-        for member in source.getmembers():
-            if member.name.startswith("blobs/"):
-                objects[f"attachments/{Path(member.name).name}"] = manifest["files"].pop(member.name)
-            elif member.name != "manifest.json":
-                out.addfile(member, source.extractfile(member))
-        manifest["attachments"] = {"store": "s3://district-photos", "inside": False,
-                                   "objects": objects}
-        data = json.dumps(manifest).encode()
-        info = tarfile.TarInfo("manifest.json")
-        info.size = len(data)
-        out.addfile(info, io.BytesIO(data))
-    url, data_dir = f"sqlite:///{tmp_path / 'target.db'}", tmp_path / "target"
-    refused = _cli(["restore", str(elsewhere)], url, data_dir)
+
+def _server_with_s3(database_url: str, data_dir: Path, store: dict[str, str]):
+    from sync_server import create_app
+
+    return create_app({"TESTING": True, "DATABASE_URL": database_url,
+                       "SANGJOG_DATA_DIR": str(data_dir), "SECRET_KEY": "test", **store})
+
+
+def test_a_backup_with_attachments_in_s3_restores_them_checked_or_names_the_missing(
+        database_url, backend, request, tmp_path, s3_server):
+    """Objects in the bucket are referenced by sha256 (or copied in, --with-attachments); a
+    restore into a fresh database finds every one in the target store, or names what is not."""
+    bucket = f"s3://{s3_server.new_bucket()}/attachments"
+    store = {"BLOB_STORE": bucket, "BLOB_STORE_ENDPOINT_URL": s3_server.url}
+    key = _prepare(database_url)
+    app = _server_with_s3(database_url, tmp_path / "data", store)
+    client = app.test_client()
+    photos = {}
+    for n in range(3):
+        iid = f"uuid:s3-{n}"
+        body, content_type = encode_multipart(submission_xml(iid, photo="p.jpg"),
+                                              {"p.jpg": _photo(iid)})
+        assert client.post(f"/key/{key}/submission", data=body,
+                           content_type=content_type).status_code == 201
+        photos[iid] = hashlib.sha256(_photo(iid)).hexdigest()
+    app.extensions["engine"].dispose()
+    source = {"DATABASE_URL": database_url, "SANGJOG_DATA_DIR": str(tmp_path / "data"), **store}
+    referenced, copied = tmp_path / "referenced.tar", tmp_path / "copied.tar"
+    assert _cli_env(["backup", "-o", str(referenced)], source).exit_code == 0
+    made = _cli_env(["backup", "--with-attachments", "-o", str(copied)], source)
+    assert made.exit_code == 0, made.output
+    with tarfile.open(referenced) as tar:
+        assert not any(n.startswith("blobs/") for n in tar.getnames())
+    with tarfile.open(copied) as tar:
+        assert {Path(n).name for n in tar.getnames() if n.startswith("blobs/")} == set(photos.values())
+
+    # A fresh database and a fresh, empty bucket: the referenced backup names what is missing.
+    target_url = _empty_target(backend, request, tmp_path)
+    empty_bucket = f"s3://{s3_server.new_bucket()}/restored"
+    elsewhere = {"DATABASE_URL": target_url, "SANGJOG_DATA_DIR": str(tmp_path / "t1"),
+                 "BLOB_STORE": empty_bucket, "BLOB_STORE_ENDPOINT_URL": s3_server.url}
+    refused = _cli_env(["restore", str(referenced)], elsewhere)
     assert refused.exit_code == 1
-    assert "its attachments are in s3://district-photos, not inside it" in refused.output
-    _nothing_restored(url, data_dir)
+    assert f"3 of its 3 attachments are not in {empty_bucket}" in refused.output
+    for digest in photos.values():
+        assert f"restored/{digest[:2]}/{digest[2:4]}/{digest}" in refused.output
+    assert "Nothing was restored" in refused.output
+    assert (backups._sqlite_tables(target_url) if backend == "sqlite"
+            else backups._postgresql_tables(target_url)) == 0
+
+    # The same bucket: every object is found, and the restored server hands out each photo.
+    here = {"DATABASE_URL": target_url, "SANGJOG_DATA_DIR": str(tmp_path / "t2"), **store}
+    done = _cli_env(["restore", str(referenced)], here)
+    assert done.exit_code == 0, done.output
+    assert f"3 attachments the backup refers to are in {bucket}" in done.output
+    _check_restored(target_url, tmp_path / "t2", store, photos)
+
+    # The copied backup fills the empty bucket (every sum checked) into another fresh database.
+    again = _empty_target(backend, request, tmp_path, "restored2")
+    into_empty = {**elsewhere, "DATABASE_URL": again, "SANGJOG_DATA_DIR": str(tmp_path / "t3")}
+    done = _cli_env(["restore", str(copied)], into_empty)
+    assert done.exit_code == 0, done.output
+    _check_restored(again, tmp_path / "t3", {"BLOB_STORE": empty_bucket,
+                                             "BLOB_STORE_ENDPOINT_URL": s3_server.url}, photos)
+
+
+def _check_restored(url: str, data_dir: Path, store: dict[str, str],
+                    photos: dict[str, str]) -> None:
+    from tests import webdata
+
+    app = _server_with_s3(url, data_dir, store)
+    client = app.test_client()
+    webdata.login(client, "rahima", PASSWORD)
+    with session_factory(app.extensions["engine"])() as session:
+        stored = {s.instance_id: s for s in session.scalars(select(Submission))}
+        assert set(stored) == set(photos)
+        for iid, submission in stored.items():
+            [photo] = submission.attachments
+            assert photo.sha256 == photos[iid]
+            got = client.get(f"/attachments/{submission.id}/p.jpg")
+            assert got.status_code == 200
+            assert hashlib.sha256(got.get_data()).hexdigest() == photos[iid]
+    assert not (data_dir / "blobs").exists() or not any((data_dir / "blobs").rglob("*"))
+    app.extensions["engine"].dispose()

@@ -126,4 +126,5 @@ def test_a_backup_lists_object_storage_attachments_by_key_and_sum(app, client, s
     listed = manifest["attachments"]
     digest = hashlib.sha256(JPEG).hexdigest()
     assert listed["inside"] is False and listed["store"] == store.url
-    assert listed["objects"][digest] == {"key": store.key(digest), "size": len(JPEG)}
+    assert listed["objects"][digest] == {"key": store.key(digest), "sha256": digest,
+                                         "size": len(JPEG)}

@@ -38,8 +38,11 @@ from .. import config
 @click.option("--if-migrating", is_flag=True,
               help="Only when starting this version will migrate the database (an upgrade): "
                    "the systemd unit's ExecStartPre.")
+@click.option("--with-attachments", is_flag=True,
+              help="With BLOB_STORE=s3://…: copy the attachments into the backup too (by "
+                   "default they stay in the bucket and the backup lists them by sha256).")
 def command(output: Path | None, folder: Path | None, keep: int | None,
-            every: float | None, if_migrating: bool) -> None:
+            every: float | None, if_migrating: bool, with_attachments: bool) -> None:
     """Back up the database, attachments and secret key while the server runs."""
     if (output is None) == (folder is None):
         raise click.UsageError("Give either -o FILE or --dir FOLDER.")
@@ -48,7 +51,7 @@ def command(output: Path | None, folder: Path | None, keep: int | None,
     if if_migrating and every:
         raise click.UsageError("--if-migrating makes one backup, not one --every HOURS.")
     with _stoppable() as busy:
-        _backup(output, folder, keep, every, if_migrating, busy)
+        _backup(output, folder, keep, every, if_migrating, busy, with_attachments)
 
 
 @contextmanager
@@ -73,7 +76,7 @@ def _stoppable() -> Iterator[list[bool]]:
 
 
 def _backup(output: Path | None, folder: Path | None, keep: int | None, every: float | None,
-            if_migrating: bool, busy: list[bool]) -> None:
+            if_migrating: bool, busy: list[bool], with_attachments: bool = False) -> None:
     database_url, data_dir = config.locations()
     if if_migrating:
         try:
@@ -85,18 +88,20 @@ def _backup(output: Path | None, folder: Path | None, keep: int | None, every: f
             return
         click.echo("This version will migrate the database: backing it up first.")
     if output is not None:
-        _once(database_url, data_dir, output)
+        _once(database_url, data_dir, output, inside=with_attachments)
         return
     assert folder is not None
     if every is None:
-        _once(database_url, data_dir, backups.timestamped(folder), folder, keep)
+        _once(database_url, data_dir, backups.timestamped(folder), folder, keep,
+                  inside=with_attachments)
         return
     click.echo(f"Backing up every {every:g} hours into {folder} (Ctrl-C stops).")
     while True:
         started = time.monotonic()
         busy[0] = True
         try:
-            _once(database_url, data_dir, backups.timestamped(folder), folder, keep)
+            _once(database_url, data_dir, backups.timestamped(folder), folder, keep,
+                  inside=with_attachments)
         except click.ClickException as exc:  # reported; the next round tries again
             click.echo(f"Error: {exc.message}", err=True)
         busy[0] = False
@@ -107,9 +112,10 @@ def _backup(output: Path | None, folder: Path | None, keep: int | None, every: f
 
 
 def _once(database_url: str, data_dir: Path, output: Path, folder: Path | None = None,
-          keep: int | None = None) -> None:
+          keep: int | None = None, *, inside: bool = False) -> None:
     try:
-        made = backups.backup(database_url, data_dir, output, store=_store(data_dir))
+        made = backups.backup(database_url, data_dir, output, store=_store(data_dir),
+                              with_attachments=inside)
     except Problem as problem:
         raise click.ClickException(problem.message) from None
     except OSError as exc:
@@ -148,12 +154,15 @@ def restore(archive: Path, force: bool) -> None:
         pid = _running_server(data_dir)
         if pid is not None:
             raise problems.restore_server_running(pid)
-        done = backups.restore(archive, database_url, data_dir, force=force)
+        store = _store(data_dir)
+        done = backups.restore(archive, database_url, data_dir, force=force, store=store)
     except Problem as problem:
         raise click.ClickException(problem.message) from None
     click.echo(f"Restored {archive} ({done.seconds:.1f} s): {done.submissions} submissions, "
                f"{done.attachments} attachments ({done.blobs} files, {_mb(done.blob_bytes)}), "
                "every sha256 checked.")
+    if done.in_store:
+        click.echo(f"{done.in_store} attachments the backup refers to are in {store}.")
     if done.missing:
         click.echo(f"Warning: {len(done.missing)} attachment file(s) were already missing when "
                    "the backup was made.", err=True)
