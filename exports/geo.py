@@ -10,17 +10,7 @@ import re
 from functools import cache
 
 from pipeline import problems
-from pipeline.domain.places import Place, places
-
-# Warehouse location column → geo levels it may hold (Bangladesh first, then Nepal).
-COLUMN_LEVELS = {
-    "division": ("bd_division",),
-    "district": ("bd_district", "np_district"),
-    "upazila": ("bd_upazila",),
-    "union": ("bd_union",),
-    "province": ("np_province",),
-    "local_level": ("np_local_level",),
-}
+from pipeline.domain.places import COLUMN_LEVELS, Place, places
 
 
 @cache

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import problems, warehouse
+from . import problems, search, warehouse
 from .db import begin_write, is_transient, serialize_loads, write_transaction, writer_for
 from .models import IS_PENDING, Attachment, AuditEvent, Form, Submission
 from .parse import ParsedSubmission, parse
@@ -122,6 +122,7 @@ def _show_chain(session: Session, older: Submission, form_xml_id: str) -> None:
     if stale:
         conn.execute(main.delete().where(main.c._submission_id.in_(stale),
                                          main.c._key != older.root_id))
+        search.forget(conn, stale)
     winner_id = current if current is not None else max(row._submission_id for row in shown)
     winner = session.execute(select(Submission).where(Submission.id == winner_id)
                              .execution_options(populate_existing=True)).scalar_one()

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, update
 
+from . import search
 from .driver_statements import DriverStatement
 from .models import Attachment, Form, Submission
 from .parse import ParsedSubmission
@@ -155,6 +156,7 @@ def _delete_current(conn: Connection, schema: FormSchema, tables: dict[str, Tabl
         if name != main.name:
             conn.execute(table.delete().where(table.c._submission_id == old._submission_id))
     conn.execute(main.delete().where(main.c._key == key))
+    search.forget(conn, [old._submission_id])
 
 
 def write(conn: Connection, meta: SubmissionMeta, parsed: ParsedSubmission) -> None:
@@ -166,6 +168,8 @@ def write(conn: Connection, meta: SubmissionMeta, parsed: ParsedSubmission) -> N
         if rows:
             table = tables[name]
             conn.execute(table.insert(), _coerce(rows, _text_columns(table, parsed.schema)))
+            if name == parsed.schema.main.name:
+                search.index(conn, parsed.schema.form_id, rows)
 
 
 def write_many(conn: Connection, batch: list[tuple[SubmissionMeta, ParsedSubmission]],
@@ -176,6 +180,7 @@ def write_many(conn: Connection, batch: list[tuple[SubmissionMeta, ParsedSubmiss
     tables: dict[str, Table] = {}
     own: dict[str, dict[str, Table]] = {}
     text_columns: dict[tuple[str, str], list[str]] = {}
+    by_form: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for schema in {id(p.schema): p.schema for _, p in batch}.values():
         own[schema.md5] = ensure_tables(conn, schema)
         for name, table in own[schema.md5].items():
@@ -187,12 +192,16 @@ def write_many(conn: Connection, batch: list[tuple[SubmissionMeta, ParsedSubmiss
         for name, rows in _rows(meta, parsed).items():
             for row in _coerce(rows, text_columns[(parsed.schema.md5, name)]):
                 grouped[(name, tuple(row))].append(row)
+            if name == parsed.schema.main.name:
+                by_form[parsed.schema.form_id] += rows
     # Parents before children, so a reader of an uncommitted-isolation view never sees orphans.
     for (name, keys), rows in sorted(grouped.items(), key=lambda kv: kv[0][0].count("__")):
         if conn.dialect.name == "postgresql":
             _copy(conn, name, keys, rows)
         else:
             _insert_many(conn, tables[name], keys, rows)
+    for form_id, rows in by_form.items():  # the search index: one executemany a form
+        search.index(conn, form_id, rows)
 
 
 def _insert_many(conn: Connection, table: Table, keys: tuple[str, ...],

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import types as sqltypes
 
-from . import caches
+from . import caches, search
 from .schema import DATE, DATETIME, FLOAT, INTEGER, TEXT, FormSchema, table_name
 
 
@@ -333,6 +333,7 @@ def form_tables(conn: Connection, form_xml_id: str) -> dict[str, Table]:
 
 def drop_form_tables(conn: Connection, form_xml_id: str) -> None:
     _listen(conn.engine)
+    search.forget_form(conn, form_xml_id)
     for name, table in reversed(list(form_tables(conn, form_xml_id).items())):
         table.drop(conn)
         conn.info.setdefault(_PENDING, {})[name] = None

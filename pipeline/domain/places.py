@@ -29,6 +29,17 @@ SOURCES = {
 }
 
 
+# Warehouse location column → geo levels it may hold (Bangladesh first, then Nepal).
+COLUMN_LEVELS = {
+    "division": ("bd_division",),
+    "district": ("bd_district", "np_district"),
+    "upazila": ("bd_upazila",),
+    "union": ("bd_union",),
+    "province": ("np_province",),
+    "local_level": ("np_local_level",),
+}
+
+
 @dataclass(frozen=True)
 class Place:
     level: str

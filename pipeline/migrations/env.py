@@ -3,6 +3,7 @@
 from alembic import context
 
 from pipeline.models import Base
+from pipeline.search import is_index_table
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -19,6 +20,8 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode rebuilds tables
         compare_type=True,
+        # The search index (pipeline/search.py) is made by its own DDL, not by the models.
+        include_name=lambda name, kind, _parent: not (kind == "table" and is_index_table(name)),
     )
     with context.begin_transaction():
         context.run_migrations()

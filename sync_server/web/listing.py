@@ -18,19 +18,18 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
-    String,
     Table,
-    Text,
     and_,
     bindparam,
     func,
     or_,
     select,
+    true,
     tuple_,
 )
 
 from exports import geo, query
-from pipeline import nepal_calendar, problems, warehouse
+from pipeline import nepal_calendar, problems, search, warehouse
 from pipeline import scope as scoping
 from pipeline.schema import table_name
 
@@ -41,7 +40,6 @@ COUNT_CAP = 10_000
 # Filters offered when the form has the column (docs/fields.md names).
 FILTER_COLUMNS = ("division", "district", "upazila", "project", "inspector_name", "stage")
 FREE_TEXT = ("inspector_name",)  # matched anywhere in the answer, case-insensitively
-SEARCH_LIMIT = 12  # text columns searched at most, so a search stays one quick scan
 
 
 @dataclass
@@ -135,33 +133,10 @@ def _like_text(text: str) -> str:
 
 
 def _search(table: Table, q: str) -> Any:
-    pattern = f"%{_like_text(q)}%"
-    text_columns = [c for c in table.c if isinstance(c.type, (String, Text))
-                    and not c.name.startswith("_")][:SEARCH_LIMIT]
-    text_columns += [table.c[n] for n in ("_instance_name", "_submitter", "_key") if n in table.c]
-    matches = [c.ilike(pattern) for c in text_columns]
-    for column, codes in places_named(q).items():  # "Birampur", "বিরামপুর": the place's code
-        if column in table.c:
-            matches.append(table.c[column].in_(sorted(codes)))
-    return or_(*matches)
-
-
-PLACE_MATCHES = 200  # codes per level at most: a one-letter search names every union
-
-
-def places_named(q: str) -> dict[str, set[str]]:
-    """Warehouse location column → codes of the places whose English, Bengali or Nepali name
-    contains ``q`` (case-insensitively); a search of two letters or fewer names no place."""
-    wanted = _like_text(q).casefold()
-    if len(wanted) < 3:
-        return {}
-    out: dict[str, set[str]] = {}
-    for column, levels in geo.COLUMN_LEVELS.items():
-        codes = {p.code for level in levels for p in _level(level)
-                 if wanted in p.en.casefold() or wanted in p.local.casefold()}
-        if codes and len(codes) <= PLACE_MATCHES:
-            out[column] = codes
-    return out
+    """Rows whose text (answers, names, places in three languages, project names) contains
+    every word of ``q``: looked up in the search index (``pipeline.search``), never a scan."""
+    found = search.matching(table.name, q)
+    return table.c._submission_id.in_(found) if found is not None else true()
 
 
 @dataclass
