@@ -7,6 +7,7 @@ Commands are loaded on demand: ``sangjog forms list`` imports ``sync_server.comm
 nothing else, and ``sangjog --help`` imports no command at all (its one-line summaries are in
 ``COMMANDS``; ``tests/test_cli.py`` checks they match each command's own help). A command module
 imports what only some of its commands need (pandas, pyxform, xlsxwriter) inside those commands.
+A command lets a ``Problem`` from the catalogue propagate: the group prints its message.
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ class SangjogGroup(FlaskGroup):
             loaded = getattr(importlib.import_module(f"sync_server.commands.{module}"), attribute)
             self.add_command(loaded, name)
         return self.commands.get(name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """A problem from the catalogue ends any command the same way: its message, exit 1."""
+        from pipeline.problems import Problem
+
+        try:
+            return super().invoke(ctx)
+        except Problem as problem:
+            raise click.ClickException(problem.message) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]

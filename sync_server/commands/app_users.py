@@ -10,7 +10,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from pipeline import accounts
-from pipeline.problems import Problem
 
 from ..db import get_session
 from ..qr import app_user_qr, collect_url
@@ -37,11 +36,8 @@ def command() -> None:
 def create(name: str, forms: str, scopes: tuple[str, ...], server_url: str | None,
            output: Path | None) -> None:
     """Create app user NAME, print its Collect server URL and write its QR code."""
-    try:
-        app_user = accounts.create_app_user(get_session(), name, forms.split(","), actor="cli",
-                                            scope=people.checked_area(scopes))
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    app_user = accounts.create_app_user(get_session(), name, forms.split(","), actor="cli",
+                                        scope=people.checked_area(scopes))
     base = _server_url(server_url)
     path = _write_qr(name, app_user.token, base, output)
     click.echo(f"App user '{name}' created for forms: {', '.join(app_user.forms) or 'all open forms'}"
@@ -74,11 +70,8 @@ def list_(include_revoked: bool) -> None:
 def forms_(name: str, forms: str) -> None:
     """Change the forms app user NAME may fill (its key and QR code stay the same)."""
     db = get_session()
-    try:
-        app_user = accounts.set_app_user_forms(db, accounts.active_app_user(db, name),
-                                               forms.split(","), actor="cli")
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    app_user = accounts.set_app_user_forms(db, accounts.active_app_user(db, name),
+                                           forms.split(","), actor="cli")
     click.echo(f"App user '{name}' may now fill: {', '.join(app_user.forms) or 'all open forms'}")
 
 
@@ -90,11 +83,8 @@ def forms_(name: str, forms: str) -> None:
 def scope_(name: str, scopes: tuple[str, ...]) -> None:
     """Change the area app user NAME may send for (its key and QR code stay the same)."""
     db = get_session()
-    try:
-        app_user = accounts.set_app_user_scope(db, accounts.active_app_user(db, name),
-                                               people.checked_area(scopes), actor="cli")
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    app_user = accounts.set_app_user_scope(db, accounts.active_app_user(db, name),
+                                           people.checked_area(scopes), actor="cli")
     click.echo(f"App user '{name}' may now send for: {_area(app_user.scope)}")
 
 
@@ -107,10 +97,7 @@ def _area(codes: list[str]) -> str:
 @click.argument("name")
 def revoke(name: str) -> None:
     """Revoke app user NAME: its phone can no longer get forms or send submissions."""
-    try:
-        accounts.revoke_app_user(get_session(), name, actor="cli")
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    accounts.revoke_app_user(get_session(), name, actor="cli")
     click.echo(f"App user '{name}' revoked.")
 
 
@@ -122,10 +109,7 @@ def revoke(name: str) -> None:
 @click.option("--server-url", help="Address phones reach the server at (default: SERVER_URL).")
 def qr(name: str, output: Path, server_url: str | None) -> None:
     """Write the QR code of app user NAME again (for a new phone or a lost printout)."""
-    try:
-        app_user = accounts.active_app_user(get_session(), name)
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    app_user = accounts.active_app_user(get_session(), name)
     path = _write_qr(name, app_user.token, _server_url(server_url), output)
     click.echo(f"QR code written to {path}")
 

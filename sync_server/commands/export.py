@@ -16,7 +16,6 @@ from exports.period import Period
 from exports.xlsx import LANGUAGES, build_workbook
 from pipeline import loader, warehouse
 from pipeline.models import Form
-from pipeline.problems import Problem
 from pipeline.schema import table_name
 
 from ..db import get_session
@@ -46,6 +45,24 @@ def _bar(quiet: bool, unit: str) -> tqdm:
     return tqdm(unit=unit, unit_scale=True, disable=quiet, leave=False)
 
 
+def _filter_options(command_function):
+    """The options both exports share: which submissions, and the progress bar."""
+    options = (
+        click.option("--review", help="Only these review states, comma-separated "
+                     "(approved,received,has_issues,rejected,edited; default: every state)."),
+        click.option("--since", help="Only submissions received on or after this date "
+                     "(YYYY-MM-DD)."),
+        click.option("--date-basis", type=click.Choice(query.DATE_BASES), default="received",
+                     show_default=True,
+                     help="What the period applies to: when a submission was received, or the "
+                          "form's own date (visit, workshop, follow-up), as the web lists filter."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    )
+    for option in reversed(options):
+        command_function = option(command_function)
+    return command_function
+
+
 def _scope(district: str | None, division: str | None, everything: bool) -> tuple[list[str], str]:
     """Scope codes and a file-name stem for the chosen area (exactly one must be chosen)."""
     if sum(map(bool, (district, division, everything))) != 1:
@@ -68,29 +85,19 @@ def _scope(district: str | None, division: str | None, everything: bool) -> tupl
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Workbook to write (default: sangjog-AREA-PERIOD-LANG.xlsx).")
 @click.option("--server-url", help="Base of the attachment links (default: SERVER_URL).")
-@click.option("--review", help="Only these review states, comma-separated "
-              "(approved,received,has_issues,rejected,edited; default: every state).")
-@click.option("--since", help="Only submissions received on or after this date (YYYY-MM-DD).")
-@click.option("--date-basis", type=click.Choice(query.DATE_BASES), default="received",
-              show_default=True,
-              help="What the period applies to: when a submission was received, or the form's "
-                   "own date (visit, workshop, follow-up), as the web lists filter.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_filter_options
 @with_appcontext
 def district(district: str | None, division: str | None, everything: bool, period: str | None,
              lang: str, output: Path | None, server_url: str | None, review: str | None,
              since: str | None, date_basis: str, quiet: bool) -> None:
     """Write the consolidated workbook of one district (or division, or everything)."""
-    try:
-        scope, stem = _scope(district, division, everything)
-        chosen = _period(period, scope)
-        output = output or Path(f"sangjog-{stem}-{chosen.slug if chosen else 'all'}-{lang}.xlsx")
-        with _bar(quiet, "submission") as bar:
-            report = build_workbook(_caught_up_session(), scope, chosen, lang, output,
-                                    _server_url(server_url), bar,
-                                    filters=query.Filters.parse(review, since, date_basis))
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    scope, stem = _scope(district, division, everything)
+    chosen = _period(period, scope)
+    output = output or Path(f"sangjog-{stem}-{chosen.slug if chosen else 'all'}-{lang}.xlsx")
+    with _bar(quiet, "submission") as bar:
+        report = build_workbook(_caught_up_session(), scope, chosen, lang, output,
+                                _server_url(server_url), bar,
+                                filters=query.Filters.parse(review, since, date_basis))
     rows = sum(report.submissions.values())
     click.echo(f"{output}: {rows} submissions on {len(report.sheets)} sheets")
     for table in report.splits:
@@ -106,28 +113,18 @@ def district(district: str | None, division: str | None, everything: bool, perio
 @click.option("--excel", is_flag=True,
               help="For opening in Excel: a UTF-8 byte order mark, and text that a spreadsheet "
                    "would run as a formula (=, +, -, @ first) prefixed with '.")
-@click.option("--review", help="Only these review states, comma-separated "
-              "(approved,received,has_issues,rejected,edited; default: every state).")
-@click.option("--since", help="Only submissions received on or after this date (YYYY-MM-DD).")
-@click.option("--date-basis", type=click.Choice(query.DATE_BASES), default="received",
-              show_default=True,
-              help="What the period applies to: when a submission was received, or the form's "
-                   "own date (visit, workshop, follow-up), as the web lists filter.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_filter_options
 @with_appcontext
 def csv_zip(form_id: str, period: str | None, district: str | None, output: Path | None,
             excel: bool, review: str | None, since: str | None, date_basis: str,
             quiet: bool) -> None:
     """Write one form's submissions as ODK Central's CSV zip (main + one CSV per repeat)."""
     output = output or Path(f"{form_id}.csv.zip")
-    try:
-        scope = [geo.scope_code(geo.find_district(district))] if district else ["*"]
-        with _bar(quiet, "row") as bar:
-            written = write_zip(_caught_up_session(), form_id, output, scope, _period(period, scope), bar,
-                                excel=excel,
-                                filters=query.Filters.parse(review, since, date_basis))
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    scope = [geo.scope_code(geo.find_district(district))] if district else ["*"]
+    with _bar(quiet, "row") as bar:
+        written = write_zip(_caught_up_session(), form_id, output, scope, _period(period, scope), bar,
+                            excel=excel,
+                            filters=query.Filters.parse(review, since, date_basis))
     click.echo(f"{output}: " + ", ".join(f"{name} ({rows} rows)" for name, rows in written.items()))
 
 
@@ -144,10 +141,7 @@ def workshop_report(upazila: str, day: str, lang: str, output: Path | None) -> N
     from exports import workshop_report as reports
 
     output = output or Path(f"workshop-{upazila}-{day}-{lang}.pdf")
-    try:
-        report = reports.gather(_caught_up_session(), ["*"], upazila, day, lang)
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    report = reports.gather(_caught_up_session(), ["*"], upazila, day, lang)
     if output.suffix.lower() == ".html":
         output.write_text(reports.html(report), encoding="utf-8")
     else:
@@ -188,24 +182,21 @@ def districts_with_data(session, period: Period) -> list[geo.Place]:
 def schedule(out_dir: Path | None, period: str, lang: str, server_url: str | None) -> None:
     """Write the workbook of every district with submissions in the period (for cron; see
     docs/exports.md)."""
-    try:
-        bangladesh = Period.parse(period)
-        # Nepal districts: last-quarter is Nepal's last fiscal quarter.
-        nepal = Period.parse(period, country="np")
-        out_dir = out_dir or Path(current_app.config["SANGJOG_DATA_DIR"]) / "exports"
-        session = _caught_up_session()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        places = [p for p in districts_with_data(session, bangladesh) if p.country == "bd"]
-        places += [p for p in districts_with_data(session, nepal) if p.country == "np"]
-        for place in places:
-            chosen = nepal if place.country == "np" else bangladesh
-            path = out_dir / f"sangjog-{geo.file_stem(place)}-{chosen.slug}-{lang}.xlsx"
-            tmp = path.with_suffix(".xlsx.part")  # a half-written file never looks finished
-            report = build_workbook(session, [geo.scope_code(place)], chosen, lang, tmp,
-                                    _server_url(server_url))
-            tmp.replace(path)
-            click.echo(f"{path}: {sum(report.submissions.values())} submissions")
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    bangladesh = Period.parse(period)
+    # Nepal districts: last-quarter is Nepal's last fiscal quarter.
+    nepal = Period.parse(period, country="np")
+    out_dir = out_dir or Path(current_app.config["SANGJOG_DATA_DIR"]) / "exports"
+    session = _caught_up_session()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    places = [p for p in districts_with_data(session, bangladesh) if p.country == "bd"]
+    places += [p for p in districts_with_data(session, nepal) if p.country == "np"]
+    for place in places:
+        chosen = nepal if place.country == "np" else bangladesh
+        path = out_dir / f"sangjog-{geo.file_stem(place)}-{chosen.slug}-{lang}.xlsx"
+        tmp = path.with_suffix(".xlsx.part")  # a half-written file never looks finished
+        report = build_workbook(session, [geo.scope_code(place)], chosen, lang, tmp,
+                                _server_url(server_url))
+        tmp.replace(path)
+        click.echo(f"{path}: {sum(report.submissions.values())} submissions")
     also = f" (Nepal: {nepal})" if nepal.text != bangladesh.text else ""
     click.echo(f"{len(places)} district workbooks for {bangladesh}{also} in {out_dir}")

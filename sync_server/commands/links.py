@@ -9,7 +9,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from pipeline import links
-from pipeline.problems import Problem
 
 from ..db import get_session
 from ..web import people
@@ -38,14 +37,11 @@ def create(form_id: str, upazila: str | None, workshop_date: datetime | None,
            scopes: tuple[str, ...], expires: datetime | None, once_per_device: bool,
            server_url: str | None) -> None:
     """Create a public link to fill FORM_ID and print its address."""
-    try:
-        link = links.create(
-            get_session(), form_id, by="cli", scope=people.checked_area(scopes),
-            upazila=upazila, workshop_date=workshop_date.date() if workshop_date else None,
-            expires_at=_end_of(expires.date()) if expires else None,
-            once_per_device=once_per_device)
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    link = links.create(
+        get_session(), form_id, by="cli", scope=people.checked_area(scopes),
+        upazila=upazila, workshop_date=workshop_date.date() if workshop_date else None,
+        expires_at=_end_of(expires.date()) if expires else None,
+        once_per_device=once_per_device)
     click.echo(f"Link {link.id} for form '{form_id}': {_address(link.token, server_url)}")
 
 
@@ -73,10 +69,7 @@ def list_(include_revoked: bool, server_url: str | None) -> None:
 @click.argument("link")
 def revoke(link: str) -> None:
     """Withdraw LINK (its id or token): its address then answers 410."""
-    try:
-        found = links.revoke(get_session(), link)
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    found = links.revoke(get_session(), link)
     click.echo(f"Link {found.id} for form '{found.form.xml_form_id}' revoked.")
 
 

@@ -13,7 +13,6 @@ from tqdm import tqdm
 
 from pipeline import loader
 from pipeline import rebuild as rebuilding
-from pipeline.problems import Problem
 
 from .. import freeze_loaded_app
 from ..db import get_session
@@ -35,11 +34,8 @@ def rebuild(form_id: str | None, batch_size: int) -> None:
     session = get_session()
     total = rebuilding.count_current(session, form_id)
     session.rollback()
-    try:
-        with tqdm(total=total, unit="sub", disable=None) as bar:
-            results = rebuilding.rebuild(session, form_id, batch_size, on_progress=bar.update)
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    with tqdm(total=total, unit="sub", disable=None) as bar:
+        results = rebuilding.rebuild(session, form_id, batch_size, on_progress=bar.update)
     for result in results:
         failed = f", {result.failed} failed (see 'sangjog pipeline status')" if result.failed else ""
         click.echo(f"{result.form}: {result.loaded} loaded{failed}")

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from pipeline import accounts, web_sessions
 from pipeline.models import ROLES, User
-from pipeline.problems import Problem
 
 from ..db import get_session
 from ..web import people
@@ -47,12 +46,9 @@ def create(username: str, role: str, scopes: tuple[str, ...], display_name: str,
            password: str | None) -> None:
     """Create web user USERNAME."""
     secret, generated = _password(password)
-    try:
-        scope = people.checked_scope(list(scopes), role)
-        accounts.create_user(get_session(), username, secret, role, scope,
-                             display_name=display_name, actor="cli")
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    scope = people.checked_scope(list(scopes), role)
+    accounts.create_user(get_session(), username, secret, role, scope,
+                         display_name=display_name, actor="cli")
     click.echo(f"User '{username}' created: {role}, sees {', '.join(scope)}.")
     if generated:
         click.echo(f"Password: {secret}")
@@ -78,10 +74,7 @@ def passwd(username: str, password: str | None) -> None:
     """Set a new password for USERNAME (their open sessions are logged out)."""
     db = get_session()
     secret, generated = _password(password)
-    try:
-        accounts.set_password(db, people.get_user(db, username), secret, actor="cli")
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    accounts.set_password(db, people.get_user(db, username), secret, actor="cli")
     click.echo(f"Password of '{username}' changed.")
     if generated:
         click.echo(f"Password: {secret}")
@@ -100,10 +93,7 @@ def disable(username: str) -> None:
 def sign_out(username: str) -> None:
     """End every web session of USERNAME at once (a lost or shared computer)."""
     db = get_session()
-    try:
-        ended = web_sessions.end_all(db, people.get_user(db, username), actor="cli")
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    ended = web_sessions.end_all(db, people.get_user(db, username), actor="cli")
     click.echo(f"User '{username}' signed out of {ended} session{'s' if ended != 1 else ''}.")
 
 
@@ -117,7 +107,4 @@ def enable(username: str) -> None:
 
 def _set_active(username: str, active: bool) -> None:
     db = get_session()
-    try:
-        people.set_active(db, people.get_user(db, username), active, actor="cli")
-    except Problem as problem:
-        raise click.ClickException(problem.message) from None
+    people.set_active(db, people.get_user(db, username), active, actor="cli")
