@@ -105,3 +105,35 @@ def test_the_newest_migration_file_is_alembics_head():
     assert script.get_heads() == [head_revision()]
     for revision in script.walk_revisions():
         assert Path(revision.path).name.startswith(f"{revision.revision}_")
+
+
+
+def _schema(engine) -> dict[str, tuple]:
+    found = inspect(engine)
+    return {name: (sorted(c["name"] for c in found.get_columns(name)),
+                   sorted(i["name"] for i in found.get_indexes(name)))
+            for name in found.get_table_names() if name != "alembic_version"}
+
+
+def test_each_downgrade_gives_back_the_schema_before_its_upgrade(backend, request, tmp_path):
+    """Each migration's downgrade undoes its steps in reverse (``pipeline/migrations/steps.py``)."""
+    from alembic.script import ScriptDirectory
+
+    from pipeline.db import MIGRATIONS
+
+    url = _fresh_database_url(backend, request, tmp_path)
+    engine = make_engine(url)
+    try:
+        config = alembic_config(engine)
+        revisions = [r.revision for r in ScriptDirectory(str(MIGRATIONS)).walk_revisions()][::-1]
+        before = {}
+        for revision in revisions:
+            before[revision] = _schema(engine)
+            command.upgrade(config, revision)
+        for revision in reversed(revisions):
+            command.downgrade(config, "-1")
+            assert _schema(engine) == before[revision], revision
+        command.upgrade(config, "head")
+        command.check(config)
+    finally:
+        engine.dispose()

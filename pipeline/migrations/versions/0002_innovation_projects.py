@@ -1,21 +1,14 @@
-"""innovation project registry
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-25 08:10:00
-"""
+"""innovation project registry"""
 
 import sqlalchemy as sa
-from alembic import op
+
+from pipeline.migrations.steps import index, steps, table
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.create_table(
+upgrade, downgrade = steps(
+    table(
         "innovation_projects",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
@@ -30,16 +23,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("code"),
-    )
-    with op.batch_alter_table("innovation_projects", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_innovation_projects_division"), ["division"])
-        batch_op.create_index(batch_op.f("ix_innovation_projects_district"), ["district"])
-        batch_op.create_index(batch_op.f("ix_innovation_projects_upazila"), ["upazila"])
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("innovation_projects", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_innovation_projects_upazila"))
-        batch_op.drop_index(batch_op.f("ix_innovation_projects_district"))
-        batch_op.drop_index(batch_op.f("ix_innovation_projects_division"))
-    op.drop_table("innovation_projects")
+    ),
+    index("innovation_projects", "division"),
+    index("innovation_projects", "district"),
+    index("innovation_projects", "upazila"),
+)

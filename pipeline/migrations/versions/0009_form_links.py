@@ -1,21 +1,14 @@
-"""public links to fill a form in a browser (workshops), each with its own area
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-03 07:00:00
-"""
+"""public links to fill a form in a browser (workshops), each with its own area"""
 
 import sqlalchemy as sa
-from alembic import op
+
+from pipeline.migrations.steps import steps, table
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.create_table(
+upgrade, downgrade = steps(
+    table(
         "form_links",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token", sa.String(length=64), nullable=False),
@@ -33,8 +26,5 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["form_id"], ["forms.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token"),
-    )
-
-
-def downgrade() -> None:
-    op.drop_table("form_links")
+    ),
+)

@@ -1,9 +1,4 @@
-"""warehouse main tables get the indexes their lists, dashboard and exports need at a million rows
-
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-03 11:40:00
-"""
+"""warehouse main tables get the indexes their lists, dashboard and exports need at a million rows"""
 
 from alembic import op
 
@@ -11,8 +6,6 @@ from pipeline import warehouse_tables
 
 revision = "0013"
 down_revision = "0012"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""the free-text search index of every form's submissions, built from the warehouse's rows
-
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-12-03 11:50:00
-"""
+"""the free-text search index of every form's submissions, built from the warehouse's rows"""
 
 from alembic import op
 
@@ -11,8 +6,6 @@ from pipeline import search
 
 revision = "0014"
 down_revision = "0013"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
