@@ -20,7 +20,7 @@ from pipeline.domain.ballots import (
 from pipeline.review import set_review
 from pipeline.storage import BlobStore
 from sync_server.cli import cli
-from tests.domain_forms import publish_forms, submit
+from tests import builders
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -195,19 +195,19 @@ def test_tally_matches_an_independent_count(sizes, raw_ballots):
 
 def test_tally_reads_the_warehouse_and_leaves_out_rejected_ballots(session, runner, tmp_path):
     blobs = BlobStore(tmp_path / "blobs")
-    publish_forms(session, "hl_nomination", "hl_ballot")
+    builders.publish(session, "hl_nomination", "hl_ballot")
     place = {"division": "10", "district": "1004", "upazila": "100409"}
     for i, (union, title) in enumerate([("10040913", "Tax fair"), ("10040915", "Open budget")], 1):
-        submit(session, blobs, "hl_nomination",
-               {**place, "union": union, "workshop_date": "2026-03-10", "practice_title": title,
-                "indicators": [{"indicator": f"{title} held"}, {"indicator": "Women attend"}]},
-               instance_id=f"uuid:nom-{i}")
+        answers = {**place, "union": union, "workshop_date": "2026-03-10", "practice_title": title,
+                   "indicators": [{"indicator": f"{title} held"}, {"indicator": "Women attend"}]}
+        builders.submit(session, builders.submission("hl_nomination", answers,
+                                                     instance_id=f"uuid:nom-{i}"), blobs=blobs)
     cast = [("Rahima Begum", "up_chairman", "nom-1 nom-2"), ("Abdul Karim", "uno", "nom-2"),
             ("rahima begum", "up_chairman", "nom-2"), ("Selina", "up_member", "nom-2 nom-9"),
             ("Jamal", "up_member", "nom-2")]
-    subs = [submit(session, blobs, "hl_ballot",
-                   {**place, "voter_name": who, "voter_role": role, "picks": picks},
-                   received_at=T0 + timedelta(minutes=i))
+    subs = [builders.submit(session, builders.submission(
+                "hl_ballot", {**place, "voter_name": who, "voter_role": role, "picks": picks}),
+                blobs=blobs, received_at=T0 + timedelta(minutes=i)).submission
             for i, (who, role, picks) in enumerate(cast)]
     session.commit()
     set_review(session, [subs[-1].id], "rejected", "Voter was not present", "supervisor")

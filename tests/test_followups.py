@@ -16,7 +16,7 @@ from pipeline.domain.followups import (
 )
 from pipeline.review import set_review
 from pipeline.storage import BlobStore
-from tests.domain_forms import publish_forms, submit
+from tests import builders
 
 AMTALI = {"country": "bd", "division": "10", "district": "1004", "upazila": "100409",
           "union": "10040913"}
@@ -28,7 +28,8 @@ def plan(session, blobs, who, where, prepared, instance_id):
                "plans": [{"topic": "ict", "practice": "Tax fair"},
                          {"topic": "revenue", "practice": "Holding tax survey"}],
                "date_prepared": prepared}
-    return submit(session, blobs, "hl_action_plan", answers, instance_id=instance_id)
+    xml = builders.submission("hl_action_plan", answers, instance_id=instance_id)
+    return builders.submit(session, xml, blobs=blobs).submission
 
 
 def followup(session, blobs, who, where, period_type, start, end, *, link="", plan_date=None,
@@ -39,13 +40,14 @@ def followup(session, blobs, who, where, period_type, start, end, *, link="", pl
                                        "verification": "Register"}],
                "officer_name": "Kamal Hossain", "plan_date": plan_date,
                "followup_date": followup_date or end}
-    return submit(session, blobs, "hl_followup", answers)
+    return builders.submit(session, builders.submission("hl_followup", answers),
+                           blobs=blobs).submission
 
 
 @pytest.fixture
 def linked(session, tmp_path):
     blobs = BlobStore(tmp_path / "blobs")
-    publish_forms(session, "hl_action_plan", "hl_followup")
+    builders.publish(session, "hl_action_plan", "hl_followup")
     subs = {
         "p1": plan(session, blobs, "Rahima Begum", AMTALI, "2026-01-15", "uuid:plan-1"),
         "p2": plan(session, blobs, "Rahima Begum", AMTALI, "2026-06-01", "uuid:plan-2"),

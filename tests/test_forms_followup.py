@@ -10,8 +10,7 @@ from defusedxml import ElementTree
 from pipeline.access import EVERYWHERE
 from pipeline.domain.media import generated_media
 from pipeline.storage import BlobStore
-from tests import formtools, javarosa
-from tests.domain_forms import publish_forms, submit
+from tests import builders, formtools, javarosa
 
 PRACTICES = ["ওয়ান-স্টপ জন্ম নিবন্ধন ডেস্ক", "প্রতি ত্রৈমাসিকে ওয়ার্ড সভা", "উন্মুক্ত বাজেট সভা"]
 WHERE = [("/data/country", "bd"), ("/data/division", "30"), ("/data/district", "3033")]
@@ -22,19 +21,19 @@ def plans_csv(session, tmp_path):
     """action_plans.csv as the server builds it after one Bengali Form 1 plan (three practices)
     in Bahadursadi and one in another upazila of the same district."""
     blobs = BlobStore(tmp_path / "blobs")
-    publish_forms(session, "hl_action_plan")
-    submit(session, blobs, "hl_action_plan", {
+    builders.publish(session, "hl_action_plan")
+    builders.submit(session, builders.submission("hl_action_plan", {
         "division": "30", "district": "3033", "upazila": "303334", "union": "30333415",
         "country": "bd", "participant_name": "রহিমা বেগম", "position": "ইউপি সদস্য",
         "date_prepared": "2026-10-12", "place": "কালীগঞ্জ",
         "plans": [{"topic": "ict", "practice": p, "expected_results": "-"} for p in PRACTICES],
-    }, instance_id="uuid:plan-rahima")
-    submit(session, blobs, "hl_action_plan", {
+    }, instance_id="uuid:plan-rahima"), blobs=blobs)
+    builders.submit(session, builders.submission("hl_action_plan", {
         "division": "30", "district": "3033", "upazila": "303330", "union": "30333011",
         "country": "bd", "participant_name": "Abdul Karim", "position": "Chairman",
         "date_prepared": "2026-09-01", "place": "Gazipur",
         "plans": [{"topic": "ict", "practice": "Digital centre", "expected_results": "-"}],
-    }, instance_id="uuid:plan-karim")
+    }, instance_id="uuid:plan-karim"), blobs=blobs)
     session.commit()
     return generated_media(session, "action_plans.csv", EVERYWHERE)
 

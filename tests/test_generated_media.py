@@ -15,7 +15,7 @@ from pipeline.domain.projects import SAMPLE, import_projects
 from pipeline.models import InnovationProject
 from pipeline.review import set_review
 from pipeline.storage import BlobStore
-from tests.domain_forms import publish_forms, submit
+from tests import builders
 
 HEADERS = {
     "ballot_candidates.csv": "name,label,label_en,label_bn,label_ne,upazila,workshop_day\n",
@@ -40,17 +40,17 @@ def blobs(tmp_path):
 
 
 def nominate(session, blobs, union, title, instance_id=None, upazila="100409"):
-    return submit(session, blobs, "hl_nomination",
-                  {"division": "10", "district": "1004", "upazila": upazila, "union": union,
-                   "workshop_date": "2026-03-10", "practice_title": title,
-                   "indicators": [{"indicator": "Tax collected"}]},
-                  instance_id=instance_id)
+    answers = {"division": "10", "district": "1004", "upazila": upazila, "union": union,
+               "workshop_date": "2026-03-10", "practice_title": title,
+               "indicators": [{"indicator": "Tax collected"}]}
+    xml = builders.submission("hl_nomination", answers, instance_id=instance_id)
+    return builders.submit(session, xml, blobs=blobs).submission
 
 
 def test_before_any_submission_each_file_is_its_header(session):
     for name in MEDIA_NAMES:
         assert generated_media(session, name, EVERYWHERE) == HEADERS[name].encode()
-    publish_forms(session)  # published, still no submissions
+    builders.publish(session)  # published, still no submissions
     for name in MEDIA_NAMES:
         assert generated_media(session, name, EVERYWHERE) == HEADERS[name].encode()
     assert generated_media(session, "bd_union.csv", EVERYWHERE) is None
@@ -58,7 +58,7 @@ def test_before_any_submission_each_file_is_its_header(session):
 
 
 def test_ballot_candidates_list_nominations_and_follow_their_review(session, blobs):
-    publish_forms(session, "hl_nomination", "hl_ballot")
+    builders.publish(session, "hl_nomination", "hl_ballot")
     nominate(session, blobs, "10040913", "Tax  fair\nevery month", "uuid:nom-1")
     second = nominate(session, blobs, "10040915", "Open budget", "uuid:nom-2")
     assert rows(session, "ballot_candidates.csv") == [
@@ -76,8 +76,9 @@ def test_ballot_candidates_list_nominations_and_follow_their_review(session, blo
 
     before = md5(session, "ballot_candidates.csv")
     assert md5(session, "ballot_candidates.csv") == before  # asked twice, same bytes
-    submit(session, blobs, "hl_ballot", {"upazila": "100409", "voter_name": "Rahima",
-                                          "voter_role": "up_chairman", "picks": "nom-1"})
+    builders.submit(session, builders.submission("hl_ballot", {
+        "upazila": "100409", "voter_name": "Rahima", "voter_role": "up_chairman", "picks": "nom-1"}),
+        blobs=blobs)
     assert md5(session, "ballot_candidates.csv") == before  # another form's data: no change
     session.commit()
     set_review(session, [second.id], "approved", None, "supervisor")
@@ -116,17 +117,17 @@ def test_innovation_projects_come_from_the_registry_in_a_fixed_order(session):
 
 
 def test_action_plans_label_participant_place_and_date(session, blobs):
-    publish_forms(session, "hl_action_plan")
-    submit(session, blobs, "hl_action_plan",
-           {"country": "bd", "division": "10", "district": "1004", "upazila": "100409",
-            "union": "10040913", "participant_name": "Rahima Begum", "position": "Chairman",
-            "date_prepared": "2026-01-15",
-            "plans": [{"topic": "ict", "practice": f"Practice\n{n}"} for n in range(1, 7)]},
-           instance_id="uuid:plan-bd")
-    submit(session, blobs, "hl_action_plan",
-           {"country": "np", "province": "3", "district": "306", "local_level": "30601",
-            "participant_name": "Sita Sharma", "date_prepared": "2026-02-01"},
-           instance_id="uuid:plan-np")
+    builders.publish(session, "hl_action_plan")
+    builders.submit(session, builders.submission("hl_action_plan", {
+        "country": "bd", "division": "10", "district": "1004", "upazila": "100409",
+        "union": "10040913", "participant_name": "Rahima Begum", "position": "Chairman",
+        "date_prepared": "2026-01-15",
+        "plans": [{"topic": "ict", "practice": f"Practice\n{n}"} for n in range(1, 7)]},
+        instance_id="uuid:plan-bd"), blobs=blobs)
+    builders.submit(session, builders.submission("hl_action_plan", {
+        "country": "np", "province": "3", "district": "306", "local_level": "30601",
+        "participant_name": "Sita Sharma", "date_prepared": "2026-02-01"},
+        instance_id="uuid:plan-np"), blobs=blobs)
     assert rows(session, "action_plans.csv") == [
         {"name": "plan-bd", "label": "Rahima Begum — Amtali · আমতলী — 2026-01-15",
          "label_en": "Rahima Begum — Amtali — 2026-01-15",

@@ -15,7 +15,7 @@ from pipeline.problems import Problem
 from pipeline.review import set_review
 from pipeline.storage import BlobStore
 from sync_server.cli import cli
-from tests.domain_forms import publish_forms, submit
+from tests import builders
 
 HEADER = "code,title_en,title_bn,division,district,upazila,office,started_on,category\n"
 
@@ -29,7 +29,8 @@ def inspect_project(session, blobs, code, visit, progress, stage="pilot_running"
     answers = {"division": "40", "district": "4050", "upazila": "405079", "project": code,
                "inspector_name": "Farhana Yasmin", "inspector_role": "adc",
                "visit_date": visit, "stage": stage, "progress": progress, **more}
-    return submit(session, blobs, "innovation_inspection", answers)
+    return builders.submit(session, builders.submission("innovation_inspection", answers),
+                           blobs=blobs).submission
 
 
 def test_sample_registry_imports_and_reimport_changes_nothing(session):
@@ -90,7 +91,7 @@ def test_a_missing_file_is_a_problem(session, tmp_path):
 
 def test_progress_comes_from_inspections_that_were_not_rejected(session, blobs):
     import_projects(session, SAMPLE)
-    publish_forms(session, "innovation_inspection")
+    builders.publish(session, "innovation_inspection")
     inspect_project(session, blobs, "KUS-2017-01", "2026-01-10", 30, time_before=7,
                     time_after=1, cost_before=500, cost_after=50, visits_before=3, visits_after=1)
     later = inspect_project(session, blobs, "KUS-2017-01", "2026-03-05", 60,
@@ -119,7 +120,7 @@ def test_the_streamed_registry_equals_the_pure_summary_of_every_standing_inspect
     # The registry keeps only two inspections per project while it reads; the answer must be
     # what the pure rule gives over all of them: counts, latest visit, progress, TCV.
     import_projects(session, SAMPLE)
-    publish_forms(session, "innovation_inspection")
+    builders.publish(session, "innovation_inspection")
     visits = [("KUS-2017-01", "2026-01-10", 30), ("KUS-2017-01", "2026-03-05", 55),
               ("KUS-2017-01", "2026-02-01", 40), ("KUS-2017-01", "2026-03-05", 60),
               ("KUS-2017-02", "2026-04-01", 10), ("KUS-2017-02", "2025-12-31", 5)]
@@ -143,7 +144,7 @@ def test_behind_schedule_lists_stale_and_stalled_projects(session, blobs):
                               + "NEVER,Never,,,4050,,,2025-01-01,\n"
                               + "NEW,New,,,4050,,,2026-05-01,\n"
                               + "DONE,Done,,,4050,,,2025-01-01,\n").encode())
-    publish_forms(session, "innovation_inspection")
+    builders.publish(session, "innovation_inspection")
     inspect_project(session, blobs, "STALE", "2026-01-01", 40)
     inspect_project(session, blobs, "STALLED", "2026-04-01", 50)
     inspect_project(session, blobs, "STALLED", "2026-05-20", 50)
@@ -160,7 +161,7 @@ def test_cli_imports_and_lists_projects(runner, tmp_path, session, blobs):
     result = runner.invoke(cli, args=["projects", "import", str(SAMPLE)])
     assert result.exit_code == 0, result.output
     assert "16 created, 0 updated, 0 unchanged." in result.output
-    publish_forms(session, "innovation_inspection")
+    builders.publish(session, "innovation_inspection")
     inspect_project(session, blobs, "KUS-2017-03", "2026-02-01", 45)
     listing = runner.invoke(cli, args=["projects", "list", "--district", "4050"]).output.splitlines()
     assert len(listing) == 1 + 9
@@ -176,7 +177,7 @@ def test_scope_and_unregistered_inspections(session, blobs):
     from pipeline.scope import parse
 
     import_projects(session, SAMPLE)
-    publish_forms(session, "innovation_inspection")
+    builders.publish(session, "innovation_inspection")
     inspect_project(session, blobs, "KUS-2017-01", "2026-01-10", 30)
     stray = inspect_project(session, blobs, "NOT-IN-REGISTRY", "2026-01-11", 10)
     rangpur = inspections.registry(session, scope=parse(["bd_division:55"]))
@@ -229,7 +230,7 @@ def inspect_new_project(session, blobs, name, visit, progress, code="", district
 
 
 def test_a_project_not_in_the_list_is_a_candidate_until_an_admin_adds_it(session, blobs):
-    publish_forms(session, "innovation_inspection")
+    builders.publish(session, "innovation_inspection")
     first = inspect_new_project(session, blobs, "ই-নামজারি হেল্প ডেস্ক", "2026-01-10", 20)
     inspect_new_project(session, blobs, "ই-নামজারি  হেল্প ডেস্ক।", "2026-02-10", 45)  # same, typed again
     inspect_new_project(session, blobs, "Mobile court app", "2026-02-11", 5, code="KUS-NEW-7")
@@ -260,7 +261,7 @@ def test_a_project_not_in_the_list_is_a_candidate_until_an_admin_adds_it(session
 def test_candidates_follow_scope_and_review(session, blobs):
     from pipeline.scope import parse
 
-    publish_forms(session, "innovation_inspection")
+    builders.publish(session, "innovation_inspection")
     stray = inspect_new_project(session, blobs, "Land hearing online", "2026-01-10", 20)
     session.commit()
     assert inspections.candidates(session, scope=parse(["bd_district:5585"])) == []
