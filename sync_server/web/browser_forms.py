@@ -8,7 +8,7 @@ photos), marked with its source (``web`` or ``link``). A link's submissions are 
 against its hourly limit, and a revoked or expired link answers 410.
 
 The page itself only names the form's three addresses; the filler is the committed bundle in
-``static/webforms`` (built by ``tools/webforms/build.sh``), so serving needs no Node.
+``static/vendor/webforms`` (built by ``tools/webforms/build.sh``), so serving needs no Node.
 """
 
 from __future__ import annotations

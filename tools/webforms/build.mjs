@@ -1,4 +1,4 @@
-// Bundles main.js, Vue and ODK Web Forms into one ES module for sync_server/static/webforms.
+// Bundles main.js, Vue and ODK Web Forms into one ES module for sync_server/static/vendor/webforms.
 // Run with `tools/webforms/build.sh`; the output is committed, so serving and testing never
 // need Node.
 import { build } from "esbuild";
@@ -11,7 +11,7 @@ await build({
   minify: true,
   legalComments: "linked",
   target: ["es2022"],
-  outdir: "../../sync_server/static/webforms",
+  outdir: "../../sync_server/static/vendor/webforms",
   entryNames: "webforms",
   chunkNames: "webforms-[name]-[hash]",
   define: {
