@@ -21,8 +21,9 @@ from pipeline.db import make_engine, upgrade
 from tests.pg import Cluster
 
 # Shared fixtures, for every test that asks for them: the web tests' (db, blobs, world, workshops,
-# fast_hashing), the browser tests' (server, browser, page) and the S3 protocol server (s3_server).
-pytest_plugins = ["tests.webdata", "tests.browser", "tests.s3"]
+# fast_hashing), the admins' pages' (people, admin), the browser tests' (server, browser, page)
+# and the S3 protocol server (s3_server). Test modules never import from each other.
+pytest_plugins = ["tests.webdata", "tests.admin_pages", "tests.browser", "tests.s3"]
 
 BACKENDS = ("sqlite", "postgresql")
 _counter = itertools.count()

@@ -29,7 +29,12 @@ def _bin(name: str) -> str:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return s.getsockname()[1]  # closed again when this returns: nothing listens there
+
+
+def unreachable_url() -> str:
+    """A PostgreSQL address on 127.0.0.1 where nothing listens: a database out of reach."""
+    return f"postgresql://sangjog@127.0.0.1:{_free_port()}/none"
 
 
 class Cluster:

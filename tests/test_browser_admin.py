@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.admin_pages import failed_submission
 from tests.browser import log_in, shot
+from tests.webdata import RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 PHONE = {"width": 375, "height": 812}
@@ -66,10 +68,7 @@ def test_the_language_buttons_fit_a_phone(server, phone, world, db, tmp_path, la
 
 @pytest.fixture
 def failed(db, blobs, world) -> int:
-    from tests.test_web_sync_health import broken
-    from tests.webdata import RANGPUR
-
-    return broken(db, blobs, RANGPUR)
+    return failed_submission(db, blobs, RANGPUR)
 
 
 @pytest.mark.parametrize(("lang", "viewport"), [("en", LAPTOP), ("bn", LAPTOP), ("en", PHONE),

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (pytest fixtures imported from other test modules are redefined as arguments)
 """An admin publishes forms in a real Chromium, at laptop and phone width, in English and
 Bengali: every error of a broken XLSForm at once, the form's page with its versions and media
 (generated ones labelled so), and the same file again "already published". Screenshots are kept
@@ -9,9 +8,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.admin_pages import xlsform
 from tests.browser import log_in, shot
-from tests.test_web_admin import xlsform
-from tests.test_web_form_versions import people  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import socket
 import sqlite3
 
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from pipeline import problems
 from pipeline.db import is_transient, make_engine
+from tests.pg import unreachable_url
 
 
 def _add_failing_routes(app):
@@ -114,7 +114,7 @@ def test_transient_database_errors_are_told_apart(tmp_path):
     finally:
         holder.close()
         engine.dispose()
-    unreachable = make_engine(f"postgresql://sangjog@127.0.0.1:{_closed_port()}/none")
+    unreachable = make_engine(unreachable_url())
     with pytest.raises(OperationalError) as refused, unreachable.connect():
         pass
     assert is_transient(refused.value)
@@ -141,17 +141,11 @@ def test_the_drivers_own_errors_and_a_full_disk_are_transient_too(tmp_path):
     assert not is_transient(FileNotFoundError(errno.ENOENT, "gone"))
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed again when this returns: nothing listens there
-
-
 @pytest.mark.parametrize("cause", ["locked", "unreachable"])
 def test_a_database_out_of_reach_is_a_503_to_try_again(app, client, caplog, tmp_path, cause):
     holder, engine = _locked_sqlite(tmp_path)
     if cause == "unreachable":
-        engine = make_engine(f"postgresql://sangjog@127.0.0.1:{_closed_port()}/none")
+        engine = make_engine(unreachable_url())
     app.add_url_rule("/key/<token>/busy", "busy_key", lambda **_kw: _write_now(engine))
     try:
         resp = client.get("/key/SECRET-TOKEN-456/busy")
@@ -169,7 +163,7 @@ def test_a_database_out_of_reach_is_a_503_to_try_again(app, client, caplog, tmp_
 @pytest.mark.parametrize(("language", "title"), [("en", "Try again in a minute"),
                                                    ("bn", "এক মিনিট পরে আবার চেষ্টা করুন")])
 def test_people_are_told_to_come_back_when_the_database_is_away(app, client, language, title):
-    engine = make_engine(f"postgresql://sangjog@127.0.0.1:{_closed_port()}/none")
+    engine = make_engine(unreachable_url())
     app.add_url_rule("/busy-page", "busy_page", lambda: _write_now(engine))
     try:
         resp = client.get("/busy-page", headers={"Accept-Language": language})

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.models import PullRun
 from tests.collect import app_user, multipart, publish_site_visit, submission_xml
+from tests.pg import unreachable_url
 
 TOKEN = "metrics-token-for-tests"
 
@@ -69,11 +70,10 @@ def test_an_attachment_store_that_takes_no_file_is_unhealthy(app, client, caplog
 
 def test_a_database_out_of_reach_is_unhealthy(tmp_path, caplog):
     from sync_server import background_loader, create_app
-    from tests.test_error_shape import _closed_port
 
     app = create_app({"TESTING": True, "SANGJOG_DATA_DIR": str(tmp_path / "data"),
                       "SECRET_KEY": "x", "AUTO_MIGRATE": False,
-                      "DATABASE_URL": f"postgresql://sangjog@127.0.0.1:{_closed_port()}/none"})
+                      "DATABASE_URL": unreachable_url()})
     background_loader.stop(app)
     try:
         _unhealthy(app.test_client().get("/healthz"))

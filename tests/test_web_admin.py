@@ -3,10 +3,8 @@ their areas, app users with Collect QR codes, and sync health."""
 
 from __future__ import annotations
 
-import io
 import re
 
-import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -14,49 +12,12 @@ from pipeline import accounts
 from pipeline.models import AppUser, Form, PullRun, Source, Submission, User, utcnow
 from sync_server import qr
 from tests import webdata
+from tests.admin_pages import upload, xlsform
 from tests.webdata import RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 ADMIN_PAGES = ("/admin/forms", "/admin/users", "/admin/app-users",
                "/admin/places/local-levels.json")
-
-
-@pytest.fixture
-def people(db):
-    accounts.create_user(db, "admin", webdata.PASSWORD, "admin", ["*"])
-    accounts.create_user(db, "sup_rangpur", webdata.PASSWORD, "supervisor",
-                         [f"bd_district:{RANGPUR}"])
-
-
-@pytest.fixture
-def admin(app):
-    return webdata.login(app.test_client(), "admin")
-
-
-def xlsform(survey: list[list[str]], choices: list[list[str]] | None = None,
-            form_id: str = "web_check", version: str = "1") -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "survey"
-    for row in [["type", "name", "label"], *survey]:
-        sheet.append(row)
-    if choices:
-        choice_sheet = book.create_sheet("choices")
-        for row in [["list_name", "name", "label"], *choices]:
-            choice_sheet.append(row)
-    settings = book.create_sheet("settings")
-    settings.append(["form_id", "version", "form_title"])
-    settings.append([form_id, version, "Web check"])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def upload(client, content: bytes, name: str = "web_check.xlsx"):
-    token = webdata.csrf(client.get("/admin/forms").get_data(as_text=True))
-    return client.post("/admin/forms", data={"csrf_token": token,
-                                             "xlsform": (io.BytesIO(content), name)},
-                       content_type="multipart/form-data")
 
 
 def test_only_admins_reach_admin_pages(app, people, admin):

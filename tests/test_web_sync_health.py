@@ -11,22 +11,12 @@ import pytest
 from sqlalchemy import select, update
 
 from pipeline import accounts, loader
-from pipeline.ingest import Incoming, accept
 from pipeline.models import AppUser, AuditEvent, Submission
 from tests import webdata
+from tests.admin_pages import failed_submission
 from tests.webdata import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
-
-
-def broken(db, blobs, district: str) -> int:
-    """An inspection with a field the form does not have: stored, but it cannot load."""
-    xml = webdata.inspection_xml(district, 40).replace(b"<progress>", b"<extra>x</extra><progress>")
-    outcome = accept(db, blobs, Incoming(xml, files={"desk.jpg": webdata.picture()},
-                                         submitter="phone-7", device_id="collect:abc123"))
-    db.commit()
-    assert outcome.submission.parse_status == "failed"
-    return outcome.submission.id
 
 
 def test_last_received_is_the_latest_time_not_the_highest_id(app, world, db):
@@ -65,7 +55,7 @@ def test_a_phone_is_seen_at_most_once_a_minute(app, world, db):
 
 
 def test_failed_submission_opens_with_raw_xml_reason_and_files(app, world, db, blobs):
-    failed = broken(db, blobs, RANGPUR)
+    failed = failed_submission(db, blobs, RANGPUR)
     admin = webdata.login(app.test_client(), "admin")
     health = admin.get("/admin/health").get_data(as_text=True)
     assert f'href="/admin/health/submissions/{failed}"' in health.split('id="failed"')[1]
@@ -83,7 +73,7 @@ def test_retry_loads_a_fixed_submission_and_says_why_one_still_fails(app, world,
                .values(parse_status="failed", parse_error_code="warehouse.write_failed",
                        parse_error="the disk was full"))
     db.commit()
-    still = broken(db, blobs, RANGPUR)
+    still = failed_submission(db, blobs, RANGPUR)
     admin = webdata.login(app.test_client(), "admin")
     token = webdata.csrf(admin.get(f"/admin/health/submissions/{fixed}").get_data(as_text=True))
     loaded = admin.post(f"/admin/health/submissions/{fixed}/retry", data={"csrf_token": token})
@@ -113,7 +103,7 @@ def test_retry_loads_a_fixed_submission_and_says_why_one_still_fails(app, world,
 def test_web_and_pulls_share_one_retry(app, world, db, blobs, monkeypatch):
     """The page's Retry is ``loader.retry``, the function pulls use for what they could not
     load (tests/test_sources_cli.py checks the pull's side)."""
-    failed = broken(db, blobs, RANGPUR)
+    failed = failed_submission(db, blobs, RANGPUR)
     calls = []
     monkeypatch.setattr(loader, "retry", lambda s, ids, **kw: calls.append((list(ids), kw)))
     admin = webdata.login(app.test_client(), "admin")
@@ -123,7 +113,7 @@ def test_web_and_pulls_share_one_retry(app, world, db, blobs, monkeypatch):
 
 
 def test_a_supervisor_sees_and_retries_only_their_areas_failures(app, world, db, blobs):
-    mine, theirs = broken(db, blobs, RANGPUR), broken(db, blobs, KURIGRAM)
+    mine, theirs = failed_submission(db, blobs, RANGPUR), failed_submission(db, blobs, KURIGRAM)
     supervisor = webdata.login(app.test_client(), "sup_rangpur")
     html = supervisor.get("/admin/health").get_data(as_text=True)
     failed = html.split('id="failed"')[1].split("</section>")[0]
@@ -149,7 +139,7 @@ def test_a_supervisor_sees_and_retries_only_their_areas_failures(app, world, db,
 
 
 def test_district_officers_and_strangers_get_no_door(app, world, db, blobs):
-    failed = broken(db, blobs, RANGPUR)
+    failed = failed_submission(db, blobs, RANGPUR)
     officer = webdata.login(app.test_client(), "do_rangpur")
     token = webdata.csrf(officer.get("/dashboard").get_data(as_text=True))
     assert officer.get("/admin/health").status_code == 403
