@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -36,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DISTRICT = "5527"  # Dinajpur: the sample projects' district
+# The web and OData benchmarks read as a supervisor of that district (``setup_with_reader``).
+USER, PASSWORD = "bench_supervisor", "a long bench password"
 
 
 def build_form(workdir: Path):
@@ -193,6 +197,46 @@ def setup(database_url: str, n: int, workdir: Path) -> None:
     engine.dispose()
 
 
+def setup_with_reader(database_url: str, n: int, workdir: Path) -> None:
+    """``setup``, and a supervisor of the inspections' district (``USER``, ``PASSWORD``)."""
+    setup(database_url, n, workdir)
+    from pipeline import accounts
+    from pipeline.db import make_engine, session_factory
+
+    engine = make_engine(database_url)
+    with session_factory(engine)() as session:
+        accounts.create_user(session, USER, PASSWORD, "supervisor", [f"bd_district:{DISTRICT}"])
+        session.commit()
+    engine.dispose()
+
+
+def arguments(description: str, n: int, repeat: int, *, steps: bool = True) -> argparse.ArgumentParser:
+    """The options the loading benchmarks share; with ``steps``, the hidden ones by which the
+    script runs itself as a child process for one timed step (``--work``: its file or folder)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--n", type=int, default=n, help="inspection submissions")
+    parser.add_argument("--repeat", type=int, default=repeat, help="runs of each (median reported)")
+    parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
+    if steps:
+        parser.add_argument("--step", help=argparse.SUPPRESS)
+        parser.add_argument("--work", help=argparse.SUPPRESS)
+    return parser
+
+
+@contextmanager
+def loaded(args: argparse.Namespace, load=setup) -> Iterator[tuple[str, Path]]:
+    """The database (``--database-url``, or a new SQLite file) with ``--n`` inspections loaded
+    by ``load``, and a work folder, both gone afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        url = args.database_url or f"sqlite:///{work / 'bench.db'}"
+        started = time.perf_counter()
+        load(url, args.n, work)
+        print(f"loaded {args.n} submissions × 3 photos in {time.perf_counter() - started:.1f} s",
+              flush=True)
+        yield url, work
+
+
 # ---- the timed steps, each run in a child process ---------------------------------------
 
 def step(kind: str, database_url: str, out: Path) -> dict:
@@ -203,28 +247,32 @@ def step(kind: str, database_url: str, out: Path) -> dict:
     scope = [f"bd_district:{DISTRICT}"]
     if kind == "floor":
         cells = _cells(session, scope)  # read and labelled before the clock starts
-        cpu_before, started = _cpu(), time.perf_counter()
+        cpu_before, started = cpu_seconds(), time.perf_counter()
         _raw_write(cells, out)
     elif kind == "workbook":
         from exports.xlsx import build_workbook
 
-        cpu_before, started = _cpu(), time.perf_counter()
+        cpu_before, started = cpu_seconds(), time.perf_counter()
         build_workbook(session, scope, "2026-Q3", "bn", out, "https://sangjog.example.org")
     else:
         from exports.csvzip import write_zip
 
-        cpu_before, started = _cpu(), time.perf_counter()
+        cpu_before, started = cpu_seconds(), time.perf_counter()
         write_zip(session, "innovation_inspection", out, scope, "2026-Q3")
     seconds = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = usage.ru_utime + usage.ru_stime - cpu_before
-    return {"seconds": seconds, "cpu_s": cpu, "peak_mb": usage.ru_maxrss / 1024,
+    return {"seconds": seconds, "cpu_s": cpu_seconds() - cpu_before, "peak_mb": peak_mb(),
             "bytes": out.stat().st_size}
 
 
-def _cpu() -> float:
+def cpu_seconds() -> float:
+    """This process's CPU time so far (user and system)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def peak_mb() -> float:
+    """This process's peak memory (``ru_maxrss``, kilobytes on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _cells(session, scope) -> list[tuple[str, list[list[object]]]]:
@@ -272,29 +320,18 @@ def _raw_write(sheets, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Time the export pipelines.")
-    parser.add_argument("--n", type=int, default=10_000, help="inspection submissions")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per step (median reported)")
-    parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
-    parser.add_argument("--step", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = arguments("Time the export pipelines.", 10_000, 3).parse_args(argv)
     if args.step:  # child process: one timed step
-        print(json.dumps(step(args.step, args.database_url, Path(args.out))))
+        print(json.dumps(step(args.step, args.database_url, Path(args.work))))
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        url = args.database_url or f"sqlite:///{work / 'bench.db'}"
-        started = time.perf_counter()
-        setup(url, args.n, work)
-        print(f"loaded {args.n} submissions × 3 photos in {time.perf_counter() - started:.1f} s", flush=True)
+    with loaded(args) as (url, work):
         results: dict[str, list[dict]] = {}
         # Interleaved, so a busy machine slows every step alike.
         for i in range(args.repeat):
             for kind in ("floor", "workbook", "csvzip"):
                 out = work / f"{kind}-{i}.{'zip' if kind == 'csvzip' else 'xlsx'}"
                 proc = subprocess.run([sys.executable, __file__, "--step", kind, "--database-url", url,
-                                       "--out", str(out)], capture_output=True, text=True)
+                                       "--work", str(out)], capture_output=True, text=True)
                 if proc.returncode:
                     raise SystemExit(f"step {kind} failed:\n{proc.stderr}")
                 results.setdefault(kind, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))

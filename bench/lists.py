@@ -26,12 +26,10 @@ script exits 1 when one is slower.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,24 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from export import DISTRICT  # noqa: E402  (bench/export.py: the loader)
-from export import setup as load_inspections  # noqa: E402
+from export import PASSWORD, USER, arguments, loaded, setup_with_reader  # noqa: E402  (the loader)
 
-USER, PASSWORD = "bench_supervisor", "a long bench password"
 TARGET_MS = 300
 LIST = "/forms/innovation_inspection/submissions"
-
-
-def setup(database_url: str, n: int, work: Path) -> None:
-    load_inspections(database_url, n, work)
-    from pipeline import accounts
-    from pipeline.db import make_engine, session_factory
-
-    engine = make_engine(database_url)
-    with session_factory(engine)() as session:
-        accounts.create_user(session, USER, PASSWORD, "supervisor", [f"bd_district:{DISTRICT}"])
-        session.commit()
-    engine.dispose()
 
 
 def pages(client) -> dict[str, str]:
@@ -73,17 +57,8 @@ def pages(client) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Time the submissions list pages.")
-    parser.add_argument("--n", type=int, default=100_000, help="inspection submissions")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per page (median reported)")
-    parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        url = args.database_url or f"sqlite:///{work / 'bench.db'}"
-        started = time.perf_counter()
-        setup(url, args.n, work)
-        print(f"loaded {args.n} submissions in {time.perf_counter() - started:.1f} s", flush=True)
+    args = arguments("Time the submissions list pages.", 100_000, 5, steps=False).parse_args(argv)
+    with loaded(args, setup_with_reader) as (url, work):
         from sqlalchemy import select
 
         from pipeline import warehouse

@@ -22,14 +22,11 @@ Targets (docs/benchmarks.md): the feed streams N = 100,000 rows with a peak belo
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
-import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,23 +34,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from export import DISTRICT  # noqa: E402  (bench/export.py: the loader)
-from export import setup as load_inspections  # noqa: E402
+from export import (  # noqa: E402  (bench/export.py: the loader)
+    DISTRICT,
+    PASSWORD,
+    USER,
+    arguments,
+    cpu_seconds,
+    loaded,
+    peak_mb,
+    setup_with_reader,
+)
 
-USER, PASSWORD = "bench_supervisor", "a long bench password"
 PEAK_MB, ROWS_PER_S = 300, 5_000
-
-
-def setup(database_url: str, n: int, work: Path) -> None:
-    load_inspections(database_url, n, work)
-    from pipeline import accounts
-    from pipeline.db import make_engine, session_factory
-
-    engine = make_engine(database_url)
-    with session_factory(engine)() as session:
-        accounts.create_user(session, USER, PASSWORD, "supervisor", [f"bd_district:{DISTRICT}"])
-        session.commit()
-    engine.dispose()
 
 
 def step(kind: str, database_url: str, work: Path) -> dict:
@@ -62,7 +54,7 @@ def step(kind: str, database_url: str, work: Path) -> dict:
         from pipeline.db import make_engine, session_factory
 
         session = session_factory(make_engine(database_url))()
-        cpu, started = _cpu(), time.perf_counter()
+        cpu, started = cpu_seconds(), time.perf_counter()
         sel = query.select_form(session, "innovation_inspection", [f"bd_district:{DISTRICT}"])
         rows = size = 0
         for chunk in query.column_chunks(session, sel, chunk_rows=1000):
@@ -78,7 +70,7 @@ def step(kind: str, database_url: str, work: Path) -> dict:
         client = app.test_client()
         token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
         entity = "Submissions" if kind == "feed" else "Submissions.photos"
-        cpu, started = _cpu(), time.perf_counter()
+        cpu, started = cpu_seconds(), time.perf_counter()
         resp = client.get(f"/odata/innovation_inspection.svc/{entity}?$count=true",
                           headers={"Authorization": f"Basic {token}"}, buffered=False)
         assert resp.status_code == 200, resp.status_code
@@ -89,34 +81,16 @@ def step(kind: str, database_url: str, work: Path) -> dict:
             rows += piece.count(marker)
         resp.close()
     seconds = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"seconds": seconds, "cpu_s": _cpu() - cpu, "rows": rows, "mb": size / 1e6,
-            "peak_mb": usage.ru_maxrss / 1024}
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return {"seconds": seconds, "cpu_s": cpu_seconds() - cpu, "rows": rows, "mb": size / 1e6,
+            "peak_mb": peak_mb()}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Time the OData feed.")
-    parser.add_argument("--n", type=int, default=100_000, help="inspection submissions")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per step (median reported)")
-    parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
-    parser.add_argument("--step", help=argparse.SUPPRESS)
-    parser.add_argument("--work", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = arguments("Time the OData feed.", 100_000, 3).parse_args(argv)
     if args.step:
         print(json.dumps(step(args.step, args.database_url, Path(args.work))))
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        url = args.database_url or f"sqlite:///{work / 'bench.db'}"
-        started = time.perf_counter()
-        setup(url, args.n, work)
-        print(f"loaded {args.n} submissions × 3 photos in {time.perf_counter() - started:.1f} s",
-              flush=True)
+    with loaded(args, setup_with_reader) as (url, work):
         results: dict[str, list[dict]] = {}
         for _ in range(args.repeat):
             for kind in ("floor", "feed", "feed_repeat"):
