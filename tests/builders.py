@@ -142,14 +142,74 @@ HL_FOLLOWUP = Table(_HEAD + _BD + """
 |  | end repeat |            |                  |
 """, version=DOMAIN_VERSION)
 
+# A site check for the warehouse tests, shaped like the real forms: labels in English and
+# Bengali (and plain ones), choices from lists and from a CSV file, a group, a note, a geopoint,
+# a repeat with a nested repeat. Version 2 adds ``obstacles``, drops ``score`` and turns
+# ``progress`` from int into decimal.
+CHECK_V1, CHECK_V2 = "2024010101", "2024020101"
+_CHECK = """
+| survey |
+|  | type | name | label | label::English (en) | label::Bengali (bn) | choice_filter |
+|  | select_one districts | district | | District | জেলা | |
+|  | date | visit_date | Visit date | | | |
+|  | dateTime | visited_at | Visited at | | | |
+|  | time | start_time | Start | | | |
+|  | {progress} | progress | | Progress | অগ্রগতি | |{score}
+|  | select_one yes_no | on_plan | On plan? | | | |
+|  | select_multiple tags | tags | | Tags | ট্যাগ | |
+|  | select_one_from_file projects.csv | project | Project | | | district=${{district}} |
+|  | geopoint | location | Location | | | |
+|  | begin group | header | Header | | | |
+|  | text | officer | | Officer | কর্মকর্তা | |
+|  | end group | | | | | |
+|  | note | intro | Please check the site. | | | |
+|  | image | photo | Photo | | | |
+|  | begin repeat | photos | Photos | | | |
+|  | text | caption | Caption | | | |
+|  | image | shot | Shot | | | |
+|  | begin repeat | marks | Marks | | | |
+|  | integer | n | N | | | |
+|  | end repeat | | | | | |
+|  | end repeat | | | | | |{obstacles}
+| choices |
+|  | list_name | name | label | label::English (en) | label::Bengali (bn) |
+|  | districts | d1 | | Dhaka | ঢাকা |
+|  | districts | d2 | | Khulna | খুলনা |
+|  | yes_no | yes | Yes | | |
+|  | yes_no | no | No | | |
+|  | tags | water | Water | | |
+|  | tags | roads | Roads | | |
+|  | tags | ict | ICT | | |
+"""
+_CHECK_SETTINGS = (("default_language", "English (en)"),
+                   ("instance_name", "concat(${officer}, ' ',${visit_date})"))
+SITE_CHECK = Table(_CHECK.format(progress="integer", score="""
+|  | decimal | score | Score | | | |""", obstacles=""), version=CHECK_V1, title="Site check",
+                   settings=_CHECK_SETTINGS, media={"projects.csv": b"name,label\np1,P1\n"})
+SITE_CHECK_V2 = Table(_CHECK.format(progress="decimal", score="", obstacles="""
+|  | text | obstacles | Obstacles | | | |"""), version=CHECK_V2, title="Site check",
+                      settings=_CHECK_SETTINGS, media=SITE_CHECK.media)
+SITE_CHECK_ANSWERS: dict[str, Any] = {  # a whole submission of version 1
+    "district": "d1", "visit_date": "2024-01-15", "visited_at": "2024-01-15T10:30:00.000+06:00",
+    "start_time": "10:30:00.000+06:00", "progress": "40", "score": "7.5", "on_plan": "yes",
+    "tags": "water ict", "project": "p1", "location": "23.81 90.41 12.5 4.0",
+    "header": {"officer": "Rahima Begum"}, "intro": None, "photo": "site.jpg",
+    "photos": [
+        {"caption": "gate", "shot": "a.jpg", "marks": [{"n": "1"}, {"n": "2"}]},
+        {"caption": "yard", "shot": "b.jpg"},
+    ],
+}
+
 FORMS: dict[str, Table] = {
     "site_visit": SITE_VISIT,
+    "site_check": SITE_CHECK,
     "hl_nomination": HL_NOMINATION,
     "hl_ballot": HL_BALLOT,
     "innovation_inspection": INNOVATION_INSPECTION,
     "hl_action_plan": HL_ACTION_PLAN,
     "hl_followup": HL_FOLLOWUP,
 }
+OTHER_VERSIONS: dict[tuple[str, str], Table] = {("site_check", CHECK_V2): SITE_CHECK_V2}
 DOMAIN_FORMS = ("hl_nomination", "hl_ballot", "innovation_inspection", "hl_action_plan",
                 "hl_followup")
 
@@ -168,10 +228,15 @@ def xform(table: Table, form_id: str, version: str | None = None, title: str | N
     return convert(table.sheets + sheet, file_type=".md").xform.encode()
 
 
+def table_of(name: str, version: str | None = None) -> Table:
+    """The table of form ``name`` (of ``version``, for forms with several)."""
+    return OTHER_VERSIONS.get((name, version or ""), FORMS[name])
+
+
 def built(name: str, *, form_id: str | None = None, version: str | None = None,
           title: str | None = None, with_media: bool = True) -> BuiltForm:
     """The form ``FORMS[name]`` as ``pipeline.forms.publish`` takes it (under another id if asked)."""
-    table = FORMS[name]
+    table = table_of(name, version)
     form_id = form_id or name
     xml = xform(table, form_id, version, title)
     media = sorted(table.media)
@@ -201,7 +266,7 @@ def publish(session: Any, *names: str, form_id: str | None = None, version: str 
     version_row = None
     for name in names or DOMAIN_FORMS:
         form = built(name, form_id=form_id, version=version, title=title, with_media=with_media)
-        media = dict(FORMS[name].media) if with_media else {}
+        media = dict(table_of(name, version).media) if with_media else {}
         version_row = publish_built(session, form, None, media, actor).version
     return version_row
 
@@ -234,7 +299,7 @@ def submission(form_id: str, answers: dict[str, Any], *, version: str | None = N
     if name is not None:
         meta += f"<orx:instanceName>{escape(name)}</orx:instanceName>"
     body = "".join(_element(k, v) for k, v in answers.items())
-    return (f'<?xml version="1.0" encoding="UTF-8"?><{root} xmlns:jr="http://openrosa.org/javarosa" '
+    return (f'<{root} xmlns:jr="http://openrosa.org/javarosa" '
             f'xmlns:orx="http://openrosa.org/xforms" id="{form_id}" version="{version}">'
             f"{body}<orx:meta>{meta}</orx:meta></{root}>").encode()
 

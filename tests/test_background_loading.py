@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -21,8 +22,11 @@ from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
 from sync_server import background_loader
 from sync_server.cli import cli
-from tests import collect
-from tests.wh_forms import ANSWERS, V1, publish_form, submission
+from tests import builders, collect
+from tests.builders import CHECK_V1 as V1
+from tests.builders import SITE_CHECK_ANSWERS as ANSWERS
+
+site_check = partial(builders.submission, "site_check")  # a site_check submission's XML
 
 RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
@@ -47,17 +51,19 @@ def _status(session: Session) -> dict[str, tuple[str, str | None]]:
 
 def _uploads() -> list[bytes]:
     """Forty uploads: plain ones, a bad answer, an edit chain (in and out of order)."""
-    xml = [submission(f"uuid:p{i}", {**ANSWERS, "progress": str(i)}) for i in range(36)]
-    xml.append(submission("uuid:bad", {"progress": "ten"}))
-    xml.append(submission("uuid:p1-edit", {"progress": "99", "photos": [{"caption": "after"}]},
+    xml = [site_check({**ANSWERS, "progress": str(i)}, instance_id=f"uuid:p{i}") for i in range(36)]
+    xml.append(site_check({"progress": "ten"}, instance_id="uuid:bad"))
+    xml.append(site_check({"progress": "99", "photos": [{"caption": "after"}]},
+                          instance_id="uuid:p1-edit",
                           deprecated_id="uuid:p1"))
-    xml.append(submission("uuid:late-edit", {"progress": "50"}, deprecated_id="uuid:late"))
-    xml.append(submission("uuid:late", {"progress": "5"}))
+    xml.append(site_check({"progress": "50"}, instance_id="uuid:late-edit",
+                          deprecated_id="uuid:late"))
+    xml.append(site_check({"progress": "5"}, instance_id="uuid:late"))
     return xml
 
 
 def test_batch_loading_gives_the_rows_of_one_at_a_time_loading(app, session, database_url):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
     for xml in _uploads():
         accept(session, blobs, Incoming(xml, received_at=RECEIVED), load=False)
@@ -76,7 +82,7 @@ def test_batch_loading_gives_the_rows_of_one_at_a_time_loading(app, session, dat
     engine = make_engine(database_url.replace(".db", "-inline.db"))
     upgrade(engine)
     with session_factory(engine)() as inline:
-        publish_form(inline, V1)
+        builders.publish(inline, "site_check", version=V1)
         for xml in _uploads():
             accept(inline, blobs, Incoming(xml, received_at=RECEIVED))
         assert _rows(inline) == batched
@@ -85,10 +91,10 @@ def test_batch_loading_gives_the_rows_of_one_at_a_time_loading(app, session, dat
 
 
 def test_an_edit_and_its_original_pending_together_show_one_row(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    accept(session, blobs, Incoming(submission("uuid:o1", ANSWERS)), load=False)
-    accept(session, blobs, Incoming(submission("uuid:o2", {"progress": "75"},
+    accept(session, blobs, Incoming(site_check(ANSWERS, instance_id="uuid:o1")), load=False)
+    accept(session, blobs, Incoming(site_check({"progress": "75"}, instance_id="uuid:o2",
                                                deprecated_id="uuid:o1")), load=False)
     loader.load_pending(session)
     main = warehouse.main_table(session.connection(), "site_check")
@@ -100,10 +106,11 @@ def test_what_changes_between_parsing_and_writing_is_read_again(app, session, mo
     """A batch is parsed before its write turn; meanwhile a reader loads one of it and a late
     original moves another to its own root. The write skips the first and parses the second
     again under its new key. (The other process's work is put exactly between the two steps.)"""
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    for xml in (submission("uuid:x1", ANSWERS),
-                submission("uuid:e2", {"progress": "75", "photos": [{"caption": "after"}]},
+    for xml in (site_check(ANSWERS, instance_id="uuid:x1"),
+                site_check({"progress": "75", "photos": [{"caption": "after"}]},
+                           instance_id="uuid:e2",
                            deprecated_id="uuid:e1")):
         accept(session, blobs, Incoming(xml), load=False)
     x1 = session.scalar(select(Submission.id).where(Submission.instance_id == "uuid:x1"))
@@ -118,7 +125,7 @@ def test_what_changes_between_parsing_and_writing_is_read_again(app, session, mo
             meanwhile.append(len(prepared.by_id))
             with session_factory(engine)() as other:
                 loader.load_pending(other, up_to=x1)  # another reader's catch-up
-                accept(other, blobs, Incoming(submission("uuid:e1", {"progress": "5"})),
+                accept(other, blobs, Incoming(site_check({"progress": "5"}, instance_id="uuid:e1")),
                        load=False)
         return prepared
 
@@ -140,10 +147,10 @@ def test_what_changes_between_parsing_and_writing_is_read_again(app, session, mo
 
 
 def test_two_loaders_at_once_write_each_row_once(app, session, database_url):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
     for i in range(120):
-        accept(session, blobs, Incoming(submission(f"uuid:c{i}", ANSWERS)), load=False)
+        accept(session, blobs, Incoming(site_check(ANSWERS, instance_id=f"uuid:c{i}")), load=False)
     engine = make_engine(database_url)
     errors: list[BaseException] = []
 
@@ -198,11 +205,11 @@ def test_pages_load_what_is_still_pending_before_reading(app, client, session):
 
 
 def test_pipeline_follow_loads_and_stops_by_itself(app, runner, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
     background_loader.stop(app)
     for i in range(3):
-        accept(session, blobs, Incoming(submission(f"uuid:f{i}", ANSWERS)), load=False)
+        accept(session, blobs, Incoming(site_check(ANSWERS, instance_id=f"uuid:f{i}")), load=False)
     result = runner.invoke(cli, args=["pipeline", "follow", "--interval", "0.05", "--stop-after", "0.3"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "3 loaded"

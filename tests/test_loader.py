@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,12 @@ from pipeline.db import begin_write
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
 from pipeline.schema import ColumnSpec, schema_for
-from tests import formtools
-from tests.wh_forms import ANSWERS, V1, V2, publish_form, submission
+from tests import builders, formtools
+from tests.builders import CHECK_V1 as V1
+from tests.builders import CHECK_V2 as V2
+from tests.builders import SITE_CHECK_ANSWERS as ANSWERS
+
+site_check = partial(builders.submission, "site_check")  # a site_check submission's XML
 
 
 def main_rows(session: Session) -> list[dict[str, Any]]:
@@ -37,10 +42,10 @@ def stored(session: Session, instance_id: str) -> Submission:
 
 
 def test_an_accepted_submission_becomes_warehouse_rows(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
     outcome = accept(session, blobs, Incoming(
-        submission("uuid:l1", ANSWERS, name="Rahima"),
+        site_check(ANSWERS, instance_id="uuid:l1", name="Rahima"),
         files={"site.jpg": b"jpeg", "a.jpg": b"jpeg-a"}, submitter="phone-1", device_id="dev-9"))
     assert outcome.status == "created"
     [row] = main_rows(session)
@@ -49,17 +54,18 @@ def test_an_accepted_submission_becomes_warehouse_rows(app, session):
         "uuid:l1", 40, "phone-1", "dev-9", "Rahima", 3, 2)
     assert stored(session, "uuid:l1").parse_status == "ok"
     # The missing photo arrives later: the row counts it.
-    accept(session, blobs, Incoming(submission("uuid:l1", ANSWERS, name="Rahima"),
+    accept(session, blobs, Incoming(site_check(ANSWERS, instance_id="uuid:l1", name="Rahima"),
                                     files={"b.jpg": b"jpeg-b"}))
     assert main_rows(session)[0]["_attachments_present"] == 3
 
 
 def test_a_bad_submission_is_flagged_and_the_others_still_load(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    accept(session, blobs, Incoming(submission("uuid:g1", {"progress": "10"})))
-    outcome = accept(session, blobs, Incoming(submission("uuid:b1", {"progress": "ten"})))
-    accept(session, blobs, Incoming(submission("uuid:g2", {"progress": "20"})))
+    accept(session, blobs, Incoming(site_check({"progress": "10"}, instance_id="uuid:g1")))
+    outcome = accept(session, blobs, Incoming(site_check({"progress": "ten"},
+                                                         instance_id="uuid:b1")))
+    accept(session, blobs, Incoming(site_check({"progress": "20"}, instance_id="uuid:g2")))
     assert outcome.status == "created"  # stored: nothing is lost
     bad = stored(session, "uuid:b1")
     assert bad.parse_status == "failed" and bad.parse_error_code == "submission.unparsable"
@@ -68,11 +74,11 @@ def test_a_bad_submission_is_flagged_and_the_others_still_load(app, session):
 
 
 def test_an_edit_shows_the_current_version_under_the_original_key(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    accept(session, blobs, Incoming(submission("uuid:o1", ANSWERS)))
+    accept(session, blobs, Incoming(site_check(ANSWERS, instance_id="uuid:o1")))
     outcome = accept(session, blobs, Incoming(
-        submission("uuid:o2", {"progress": "75", "photos": [{"caption": "new"}]},
+        site_check({"progress": "75", "photos": [{"caption": "new"}]}, instance_id="uuid:o2",
                    deprecated_id="uuid:o1")))
     assert outcome.status == "edited"
     [row] = main_rows(session)
@@ -92,12 +98,12 @@ def _photo_rows(session: Session) -> list[tuple[str, str, str, int]]:
 
 
 def test_an_original_arriving_after_its_edit_leaves_the_edit_under_the_original_key(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    accept(session, blobs, Incoming(submission(
-        "uuid:e2", {"progress": "75", "photos": [{"caption": "new"}]}, deprecated_id="uuid:e1")))
+    accept(session, blobs, Incoming(site_check({"progress": "75", "photos": [{"caption": "new"}]},
+                                               instance_id="uuid:e2", deprecated_id="uuid:e1")))
     assert [r["_key"] for r in main_rows(session)] == ["uuid:e2"]
-    outcome = accept(session, blobs, Incoming(submission("uuid:e1", ANSWERS)))
+    outcome = accept(session, blobs, Incoming(site_check(ANSWERS, instance_id="uuid:e1")))
     assert outcome.status == "created"
     edit = stored(session, "uuid:e2")
     [row] = main_rows(session)
@@ -110,7 +116,8 @@ def test_an_original_arriving_after_its_edit_leaves_the_edit_under_the_original_
     assert [(r["_key"], r["_edits"], r["_submission_id"]) for r in main_rows(session)] == [
         ("uuid:e1", 1, edit.id)]
     # An edit of the edit, in order now, keeps the original key.
-    accept(session, blobs, Incoming(submission("uuid:e3", {"progress": "90"}, deprecated_id="uuid:e2")))
+    accept(session, blobs, Incoming(site_check({"progress": "90"}, instance_id="uuid:e3",
+                                               deprecated_id="uuid:e2")))
     assert [(r["_key"], r["progress"], r["_edits"]) for r in main_rows(session)] == [
         ("uuid:e1", 90, 2)]
     assert _photo_rows(session) == []
@@ -118,12 +125,12 @@ def test_an_original_arriving_after_its_edit_leaves_the_edit_under_the_original_
 
 @pytest.mark.parametrize("order", ["BAC", "BCA", "ACB", "CAB", "CBA"])
 def test_a_chain_arriving_in_any_order_shows_one_row_under_the_original_key(app, session, order):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    xml = {"A": submission("uuid:A", {"progress": "1", "photos": [{"caption": "a"}]}),
-           "B": submission("uuid:B", {"progress": "2", "photos": [{"caption": "b"}]},
+    xml = {"A": site_check({"progress": "1", "photos": [{"caption": "a"}]}, instance_id="uuid:A"),
+           "B": site_check({"progress": "2", "photos": [{"caption": "b"}]}, instance_id="uuid:B",
                            deprecated_id="uuid:A"),
-           "C": submission("uuid:C", {"progress": "3", "photos": [{"caption": "c"}]},
+           "C": site_check({"progress": "3", "photos": [{"caption": "c"}]}, instance_id="uuid:C",
                            deprecated_id="uuid:B")}
     for letter in order:
         accept(session, blobs, Incoming(xml[letter]))
@@ -134,24 +141,28 @@ def test_a_chain_arriving_in_any_order_shows_one_row_under_the_original_key(app,
 
 
 def test_a_late_original_keeps_the_loaded_version_when_the_current_one_failed(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    accept(session, blobs, Incoming(submission("uuid:m2", {"progress": "2"}, deprecated_id="uuid:m1")))
-    accept(session, blobs, Incoming(submission("uuid:m3", {"progress": "x"}, deprecated_id="uuid:m2")))
+    accept(session, blobs, Incoming(site_check({"progress": "2"}, instance_id="uuid:m2",
+                                               deprecated_id="uuid:m1")))
+    accept(session, blobs, Incoming(site_check({"progress": "x"}, instance_id="uuid:m3",
+                                               deprecated_id="uuid:m2")))
     assert stored(session, "uuid:m3").parse_status == "failed"
-    accept(session, blobs, Incoming(submission("uuid:m1", {"progress": "1"})))
+    accept(session, blobs, Incoming(site_check({"progress": "1"}, instance_id="uuid:m1")))
     assert [(r["_key"], r["progress"], r["_edits"], r["_submission_id"])
             for r in main_rows(session)] == [("uuid:m1", 2, 2, stored(session, "uuid:m2").id)]
 
 
 def test_versions_share_tables_and_old_data_stays(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    accept(session, blobs, Incoming(submission("uuid:v1", {"progress": "3", "score": "2.5"})))
-    publish_form(session, V2)
-    accept(session, blobs, Incoming(submission("uuid:v2", {"progress": "4.5", "obstacles": "rain"},
+    accept(session, blobs, Incoming(site_check({"progress": "3", "score": "2.5"},
+                                               instance_id="uuid:v1")))
+    builders.publish(session, "site_check", version=V2)
+    accept(session, blobs, Incoming(site_check({"progress": "4.5", "obstacles": "rain"},
+                                               instance_id="uuid:v2",
                                                version=V2)))
-    accept(session, blobs, Incoming(submission("uuid:v1b", {"progress": "6"})))
+    accept(session, blobs, Incoming(site_check({"progress": "6"}, instance_id="uuid:v1b")))
     found = [(r["_key"], r["_form_version"], r["progress"], r["score"], r["obstacles"])
              for r in main_rows(session)]
     assert found == [("uuid:v1", V1, 3.0, 2.5, None), ("uuid:v2", V2, 4.5, None, "rain"),
@@ -159,11 +170,13 @@ def test_versions_share_tables_and_old_data_stays(app, session):
 
 
 def test_pending_submissions_are_processed_later(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
     # Stored but never loaded, as after a crash between the two steps.
-    accept(session, blobs, Incoming(submission("uuid:p1", {"progress": "1"})), load=False)
-    accept(session, blobs, Incoming(submission("uuid:p2", {"progress": "x"})), load=False)
+    accept(session, blobs, Incoming(site_check({"progress": "1"}, instance_id="uuid:p1")),
+           load=False)
+    accept(session, blobs, Incoming(site_check({"progress": "x"}, instance_id="uuid:p2")),
+           load=False)
     assert stored(session, "uuid:p1").parse_status == "pending"
     session.commit()
     result = loader.load_pending(session)
@@ -174,11 +187,12 @@ def test_pending_submissions_are_processed_later(app, session):
 
 
 def test_an_older_version_loaded_late_never_replaces_the_current_one(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    first = accept(session, blobs, Incoming(submission("uuid:k1", {"progress": "1"})), load=False)
+    first = accept(session, blobs, Incoming(site_check({"progress": "1"}, instance_id="uuid:k1")),
+                   load=False)
     edit = accept(session, blobs, Incoming(
-        submission("uuid:k2", {"progress": "2"}, deprecated_id="uuid:k1")), load=False)
+        site_check({"progress": "2"}, instance_id="uuid:k2", deprecated_id="uuid:k1")), load=False)
     assert (first.submission_id, edit.submission_id) == (1, 2)
     assert loader.load_pending(session).ok == 2  # the edit (current) first, then its original
     [row] = main_rows(session)
@@ -187,9 +201,9 @@ def test_an_older_version_loaded_late_never_replaces_the_current_one(app, sessio
 
 
 def test_load_never_raises_for_an_unknown_version(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    accept(session, blobs, Incoming(submission("uuid:u1", {})), load=False)
+    accept(session, blobs, Incoming(site_check({}, instance_id="uuid:u1")), load=False)
     session.execute(Submission.__table__.update().values(form_version="gone"))
     session.commit()
     assert loader.load_pending(session).failed == 1  # flagged, never raised
@@ -250,28 +264,28 @@ def test_real_forms_filled_by_the_odk_engine_land_as_answered(app, session, engi
 
 
 def test_a_warehouse_changed_behind_its_back_is_repaired_on_the_next_try(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    accept(session, blobs, Incoming(submission("uuid:w1", {"photo": "a.jpg"})))
+    accept(session, blobs, Incoming(site_check({"photo": "a.jpg"}, instance_id="uuid:w1")))
     session.execute(text("ALTER TABLE wh_site_check DROP COLUMN photo"))
     session.commit()
-    accept(session, blobs, Incoming(submission("uuid:w2", {"photo": "b.jpg"})))
+    accept(session, blobs, Incoming(site_check({"photo": "b.jpg"}, instance_id="uuid:w2")))
     assert stored(session, "uuid:w2").parse_status == "ok"
     assert [r["photo"] for r in main_rows(session)] == [None, "b.jpg"]
 
 
 def test_rows_the_database_refuses_are_flagged_and_retried_later(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
-    accept(session, blobs, Incoming(submission("uuid:c1", {"progress": "5"})))
+    accept(session, blobs, Incoming(site_check({"progress": "5"}, instance_id="uuid:c1")))
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("CREATE TRIGGER small BEFORE INSERT ON wh_site_check "
                              "WHEN NEW.progress > 100 BEGIN SELECT RAISE(ABORT, 'too big'); END"))
     else:
         session.execute(text("ALTER TABLE wh_site_check ADD CONSTRAINT small CHECK (progress <= 100)"))
     session.commit()
-    accept(session, blobs, Incoming(submission("uuid:c2", {"progress": "500"})))
-    accept(session, blobs, Incoming(submission("uuid:c3", {"progress": "50"})))
+    accept(session, blobs, Incoming(site_check({"progress": "500"}, instance_id="uuid:c2")))
+    accept(session, blobs, Incoming(site_check({"progress": "50"}, instance_id="uuid:c3")))
     refused = stored(session, "uuid:c2")
     assert (refused.parse_status, refused.parse_error_code) == ("failed", loader.WRITE_FAILED)
     assert [r["_key"] for r in main_rows(session)] == ["uuid:c1", "uuid:c3"]
@@ -283,9 +297,10 @@ def test_rows_the_database_refuses_are_flagged_and_retried_later(app, session):
 
 
 def test_a_load_racing_another_process_creating_the_tables_still_lands(app, session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     stored_sub = accept(session, app.extensions["blobs"],
-                               Incoming(submission("uuid:race", {"progress": "7"})), load=False).submission
+                               Incoming(site_check({"progress": "7"},
+                                                   instance_id="uuid:race")), load=False).submission
     schema = schema_for(session, "site_check", V1)
     session.commit()
     # Another worker is creating the form's tables and has not committed yet.

@@ -13,7 +13,7 @@ from defusedxml import ElementTree
 
 from pipeline import accounts
 from pipeline.ingest import Incoming, accept
-from tests import wh_forms
+from tests import builders
 from tests.webdata import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -27,7 +27,7 @@ def auth(username: str = "admin") -> dict[str, str]:
 
 
 def answers(n: int) -> dict:
-    a = dict(wh_forms.ANSWERS)
+    a = dict(builders.SITE_CHECK_ANSWERS)
     a.update(progress=str(n), header={"officer": f"Officer {n}"},
              district="d1" if n % 2 else "d2", visit_date=f"2024-01-{1 + n % 28:02d}")
     return a
@@ -36,13 +36,14 @@ def answers(n: int) -> dict:
 @pytest.fixture
 def site(db, blobs):
     """site_check with ``n`` submissions (three by default) and an admin."""
-    wh_forms.publish_form(db)
+    builders.publish(db, "site_check")
     accounts.create_user(db, "admin", PASSWORD, "admin", ["*"])
     db.commit()
     ids = []
     for n in range(3):
         iid = f"uuid:{uuid.UUID(int=n + 1)}"
-        out = accept(db, blobs, Incoming(wh_forms.submission(iid, answers(n), name=f"Visit {n}"),
+        out = accept(db, blobs, Incoming(builders.submission("site_check", answers(n),
+                                                             instance_id=iid, name=f"Visit {n}"),
                                          submitter="phone-1"))
         assert out.submission.parse_status == "ok", out.submission.parse_error
         ids.append(iid)
@@ -135,7 +136,7 @@ def test_submissions_json_has_ids_system_values_and_navigation_links(client, sit
     assert {k: v for k, v in system.items() if k not in ("submissionDate", "updatedAt")} == {
         "deletedAt": None, "submitterId": "phone-1", "submitterName": "phone-1",
         "attachmentsPresent": 0, "attachmentsExpected": 3, "status": None, "reviewState": None,
-        "deviceId": None, "edits": 0, "formVersion": wh_forms.V1}
+        "deviceId": None, "edits": 0, "formVersion": builders.CHECK_V1}
     assert row == {
         "__id": site[0], "district": "d2", "visit_date": "2024-01-01",
         "visited_at": "2024-01-15T04:30:00.000Z", "start_time": "10:30:00.000+06:00",
@@ -340,7 +341,8 @@ def test_reviews_and_edits_show_in_system_and_filter(client, db, blobs, site):
     first = db.query(Submission).filter_by(instance_id=site[0]).one()
     review.set_review(db, [first.id], "has_issues", "Photo of the wrong gate", "sup")
     # An edit of the second: same __id, one edit, state 'edited', a later updatedAt.
-    edit = wh_forms.submission(f"uuid:{uuid.uuid4()}", {**answers(1), "progress": "99"},
+    edit = builders.submission("site_check", {**answers(1), "progress": "99"},
+                               instance_id=f"uuid:{uuid.uuid4()}",
                                deprecated_id=site[1])
     assert accept(db, blobs, Incoming(edit, submitter="phone-1")).status == "edited"
     rows = {r["__id"]: r for r in get(client, f"{SVC}/Submissions").get_json()["value"]}

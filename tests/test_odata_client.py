@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from pipeline import accounts
 from pipeline.ingest import Incoming, accept
-from tests import wh_forms
+from tests import builders
 from tests.webdata import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -34,12 +34,13 @@ def server(app):
 
 @pytest.fixture
 def filled(db, blobs):
-    wh_forms.publish_form(db)
+    builders.publish(db, "site_check")
     accounts.create_user(db, "analyst", PASSWORD, "supervisor", ["*"])
     db.commit()
     for n in range(ROWS):
-        answers = {**wh_forms.ANSWERS, "progress": str(n)}
-        out = accept(db, blobs, Incoming(wh_forms.submission(f"uuid:{uuid.uuid4()}", answers)))
+        answers = {**builders.SITE_CHECK_ANSWERS, "progress": str(n)}
+        out = accept(db, blobs, Incoming(builders.submission("site_check", answers,
+                                                             instance_id=f"uuid:{uuid.uuid4()}")))
         assert out.submission.parse_status == "ok"
 
 

@@ -14,7 +14,7 @@ from exports import odata_model, odata_query
 from exports.odata_query import Options, Properties, Target
 from pipeline.problems import Problem
 from pipeline.schema import DATE, DATETIME, FLOAT, INTEGER, TEXT, FormSchema
-from tests import wh_forms
+from tests import builders
 
 PROPS = Properties(own={
     "progress": Target(column("progress", Integer), INTEGER),
@@ -95,7 +95,7 @@ def test_identifiers_are_sanitized_as_central_does():
 
 
 def test_select_names_known_paths_only():
-    schema = FormSchema.from_xform(wh_forms.xform())
+    schema = FormSchema.from_xform(builders.built("site_check").xml)
     kinds = {t.name: {name: kind for c in t.columns for name, kind in c.sql_columns()}
              | {"_key": TEXT, "_parent_key": TEXT, "_instance_name": TEXT} for t in schema.tables}
     service = odata_model.build(schema, kinds)

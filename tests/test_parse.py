@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 import pytest
@@ -12,9 +13,13 @@ from hypothesis import strategies as st
 from pipeline.parse import parse
 from pipeline.problems import Problem
 from pipeline.schema import FormSchema
-from tests.wh_forms import ANSWERS, V1, submission, xform
+from tests import builders
+from tests.builders import CHECK_V1 as V1
+from tests.builders import SITE_CHECK_ANSWERS as ANSWERS
 
-SCHEMA = FormSchema.from_xform(xform(V1))
+site_check = partial(builders.submission, "site_check")  # a site_check submission's XML
+
+SCHEMA = FormSchema.from_xform(builders.built("site_check", version=V1).xml)
 
 
 def unparsable(xml: bytes) -> Problem:
@@ -25,7 +30,7 @@ def unparsable(xml: bytes) -> Problem:
 
 
 def test_values_are_typed_and_rows_keyed_like_central():
-    parsed = parse(SCHEMA, submission("uuid:s1", ANSWERS, name="Rahima 2024-01-15"))
+    parsed = parse(SCHEMA, site_check(ANSWERS, instance_id="uuid:s1", name="Rahima 2024-01-15"))
     main = parsed.main
     assert main["_key"] == "uuid:s1" and parsed.instance_name == "Rahima 2024-01-15"
     assert main["visit_date"] == date(2024, 1, 15)
@@ -48,7 +53,7 @@ def test_values_are_typed_and_rows_keyed_like_central():
 
 
 def test_empty_and_absent_values_are_null():
-    parsed = parse(SCHEMA, submission("uuid:s2", {"district": "", "progress": None}))
+    parsed = parse(SCHEMA, site_check({"district": "", "progress": None}, instance_id="uuid:s2"))
     main = parsed.main
     assert main["district"] is None and main["progress"] is None and main["visit_date"] is None
     assert main["location_latitude"] is None and main["tags"] is None and main["tags_ict"] is None
@@ -56,12 +61,12 @@ def test_empty_and_absent_values_are_null():
 
 
 def test_a_geopoint_without_altitude_and_accuracy():
-    main = parse(SCHEMA, submission("uuid:s3", {"location": "27.7 85.3"})).main
+    main = parse(SCHEMA, site_check({"location": "27.7 85.3"}, instance_id="uuid:s3")).main
     assert (main["location_latitude"], main["location_altitude"]) == (27.7, None)
 
 
 def test_an_edit_keeps_the_key_it_is_given():
-    xml = submission("uuid:v2", {"photos": [{"caption": "x"}]}, deprecated_id="uuid:v1")
+    xml = site_check({"photos": [{"caption": "x"}]}, instance_id="uuid:v2", deprecated_id="uuid:v1")
     parsed = parse(SCHEMA, xml, key="uuid:v1")
     assert parsed.instance_id == "uuid:v2" and parsed.deprecated_id == "uuid:v1"
     assert parsed.main["_key"] == "uuid:v1"
@@ -85,18 +90,19 @@ def test_an_edit_keeps_the_key_it_is_given():
     ({"district": {"nested": "1"}}, "/data/district"),
 ])
 def test_unknown_fields_and_bad_values_name_the_field(answers: dict[str, Any], field: str):
-    problem = unparsable(submission("uuid:bad", answers))
+    problem = unparsable(site_check(answers, instance_id="uuid:bad"))
     assert f"'{field}'" in problem.message
 
 
 def test_a_field_sent_twice_is_refused():
-    xml = submission("uuid:twice", {}).replace(b"<orx:meta>", b"<progress>1</progress><progress>2</progress><orx:meta>")
+    xml = site_check({}, instance_id="uuid:twice").replace(
+        b"<orx:meta>", b"<progress>1</progress><progress>2</progress><orx:meta>")
     assert "more than once" in unparsable(xml).message
 
 
 def test_missing_instance_id_and_other_forms_are_refused():
     assert "instanceID" in unparsable(b'<data id="site_check"><progress>1</progress></data>').message
-    xml = submission("uuid:x", {}).replace(b'id="site_check"', b'id="other_form"')
+    xml = site_check({}, instance_id="uuid:x").replace(b'id="site_check"', b'id="other_form"')
     assert "other_form" in unparsable(xml).message
 
 
@@ -138,7 +144,7 @@ def _as_xml(values: dict[str, Any]) -> dict[str, Any]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers)
 def test_generated_submissions_round_trip(values: dict[str, Any]):
-    parsed = parse(SCHEMA, submission("uuid:rt", _as_xml(values)))
+    parsed = parse(SCHEMA, site_check(_as_xml(values), instance_id="uuid:rt"))
     main = parsed.main
     assert main["district"] == values["district"]
     assert main["visit_date"] == values["visit_date"]
@@ -180,7 +186,7 @@ field_names = st.sampled_from(["district", "progress", "score", "visit_date", "v
                        max_size=6))
 def test_random_values_in_known_fields_parse_or_raise_a_problem(values: dict[str, Any]):
     try:
-        parse(SCHEMA, submission("uuid:junk", values))
+        parse(SCHEMA, site_check(values, instance_id="uuid:junk"))
     except Problem as problem:
         assert problem.code == "submission.unparsable"
 
@@ -197,13 +203,13 @@ def test_entities_and_dtds_are_refused_in_any_encoding(xml: bytes):
 
 
 def test_other_encodings_are_read():
-    xml = submission("uuid:enc", {"header": {"officer": "Zoë"}}).decode()
+    xml = site_check({"header": {"officer": "Zoë"}}, instance_id="uuid:enc").decode()
     latin = ('<?xml version="1.0" encoding="ISO-8859-1"?>' + xml).encode("latin-1")
     assert parse(SCHEMA, latin).main["header__officer"] == "Zoë"
 
 
 def test_a_submission_in_the_xforms_namespace_reads_the_same():
-    xml = submission("uuid:ns", ANSWERS).replace(
+    xml = site_check(ANSWERS, instance_id="uuid:ns").replace(
         b"<data ", b'<data xmlns="http://www.w3.org/2002/xforms" ', 1)
-    plain = parse(SCHEMA, submission("uuid:ns", ANSWERS))
+    plain = parse(SCHEMA, site_check(ANSWERS, instance_id="uuid:ns"))
     assert parse(SCHEMA, xml).rows == plain.rows

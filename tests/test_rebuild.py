@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import inspect, select
@@ -10,7 +11,12 @@ from sqlalchemy.orm import Session
 from pipeline import warehouse
 from pipeline.ingest import Incoming, accept
 from sync_server.cli import cli
-from tests.wh_forms import ANSWERS, V1, V2, publish_form, submission
+from tests import builders
+from tests.builders import CHECK_V1 as V1
+from tests.builders import CHECK_V2 as V2
+from tests.builders import SITE_CHECK_ANSWERS as ANSWERS
+
+site_check = partial(builders.submission, "site_check")  # a site_check submission's XML
 
 
 def snapshot(session: Session) -> dict[str, list[dict[str, Any]]]:
@@ -23,17 +29,17 @@ def snapshot(session: Session) -> dict[str, list[dict[str, Any]]]:
 
 def fill(app, session: Session) -> None:
     blobs = app.extensions["blobs"]
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     for i in range(4):
-        accept(session, blobs, Incoming(submission(f"uuid:r{i}", ANSWERS, name=f"n{i}"),
+        accept(session, blobs, Incoming(site_check(ANSWERS, instance_id=f"uuid:r{i}", name=f"n{i}"),
                                         files={"site.jpg": b"x"}, submitter="phone"))
-    accept(session, blobs, Incoming(submission("uuid:r0b", {"progress": "9"},
+    accept(session, blobs, Incoming(site_check({"progress": "9"}, instance_id="uuid:r0b",
                                                deprecated_id="uuid:r0")))
-    accept(session, blobs, Incoming(submission("uuid:bad", {"visit_date": "someday"})))
-    publish_form(session, V2)
-    accept(session, blobs, Incoming(submission("uuid:r9", {"progress": "1.5", "obstacles": "x",
-                                                           "photos": [{"caption": "c"}]},
-                                               version=V2)))
+    accept(session, blobs, Incoming(site_check({"visit_date": "someday"}, instance_id="uuid:bad")))
+    builders.publish(session, "site_check", version=V2)
+    accept(session, blobs, Incoming(site_check({"progress": "1.5", "obstacles": "x",
+                                                "photos": [{"caption": "c"}]},
+                                               instance_id="uuid:r9", version=V2)))
     session.commit()
 
 
@@ -78,8 +84,9 @@ def test_status_counts_per_form_and_shows_why_loads_failed(app, session, runner)
 
 
 def test_process_loads_pending_submissions(app, session, runner):
-    publish_form(session, V1)
-    accept(session, app.extensions["blobs"], Incoming(submission("uuid:p", {"progress": "2"})), load=False)
+    builders.publish(session, "site_check", version=V1)
+    accept(session, app.extensions["blobs"], Incoming(site_check({"progress": "2"},
+                                                                 instance_id="uuid:p")), load=False)
     result = runner.invoke(cli, args=["pipeline", "process"])
     assert result.exit_code == 0 and "1 loaded, 0 failed" in result.output
     assert [r["_key"] for r in snapshot(session)["wh_site_check"]] == ["uuid:p"]

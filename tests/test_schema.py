@@ -7,13 +7,14 @@ import pytest
 from pipeline.problems import Problem
 from pipeline.schema import MAX_IDENTIFIER, FormSchema, schema_for, table_name
 from pipeline.xform import language_code
-from tests import wh_forms
-from tests.wh_forms import V1, V2, xform
+from tests import builders
+from tests.builders import CHECK_V1 as V1
+from tests.builders import CHECK_V2 as V2
 
 
 @pytest.fixture(scope="module")
 def v1() -> FormSchema:
-    return FormSchema.from_xform(xform(V1))
+    return FormSchema.from_xform(builders.built("site_check", version=V1).xml)
 
 
 def test_identity_languages_and_instance_name(v1):
@@ -65,6 +66,16 @@ def test_choices_from_secondary_instances_inline_items_and_files(v1):
     assert v1.main.column("on_plan").choices == {"yes": {"en": "Yes"}, "no": {"en": "No"}}
     project = v1.main.column("project")
     assert project.choices is None and project.choice_file == "projects.csv"
+    # Forms from other tools (and older pyxform) list choices inline, as <item>s of the control.
+    itemset = (b"<itemset nodeset=\"instance('yes_no')/root/item\"><value ref=\"name\"/>"
+               b"<label ref=\"label\"/></itemset>")
+    xml = builders.built("site_check").xml
+    assert itemset in xml
+    inline = FormSchema.from_xform(xml.replace(itemset,
+                                               b"<item><label>Yes</label><value>yes</value>"
+                                                        b"</item><item><label>No</label><value>no"
+                                                        b"</value></item>"))
+    assert inline.main.column("on_plan").choices == {"yes": {"en": "Yes"}, "no": {"en": "No"}}
 
 
 def test_geopoints_and_select_multiples_fill_several_columns(v1):
@@ -77,7 +88,7 @@ def test_geopoints_and_select_multiples_fill_several_columns(v1):
 
 
 def test_a_new_version_differs_where_the_form_did():
-    v2 = FormSchema.from_xform(xform(V2))
+    v2 = FormSchema.from_xform(builders.built("site_check", version=V2).xml)
     names = [c.name for c in v2.main.columns]
     assert "obstacles" in names and "score" not in names
     assert v2.main.column("progress").type == "decimal"
@@ -103,7 +114,7 @@ def test_not_an_xform_is_refused():
 
 
 def test_schema_for_reads_the_published_version_once(session):
-    wh_forms.publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     first = schema_for(session, "site_check", V1)
     assert first is schema_for(session, "site_check", V1)
     assert first.version == V1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 import pytest
@@ -17,9 +18,15 @@ from pipeline.models import Form, Submission
 from pipeline.parse import parse
 from pipeline.schema import DATE, DATETIME, FLOAT, INTEGER, TEXT, FormSchema
 from pipeline.warehouse import SubmissionMeta
-from tests.wh_forms import ANSWERS, V1, V2, publish_form, submission, xform
+from tests import builders
+from tests.builders import CHECK_V1 as V1
+from tests.builders import CHECK_V2 as V2
+from tests.builders import SITE_CHECK_ANSWERS as ANSWERS
 
-S1, S2 = FormSchema.from_xform(xform(V1)), FormSchema.from_xform(xform(V2))
+site_check = partial(builders.submission, "site_check")  # a site_check submission's XML
+
+S1 = FormSchema.from_xform(builders.built("site_check", version=V1).xml)
+S2 = FormSchema.from_xform(builders.built("site_check", version=V2).xml)
 MAIN, PHOTOS, MARKS = "wh_site_check", "wh_site_check__photos", "wh_site_check__photos__marks"
 
 
@@ -40,7 +47,8 @@ def rows(session: Session, table: str, order: str = "_key") -> list[dict[str, An
 
 def write(session: Session, schema: FormSchema, m: SubmissionMeta, answers: dict[str, Any],
           **kw: Any) -> None:
-    parsed = parse(schema, submission(m.key, answers, version=schema.version, **kw), key=m.key)
+    parsed = parse(schema, site_check(answers, instance_id=m.key, version=schema.version, **kw),
+                   key=m.key)
     warehouse.write(session.connection(), m, parsed)
     session.commit()
 
@@ -126,7 +134,7 @@ def test_an_edit_replaces_the_previous_rows_of_its_key(session):
 
 
 def test_write_many_matches_write(session):
-    batch = [(meta(i, f"uuid:m{i}"), parse(S1, submission(f"uuid:m{i}", ANSWERS)))
+    batch = [(meta(i, f"uuid:m{i}"), parse(S1, site_check(ANSWERS, instance_id=f"uuid:m{i}")))
              for i in range(1, 4)]
     warehouse.write_many(session.connection(), batch, replace=False)
     session.commit()
@@ -159,7 +167,7 @@ def _stored(session: Session, instance_id: str) -> Submission:
 
 
 def test_review_state_and_late_attachments_update_the_row(session):
-    publish_form(session, V1)
+    builders.publish(session, "site_check", version=V1)
     sub = _stored(session, "uuid:rv")
     write(session, S1, meta(sub.id, "uuid:rv", attachments_expected=3), ANSWERS)
     conn = session.connection()
@@ -175,8 +183,8 @@ def test_review_state_and_late_attachments_update_the_row(session):
 
 
 def test_readers_get_the_latest_versions_tables_even_before_any_submission(session):
-    publish_form(session, V1)
-    publish_form(session, V2)
+    builders.publish(session, "site_check", version=V1)
+    builders.publish(session, "site_check", version=V2)
     conn = session.connection()
     table = warehouse.main_table(conn, "site_check")
     session.commit()
@@ -230,7 +238,7 @@ def test_names_sql_reserves_or_punctuates_are_quoted(session):
     main_spec = dataclasses.replace(S1.main, columns=tuple(
         dataclasses.replace(c, name=odd.get(c.name, c.name)) for c in S1.main.columns))
     schema = dataclasses.replace(S1, version="5", md5="v5", tables=(main_spec, *S1.repeats))
-    parsed = parse(schema, submission("uuid:q", ANSWERS, version="5"))
+    parsed = parse(schema, site_check(ANSWERS, instance_id="uuid:q", version="5"))
     warehouse.write_many(session.connection(), [(meta(1, "uuid:q", "5"), parsed)])
     session.commit()
     [row] = rows(session, MAIN)
@@ -242,7 +250,7 @@ def test_main_tables_carry_the_indexes_their_readers_walk(session):
     received and the review-state counts each have an index, so they read a page's rows rather
     than every row at a million; repeat tables get none of them. A table made before an index
     existed gets it from the migration's step (``add_missing_indexes``)."""
-    publish_form(session)
+    builders.publish(session, "site_check")
     warehouse.ensure_tables(session.connection(), S1)
     session.commit()
 
