@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
@@ -91,29 +91,26 @@ class Entity:
 
     def leaves(self) -> Iterator[tuple[tuple[str, ...], Leaf]]:
         """Every field with its path of property names below this entity."""
-        yield from _leaves(self.members, ())
+        yield from _walk(self.members, Leaf, ())
 
     def navs(self) -> Iterator[tuple[tuple[str, ...], Nav]]:
-        yield from _navs(self.members, ())
+        yield from _walk(self.members, Nav, ())
 
     def groups(self) -> Iterator[Group]:
         yield from _groups(self.members)
 
 
-def _leaves(members: list[Any], prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Leaf]]:
-    for m in members:
-        if isinstance(m, Leaf):
-            yield (*prefix, m.name), m
-        elif isinstance(m, Group):
-            yield from _leaves(m.members, (*prefix, m.name))
+M = TypeVar("M")  # Leaf or Nav
 
 
-def _navs(members: list[Any], prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Nav]]:
+def _walk(members: list[Any], kind: type[M], prefix: tuple[str, ...]
+          ) -> Iterator[tuple[tuple[str, ...], M]]:
+    """The members of this kind in document order, each with its path through the groups."""
     for m in members:
-        if isinstance(m, Nav):
+        if isinstance(m, kind):
             yield (*prefix, m.name), m
         elif isinstance(m, Group):
-            yield from _navs(m.members, (*prefix, m.name))
+            yield from _walk(m.members, kind, (*prefix, m.name))
 
 
 def _groups(members: list[Any]) -> Iterator[Group]:

@@ -141,15 +141,7 @@ def set_app_user_forms(session: Session, app_user: AppUser, forms: Iterable[str]
     form_ids = _clean_forms(forms)
     _start_write(session)
     _check_forms_exist(session, form_ids)
-    if app_user.revoked_at is not None:
-        session.rollback()
-        raise problems.not_found(f"An active app user named '{app_user.name}'")
-    before = list(app_user.forms)
-    app_user.forms = form_ids
-    _audit(session, actor, "app_user.forms", {"name": app_user.name, "before": before,
-                                              "after": form_ids})
-    session.commit()
-    return app_user
+    return _change_app_user(session, app_user, "forms", form_ids, actor)
 
 
 def set_app_user_scope(session: Session, app_user: AppUser, scope: Iterable[str],
@@ -158,13 +150,20 @@ def set_app_user_scope(session: Session, app_user: AppUser, scope: Iterable[str]
     upload, form list and media download follow it; the key stays the same."""
     area = access.scope_codes(scope)
     _start_write(session)
+    return _change_app_user(session, app_user, "scope", area, actor)
+
+
+def _change_app_user(session: Session, app_user: AppUser, field: str, value: list[str],
+                     actor: str) -> AppUser:
+    """Set an active app user's ``forms`` or ``scope`` in the write begun, audited
+    (``app_user.<field>``, before and after), and commit."""
     if app_user.revoked_at is not None:
         session.rollback()
         raise problems.not_found(f"An active app user named '{app_user.name}'")
-    before = list(app_user.scope)
-    app_user.scope = area
-    _audit(session, actor, "app_user.scope", {"name": app_user.name, "before": before,
-                                              "after": area})
+    before = list(getattr(app_user, field))
+    setattr(app_user, field, value)
+    _audit(session, actor, f"app_user.{field}", {"name": app_user.name, "before": before,
+                                                 "after": value})
     session.commit()
     return app_user
 

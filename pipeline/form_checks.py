@@ -78,6 +78,16 @@ def _column(header: dict[str, str], aliases: tuple[str, ...]) -> str | None:
     return next((lowered[a] for a in aliases if a in lowered), None)
 
 
+def _columns(sheet: str, header: dict[str, str], *wanted: tuple[str, ...]
+             ) -> tuple[list[str | None], list[dict[str, Any]]]:
+    """The header's name of each wanted column (any of its aliases), and an error for each
+    missing one, named by its first alias."""
+    found = [_column(header, aliases) for aliases in wanted]
+    errors = [_error(sheet, 1, f"The {sheet} sheet has no '{aliases[0]}' column.")
+              for aliases, column in zip(wanted, found, strict=True) if column is None]
+    return found, errors
+
+
 def _error(sheet: str | None, row: int | None, message: str) -> dict[str, Any]:
     return {"sheet": sheet, "row": row, "message": message}
 
@@ -87,13 +97,8 @@ def _check_choices(rows: list[tuple[int, dict[str, str]]], present: bool,
     if not present or not rows:
         return set(), []
     header = rows[0][1]
-    list_col = _column(header, ("list_name", "list name"))
-    name_col = _column(header, NAME_ALIASES)
-    errors = []
-    if list_col is None:
-        errors.append(_error("choices", 1, "The choices sheet has no 'list_name' column."))
-    if name_col is None:
-        errors.append(_error("choices", 1, "The choices sheet has no 'name' column."))
+    (list_col, name_col), errors = _columns("choices", header, ("list_name", "list name"),
+                                            NAME_ALIASES)
     if errors:
         return set(), errors
     lists: set[str] = set()
@@ -117,12 +122,7 @@ def _check_survey(rows: list[tuple[int, dict[str, str]]], lists: set[str],
                   known_types: Collection[str], select_types: Collection[str],
                   from_file_types: Collection[str]) -> list[dict[str, Any]]:
     header = rows[0][1] if rows else {}
-    type_col, name_col = _column(header, TYPE_ALIASES), _column(header, NAME_ALIASES)
-    errors = []
-    if type_col is None:
-        errors.append(_error("survey", 1, "The survey sheet has no 'type' column."))
-    if name_col is None:
-        errors.append(_error("survey", 1, "The survey sheet has no 'name' column."))
+    (type_col, name_col), errors = _columns("survey", header, TYPE_ALIASES, NAME_ALIASES)
     if errors:
         return errors
     ref_cols = [h for h in header if h.lower().split("::")[0] in REF_COLUMNS]
