@@ -42,10 +42,11 @@ CACHE = Path(tempfile.gettempdir()) / "sangjog-built-forms"
 
 @functools.cache
 def built_forms() -> dict[str, forms.BuiltForm]:
-    """All five forms converted and validated; cached on disk until an .xlsx, forms.py or pyxform
-    changes."""
+    """All five forms converted and validated; cached on disk until an .xlsx, forms.py, our
+    workbook checks (form_checks.py) or pyxform changes."""
     built = {}
-    code = (ROOT / "pipeline" / "forms.py").read_bytes() + importlib.metadata.version("pyxform").encode()
+    code = (b"".join((ROOT / "pipeline" / name).read_bytes() for name in ("forms.py", "form_checks.py"))
+            + importlib.metadata.version("pyxform").encode())
     for form_id in FORM_IDS:
         source = XLSFORMS / f"{form_id}.xlsx"
         key = hashlib.sha256(source.read_bytes() + code).hexdigest()[:24]

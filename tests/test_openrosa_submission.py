@@ -260,6 +260,7 @@ def test_a_photo_larger_than_the_memory_spool_is_stored_exactly(app, client, ses
     assert attachment.size == len(photo)
     assert attachment.sha256 == hashlib.sha256(photo).hexdigest()
     assert _blob(app, attachment.sha256) == photo
-    assert [f._rolled for f in kept] == [False, True]  # the XML in memory, the photo on disk
+    # The XML stays in memory (no file, so no name); the photo went on to a file on disk.
+    assert [f.name is not None for f in kept] == [False, True]
     blobs = app.extensions["blobs"].root
     assert not list(blobs.rglob(".incoming-*"))  # nothing left beside the store

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pipeline.access import EVERYWHERE
-from pipeline.domain import inspections, tables
+from pipeline.domain import inspections
 from pipeline.domain.projects import SAMPLE, import_projects, list_projects
 from pipeline.models import AuditEvent, InnovationProject
 from pipeline.problems import Problem
@@ -127,8 +127,8 @@ def test_the_streamed_registry_equals_the_pure_summary_of_every_standing_inspect
     subs = [inspect_project(session, blobs, code, day, pct, time_after=pct / 10)
             for code, day, pct in visits]
     set_review(session, [subs[3].id], "rejected", "Wrong project", "supervisor")
-    standing = [inspections._inspection(r)
-                for r in tables.current_rows(session, inspections.FORM_ID)]
+    standing = [i for code in ("KUS-2017-01", "KUS-2017-02")
+                for i in inspections.project_history(session, code)]
     expected = inspections.summarise(list_projects(session), standing)
     assert inspections.registry(session) == expected
     by_code = {s.code: s for s in expected}
