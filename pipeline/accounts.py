@@ -21,7 +21,7 @@ from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import access, caches, problems, web_sessions
-from .db import begin_write, writer_for
+from .db import begin_write, end_read, write_transaction, writer_for
 from .driver_statements import DriverStatement
 from .models import ROLES, AppUser, AuditEvent, Form, User, utcnow
 
@@ -64,16 +64,15 @@ def create_user(session: Session, username: str, password: str, role: str,
         raise problems.bad_role(role, ROLES)
     _check_password(password)
     password_hash = hash_password(password)  # slow: before taking the write lock
-    _start_write(session)
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        session.rollback()
-        raise problems.user_exists(username)
-    user = User(username=username, display_name=display_name or username,
-                password_hash=password_hash, role=role, scope=list(scope))
-    session.add(user)
-    _audit(session, actor, "user.create", {"username": username, "role": role,
-                                           "scope": list(scope)})
-    session.commit()
+    end_read(session)
+    with write_transaction(session):
+        if session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise problems.user_exists(username)
+        user = User(username=username, display_name=display_name or username,
+                    password_hash=password_hash, role=role, scope=list(scope))
+        session.add(user)
+        _audit(session, actor, "user.create", {"username": username, "role": role,
+                                               "scope": list(scope)})
     return user
 
 
@@ -83,7 +82,8 @@ def set_password(session: Session, user: User, password: str, *, actor: str = "s
     browser that changed it)."""
     _check_password(password)
     password_hash = hash_password(password)
-    _start_write(session)
+    end_read(session)
+    begin_write(session)  # ``end_all`` commits it
     user.password_hash = password_hash
     _audit(session, actor, "user.password", {"username": user.username})
     web_sessions.end_all(session, user, keep=keep_session)  # commits with the new hash
@@ -99,8 +99,10 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if not verify_password(user.password_hash, password):
         return None
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-        session.commit()
+        password_hash = hash_password(password)
+        end_read(session)
+        with write_transaction(session):
+            user.password_hash = password_hash
     return user
 
 
@@ -121,16 +123,16 @@ def create_app_user(session: Session, name: str, forms: Iterable[str], actor: st
         raise problems.bad_app_user_name()
     form_ids = _clean_forms(forms)
     area = access.scope_codes(scope)
-    _start_write(session)
-    _check_forms_exist(session, form_ids)
-    if _active_by_name(session, name) is not None:
-        session.rollback()
-        raise problems.app_user_exists(name)
-    app_user = AppUser(name=name, token=secrets.token_urlsafe(48), forms=form_ids, scope=area,
-                       created_by=actor)
-    session.add(app_user)
-    _audit(session, actor, "app_user.create", {"name": name, "forms": form_ids, "scope": area})
-    session.commit()
+    end_read(session)
+    with write_transaction(session):
+        _check_forms_exist(session, form_ids)
+        if _active_by_name(session, name) is not None:
+            raise problems.app_user_exists(name)
+        app_user = AppUser(name=name, token=secrets.token_urlsafe(48), forms=form_ids,
+                           scope=area, created_by=actor)
+        session.add(app_user)
+        _audit(session, actor, "app_user.create", {"name": name, "forms": form_ids,
+                                                   "scope": area})
     return app_user
 
 
@@ -139,9 +141,10 @@ def set_app_user_forms(session: Session, app_user: AppUser, forms: Iterable[str]
     """Give an active app user other forms (xmlFormIds; empty means every open form). Its
     phone's form list changes at its next refresh; the key stays the same."""
     form_ids = _clean_forms(forms)
-    _start_write(session)
-    _check_forms_exist(session, form_ids)
-    return _change_app_user(session, app_user, "forms", form_ids, actor)
+    end_read(session)
+    with write_transaction(session):
+        _check_forms_exist(session, form_ids)
+        return _change_app_user(session, app_user, "forms", form_ids, actor)
 
 
 def set_app_user_scope(session: Session, app_user: AppUser, scope: Iterable[str],
@@ -149,35 +152,33 @@ def set_app_user_scope(session: Session, app_user: AppUser, scope: Iterable[str]
     """Give an active app user another area (geo codes; empty means everywhere). Its next
     upload, form list and media download follow it; the key stays the same."""
     area = access.scope_codes(scope)
-    _start_write(session)
-    return _change_app_user(session, app_user, "scope", area, actor)
+    end_read(session)
+    with write_transaction(session):
+        return _change_app_user(session, app_user, "scope", area, actor)
 
 
 def _change_app_user(session: Session, app_user: AppUser, field: str, value: list[str],
                      actor: str) -> AppUser:
-    """Set an active app user's ``forms`` or ``scope`` in the write begun, audited
-    (``app_user.<field>``, before and after), and commit."""
+    """Set an active app user's ``forms`` or ``scope`` in the caller's write transaction,
+    audited (``app_user.<field>``, before and after)."""
     if app_user.revoked_at is not None:
-        session.rollback()
         raise problems.not_found(f"An active app user named '{app_user.name}'")
     before = list(getattr(app_user, field))
     setattr(app_user, field, value)
     _audit(session, actor, f"app_user.{field}", {"name": app_user.name, "before": before,
                                                  "after": value})
-    session.commit()
     return app_user
 
 
 def revoke_app_user(session: Session, name: str, actor: str) -> AppUser:
     """Revoke the active app user called ``name``: its key stops working at once."""
-    _start_write(session)
-    app_user = _active_by_name(session, name)
-    if app_user is None:
-        session.rollback()
-        raise problems.not_found(f"An active app user named '{name}'")
-    app_user.revoked_at = utcnow()
-    _audit(session, actor, "app_user.revoke", {"name": name})
-    session.commit()
+    end_read(session)
+    with write_transaction(session):
+        app_user = _active_by_name(session, name)
+        if app_user is None:
+            raise problems.not_found(f"An active app user named '{name}'")
+        app_user.revoked_at = utcnow()
+        _audit(session, actor, "app_user.revoke", {"name": name})
     return app_user
 
 
@@ -270,13 +271,6 @@ def masked(token: str) -> str:
     return token[:4] + "…" if token else ""
 
 
-def _start_write(session: Session) -> None:
-    """End any read transaction first, so SQLite takes the write lock up front."""
-    if session.in_transaction():
-        session.commit()
-    begin_write(session)
-
-
 def _clean_forms(forms: Iterable[str]) -> list[str]:
     return sorted({f.strip() for f in forms if f.strip()})
 
@@ -286,7 +280,6 @@ def _check_forms_exist(session: Session, form_ids: list[str]) -> None:
     known = set(session.scalars(select(Form.xml_form_id).where(Form.xml_form_id.in_(form_ids))))
     unknown = [f for f in form_ids if f not in known]
     if unknown:
-        session.rollback()
         raise problems.forms_not_found(unknown)
 
 

@@ -243,15 +243,28 @@ def writer_for(engine: Engine) -> Writer:
 @contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
     """The block as one write transaction: begun as a writer (``begin_write``), committed when
-    the block ends, rolled back if anything in it raises. The session may have read already
-    (SQLAlchemy's own ``session.begin()`` refuses a session that has)."""
-    begin_write(session)
+    the block ends, rolled back if anything in it (or the commit) raises. The session may have read already
+    (SQLAlchemy's own ``session.begin()`` refuses a session that has): to write on a fresh
+    snapshot, ``end_read`` first. Raising in the block (a ``Problem`` refusing the change) is how
+    a unit of work gives up: nothing of it is kept."""
     try:
+        begin_write(session)
         yield session
+        session.commit()
     except BaseException:
         session.rollback()
         raise
-    session.commit()
+
+
+def end_read(session: Session) -> None:
+    """End the session's read, if one is open: the next statement sees what others committed
+    since, no snapshot is held meanwhile, and a write begun next (``write_transaction``) takes
+    SQLite's write lock up front instead of upgrading a snapshot another writer has moved past.
+    Ended with COMMIT, which writes nothing after a read and keeps what the session loaded
+    (``expire_on_commit`` is off; a rollback would expire it all). Call it only where nothing
+    is pending: whatever is, is committed with it."""
+    if session.in_transaction():
+        session.commit()
 
 
 def begin_write(session: Session) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import caches, form_checks, problems, xform
-from .db import begin_write
+from .db import end_read, write_transaction
 from .models import FORM_STATES, AuditEvent, Form, FormMedia, FormVersion
 
 # Every way an XForm points at a media file: attached CSV/XML instances, images, audio, video.
@@ -220,10 +220,10 @@ def publish(
     try:
         return _publish(session, built, xlsx, media, actor)
     except IntegrityError:
-        # Another admin published this form at the same moment: answer as if we came second.
-        session.rollback()
+        # Another admin published this form at the same moment (the write transaction rolled
+        # back): answer as if we came second.
         existing = _existing_version(session, built)
-        session.rollback()
+        end_read(session)
         if existing is None:
             raise
         if existing.md5 == built.md5:
@@ -246,14 +246,20 @@ def _existing_version(session: Session, built: BuiltForm) -> FormVersion | None:
 
 def _publish(session: Session, built: BuiltForm, xlsx: bytes | None, media: dict[str, bytes],
              actor: str | None) -> Published:
-    begin_write(session)
-    existing = _existing_version(session, built)
+    with write_transaction(session):
+        existing = _existing_version(session, built)
+        if existing is None:
+            version = _add_version(session, built, xlsx, media, actor)
+        elif existing.md5 != built.md5:
+            raise problems.form_version_exists(built.form_id, built.version)
     if existing is not None:
-        same = existing.md5 == built.md5
-        session.rollback()
-        if same:
-            return Published(existing, new=False)
-        raise problems.form_version_exists(built.form_id, built.version)
+        return Published(existing, new=False)
+    caches.clear_all()  # a new version: what this process kept is read afresh
+    return Published(version, new=True)
+
+
+def _add_version(session: Session, built: BuiltForm, xlsx: bytes | None,
+                 media: dict[str, bytes], actor: str | None) -> FormVersion:
     form = session.scalar(select(Form).where(Form.xml_form_id == built.form_id))
     if form is None:
         form = Form(xml_form_id=built.form_id, title=built.title, state="open")
@@ -285,9 +291,7 @@ def _publish(session: Session, built: BuiltForm, xlsx: bytes | None, media: dict
                  "media": sorted(set(built.media) & set(media)),
                  "media_missing": sorted(set(built.media) - set(media))},
     ))
-    session.commit()
-    caches.clear_all()  # a new version: what this process kept is read afresh
-    return Published(version, new=True)
+    return version
 
 
 def fillable_version(session: Session, xml_form_id: str) -> FormVersion:
@@ -307,17 +311,15 @@ def set_state(session: Session, xml_form_id: str, state: str, actor: str | None)
     """Open, close for new downloads (``closing``) or close a form for submissions."""
     if state not in FORM_STATES:
         raise problems.bad_form_state(state)
-    begin_write(session)
-    form = session.scalar(select(Form).where(Form.xml_form_id == xml_form_id))
-    if form is None:
-        session.rollback()
-        raise problems.unknown_form(xml_form_id)
-    previous = form.state
-    form.state = state
-    session.add(AuditEvent(actor=actor or "system", action="form.state", form_id=form.id,
-                           from_state=previous, to_state=state,
-                           details={"xml_form_id": xml_form_id}))
-    session.commit()
+    with write_transaction(session):
+        form = session.scalar(select(Form).where(Form.xml_form_id == xml_form_id))
+        if form is None:
+            raise problems.unknown_form(xml_form_id)
+        previous = form.state
+        form.state = state
+        session.add(AuditEvent(actor=actor or "system", action="form.state", form_id=form.id,
+                               from_state=previous, to_state=state,
+                               details={"xml_form_id": xml_form_id}))
     return form
 
 

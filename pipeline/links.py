@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from . import problems
 from . import scope as scoping
+from .db import end_read, write_transaction
 from .domain import places
 from .models import Form, FormLink, utcnow
 
@@ -47,8 +48,9 @@ def create(session: Session, xml_form_id: str, *, by: str, scope: Iterable[str] 
                     upazila=upazila or None, workshop_date=workshop_date,
                     expires_at=expires_at, once_per_device=once_per_device, created_by=by,
                     window_count=0)
-    session.add(link)
-    session.commit()
+    end_read(session)
+    with write_transaction(session):
+        session.add(link)
     return link
 
 
@@ -64,8 +66,9 @@ def revoke(session: Session, token_or_id: str) -> FormLink:
     if link is None:
         raise problems.not_found(f"Form link '{token_or_id}'")
     if link.revoked_at is None:
-        link.revoked_at = utcnow()
-        session.commit()
+        end_read(session)
+        with write_transaction(session):
+            link.revoked_at = utcnow()
     return link
 
 
@@ -132,22 +135,22 @@ def take_turn(session: Session, link: FormLink, per_hour: int) -> None:
     window is full. One UPDATE, so two workers never both take the last turn."""
     now = utcnow()
     start = now - WINDOW
-    fresh = session.execute(
-        update(FormLink).where(FormLink.id == link.id,
-                               (FormLink.window_start.is_(None)) | (FormLink.window_start <= start))
-        .values(window_start=now, window_count=1)
-        .execution_options(synchronize_session=False)).rowcount
-    if not fresh:
+    end_read(session)
+    with write_transaction(session):
         taken = session.execute(
-            update(FormLink).where(FormLink.id == link.id, FormLink.window_count < per_hour)
-            .values(window_count=FormLink.window_count + 1)
+            update(FormLink).where(FormLink.id == link.id, (FormLink.window_start.is_(None))
+                                   | (FormLink.window_start <= start))
+            .values(window_start=now, window_count=1)
             .execution_options(synchronize_session=False)).rowcount
         if not taken:
-            session.rollback()
-            started = session.scalar(select(FormLink.window_start).where(FormLink.id == link.id))
-            wait = (_aware(started) + WINDOW - now).total_seconds() if started else 60
-            raise problems.link_busy(max(1, int(wait)))
-    session.commit()
+            taken = session.execute(
+                update(FormLink).where(FormLink.id == link.id, FormLink.window_count < per_hour)
+                .values(window_count=FormLink.window_count + 1)
+                .execution_options(synchronize_session=False)).rowcount
+    if not taken:
+        started = session.scalar(select(FormLink.window_start).where(FormLink.id == link.id))
+        wait = (_aware(started) + WINDOW - now).total_seconds() if started else 60
+        raise problems.link_busy(max(1, int(wait)))
 
 
 def _find(session: Session, token_or_id: str) -> FormLink | None:
