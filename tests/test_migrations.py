@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from alembic import command
@@ -45,13 +44,12 @@ def test_edits_are_found_by_the_instance_they_replace_through_an_index(database_
     assert any("ix_submissions_deprecated_id" in line for line in plan), plan
 
 
-_MIGRATE_AT = """
-import sys, time
+_MIGRATE_TOGETHER = """
+import sys
 from pipeline.db import make_engine, upgrade
 engine = make_engine(sys.argv[1])
-start = float(sys.argv[2])
-while time.time() < start:  # every process starts migrating at the same instant
-    time.sleep(0.001)
+print("ready", flush=True)
+sys.stdin.readline()  # the go: every process starts migrating at the same instant
 upgrade(engine)
 """
 
@@ -71,11 +69,16 @@ def _fresh_database_url(backend: str, request, tmp_path) -> str:
 def test_processes_starting_together_on_a_fresh_database_all_start(backend, request, tmp_path):
     """The workers of a first ``gunicorn`` start all migrate at once: they take turns."""
     url = _fresh_database_url(backend, request, tmp_path)
-    start = time.time() + 3
     root = Path(__file__).resolve().parent.parent
-    processes = [subprocess.Popen([sys.executable, "-c", _MIGRATE_AT, url, str(start)], cwd=root,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    processes = [subprocess.Popen([sys.executable, "-c", _MIGRATE_TOGETHER, url], cwd=root,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
                  for _ in range(4)]
+    for process in processes:  # a barrier: all have started and wait for the go
+        assert process.stdout.readline() == "ready\n", process.communicate(timeout=60)[1][-2000:]
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
     for process in processes:
         _, err = process.communicate(timeout=120)
         assert process.returncode == 0, err[-2000:]
