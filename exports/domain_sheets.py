@@ -37,7 +37,7 @@ class Context:
     period: Period | None
     selections: dict[str, query.FormSelection] = field(default_factory=dict)
     written: list[WrittenTable] = field(default_factory=list)
-    as_of: date = field(default_factory=date.today)  # the export date: the tracker's "today"
+    as_of: date = field(default_factory=followups.today)  # the tracker's "today"
     _tracked: list[followups.Tracked] | None = None
 
     @property

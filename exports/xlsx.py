@@ -75,7 +75,7 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
                    as_of: date | None = None) -> WorkbookReport:
     """Write the workbook for ``scope`` (scope codes) and ``period`` in ``lang`` to ``out``
     (a path or a binary file-like object, so a web response can stream it). Follow-ups are
-    due or overdue as of ``as_of``: the export date in the area's country unless given."""
+    due or overdue as of ``as_of``: the tracker's today (``followups.today``) unless given."""
     if lang not in LANGUAGES:
         raise problems.bad_language(lang)
     if isinstance(period, str):
@@ -140,7 +140,7 @@ def build_workbook(session: Session, scope: list[str] | tuple[str, ...], period:
 
     context = domain_sheets.Context(session, workbook, formats, taken, lang, scope, period,
                                     selections={s.form_id: s for s in selections},
-                                    as_of=as_of or now.date())
+                                    as_of=as_of or followups.today(scopes.parse(list(scope))))
     domain_sheets.write_all(context)
     report.tables += context.written
     _write_summary(summary_sheet, workbook, formats, counter.frame(), selections, report,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from exports import words
 from exports.domain_sheets import PLAN_COLUMNS
 from exports.xlsx import build_workbook
+from pipeline.domain import followups
 from tests import webdata
 from tests.export_fixtures import SERVER
 from tests.webdata import KURIGRAM, RANGPUR
@@ -151,10 +152,10 @@ def test_a_districts_workbook_tracks_only_its_plans(db, plans):
 
 
 def test_the_workbook_and_the_plans_page_agree(client, db, plans, monkeypatch):
-    """Same data, same day: every plan's periods and statuses read the same on both."""
-    from sync_server.web import plans as page
-
-    monkeypatch.setattr(page, "today", lambda: AS_OF)
+    """Same data, same moment: every plan's periods and statuses read the same on both, on one
+    "today" (``followups.today``): at 20:00 UTC on 31 December it is already 1 January in
+    Dhaka, so the October plan's 2027 Q1 is due on both (UTC's date would not have it yet)."""
+    monkeypatch.setattr(followups, "now", lambda: datetime(2026, 12, 31, 20, 0, tzinfo=UTC))
     webdata.login(client, "admin")
     html = client.get("/plans").get_data(as_text=True)
     on_page = {}
@@ -164,14 +165,19 @@ def test_the_workbook_and_the_plans_page_agree(client, db, plans, monkeypatch):
         periods = re.findall(r'<li class="period-(\w+)">(?:<a [^>]*>)?([^<]+?)(?:</a>)? <span', row)
         overall = re.findall(r'badge status-(\w+)', row)[-1]
         on_page[key] = (overall, [(label, status) for status, label in periods])
+    assert on_page["plan-due"][1] == [("2026 Q4", "due"), ("2027 Q1", "due")]
+    book = io.BytesIO()
+    build_workbook(db, ["*"], None, "en", book, SERVER)  # no as_of: the tracker's today
     codes = {v: k for k, v in words.group("status", "en").items()}
     in_book = {}
-    for key, rows in by_plan(workbook(db, "en")[SHEET]).items():
+    for key, rows in by_plan(load_workbook(io.BytesIO(book.getvalue()))[SHEET]).items():
         overall = codes[rows[0]["plan_status"].value]
         periods = list(dict.fromkeys((label, codes[status]) for label, status, _ in
                                      schedule_of(rows) if label))
         in_book[key] = (overall, periods)
     assert on_page == in_book
-    assert len(on_page) == 3 and {v[0] for v in on_page.values()} == {"overdue", "due", "reported"}
+    assert len(on_page) == 3
+    assert {status for v in on_page.values() for _label, status in v[1]} == {
+        "overdue", "due", "reported"}
     dashboard = client.get("/dashboard").get_data(as_text=True)
     assert "1 plan overdue in Kurigram" in dashboard and "overdue in Rangpur" not in dashboard

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from pipeline import scope as scoping
 from pipeline.domain import followups
 from pipeline.domain.followups import Followup, Plan, PlanFollowups, bounds, covering, track
 from tests import webdata
@@ -48,6 +49,17 @@ def test_each_period_is_reported_due_or_overdue_on_the_plans_schedule():
     assert both.status == "due"
 
 
+def test_today_is_the_date_in_the_readers_country_not_utcs(monkeypatch):
+    """At 18:10 UTC on 31 December it is 00:10 on 1 January in Dhaka and 23:55 on 31
+    December in Kathmandu; UTC's date would be 31 December for both."""
+    monkeypatch.setattr(followups, "now", lambda: datetime(2026, 12, 31, 18, 10, tzinfo=UTC))
+    assert followups.today(scoping.parse([f"bd_district:{RANGPUR}"])) == date(2027, 1, 1)
+    assert followups.today(scoping.parse(["*"])) == date(2027, 1, 1)
+    assert followups.today(scoping.parse(["np_province:3"])) == date(2026, 12, 31)
+    monkeypatch.setattr(followups, "now", lambda: datetime(2026, 12, 31, 18, 20, tzinfo=UTC))
+    assert followups.today(scoping.parse(["np_province:3"])) == date(2027, 1, 1)
+
+
 @dataclass
 class Plans:
     rangpur: int
@@ -60,7 +72,7 @@ class Plans:
 def plans(world, db, blobs) -> Plans:
     """Rangpur: a plan followed up for last quarter (so now only due). Kurigram: a plan of
     400 days ago never followed up (overdue)."""
-    today = datetime.now(UTC).date()
+    today = followups.today()
     start, end = bounds(covering("quarterly", today))
     last_start, last_end = bounds(covering("quarterly", start - timedelta(days=1)))
     rangpur = webdata.add_plan(db, blobs, RANGPUR, "Rahima Begum", last_start.isoformat(),

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -206,6 +207,21 @@ def track(entry: PlanFollowups, today: date, year_start_month: int = 1,
             label = _next_label(label, period_type, year_start_month)
     periods.sort(key=lambda p: (p.end, PERIOD_TYPES.index(p.period_type)))
     return Tracked(entry, schedule, periods)
+
+
+def now() -> datetime:
+    """The current instant (tests move it)."""
+    return datetime.now(UTC)
+
+
+def today(scope: Scope | None = None) -> date:
+    """The tracker's "today", one for every reader of it (``/plans``, the dashboard's counts,
+    the workbook's Action plans sheet): the date on the clock of the reader's area's country
+    (Asia/Dhaka; Asia/Kathmandu for an area only in Nepal), as ``pipeline.domain.places.ZONES``
+    names them, not UTC's (six hours behind Dhaka: a period would turn overdue at 06:00)."""
+    countries = scope.countries if scope is not None else frozenset()
+    country = next((c for c in places.ZONES if c in countries), "bd")
+    return now().astimezone(ZoneInfo(places.ZONES[country])).date()
 
 
 def tracker(session: Session, today: date, scope: Scope | None = None,

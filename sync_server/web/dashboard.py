@@ -3,7 +3,7 @@ practices, innovation projects behind schedule; and the project registry with pr
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -98,7 +98,7 @@ def overview():
         counts.append((form, int(total), per))
     tallies = [t for t in ballots.tally(db, since=period.start, until=period.end, scope=scope)
                if t.results]
-    today = datetime.now(UTC).date()
+    today = followups.today(scope)
     behind = inspections.behind_schedule(db, today, scope=scope)
     shown = [(b, [reason_text(code, b.status, today) or sentence for code, sentence in b.reasons])
              for b in behind[:50]]

@@ -5,7 +5,6 @@ overdue; links to the plan's submission and to each follow-up."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, render_template, request
 
@@ -23,13 +22,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def today():
-    return datetime.now(UTC).date()
-
-
 def tracked(district: str | None = None) -> list[followups.Tracked]:
     """Every plan the reader may see (in ``district`` if given) on the tracker."""
-    return followups.tracker(get_session(), today(), scope=current_scope(),
+    scope = current_scope()
+    return followups.tracker(get_session(), followups.today(scope), scope=scope,
                              where={"district": district})
 
 
