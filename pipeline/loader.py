@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import problems, search, warehouse
-from .db import begin_write, is_transient, serialize_loads, write_transaction, writer_for
+from .db import Writer, begin_write, is_transient, serialize_loads, write_transaction, writer_for
 from .models import IS_PENDING, Attachment, AuditEvent, Form, Submission
 from .parse import ParsedSubmission, parse
 from .problems import Problem
@@ -240,13 +240,16 @@ def _prepare(session: Session, query: Any) -> Parsed:
 
 
 def load_pending(session: Session, *, up_to: int | None = None, limit: int | None = None,
-                 include_failed: bool = False, only: Any = None) -> Processed:
+                 include_failed: bool = False, only: Any = None,
+                 writer: Writer | None = None) -> Processed:
     """Load the submissions pending now (ids ``<= up_to`` when given; at most ``limit``; with
     ``include_failed``, failed ones again, after a form or code fix), oldest first, in batches
     of ``BATCH_SIZE``. Current versions are parsed outside the write turn and written with one
     insert per table; older versions of edited submissions, and every submission of a batch
     the database refused, load one by one, which flags what cannot load. ``only``: a condition
-    on ``Submission`` narrowing what is loaded (a pull retries the failed ones of its source)."""
+    on ``Submission`` narrowing what is loaded (a pull retries the failed ones of its source).
+    ``writer``: whose write turn each batch waits for (default: the engine's one ``Writer``);
+    whatever other processes do while a batch waits there is read again inside the turn."""
     total = Processed()
     newest_query = select(func.max(Submission.id)).where(_waiting(include_failed))
     newest = session.scalar(newest_query if only is None else newest_query.where(only))
@@ -254,7 +257,7 @@ def load_pending(session: Session, *, up_to: int | None = None, limit: int | Non
     if newest is None:
         return total
     up_to = newest if up_to is None else min(up_to, newest)
-    writer = writer_for(session.get_bind())
+    writer = writer or writer_for(session.get_bind())
     after = 0
     while limit is None or total.seen < limit:
         size = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit - total.seen)

@@ -7,7 +7,9 @@ upload even when the loader has not run; two loaders at once must never write a 
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -17,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipeline import loader, warehouse
-from pipeline.db import make_engine, session_factory, upgrade
+from pipeline.db import Writer, make_engine, session_factory, upgrade
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
 from sync_server import background_loader
@@ -102,10 +104,11 @@ def test_an_edit_and_its_original_pending_together_show_one_row(app, session):
     assert [tuple(r) for r in rows] == [("uuid:o1", 75, 1)]
 
 
-def test_what_changes_between_parsing_and_writing_is_read_again(app, session, monkeypatch):
-    """A batch is parsed before its write turn; meanwhile a reader loads one of it and a late
-    original moves another to its own root. The write skips the first and parses the second
-    again under its new key. (The other process's work is put exactly between the two steps.)"""
+def test_what_changes_between_parsing_and_writing_is_read_again(app, session):
+    """A batch is parsed before its write turn; while it waits for the turn a reader loads one
+    of it and a late original moves another to its own root. The write skips the first and
+    parses the second again under its new key. (The other process acts while the batch waits
+    for its turn: a writer whose turn lets it act first.)"""
     builders.publish(session, "site_check", version=V1)
     blobs = app.extensions["blobs"]
     for xml in (site_check(ANSWERS, instance_id="uuid:x1"),
@@ -116,23 +119,24 @@ def test_what_changes_between_parsing_and_writing_is_read_again(app, session, mo
     x1 = session.scalar(select(Submission.id).where(Submission.instance_id == "uuid:x1"))
     session.commit()
     engine = make_engine(app.config["DATABASE_URL"])
-    parse_first = loader._prepare
     meanwhile: list[int] = []
 
-    def prepare_then_another_process_acts(s: Session, query: Any) -> loader.Parsed:
-        prepared = parse_first(s, query)
-        if not meanwhile:
-            meanwhile.append(len(prepared.by_id))
-            with session_factory(engine)() as other:
-                loader.load_pending(other, up_to=x1)  # another reader's catch-up
-                accept(other, blobs, Incoming(site_check({"progress": "5"}, instance_id="uuid:e1")),
-                       load=False)
-        return prepared
+    class AnotherProcessActsFirst(Writer):
+        @contextlib.contextmanager
+        def turn(self) -> Iterator[None]:
+            if not meanwhile:  # the first batch, parsed and waiting for its turn
+                meanwhile.append(1)
+                with session_factory(engine)() as other:
+                    loader.load_pending(other, up_to=x1)  # another reader's catch-up
+                    accept(other, blobs,
+                           Incoming(site_check({"progress": "5"}, instance_id="uuid:e1")),
+                           load=False)
+            with super().turn():
+                yield
 
-    monkeypatch.setattr(loader, "_prepare", prepare_then_another_process_acts)
-    done = loader.load_pending(session)
+    done = loader.load_pending(session, writer=AnotherProcessActsFirst(session.get_bind()))
     engine.dispose()
-    assert meanwhile == [2]
+    assert meanwhile == [1]
     assert (done.ok, done.seen) == (1, 1)  # only e2: x1 was loaded, e1 came after the read
     main = warehouse.main_table(session.connection(), "site_check")
     photos = warehouse.repeat_tables(session.connection(), "site_check")["wh_site_check__photos"]
