@@ -14,21 +14,13 @@ from tests import webdata
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
-@pytest.fixture
-def people(db):
-    for username in ("sup_rangpur", "admin"):
-        role, scope = webdata.USERS[username]
-        accounts.create_user(db, username, webdata.PASSWORD, role, scope)
-    return db
-
-
 def test_pages_need_a_login(client):
     response = client.get("/forms/innovation_inspection/submissions?district=5585")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=/forms/innovation_inspection/")
 
 
-def test_login_then_logout(client, people):
+def test_login_then_logout(client, people, db):
     page = client.get("/login")
     assert page.status_code == 200 and 'name="csrf_token"' in page.get_data(as_text=True)
     assert page.headers["X-Frame-Options"] == "DENY"
@@ -39,8 +31,8 @@ def test_login_then_logout(client, people):
     assert response.status_code == 200
     cookie = client.get_cookie("session")
     assert cookie.http_only and cookie.same_site == "Lax"
-    user = people.scalar(select(User).where(User.username == "sup_rangpur"))
-    people.refresh(user)
+    user = db.scalar(select(User).where(User.username == "sup_rangpur"))
+    db.refresh(user)
     assert user.last_login_at is not None
     token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
@@ -127,7 +119,7 @@ def test_password_change_logs_out_other_sessions(app, people):
     webdata.login(other, "sup_rangpur", "a brand new secret")
 
 
-def test_language_switch_shows_bengali(client, people):
+def test_language_switch_shows_bengali(client, people, db):
     webdata.login(client, "sup_rangpur")
     assert "Dashboard" in client.get("/dashboard").get_data(as_text=True)
     token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
@@ -138,8 +130,8 @@ def test_language_switch_shows_bengali(client, people):
     assert '<html lang="bn">' in page
     assert "ড্যাশবোর্ড" in page
     # Remembered for the user, so the next login is in Bengali too.
-    user = people.scalar(select(User).where(User.username == "sup_rangpur"))
-    people.refresh(user)
+    user = db.scalar(select(User).where(User.username == "sup_rangpur"))
+    db.refresh(user)
     assert user.language == "bn"
 
 
