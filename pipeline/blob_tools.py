@@ -1,7 +1,8 @@
 """``sangjog blobs``: move attachments between stores and check that every one is there.
 
-Both walk the attachments the database refers to (distinct sha256 sums), so they are safe to run
-while phones upload: a blob is written before the row that names it, and never changed.
+Both walk the attachments the database refers to (distinct sha256 sums; the workbooks of
+scheduled exports too), so they are safe to run while phones upload: a blob is written before
+the row that names it, and never changed.
 ``migrate`` copies each blob the target lacks (or holds at another size), checking its sum, and
 can be stopped and run again: what is already copied is skipped.
 """
@@ -11,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
-from .models import Attachment
+from .models import Attachment, ScheduledExport
 from .storage import AnyStore, copy_blob
 
 
@@ -29,8 +30,9 @@ class Report:
 
 
 def referenced(session: Session) -> Iterator[str]:
-    """Every attachment's sha256, once, in a stable order."""
-    yield from session.scalars(select(Attachment.sha256).distinct().order_by(Attachment.sha256))
+    """Every attachment's sha256 and every scheduled workbook's, once, in a stable order."""
+    both = union(select(Attachment.sha256), select(ScheduledExport.sha256)).subquery()
+    yield from session.scalars(select(both.c.sha256).order_by(both.c.sha256))
 
 
 def migrate(session: Session, source: AnyStore, target: AnyStore,

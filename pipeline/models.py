@@ -281,7 +281,7 @@ class Source(Base):
     # showed it was alive; both empty when no pull runs. No foreign key: a plain claim.
     pull_run_id: Mapped[int | None] = mapped_column(Integer)
     pull_heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Who holds the claim: "host pid user" (runs.owner()), so a claim whose process is gone is
+    # Who holds the claim: "host pid user" (claims.owner()), so a claim whose process is gone is
     # taken over at once.
     pull_owner: Mapped[str | None] = mapped_column(String(300))
 
@@ -358,3 +358,41 @@ class FormLink(Base):
     window_count: Mapped[int] = mapped_column(Integer, default=0)
 
     form: Mapped[Form] = relationship()
+
+
+class ExportRun(Base):
+    """A scheduled export of one period in one language (``sangjog export schedule``): run once
+    however many servers' cron start it. The claim (``pipeline.claims``) is held while it runs;
+    ``status`` says how the last run ended (running | done | failed)."""
+
+    __tablename__ = "export_runs"
+    __table_args__ = (UniqueConstraint("period", "lang"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(100))  # e.g. 2026-11, or 2026-Q3+2083-84-Q1
+    lang: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    run_token: Mapped[str | None] = mapped_column(String(64))
+    heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    owner: Mapped[str | None] = mapped_column(String(300))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_by: Mapped[str | None] = mapped_column(String(300))
+    workbooks: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class ScheduledExport(Base):
+    """A workbook a scheduled export made, kept in the attachment store (``BLOB_STORE``) under
+    its sha256, so the Downloads page of every server lists and serves it."""
+
+    __tablename__ = "scheduled_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)  # sangjog-rangpur-5585-2026-Q3-en.xlsx
+    area: Mapped[str] = mapped_column(String(64), index=True)  # scope code: bd_district:5585
+    period: Mapped[str] = mapped_column(String(100))
+    lang: Mapped[str] = mapped_column(String(8))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -405,6 +405,12 @@ def pull_taken_over(name: str, minutes: int) -> Problem:
                    "pull took the source over; it stopped here.")
 
 
+def export_taken_over(period: str, minutes: int) -> Problem:
+    return Problem("export.taken_over", 409,
+                   f"This scheduled export of {period} went quiet for longer than {minutes} "
+                   "minutes (or was forced) and another run took it over; it stopped here.")
+
+
 def remote_form_mismatch(found: str, expected: str) -> Problem:
     return Problem("connector.form_mismatch", 409,
                    f"The remote submission is for form '{found}', but this source feeds form "

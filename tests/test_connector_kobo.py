@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from pipeline import forms, warehouse
+from pipeline import claims, forms, warehouse
 from pipeline.connectors import kobo, runs, xmlmap
 from pipeline.connectors.http import Secret
 from pipeline.db import make_engine, session_factory
@@ -564,7 +564,7 @@ def test_a_claim_whose_process_is_gone_is_taken_over_at_once(app, session, fake,
     add_visits(fake, 1)
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                            capture_output=True, text=True, check=True)
-    host, boot, _pid, _user = runs.owner().split(" ")  # this machine, since its last boot
+    host, boot, _pid, _user = claims.owner().split(" ")  # this machine, since its last boot
     _claimed_by(session, source, f"{host} {boot} {ended.stdout.strip()} alice")  # kill -9'd
     run = pull(app, session, source, waits)
     assert (run.status, run.new) == ("ok", 1)

@@ -71,17 +71,27 @@ def test_bad_input_is_a_clear_error_and_writes_no_file(app, session, runner, tmp
         assert "Traceback" not in result.output and not out.exists()
 
 
-def test_schedule_defaults_to_last_month_in_the_folder_the_web_lists(app, session, runner):
-    from sync_server.web.downloads import file_area
+def test_schedule_defaults_to_last_month_listed_from_the_attachment_store(app, session, runner,
+                                                                         tmp_path):
+    from sqlalchemy import select
+
+    from pipeline.models import ScheduledExport
 
     load_all(app, session)
     result = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08"])
     assert result.exit_code == 0, result.output
-    folder = Path(app.config["SANGJOG_DATA_DIR"]) / "exports"
-    names = sorted(p.name for p in folder.iterdir())
-    assert [file_area(n) for n in names] == [f"bd_district:{DINAJPUR}", "bd_district:3033"]
+    made = session.execute(select(ScheduledExport.name, ScheduledExport.area, ScheduledExport.sha256)
+                           .order_by(ScheduledExport.name)).all()
+    assert [(name, area) for name, area, _digest in made] == [
+        ("sangjog-dinajpur-5527-2026-08-en.xlsx", f"bd_district:{DINAJPUR}"),
+        ("sangjog-gazipur-3033-2026-08-en.xlsx", "bd_district:3033")]
+    blobs = app.extensions["blobs"]
+    (tmp_path / "got.xlsx").write_bytes(blobs.get(made[0].sha256))
+    keys = data_keys(tmp_path / "got.xlsx")
+    assert keys and set(keys) <= {"uuid:ex-d1", "uuid:ex-d2", "uuid:ex-d3"}
+    assert not (Path(app.config["SANGJOG_DATA_DIR"]) / "exports").exists()
     result = runner.invoke(cli, args=["export", "schedule"])
     assert result.exit_code == 0, result.output
     today = date.today()
     last = (today.replace(day=1).toordinal() - 1)
-    assert f"for {date.fromordinal(last):%Y-%m} in" in result.output
+    assert f"for {date.fromordinal(last):%Y-%m} in en" in result.output

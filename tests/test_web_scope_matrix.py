@@ -6,14 +6,13 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from pathlib import Path
 
 import openpyxl
 import pytest
 from sqlalchemy import func, select
 
 from pipeline import accounts
-from pipeline.models import AuditEvent
+from pipeline.models import AuditEvent, ScheduledExport
 from tests import webdata
 from tests.webdata import KURIGRAM, RANGPUR
 
@@ -32,12 +31,17 @@ VISIBLE = {
 REVIEWERS = {"admin", "sup_division", "sup_rangpur"}
 
 
-def test_every_role_sees_exactly_its_own_districts(app, world, db):
-    exports = Path(app.config["SANGJOG_DATA_DIR"]) / "exports"
-    exports.mkdir()
-    # As `sangjog export schedule` names them; Rangpur is a district and a division.
-    for slug in ("rangpur-5585", "kurigram-5549", "rangpur-55", "dhaka-30", "all"):
-        (exports / f"sangjog-{slug}-2026-Q3-en.xlsx").write_bytes(b"scheduled " + slug.encode())
+def test_every_role_sees_exactly_its_own_districts(app, world, db, blobs):
+    # As `sangjog export schedule` keeps them: in the attachment store, named by a row with the
+    # area each covers (Rangpur is a district and a division).
+    for slug, area in (("rangpur-5585", f"bd_district:{RANGPUR}"),
+                       ("kurigram-5549", f"bd_district:{KURIGRAM}"),
+                       ("rangpur-55", "bd_division:55"), ("dhaka-30", "bd_division:30"),
+                       ("all", "*")):
+        content = b"scheduled " + slug.encode()
+        db.add(ScheduledExport(name=f"sangjog-{slug}-2026-Q3-en.xlsx", area=area, period="2026-Q3",
+                               lang="en", sha256=blobs.put(content), size=len(content)))
+    db.commit()
     for username, visible in VISIBLE.items():
         client = webdata.login(app.test_client(), username)
         listing = client.get(LIST).get_data(as_text=True)
@@ -74,6 +78,7 @@ def test_every_role_sees_exactly_its_own_districts(app, world, db):
             assert (scheduled in downloads) == own, case
             fetched = client.get(f"/downloads/files/{scheduled}")
             assert fetched.status_code == (200 if own else 404), case
+            assert (fetched.data == f"scheduled {slug}".encode()) == own, case
             area = f"bd_district:{district}"
             export = client.get(f"/downloads/export?area={area}&period=2026-Q4&lang=en&format=xlsx")
             if not own:

@@ -3,33 +3,29 @@
 Counts are kept in memory and written at checkpoints: an ingest that is refused rolls its own
 transaction back, and must not take the run's counts with it.
 
-One pull per source at a time. ``start`` claims the source with one conditional UPDATE of
-``sources.pull_run_id``/``pull_heartbeat`` (atomic on SQLite and PostgreSQL, across processes):
+One pull per source at a time: ``start`` claims the source (``pipeline.claims`` on
+``sources.pull_run_id``/``pull_heartbeat``/``pull_owner``, atomic across processes and servers):
 a second pull of the same source is refused (``source.pull_running``) before it records
 anything. Every checkpoint refreshes the heartbeat; ``finish`` releases the claim. A claim whose
 heartbeat is older than ``CLAIM_TIMEOUT`` belongs to a pull that died (process killed, machine
-off) and is taken over; so is, at once, a claim whose owner (``owner()``: host, boot, process,
-user, kept in ``sources.pull_owner``) is on this machine and no longer runs (killed, or the
-machine rebooted since), and any claim when the admin says ``force``. The pull it belonged to,
-if it was only slow, finds out at its next checkpoint and stops (``source.pull_taken_over``)
-without moving the cursor.
+off) and is taken over; so is, at once, a claim whose owner is on this machine and no longer
+runs, and any claim when the admin says ``force``. The pull it belonged to, if it was only slow,
+finds out at its next checkpoint and stops (``source.pull_taken_over``) without moving the
+cursor.
 """
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pipeline import problems
+from pipeline import claims, problems
+from pipeline.claims import describe_owner
 from pipeline.db import begin_write, write_transaction
 from pipeline.models import PullRun, Source, utcnow
 from pipeline.problems import Problem
@@ -38,50 +34,7 @@ MAX_NOTES = 20  # error lines kept in a run's message; the count says how many t
 # A claim not refreshed for this long is taken over. Checkpoints come after every submission;
 # the longest quiet stretch is one submission's downloads with their retries.
 CLAIM_TIMEOUT = timedelta(minutes=15)
-
-
-def owner() -> str:
-    """Who is pulling: ``host boot-id pid user`` (the boot id tells a reboot apart)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid()) if hasattr(os, "getuid") else "?"
-    return f"{socket.gethostname()} {_boot_id()} {os.getpid()} {user}"
-
-
-def _boot_id() -> str:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:36] or "-"
-    except OSError:
-        return "-"
-
-
-def owner_gone(claimed_by: str | None) -> bool:
-    """True when the claim's owner is on this machine and no longer runs: its process has
-    ended, or the machine has rebooted since. Owners on other machines are never judged."""
-    parts = (claimed_by or "").split(" ")
-    if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[2].isdigit():
-        return False
-    host_boot = _boot_id()
-    if parts[1] != "-" and host_boot != "-" and parts[1] != host_boot:
-        return True  # rebooted since
-    pid = int(parts[2])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's
-        return False
-    return False
-
-
-def describe_owner(claimed_by: str | None) -> str:
-    parts = (claimed_by or "").split(" ")
-    if len(parts) != 4:
-        return ""
-    return f" by {parts[3]} on {parts[0]} (process {parts[2]})"
+PULL_CLAIM = claims.Claimable(Source, Source.pull_run_id, Source.pull_heartbeat, Source.pull_owner)
 
 
 def pull_running(name: str, since: datetime | None, claimed_by: str | None = None,
@@ -176,11 +129,7 @@ class Run:
             lines.append(f"... and {self.errors + self.failed - len(self.notes)} more")
         self.row.message = "\n".join(lines) or None
         if self.source is not None:
-            self.session.execute(
-                update(Source)
-                .where(Source.id == self.source.id, Source.pull_run_id == self.row.id)
-                .values(pull_run_id=None, pull_heartbeat=None, pull_owner=None)
-                .execution_options(synchronize_session=False))
+            claims.release(self.session, PULL_CLAIM, Source.id == self.source.id, self.row.id)
         self.session.commit()
         _forget_claim(self.session, self.source)
         return self.row
@@ -188,12 +137,7 @@ class Run:
     def _refresh_claim(self) -> bool:
         """Move the heartbeat on, if this run still holds its source."""
         assert self.source is not None
-        result = self.session.execute(
-            update(Source)
-            .where(Source.id == self.source.id, Source.pull_run_id == self.row.id)
-            .values(pull_heartbeat=utcnow())
-            .execution_options(synchronize_session=False))
-        return result.rowcount == 1
+        return claims.refresh(self.session, PULL_CLAIM, Source.id == self.source.id, self.row.id)
 
     def _write(self) -> None:
         row = self.row
@@ -237,34 +181,15 @@ def _forget_claim(session: Session, source: Source | None) -> None:
 
 
 def _claim(session: Session, source: Source, force: bool = False) -> None:
-    """Take the source in this (write) transaction, or raise ``source.pull_running``.
-
-    The UPDATE matches only a free claim, a stale one, or the very claim found held by a
-    process that is gone (or any, with ``force``), so of two pulls (any processes) only one
-    matches: SQLite writes one transaction at a time, PostgreSQL re-checks the condition on the
-    row after the other transaction committed.
-    """
-    now = utcnow()
-    holder = session.execute(select(Source.pull_run_id, Source.pull_heartbeat, Source.pull_owner)
-                             .where(Source.id == source.id)).first()
-    free = ((Source.pull_run_id.is_(None)) | (Source.pull_heartbeat.is_(None))
-            | (Source.pull_heartbeat < now - CLAIM_TIMEOUT))
-    if holder is not None and holder.pull_run_id is not None and (
-            force or owner_gone(holder.pull_owner)):
-        free = free | (Source.pull_run_id == holder.pull_run_id)
-    taken = session.execute(
-        update(Source)
-        .where(Source.id == source.id, free)
-        .values(pull_heartbeat=now, pull_run_id=None, pull_owner=owner())
-        .execution_options(synchronize_session=False))
-    if taken.rowcount == 1:
+    """Take the source in this (write) transaction (its run id is set once the run's row is
+    written, in the same transaction), or raise ``source.pull_running``."""
+    holder = claims.take(session, PULL_CLAIM, Source.id == source.id, None,
+                         timeout=CLAIM_TIMEOUT, force=force)
+    if holder is None:
         return
-    since = None
-    if holder is not None:
-        since = session.scalar(select(PullRun.started_at).where(PullRun.id == holder.pull_run_id))
-        since = since or holder.pull_heartbeat
-    raise pull_running(source.name, since, holder.pull_owner if holder else None,
-                       holder.pull_heartbeat if holder else None)
+    since = session.scalar(select(PullRun.started_at).where(PullRun.id == holder.pull_run_id))
+    raise pull_running(source.name, since or holder.pull_heartbeat, holder.pull_owner,
+                       holder.pull_heartbeat)
 
 
 class _Client(Protocol):

@@ -7,18 +7,15 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 from tqdm import tqdm
 
-from exports import geo, query
+from exports import geo, query, scheduled
 from exports.csvzip import write_zip
 from exports.period import Period
 from exports.xlsx import LANGUAGES, build_workbook
-from pipeline import loader, warehouse
-from pipeline.models import Form
-from pipeline.schema import table_name
+from pipeline import loader
 
-from ..db import get_session
+from ..db import get_blobs, get_session
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:5000"
 
@@ -156,47 +153,28 @@ def _caught_up_session():
     return get_session()
 
 
-def districts_with_data(session, period: Period) -> list[geo.Place]:
-    """Every district with at least one submission in the period, in code order."""
-    codes: set[str] = set()
-    start, end = period.bounds()
-    for form_id in session.scalars(select(Form.xml_form_id)):
-        main = warehouse.form_tables(session.connection(), form_id).get(table_name(form_id))
-        if main is not None and "district" in main.c:
-            stmt = (select(main.c.district).distinct()
-                    .where(main.c._submitted_at >= start, main.c._submitted_at < end))
-            codes.update(c for c in session.scalars(stmt) if c)
-    places = [geo.place("bd_district", c) or geo.place("np_district", c) for c in sorted(codes)]
-    return [p for p in places if p is not None]
-
-
 @command.command("schedule")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the workbooks, created if missing (default: DATA_DIR/exports, "
-                   "which the web Downloads page lists).")
+              help="Write the workbooks into this folder instead (created if missing), every "
+                   "time it runs: not listed on the Downloads page, not claimed.")
 @click.option("--period", default="last-month", show_default=True,
               help="The period to export; last-month and last-quarter are relative to today.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
 @click.option("--server-url", help="Base of the attachment links (default: SERVER_URL).")
+@click.option("--force", is_flag=True,
+              help="Export the period again even if it was already done, or take it over from a "
+                   "run that is still marked running.")
 @with_appcontext
-def schedule(out_dir: Path | None, period: str, lang: str, server_url: str | None) -> None:
-    """Write the workbook of every district with submissions in the period (for cron; see
-    docs/exports.md)."""
-    bangladesh = Period.parse(period)
-    # Nepal districts: last-quarter is Nepal's last fiscal quarter.
-    nepal = Period.parse(period, country="np")
-    out_dir = out_dir or Path(current_app.config["SANGJOG_DATA_DIR"]) / "exports"
-    session = _caught_up_session()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    places = [p for p in districts_with_data(session, bangladesh) if p.country == "bd"]
-    places += [p for p in districts_with_data(session, nepal) if p.country == "np"]
-    for place in places:
-        chosen = nepal if place.country == "np" else bangladesh
-        path = out_dir / f"sangjog-{geo.file_stem(place)}-{chosen.slug}-{lang}.xlsx"
-        tmp = path.with_suffix(".xlsx.part")  # a half-written file never looks finished
-        report = build_workbook(session, [geo.scope_code(place)], chosen, lang, tmp,
-                                _server_url(server_url))
-        tmp.replace(path)
-        click.echo(f"{path}: {sum(report.submissions.values())} submissions")
-    also = f" (Nepal: {nepal})" if nepal.text != bangladesh.text else ""
-    click.echo(f"{len(places)} district workbooks for {bangladesh}{also} in {out_dir}")
+def schedule(out_dir: Path | None, period: str, lang: str, server_url: str | None,
+             force: bool) -> None:
+    """Write the workbook of every district with submissions in the period into the attachment
+    store, where the Downloads page of every server lists it. Once per period and language:
+    safe to run from cron on every server (see docs/exports.md)."""
+    outcome = scheduled.run(get_session(), get_blobs(), period, lang, _server_url(server_url),
+                            force=force, out_dir=out_dir, echo=click.echo)
+    if outcome.skipped:
+        click.echo(outcome.skipped)
+        return
+    where = out_dir if out_dir is not None else "the Downloads page"
+    click.echo(f"{len(outcome.written)} district workbooks for {outcome.period} in "
+               f"{outcome.lang} in {where}")

@@ -54,19 +54,23 @@ def attachment(submission_id: int, name: str):
             return send_file(small, mimetype=kind, conditional=True)
     # Only pictures, sound and video open in the browser; anything else (HTML, SVG) downloads.
     inline = found.content_type.startswith(INLINE_TYPES) and found.content_type != "image/svg+xml"
-    # Object storage can hand the bytes out itself, for a short while (BLOB_DOWNLOAD_URL_SECONDS).
+    return send_blob(found.sha256, found.name, found.content_type, found.size, inline=inline)
+
+
+def send_blob(sha256: str, name: str, content_type: str, size: int, *, inline: bool):
+    """A stored file as a response: a short-lived address of the object store's own
+    (BLOB_DOWNLOAD_URL_SECONDS) when set, else streamed in chunks from the folder or the object
+    store, never whole in memory. Never stored in a cache (the page headers say no-store)."""
+    blobs = get_blobs()
     seconds = int(current_app.config.get("BLOB_DOWNLOAD_URL_SECONDS") or 0)
-    url = blobs.download_url(found.sha256, name=found.name, content_type=found.content_type,
+    url = blobs.download_url(sha256, name=name, content_type=content_type,
                              inline=inline, seconds=seconds) if seconds > 0 else None
     if url is not None:
         return redirect(url, code=302)
-    # Photos are submission data: never stored in a cache (the page headers say no-store).
-    # A file streams in chunks from the folder or the object store: never whole in memory.
-    source = blobs.path(found.sha256) if blobs.kind == "files" else blobs.open(found.sha256)
-    response = send_file(source, mimetype=found.content_type, as_attachment=not inline,
-                         download_name=found.name, conditional=blobs.kind == "files",
-                         etag=found.sha256)
+    source = blobs.path(sha256) if blobs.kind == "files" else blobs.open(sha256)
+    response = send_file(source, mimetype=content_type, as_attachment=not inline,
+                         download_name=name, conditional=blobs.kind == "files", etag=sha256)
     if blobs.kind != "files":
-        response.content_length = found.size
+        response.content_length = size
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,14 +1,14 @@
 """District offices' downloads: the workbook (or CSV zip) of an area and period they may see,
-built on request with a telling file name, and the scheduled workbooks already in
-``{data}/exports/`` for their areas."""
+built on request with a telling file name, and the workbooks ``sangjog export schedule`` made
+for their areas (kept in the attachment store, so every server lists and serves them)."""
 
 from __future__ import annotations
 
 import io
 import re
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, flash, render_template, request, send_file
@@ -17,15 +17,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from exports import geo, query
+from exports import geo, query, scheduled
 from exports.period import Period, current_quarter
 from pipeline import problems
 from pipeline import scope as scoping
 from pipeline.models import REVIEW_STATES, Form
 from pipeline.problems import Problem
 
-from ..db import get_session
+from ..db import get_blobs, get_session
 from . import current_scope, current_user, require
+from .attachments import send_blob
 from .dashboard import home_country
 from .i18n import LANGUAGES, locale, problem_text
 
@@ -51,25 +52,6 @@ def area_slug(code: str) -> str:
     level, _sep, value = code.partition(":")
     place = geo.place(level, value)
     return f"{slug(place.en)}-{place.code}" if place else slug(code)
-
-
-# File names start with the area's name and code: its length says which level it is.
-FILE_AREA = re.compile(r"^sangjog-([a-z0-9-]+?)-(\d{1,5})-")
-LEVEL_BY_LENGTH = {1: "np_province", 2: "bd_division", 3: "np_district", 4: "bd_district",
-                   5: "np_local_level"}
-
-
-def file_area(name: str) -> str | None:
-    """The scope code of the area a workbook's file name covers (``*`` for all), or None."""
-    if name.startswith("sangjog-all-"):
-        return "*"
-    found = FILE_AREA.match(name)
-    if found is None:
-        return None
-    name_slug, code = found.groups()
-    level = LEVEL_BY_LENGTH[len(code)]
-    place = geo.place(level, code)
-    return f"{level}:{code}" if place is not None and slug(place.en) == name_slug else None
 
 
 def may_see_area(scope: scoping.Scope, area: str | None) -> bool:
@@ -122,15 +104,11 @@ def file_name(area: str, period: Period, last: str, fmt: str) -> str:
     return f"sangjog-{area_slug(area)}-{period.slug}-{last}.{suffix}"
 
 
-def _scheduled() -> list[Path]:
-    """Workbooks in ``{data}/exports`` whose file name names one of the user's areas."""
-    folder = Path(current_app.config["SANGJOG_DATA_DIR"]) / "exports"
-    if not folder.is_dir():
-        return []
+def _visible() -> Callable[[str], bool]:
+    """Whether the user may see an area's scheduled workbook (``may_see_area``, as for building
+    one here)."""
     scope = current_scope()
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix in (".xlsx", ".zip")
-             and may_see_area(scope, file_area(p.name))]
-    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:100]
+    return lambda area: may_see_area(scope, area)
 
 
 @bp.route("/downloads")
@@ -139,7 +117,8 @@ def page(status: int = 200, chosen: Any = None):
     forms = list(get_session().scalars(select(Form).order_by(Form.title)))
     return render_template("downloads.html", areas=area_choices(), formats=FORMATS, forms=forms,
                            langs=LANGS, period=current_quarter(country=home_country()),
-                           nepal="np" in current_scope().countries, scheduled=_scheduled(),
+                           nepal="np" in current_scope().countries,
+                           scheduled=scheduled.listed(get_session(), _visible()),
                            workshops=_workshops(), lang=locale(), chosen=chosen or MultiDict(),
                            review_states=REVIEW_STATES, date_bases=_date_bases(),
                            last_downloads=_last_downloads()), status
@@ -261,7 +240,8 @@ def _export():
 @bp.route("/downloads/files/<name>")
 @require()
 def scheduled_file(name: str):
-    for path in _scheduled():
-        if path.name == name:
-            return send_file(path, as_attachment=True, download_name=path.name)
-    raise problems.not_found("That file")
+    """A scheduled workbook of the user's areas; any other reads as a file that does not exist."""
+    made = scheduled.find(get_session(), name, _visible())
+    if made is None or not get_blobs().exists(made.sha256):
+        raise problems.not_found("That file")
+    return send_blob(made.sha256, made.name, scheduled.XLSX, made.size, inline=False)

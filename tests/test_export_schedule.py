@@ -1,0 +1,190 @@
+"""``sangjog export schedule`` runs once per period and language, however many servers' cron
+start it: the claim (taken, refused, done, forced, taken over) and where the workbooks go.
+
+The districts and the workbook builder are stand-ins here (what is built is
+tests/test_export_cli.py's); what is counted is how often each workbook is built and listed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from exports import geo, scheduled
+from pipeline import claims
+from pipeline.models import ExportRun, ScheduledExport, utcnow
+from pipeline.problems import Problem
+from sync_server.cli import cli
+
+PLACES = [geo.place("bd_district", "5527"), geo.place("bd_district", "3033")]
+NAMES = ["sangjog-dinajpur-5527-2026-08-en.xlsx", "sangjog-gazipur-3033-2026-08-en.xlsx"]
+
+
+class Builder:
+    """Stands in for ``build_workbook``: counts the workbooks built, and can act mid-run."""
+
+    def __init__(self) -> None:
+        self.built: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.during = None
+
+    def __call__(self, session, scope, period, lang, out, server_url):
+        with self.lock:
+            self.built[out.name] += 1
+        out.write_bytes(f"{scope} {period} {lang} {self.built[out.name]}".encode())
+        if self.during is not None:
+            self.during()
+        return type("Report", (), {"submissions": {"x": 1}})()
+
+
+@pytest.fixture
+def builder(monkeypatch) -> Builder:
+    made = Builder()
+    monkeypatch.setattr(scheduled, "build_workbook", made)
+    monkeypatch.setattr(scheduled, "districts_with_data", lambda _session, _period: PLACES)
+    return made
+
+
+def listed(session) -> dict[str, str]:
+    session.rollback()
+    return dict(session.execute(select(ScheduledExport.name, ScheduledExport.sha256)).all())
+
+
+def test_two_runs_started_together_build_each_workbook_once(app, builder, monkeypatch):
+    """Cron starts the same run on two servers at the same moment: one does the work, the other
+    says so and does nothing (threads released together into the claim)."""
+    together = threading.Barrier(2, timeout=30)
+    claim = scheduled._claim
+
+    def at_once(*args, **kwargs):
+        together.wait()
+        return claim(*args, **kwargs)
+
+    monkeypatch.setattr(scheduled, "_claim", at_once)
+    outcomes, failures = [], []
+
+    def one_server() -> None:
+        with app.app_context():
+            session = app.extensions["sessions"]()
+            try:
+                outcomes.append(scheduled.run(session, app.extensions["blobs"], "2026-08", "en",
+                                              "http://x"))
+            except BaseException as exc:  # shown below
+                failures.append(exc)
+            finally:
+                session.close()
+
+    threads = [threading.Thread(target=one_server) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failures, failures
+    assert sorted(builder.built.items()) == [(name, 1) for name in NAMES]
+    worked = [o for o in outcomes if not o.skipped]
+    idle = [o for o in outcomes if o.skipped]
+    assert len(worked) == 1 and len(idle) == 1
+    assert sorted(name for name, _rows in worked[0].written) == NAMES and not idle[0].written
+    assert "2026-08 in en is already being exported" in idle[0].skipped or \
+        "2026-08 in en was already exported" in idle[0].skipped
+    with app.app_context():
+        session = app.extensions["sessions"]()
+        assert sorted(listed(session)) == NAMES
+        run = session.scalar(select(ExportRun))
+        assert (run.status, run.workbooks, run.run_token) == ("done", 2, None)
+        session.close()
+
+
+def test_a_done_period_is_not_redone_unless_forced(app, session, runner, builder):
+    first = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08"])
+    assert first.exit_code == 0, first.output
+    assert "2 district workbooks for 2026-08 in en in the Downloads page" in first.output
+    before = listed(session)
+    again = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08"])
+    assert again.exit_code == 0, again.output
+    assert "2026-08 in en was already exported at " in again.output
+    assert "(2 workbooks); nothing to do. --force exports it again." in again.output
+    assert sum(builder.built.values()) == 2 and listed(session) == before
+    # Another language is another run.
+    other = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08", "--lang", "bn"])
+    assert other.exit_code == 0 and sum(builder.built.values()) == 4, other.output
+    forced = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert [builder.built[name] for name in NAMES] == [2, 2]
+    after = listed(session)
+    assert set(after) == set(before) | {n.replace("-en.", "-bn.") for n in NAMES}
+    assert all(after[n] != before[n] for n in NAMES)  # the new workbooks replace the old
+    assert session.scalar(select(func.count()).select_from(ExportRun)) == 2
+
+
+def _held(session, owner: str, heartbeat_age: timedelta) -> None:
+    session.add(ExportRun(period="2026-08", lang="en", status="running", run_token="other",
+                          owner=owner, heartbeat=utcnow() - heartbeat_age,
+                          started_at=utcnow() - timedelta(minutes=7), workbooks=0))
+    session.commit()
+
+
+def test_a_live_run_elsewhere_is_left_alone_and_force_takes_it(app, session, runner, builder):
+    _held(session, "other-server - 4242 sangjog", timedelta(seconds=5))
+    result = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08"])
+    assert result.exit_code == 0, result.output
+    assert ("2026-08 in en is already being exported by sangjog on other-server (process 4242)"
+            in result.output)
+    assert "If that run is gone, --force takes it over." in result.output
+    assert not builder.built and not listed(session)
+    forced = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert sorted(listed(session)) == NAMES
+
+
+def test_a_run_that_went_quiet_or_whose_process_is_gone_is_taken_over(app, session, runner,
+                                                                      builder):
+    import subprocess
+    import sys
+
+    _held(session, "other-server - 4242 sangjog", scheduled.CLAIM_TIMEOUT + timedelta(seconds=1))
+    result = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08"])
+    assert result.exit_code == 0 and sorted(listed(session)) == NAMES, result.output
+    session.execute(update(ExportRun).values(status="running", run_token="other"))
+    session.commit()
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    host, boot, _pid, _user = claims.owner().split(" ")  # this machine, since its last boot
+    session.execute(update(ExportRun).values(
+        heartbeat=utcnow(), owner=f"{host} {boot} {ended.stdout.strip()} sangjog"))
+    session.commit()
+    result = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08"])
+    assert result.exit_code == 0 and "2 district workbooks" in result.output, result.output
+    assert sum(builder.built.values()) == 4
+
+
+def test_a_slow_run_taken_over_stops_and_lists_nothing_more(app, session, builder):
+    def taken_over() -> None:  # another server forced the run while this one built
+        with app.app_context():
+            other = app.extensions["sessions"]()
+            other.execute(update(ExportRun).values(run_token="forced", heartbeat=utcnow()))
+            other.commit()
+            other.close()
+
+    builder.during = taken_over
+    with pytest.raises(Problem) as stopped:
+        scheduled.run(session, app.extensions["blobs"], "2026-08", "en", "http://x")
+    assert stopped.value.code == "export.taken_over"
+    assert not listed(session)
+    run = session.scalar(select(ExportRun))
+    assert (run.run_token, run.status) == ("forced", "running")  # the new holder's, untouched
+
+
+def test_out_writes_a_folder_every_time_and_lists_nothing(app, session, runner, builder,
+                                                          tmp_path):
+    for _ in range(2):
+        result = runner.invoke(cli, args=["export", "schedule", "--period", "2026-08",
+                                          "--out", str(tmp_path / "out")])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == NAMES
+    assert sum(builder.built.values()) == 4
+    assert not listed(session) and session.scalar(select(func.count()).select_from(ExportRun)) == 0
