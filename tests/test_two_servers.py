@@ -5,13 +5,16 @@ Each ``sangjog serve`` has its own data folder and loader; they share ``DATABASE
 to both; then one server is killed with -9 while more arrive. Every acknowledged submission is
 stored exactly once, loaded into the warehouse exactly once, its photo is in the bucket, and a
 web login made on one server is valid on the other. Both start together on an empty database:
-migrations run once.
+migrations run once. ``sangjog export schedule`` started on both at once builds each
+workbook once, and the Downloads page of the other server lists and serves it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -25,7 +28,7 @@ from pipeline.domain import tables
 from pipeline.models import Attachment, Submission
 from pipeline.storage import S3BlobStore
 from tests.collect import encode_multipart, publish_site_visit, submission_xml
-from tests.live_server import LiveServer, post_submission
+from tests.live_server import ROOT, SERVE, LiveServer, post_submission
 
 pytestmark = pytest.mark.slow
 
@@ -128,7 +131,48 @@ def test_two_servers_share_one_database_and_bucket(backend, database_url, s3_ser
         there = web.get(f"http://127.0.0.1:{other.port}/admin/forms", timeout=10,
                         allow_redirects=False)
         assert there.status_code == 200 and "site_visit" in there.text
+
+        # Cron starts the scheduled export on both servers: one builds, both list it.
+        with session_factory(engine)() as session:
+            inspection(session, store)
+        cron = [subprocess.Popen([sys.executable, "-c", SERVE, "export", "schedule", "--period",
+                                  "2026-08"], cwd=ROOT, env=server.env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+                for server in (survivor, other)]
+        said = [job.communicate(timeout=120)[0] for job in cron]
+        assert [job.returncode for job in cron] == [0, 0], said
+        built = [out for out in said if "1 district workbooks for 2026-08 in en" in out]
+        idle = [out for out in said if "nothing to do" in out]
+        assert len(built) == 1 and len(idle) == 1, said
+        name = "sangjog-dinajpur-5527-2026-08-en.xlsx"
+        for server in (survivor, other):
+            listed = web.get(f"http://127.0.0.1:{server.port}/downloads", timeout=10)
+            assert name in listed.text
+            got = web.get(f"http://127.0.0.1:{server.port}/downloads/files/{name}", timeout=30)
+            assert got.status_code == 200 and got.content[:2] == b"PK"
     finally:
         for server in servers:
             server.stop()
         engine.dispose()
+
+
+def inspection(session, store) -> None:
+    """One inspection in Dinajpur in August 2026 (the real form, filled by ODK's engine)."""
+    from datetime import UTC, datetime
+
+    from pipeline import forms
+    from pipeline.ingest import Incoming, accept
+    from tests import formtools
+    from tests.export_fixtures import DINAJPUR, engine_xml, vary
+
+    form_id = "innovation_inspection"
+    forms.publish(session, formtools.built_forms()[form_id],
+                  (formtools.XLSFORMS / f"{form_id}.xlsx").read_bytes(),
+                  formtools.static_media(form_id), "test")
+    xml = vary(engine_xml(form_id), "uuid:two-inspection", division="55", district=DINAJPUR,
+               upazila="552710")
+    outcome = accept(session, store, Incoming(xml, files={"signature.png": b"png", "desk.jpg": b"jpg"},
+                                              submitter="phone",
+                                              received_at=datetime(2026, 8, 10, tzinfo=UTC)))
+    assert outcome.submission.parse_status == "ok", outcome.submission.parse_error
+    session.commit()
