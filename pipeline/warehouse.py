@@ -20,6 +20,7 @@ from .parse import ParsedSubmission
 from .schema import TEXT, FormSchema, schema_for, table_name
 from .warehouse_tables import (  # re-exported: readers and writers import them from here
     MAIN_METADATA,
+    PROJECT_CODE,
     REPEAT_METADATA,
     SQL_TYPES,
     UTCDateTime,
@@ -141,6 +142,15 @@ def _rows(meta: SubmissionMeta, parsed: ParsedSubmission) -> dict[str, list[dict
     return out
 
 
+def _derive(conn: Connection, main: Table, rows: list[dict[str, Any]]) -> None:
+    """Columns worked out from a main row and other data, set on the rows before they are
+    written: the registry project an inspection of a project not in the list counts for."""
+    if PROJECT_CODE in main.c:
+        from .domain.inspections import match_projects  # the domain reads the warehouse
+
+        match_projects(conn, rows)
+
+
 def _delete_current(conn: Connection, schema: FormSchema, tables: dict[str, Table],
                     key: str) -> None:
     """Remove the rows of ``key``'s previous version, repeats included. ``tables`` are the
@@ -164,7 +174,9 @@ def write(conn: Connection, meta: SubmissionMeta, parsed: ParsedSubmission) -> N
     the new ones come in. Call inside the caller's transaction."""
     tables = ensure_tables(conn, parsed.schema)
     _delete_current(conn, parsed.schema, tables, meta.key)
-    for name, rows in _rows(meta, parsed).items():
+    built = _rows(meta, parsed)
+    _derive(conn, tables[parsed.schema.main.name], built[parsed.schema.main.name])
+    for name, rows in built.items():
         if rows:
             table = tables[name]
             conn.execute(table.insert(), _coerce(rows, _text_columns(table, parsed.schema)))
@@ -186,10 +198,16 @@ def write_many(conn: Connection, batch: list[tuple[SubmissionMeta, ParsedSubmiss
         for name, table in own[schema.md5].items():
             tables[name] = table
             text_columns[(schema.md5, name)] = _text_columns(table, schema)
-    for meta, parsed in batch:
+    built = [(meta, parsed, _rows(meta, parsed)) for meta, parsed in batch]
+    mains: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for _, parsed, rows in built:
+        mains[parsed.schema.main.name] += rows[parsed.schema.main.name]
+    for name, rows in mains.items():
+        _derive(conn, tables[name], rows)
+    for meta, parsed, built_rows in built:
         if replace:
             _delete_current(conn, parsed.schema, own[parsed.schema.md5], meta.key)
-        for name, rows in _rows(meta, parsed).items():
+        for name, rows in built_rows.items():
             for row in _coerce(rows, text_columns[(parsed.schema.md5, name)]):
                 grouped[(name, tuple(row))].append(row)
             if name == parsed.schema.main.name:
@@ -260,7 +278,7 @@ def update_attachments(conn: Connection, submission_id: int) -> int:
 
 
 __all__ = [
-    "MAIN_METADATA", "REPEAT_METADATA", "SQL_TYPES", "SubmissionMeta", "UTCDateTime",
+    "MAIN_METADATA", "PROJECT_CODE", "REPEAT_METADATA", "SQL_TYPES", "SubmissionMeta", "UTCDateTime",
     "add_missing_indexes", "drop_form_tables", "ensure_tables", "forget", "form_tables", "kind_of", "main_table",
     "repeat_tables", "set_review_state", "tables_for", "update_attachments", "wanted_columns",
     "widen", "write", "write_many",

@@ -69,6 +69,10 @@ MAIN_METADATA: dict[str, str] = {
     "_source": TEXT, "_instance_name": TEXT,
 }
 REPEAT_METADATA: dict[str, str] = {"_key": TEXT, "_parent_key": TEXT, "_submission_id": INTEGER}
+# On the main table of a form that asks whether its project was in the list (``project_listed``):
+# for an inspection answering no, the registry project it counts for, matched when its row is
+# written and again when the registry changes (``pipeline.domain.inspections.match_projects``).
+PROJECT_CODE = "_project_code"
 
 
 # ---- column kinds -------------------------------------------------------------------------
@@ -104,6 +108,8 @@ def wanted_columns(schemas: Iterable[FormSchema]) -> dict[str, dict[str, str]]:
             for field in spec.columns:
                 for name, kind in field.sql_columns():
                     cols[name] = widen(cols[name], kind) if name in cols else kind
+            if spec.parent is None and "project_listed" in cols:
+                cols.setdefault(PROJECT_CODE, TEXT)
     return tables
 
 
@@ -161,6 +167,11 @@ def _main_indexes(table: Table, dialect: str) -> None:
               c._submission_id.desc())
     if "project_listed" in c:  # the few inspections of projects not in the list
         Index(_index_name(table.name, "project_listed"), c.project_listed)
+    if PROJECT_CODE in c:  # ... and the registry project each counts for, newest first
+        matched = c[PROJECT_CODE].is_not(None)
+        Index(_index_name(table.name, "project_code"), c[PROJECT_CODE], newest(date),
+              newest(c._submitted_at), c._submission_id.desc(),
+              postgresql_where=matched, sqlite_where=matched)
 
 
 def add_missing_indexes(conn: Connection) -> list[str]:

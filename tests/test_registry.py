@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 
 from pipeline.access import EVERYWHERE
 from pipeline.domain import inspections
@@ -271,3 +272,93 @@ def test_candidates_follow_scope_and_review(session, blobs):
     set_review(session, [stray.id], "rejected", "Duplicate", "supervisor")
     assert inspections.candidates(session) == []
     assert session.scalar(select(func.count()).select_from(InnovationProject)) == 0
+
+
+def _stored_codes(session):
+    """Each inspection's stored registry project (``_project_code``) by submission id."""
+    from pipeline import warehouse
+
+    session.commit()
+    main = warehouse.main_table(session.connection(), "innovation_inspection")
+    found = dict(session.execute(select(main.c._submission_id, main.c._project_code)).all())
+    session.commit()
+    return found
+
+
+def test_a_matched_inspection_keeps_its_project_on_its_row_through_registry_changes_and_edits(session, blobs):
+    """Matched when loaded, again when the registry gains or renames a project, again on an
+    edit and a rebuild: the registry reads the stored code, never matching in Python."""
+    from pipeline.rebuild import rebuild
+
+    builders.publish(session, "innovation_inspection")
+    import_projects(session, (HEADER + "KUS-1,Rural power,,,4050,,,,\n").encode())
+    by_title = inspect_new_project(session, blobs, "rural  POWER.", "2026-01-10", 20)
+    by_code = inspect_new_project(session, blobs, "whatever", "2026-01-11", 30, code="KUS-2")
+    listed = inspect_project(session, blobs, "KUS-1", "2026-01-12", 25)
+    elsewhere = inspect_new_project(session, blobs, "Rural power", "2026-01-13", 35,
+                                    district="5527", upazila="552710")
+    assert _stored_codes(session) == {by_title.id: "KUS-1", by_code.id: None, listed.id: None,
+                                      elsewhere.id: None}
+    [one] = inspections.registry(session)
+    assert (one.code, one.inspections, one.progress) == ("KUS-1", 2, 25)
+
+    # A project added later, and one renamed: the inspections already stored follow.
+    import_projects(session, (HEADER + "KUS-1,Rural electricity,,,4050,,,,\n"
+                              "KUS-2,Mobile court,,,4050,,,,\n"
+                              "DNJ-1,Rural Power,,,5527,,,,\n").encode())
+    assert _stored_codes(session) == {by_title.id: None, by_code.id: "KUS-2", listed.id: None,
+                                      elsewhere.id: "DNJ-1"}
+    statuses = {s.code: s for s in inspections.registry(session)}
+    assert {c: (s.inspections, s.progress) for c, s in statuses.items()} == {
+        "DNJ-1": (1, 35), "KUS-1": (1, 25), "KUS-2": (1, 30)}
+    assert [c.name for c in inspections.candidates(session)] == ["rural POWER."]
+
+    # An edit names another project: its new row is matched again.
+    edit = inspect_new_project(session, blobs, "Mobile Court", "2026-01-10", 22)
+    session.commit()
+    moved = builders.submit(session, builders.submission("innovation_inspection", {
+        "division": "40", "district": "4050", "upazila": "405079", "project": "",
+        "inspector_name": "Farhana Yasmin", "inspector_role": "adc", "visit_date": "2026-01-10",
+        "stage": "pilot_running", "progress": 22, "project_listed": "no",
+        "new_project_name": "Rural electricity"}, deprecated_id=edit.instance_id),
+        blobs=blobs).submission
+    assert _stored_codes(session)[moved.id] == "KUS-1"
+
+    # A rebuild writes the same codes again.
+    before = _stored_codes(session)
+    rebuild(session, "innovation_inspection")
+    assert _stored_codes(session) == before
+
+    # What the registry counts is what is stored (the dashboard reads the column's index).
+    from pipeline import warehouse
+
+    main = warehouse.main_table(session.connection(), "innovation_inspection")
+    session.execute(main.update().where(main.c._submission_id == by_code.id)
+                    .values(_project_code="DNJ-1"))
+    session.commit()
+    statuses = {s.code: s for s in inspections.registry(session)}
+    assert (statuses["DNJ-1"].inspections, statuses["KUS-2"].inspections) == (2, 0)
+
+
+def test_the_migration_fills_the_stored_project_of_inspections_already_loaded(session, blobs):
+    from alembic import command
+
+    from pipeline import warehouse_tables
+    from pipeline.db import alembic_config
+
+    builders.publish(session, "innovation_inspection")
+    import_projects(session, (HEADER + "KUS-1,Rural power,,,4050,,,,\n").encode())
+    matched = inspect_new_project(session, blobs, "Rural power", "2026-01-10", 20)
+    session.commit()
+    engine = session.get_bind()
+    config = alembic_config(engine)
+    command.downgrade(config, "0015")
+    warehouse_tables.forget(engine)
+    main = warehouse_tables.form_tables(session.connection(), "innovation_inspection")
+    assert "_project_code" not in main["wh_innovation_inspection"].c
+    session.commit()
+    command.upgrade(config, "head")
+    warehouse_tables.forget(engine)
+    assert _stored_codes(session) == {matched.id: "KUS-1"}
+    indexes = {ix["name"]: ix for ix in sa_inspect(engine).get_indexes("wh_innovation_inspection")}
+    assert indexes["ix_wh_innovation_inspection_project_code"]["column_names"][0] == "_project_code"

@@ -12,6 +12,12 @@ instead (``new_project_name``, ``new_project_code``, ``new_project_office``,
 ``new_project_code``, or, without a code, the project of its district whose English or Bengali
 title is its name (case, spacing and punctuation aside). Until there is one it is a *candidate*
 (``candidates``) that an admin adds to the registry in one step (``add_candidate``).
+
+The project such an inspection counts for is kept on its warehouse row (``_project_code``, an
+indexed column): matched when the row is written (``match_projects``, called by
+``pipeline.warehouse`` on every load, edit and rebuild) and matched again whenever the registry
+changes (``rematch``: a registry import, a candidate added), so the dashboard reads it from an
+index instead of matching every such inspection.
 """
 
 from __future__ import annotations
@@ -22,19 +28,32 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, or_, select, true
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    func,
+    inspect,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from .. import problems
-from ..db import write_transaction
-from ..models import AuditEvent, InnovationProject, Submission
+from ..db import serialize_loads, write_transaction
+from ..models import AuditEvent, Form, InnovationProject, Submission
+from ..schema import table_name
 from ..scope import Scope
+from ..warehouse_tables import PROJECT_CODE, form_tables
 from . import places, tables
 from .ballots import normalise_name
 from .projects import CATEGORIES, CODE, import_projects, list_projects
 
 __all__ = ["import_projects", "registry", "behind_schedule", "project_history",
-           "unregistered_inspections", "candidates", "add_candidate"]
+           "unregistered_inspections", "candidates", "add_candidate", "match_projects", "rematch"]
 
 FORM_ID = "innovation_inspection"
 TCV_FIELDS = ("time_before", "time_after", "cost_before", "cost_after", "visits_before",
@@ -42,7 +61,6 @@ TCV_FIELDS = ("time_before", "time_after", "cost_before", "cost_after", "visits_
 # A project at or past this progress is complete: it cannot fall behind.
 COMPLETE = 100.0
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
-_CHUNK_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -101,8 +119,8 @@ def registry(
     Per project the database gives the two newest standing inspections (an indexed ``LIMIT 2``
     each, all in one statement) and, when ``counted``, how many there are (one grouped count):
     all a status needs, so neither time nor memory grows with the inspections read (a dashboard
-    at a million). Inspections of projects that were not in the list (few) are matched one by
-    one, as the registry's rules say.
+    at a million). The same is asked of the inspections of projects that were not in the list,
+    by the registry project each was matched to (``_project_code``, its own index).
     """
     projects = [
         p for p in list_projects(session, division, district, upazila)
@@ -114,20 +132,17 @@ def registry(
     if main is not None and codes and "project" in main.c:
         listed = (or_(main.c.project_listed.is_(None), main.c.project_listed != "no")
                   if "project_listed" in main.c else true())
-        for row in _newest_two(session, main, sorted(codes), listed):
-            _see(seen, row["project"], row)
-        if counted:
-            for code, n in session.execute(
-                    _standing(main, listed, main.c.project.in_(sorted(codes)))
-                    .with_only_columns(main.c.project, func.count()).group_by(main.c.project)):
-                seen.setdefault(code, _Seen()).count += n
-        if "project_listed" in main.c:
-            counts_for = _Matcher(list_projects(session))
-            for row in _rows(session, _standing(main, main.c.project_listed == "no")):
-                code = counts_for.code(row)
-                if code in codes:
-                    seen.setdefault(code, _Seen()).count += 1
-                    _see(seen, code, row)
+        ways = [(main.c.project, listed)]
+        if PROJECT_CODE in main.c:  # matched inspections of projects not in the list
+            ways.append((main.c[PROJECT_CODE], true()))
+        for column, where in ways:
+            for row in _newest_two(session, main, column, sorted(codes), where):
+                _see(seen, row[column.name], row)
+            if counted:
+                for code, n in session.execute(
+                        _standing(main, where, column.in_(sorted(codes)))
+                        .with_only_columns(column, func.count()).group_by(column)):
+                    seen.setdefault(code, _Seen()).count += n
     statuses = summarise(projects, [i for e in seen.values() for _, i in e.last_two])
     return [replace(s, inspections=seen[s.code].count, last_inspected=seen[s.code].last_visit)
             if s.code in seen else s for s in statuses]
@@ -155,7 +170,7 @@ def _see(seen: dict[str, _Seen], code: str, row: dict[str, Any]) -> None:
         heapq.heapreplace(entry.last_two, (order, _inspection(row)))
 
 
-_WANTED = ("project", "visit_date", "progress", "stage", "on_plan", "recommendation",
+_WANTED = ("project", PROJECT_CODE, "visit_date", "progress", "stage", "on_plan", "recommendation",
            "inspector_name", "inspector_role", *TCV_FIELDS, "_key", "_submission_id",
            "_submitted_at", "district")
 
@@ -169,13 +184,13 @@ def _standing(main: Table, *where: Any) -> Select[Any]:
             .where(subs.c.current.is_(True), subs.c.review_state != "rejected", *where))
 
 
-def _newest_two(session: Session, main: Table, codes: list[str],
-                listed: Any) -> Iterator[dict[str, Any]]:
-    """The two newest standing listed inspections of each project (``_order``, newest first):
-    one statement, compiled once and run per project, each run a walk down the main table's
-    project index that stops after two rows (a union of them all took longer to plan)."""
+def _newest_two(session: Session, main: Table, column: Any, codes: list[str],
+                where: Any) -> Iterator[dict[str, Any]]:
+    """The two newest standing inspections of each project by ``column`` (``_order``, newest
+    first): one statement, compiled once and run per project, each run a walk down the column's
+    index that stops after two rows (a union of them all took longer to plan)."""
     visit = main.c.visit_date if "visit_date" in main.c else main.c._submitted_at
-    stmt = (_standing(main, main.c.project == bindparam("code"), listed)
+    stmt = (_standing(main, column == bindparam("code"), where)
             .order_by(visit.desc().nulls_last(), main.c._submitted_at.desc().nulls_last(),
                       main.c._submission_id.desc())
             .limit(2))
@@ -184,11 +199,55 @@ def _newest_two(session: Session, main: Table, codes: list[str],
         yield from (dict(row) for row in conn.execute(stmt, {"code": code}).mappings())
 
 
-def _rows(session: Session, stmt: Any) -> Iterator[dict[str, Any]]:
-    result = session.connection().execute(stmt.execution_options(yield_per=_CHUNK_ROWS))
-    for rows in result.partitions():
-        for row in rows:
-            yield dict(row._mapping)
+def match_projects(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Set ``_project_code`` on inspection rows about to be written: for one of a project not in
+    the list, the registry project it counts for (None until there is one); None for the rest.
+    The registry is read only when a row needs it."""
+    unlisted = [r for r in rows if str(r.get("project_listed") or "") == "no"]
+    for row in rows:
+        row[PROJECT_CODE] = None
+    if unlisted:
+        counts_for = _registry_matcher(conn)
+        for row in unlisted:
+            row[PROJECT_CODE] = counts_for.code(row)
+
+
+def rematch(session: Session) -> int:
+    """Match every inspection of a project not in the list again with the registry as it is now
+    (after it changed: an import, a candidate added), in the caller's write transaction. It
+    takes the loaders' turn first, so a batch they matched with the old registry is either
+    committed and matched again here, or waits and reads the new registry. Returns the rows
+    changed."""
+    serialize_loads(session)
+    conn = session.connection()
+    counts_for = _registry_matcher(conn)
+    names = set(inspect(conn).get_table_names())
+    changed = 0
+    for form_id in conn.scalars(select(Form.xml_form_id)).all():
+        if table_name(form_id) not in names:
+            continue
+        main = form_tables(conn, form_id)[table_name(form_id)]
+        if PROJECT_CODE not in main.c:
+            continue
+        column = main.c[PROJECT_CODE]
+        found = conn.execute(
+            select(main.c._submission_id, column, *(main.c[c] for c in _MATCHED_BY if c in main.c))
+            .where(main.c.project_listed == "no")).mappings().all()
+        moves = [{"id": r["_submission_id"], "code": code} for r in found
+                 if (code := counts_for.code(dict(r))) != r[PROJECT_CODE]]
+        if moves:
+            conn.execute(update(main).where(main.c._submission_id == bindparam("id"))
+                         .values({PROJECT_CODE: bindparam("code")}), moves)
+        changed += len(moves)
+    return changed
+
+
+_MATCHED_BY = ("project_listed", "project", "new_project_code", "new_project_name", "district")
+
+
+def _registry_matcher(conn: Connection) -> _Matcher:
+    return _Matcher(conn.execute(select(InnovationProject.code, InnovationProject.district,
+                                        InnovationProject.title_en, InnovationProject.title_bn)))
 
 
 def project_history(session: Session, code: str) -> list[Inspection]:
@@ -305,6 +364,8 @@ def add_candidate(session: Session, submission_id: int, actor: str,
         session.add(AuditEvent(actor=actor, action="projects.add_candidate",
                                details={"code": code, "submission_id": submission_id,
                                         "name": chosen.name}))
+        session.flush()
+        rematch(session)
     return project
 
 

@@ -68,6 +68,11 @@ def import_projects(session: Session, source: str | Path | bytes, actor: str = "
         session.add(AuditEvent(actor=actor, action="projects.import",
                                details={"created": created, "updated": updated,
                                         "unchanged": unchanged}))
+        if created or updated:  # inspections of projects not in the list may count for others now
+            from .inspections import rematch  # which imports this module
+
+            session.flush()
+            rematch(session)
     return ImportResult(created, updated, unchanged)
 
 
