@@ -4,6 +4,7 @@ and phone width, in English and Bengali; screenshots in the test's tmp folder.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -28,6 +29,22 @@ def phone(browser: Browser) -> Iterator[Page]:
 def in_bengali(page: Page) -> None:
     page.get_by_role("button", name="বাংলা").click()
     expect(page.locator("html")).to_have_attribute("lang", "bn")
+
+
+@contextmanager
+def _signed_in(browser: Browser, server: str, username: str, lang: str,
+               viewport: dict[str, int]) -> Iterator[Page]:
+    """A page in a window of its own at this size, logged in as ``username``, in ``lang``."""
+    context = browser.new_context(viewport=viewport)
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        log_in(page, server, username)
+        if lang == "bn":
+            in_bengali(page)
+        yield page
+    finally:
+        context.close()
 
 
 def _inside_the_screen(page: Page, width: int) -> None:
@@ -75,14 +92,8 @@ def failed(db, blobs, world) -> int:
                                                 ("bn", PHONE)])
 def test_supervisor_opens_and_retries_a_failed_submission(server, browser, failed, tmp_path,
                                                           lang, viewport):
-    context = browser.new_context(viewport=viewport)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
     name = f"{lang}-{viewport['width']}"
-    try:
-        log_in(page, server, "sup_rangpur")
-        if lang == "bn":
-            in_bengali(page)
+    with _signed_in(browser, server, "sup_rangpur", lang, viewport) as page:
         page.goto(f"{server}/admin/health")
         shot(page, tmp_path / "screens", f"health-{name}")
         rows = page.locator("#failed tbody tr")
@@ -99,8 +110,6 @@ def test_supervisor_opens_and_retries_a_failed_submission(server, browser, faile
         page.keyboard.press("Enter")
         expect(page.locator(".flash-error")).to_contain_text("is not in form")
         shot(page, tmp_path / "screens", f"retried-{name}")
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize(("lang", "viewport"), [("en", LAPTOP), ("bn", LAPTOP), ("en", PHONE),
@@ -111,14 +120,8 @@ def test_admin_gives_areas_with_the_searchable_picker(server, browser, world, db
     division and tick it whole; the new user gets exactly those two areas."""
     from pipeline.models import User
 
-    context = browser.new_context(viewport=viewport)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
     name = f"{lang}-{viewport['width']}"
-    try:
-        log_in(page, server, "admin")
-        if lang == "bn":
-            in_bengali(page)
+    with _signed_in(browser, server, "admin", lang, viewport) as page:
         page.goto(f"{server}/admin/users")
         form = page.locator("#new-user")
         picker = form.locator(".areapicker")
@@ -147,8 +150,6 @@ def test_admin_gives_areas_with_the_searchable_picker(server, browser, world, db
         db.rollback()
         user = db.query(User).filter_by(username=f"officer-{name}").one()
         assert sorted(user.scope) == ["bd_district:5549", "bd_division:55"]
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize(("lang", "viewport"), [("en", LAPTOP), ("bn", PHONE)])
@@ -160,13 +161,7 @@ def test_a_nepal_local_level_is_found_and_given(server, browser, world, db, tmp_
     from pipeline.models import User
 
     name = geo.place("np_local_level", "10101").name(lang)
-    context = browser.new_context(viewport=viewport)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    try:
-        log_in(page, server, "admin")
-        if lang == "bn":
-            in_bengali(page)
+    with _signed_in(browser, server, "admin", lang, viewport) as page:
         page.goto(f"{server}/admin/users")
         form = page.locator("#new-user")
         form.locator("input[name=username]").fill(f"palika-{lang}")
@@ -183,5 +178,3 @@ def test_a_nepal_local_level_is_found_and_given(server, browser, world, db, tmp_
         db.rollback()
         assert db.query(User).filter_by(username=f"palika-{lang}").one().scope == [
             "np_local_level:10101"]
-    finally:
-        context.close()
