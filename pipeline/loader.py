@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import problems, search, warehouse
-from .db import Writer, begin_write, is_transient, serialize_loads, write_transaction, writer_for
+from .db import Writer, end_read, is_transient, serialize_loads, write_transaction, writer_for
 from .models import IS_PENDING, Attachment, AuditEvent, Form, Submission
 from .parse import ParsedSubmission, parse
 from .problems import Problem
@@ -51,10 +51,8 @@ def _load_one(session: Session, submission_id: int) -> bool:
         try:
             return _load(session, submission_id)
         except Problem as problem:
-            session.rollback()
             _flag(session, submission_id, problem.code, problem.message)
         except SQLAlchemyError as exc:
-            session.rollback()
             # Another process may have created the same table or column a moment ago, the
             # tables were changed by hand, or one made here went with the rollback: look at
             # them afresh and try again once.
@@ -66,7 +64,6 @@ def _load_one(session: Session, submission_id: int) -> bool:
             log.exception("writing submission %s to the warehouse failed", submission_id)
             _flag(session, submission_id, WRITE_FAILED, f"The warehouse refused the rows: {exc}")
         except Exception as exc:  # a defect must not turn a stored submission into a 500
-            session.rollback()
             if is_transient(exc):  # the driver's own error (BEGIN IMMEDIATE, COPY)
                 warehouse.forget(session.get_bind())
                 raise
@@ -77,24 +74,23 @@ def _load_one(session: Session, submission_id: int) -> bool:
 
 
 def _load(session: Session, submission_id: int) -> bool:
-    begin_write(session)
-    serialize_loads(session)
-    found = session.execute(
-        select(Submission, Form.xml_form_id).join(Form, Form.id == Submission.form_id)
-        .where(Submission.id == submission_id)
-        .execution_options(populate_existing=True)).first()
-    if found is None:
-        session.rollback()
-        return False
-    sub, form_xml_id = found
-    schema = schema_for(session, form_xml_id, sub.form_version)
-    parsed = parse(schema, sub.xml, key=sub.root_id)
-    if sub.current:
-        warehouse.write(session.connection(), submission_meta(session, sub), parsed)
-    else:
-        _show_chain(session, sub, form_xml_id)
-    sub.parse_status, sub.parse_error_code, sub.parse_error = "ok", None, None
-    session.commit()
+    """One submission in a write transaction of its own; whatever raises rolls it back."""
+    with write_transaction(session):
+        serialize_loads(session)
+        found = session.execute(
+            select(Submission, Form.xml_form_id).join(Form, Form.id == Submission.form_id)
+            .where(Submission.id == submission_id)
+            .execution_options(populate_existing=True)).first()
+        if found is None:
+            return False
+        sub, form_xml_id = found
+        schema = schema_for(session, form_xml_id, sub.form_version)
+        parsed = parse(schema, sub.xml, key=sub.root_id)
+        if sub.current:
+            warehouse.write(session.connection(), submission_meta(session, sub), parsed)
+        else:
+            _show_chain(session, sub, form_xml_id)
+        sub.parse_status, sub.parse_error_code, sub.parse_error = "ok", None, None
     return True
 
 
@@ -146,13 +142,11 @@ def submission_meta(session: Session, sub: Submission) -> warehouse.SubmissionMe
 def _flag(session: Session, submission_id: int, code: str, message: str) -> None:
     """Record why a submission did not load; a failure here is logged, never raised."""
     try:
-        begin_write(session)
-        session.execute(
-            update(Submission).where(Submission.id == submission_id)
-            .values(parse_status="failed", parse_error_code=code, parse_error=message[:4000]))
-        session.commit()
+        with write_transaction(session):
+            session.execute(
+                update(Submission).where(Submission.id == submission_id)
+                .values(parse_status="failed", parse_error_code=code, parse_error=message[:4000]))
     except SQLAlchemyError:
-        session.rollback()
         log.exception("could not flag submission %s as failed", submission_id)
 
 
@@ -235,7 +229,7 @@ def _prepare(session: Session, query: Any) -> Parsed:
         except Exception:  # a defect: the write turn parses it again and flags it
             continue
         prepared.by_id[row.id] = (row.root_id, result)
-    session.rollback()  # end the read
+    end_read(session)
     return prepared
 
 
@@ -253,7 +247,7 @@ def load_pending(session: Session, *, up_to: int | None = None, limit: int | Non
     total = Processed()
     newest_query = select(func.max(Submission.id)).where(_waiting(include_failed))
     newest = session.scalar(newest_query if only is None else newest_query.where(only))
-    session.rollback()  # end the read: each batch writes in a transaction of its own
+    end_read(session)  # each batch writes in a transaction of its own
     if newest is None:
         return total
     up_to = newest if up_to is None else min(up_to, newest)
@@ -282,14 +276,14 @@ def retry(session: Session, ids: Sequence[int], *, actor: str | None = None) -> 
     if not ids:
         return Processed()
     if actor is not None:
-        begin_write(session)
-        for sub_id, form_id, instance_id, status in session.execute(
-                select(Submission.id, Submission.form_id, Submission.instance_id,
-                       Submission.parse_status).where(Submission.id.in_(ids))).all():
-            session.add(AuditEvent(actor=actor, action="submission.retry", submission_id=sub_id,
-                                   form_id=form_id, from_state=None, to_state=None,
-                                   details={"instance_id": instance_id, "was": status}))
-        session.commit()
+        with write_transaction(session):
+            for sub_id, form_id, instance_id, status in session.execute(
+                    select(Submission.id, Submission.form_id, Submission.instance_id,
+                           Submission.parse_status).where(Submission.id.in_(ids))).all():
+                session.add(AuditEvent(actor=actor, action="submission.retry",
+                                       submission_id=sub_id, form_id=form_id, from_state=None,
+                                       to_state=None,
+                                       details={"instance_id": instance_id, "was": status}))
     return load_pending(session, include_failed=True, only=Submission.id.in_(ids))
 
 
@@ -308,17 +302,20 @@ def dismiss(session: Session, instance_id: str, actor: str = "system") -> None:
 
 
 def _write_batch(session: Session, query: Any, prepared: Parsed) -> Processed:
-    begin_write(session)
-    serialize_loads(session)  # then read: what is pending is only known once it is our turn
-    rows = session.execute(query).all()
-    current = [r for r in rows if r.current]
-    older = [r.id for r in rows if not r.current]
+    """The batch in one write transaction; when the database refuses it, each of its
+    submissions again, one by one (``_load_one``, which flags what cannot load)."""
+    rows: Sequence[Any] | None = None
     result = Processed()
     try:
-        result = _load_batch(session, current, prepared)
-        session.commit()
+        with write_transaction(session):
+            serialize_loads(session)  # then read: what is pending is only known once it is our turn
+            rows = session.execute(query).all()
+            current = [r for r in rows if r.current]
+            result = _load_batch(session, current, prepared)
+        older = [r.id for r in rows if not r.current]
     except Exception as exc:  # SQLAlchemy's errors, and the driver's own from COPY on PostgreSQL
-        session.rollback()
+        if rows is None:
+            raise  # the turn or the read failed: no submission of the batch was tried
         warehouse.forget(session.get_bind())  # a table it made may be gone with the rollback
         if is_transient(exc):
             raise  # not the rows' fault: they stay pending (``_load_one``)

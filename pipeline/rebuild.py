@@ -16,7 +16,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from . import loader, warehouse
-from .db import write_transaction
+from .db import end_read, write_transaction
 from .models import Form, FormVersion, Submission
 from .problems import unknown_form
 from .schema import FormSchema, schema_for
@@ -48,7 +48,7 @@ def rebuild(session: Session, form_xml_id: str | None = None, batch_size: int = 
     forms = session.execute(query).all()
     if form_xml_id and not forms:
         raise unknown_form(form_xml_id)
-    session.rollback()
+    end_read(session)
     return [_rebuild_form(session, pk, xml_id, batch_size, on_progress) for pk, xml_id in forms]
 
 

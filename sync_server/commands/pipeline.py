@@ -32,8 +32,7 @@ def command() -> None:
 def rebuild(form_id: str | None, batch_size: int) -> None:
     """Drop and recreate the warehouse tables from the raw store."""
     session = get_session()
-    total = rebuilding.count_current(session, form_id)
-    session.rollback()
+    total = rebuilding.count_current(session, form_id)  # the rebuild ends this read
     with tqdm(total=total, unit="sub", disable=None) as bar:
         results = rebuilding.rebuild(session, form_id, batch_size, on_progress=bar.update)
     for result in results:
