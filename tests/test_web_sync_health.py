@@ -154,3 +154,45 @@ def test_district_officers_and_strangers_get_no_door(app, world, db, blobs):
     db.expire_all()
     assert db.get(Submission, failed).parse_status == "failed"
 
+
+
+def test_a_supervisor_pages_through_all_their_areas_failures(app, world, db, blobs, monkeypatch):
+    """More failures than a page holds, others' in between: Next walks every one of the
+    reader's, newest first, each once, and Previous walks back; none of another area's."""
+    from sync_server.web import admin
+
+    monkeypatch.setattr(admin, "FAILED_SHOWN", 2)
+    monkeypatch.setattr(admin, "FAILED_BATCH", 2)  # a page filled from several reads
+    mine, theirs = [], []
+    for district in (RANGPUR, KURIGRAM, KURIGRAM, RANGPUR, KURIGRAM, RANGPUR, RANGPUR, KURIGRAM):
+        (mine if district == RANGPUR else theirs).append(failed_submission(db, blobs, district))
+    same = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)  # ties on arrival: newest id first
+    db.execute(update(Submission).where(Submission.id.in_(mine[:2] + theirs))
+               .values(received_at=same))
+    db.execute(update(Submission).where(Submission.id.in_(mine[2:]))
+               .values(received_at=same - timedelta(hours=1)))
+    db.commit()
+    expected = sorted(mine[:2], reverse=True) + sorted(mine[2:], reverse=True)
+    supervisor = webdata.login(app.test_client(), "sup_rangpur")
+
+    def failed(path: str) -> tuple[list[int], str | None, str | None]:
+        html = supervisor.get(path).get_data(as_text=True)
+        section = html.split('id="failed"')[1].split("</section>")[0]
+        ids = [int(i) for i in dict.fromkeys(re.findall(r"/admin/health/submissions/(\d+)\"",
+                                                        section))]
+        links = {rel: href.replace("&amp;", "&") for rel, href in
+                 re.findall(r'rel="(prev|next)" href="([^"]+)"', section)}
+        return ids, links.get("prev"), links.get("next")
+
+    pages, path, back = [], "/admin/health", []
+    while path:
+        ids, prev, path = failed(path)
+        pages.append(ids)
+        back.append(prev)
+    assert pages == [expected[:2], expected[2:4]] and back[0] is None
+    assert failed(back[1]) == (expected[:2], None, f"/admin/health?before={expected[1]}#failed")
+    html = supervisor.get("/admin/health").get_data(as_text=True)
+    assert re.search(r'<span class="num">4</span><span class="label">Submissions that could not',
+                     html)
+    # A cursor from another area starts from the first page, as the lists do.
+    assert failed(f"/admin/health?before={theirs[0]}")[0] == expected[:2]

@@ -25,7 +25,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from pipeline import access, loader, problems
@@ -170,24 +170,60 @@ def form_state(form_id: str):
 # those. District officers only read the warehouse.
 HEALTH_ROLES = ("admin", "supervisor")
 RECENT, FAILED_SHOWN, FAILED_SCANNED = 20, 50, 5000
+FAILED_BATCH = 500  # failed submissions read at a time while a scoped reader's page fills
 
 
 def _reader() -> access.Principal:
     return access.web_user(current_user())
 
 
-def _failed(db: Session, who: access.Principal) -> tuple[list[Submission], int]:
-    """The newest failed submissions ``who`` may see, and how many there are (for a scoped
-    reader, counted among the newest ``FAILED_SCANNED``: their location is in the raw XML)."""
-    query = (select(Submission).where(Submission.parse_status == "failed")
-             .order_by(Submission.received_at.desc(), Submission.id.desc()))
+def _failed_count(db: Session, who: access.Principal) -> tuple[int, bool]:
+    """How many failed submissions ``who`` may see (for a scoped reader, counted among the
+    newest ``FAILED_SCANNED``: their location is in the raw XML), and whether there may be more."""
+    failed = select(Submission).where(Submission.parse_status == "failed")
     if who.scope.everything:
-        count = db.scalar(select(func.count()).select_from(Submission)
-                          .where(Submission.parse_status == "failed")) or 0
-        return list(db.scalars(query.limit(FAILED_SHOWN))), count
-    seen = [s for s in db.scalars(query.limit(FAILED_SCANNED))
-            if access.may_see_stored(who, s.xml)]
-    return seen[:FAILED_SHOWN], len(seen)
+        return db.scalar(select(func.count()).select_from(failed.subquery())) or 0, False
+    scanned = list(db.scalars(failed.order_by(Submission.received_at.desc(), Submission.id.desc())
+                              .limit(FAILED_SCANNED + 1)))
+    seen = sum(1 for s in scanned[:FAILED_SCANNED] if access.may_see_stored(who, s.xml))
+    return seen, len(scanned) > FAILED_SCANNED
+
+
+def _failed(db: Session, who: access.Principal, before: int | None = None,
+            after: int | None = None) -> listing.Page:
+    """One page of the failed submissions ``who`` may see, newest first by arrival (then id):
+    the first, the one after the row ``before`` or the one before the row ``after``, as the
+    lists' keyset pages (a cursor ``who`` may not see starts again from the first). A scoped
+    reader's are read ``FAILED_BATCH`` at a time and kept by their raw XML's location until the
+    page is full, so every one of them can be reached, however many others failed."""
+    cursor_id = after if after is not None else before
+    cursor = db.get(Submission, cursor_id) if cursor_id is not None else None
+    if cursor is None or cursor.parse_status != "failed" or not access.may_see_stored(who, cursor.xml):
+        cursor, before, after = None, None, None
+    newest_first = after is None
+    stmt = select(Submission).where(Submission.parse_status == "failed").order_by(
+        *((Submission.received_at.desc(), Submission.id.desc()) if newest_first
+          else (Submission.received_at.asc(), Submission.id.asc())))
+    if cursor is not None:
+        place = tuple_(Submission.received_at, Submission.id)
+        mark = tuple_(bindparam(None, cursor.received_at, type_=Submission.received_at.type),
+                      bindparam(None, cursor.id, type_=Submission.id.type))
+        stmt = stmt.where(place < mark if newest_first else place > mark)
+    batch = FAILED_SHOWN + 1 if who.scope.everything else FAILED_BATCH
+    rows: list[Submission] = []
+    for start in range(0, 10**9, batch):
+        read = list(db.scalars(stmt.limit(batch).offset(start)))
+        rows += [s for s in read if who.scope.everything or access.may_see_stored(who, s.xml)]
+        if len(rows) > FAILED_SHOWN or len(read) < batch:
+            break
+    more = len(rows) > FAILED_SHOWN
+    rows = rows[:FAILED_SHOWN]
+    if newest_first:
+        return listing.Page(rows, rows[0].id if rows and before is not None else None,
+                            rows[-1].id if rows and more else None)
+    rows.reverse()
+    return listing.Page(rows, rows[0].id if rows and more else None,
+                        rows[-1].id if rows else None)
 
 
 def _recent(db: Session, who: access.Principal) -> list[Submission]:
@@ -232,12 +268,15 @@ def health():
     who = _reader()
     admin = who.role == "admin"
     recent = _recent(db, who)
-    failures, failure_count = _failed(db, who)
+    failures = _failed(db, who, request.args.get("before", type=int),
+                       request.args.get("after", type=int))
+    failure_count, failure_more = _failed_count(db, who)
     if who.scope.everything:
         last_received = db.scalar(select(func.max(Submission.received_at)))
     else:
         last_received = recent[0].received_at if recent else None
     context = {"recent": recent, "failures": failures, "failure_count": failure_count,
+               "failure_more": failure_more,
                "last_received": last_received, "admin": admin}
     if admin:
         context["pending"] = db.scalar(select(func.count()).select_from(Submission)
