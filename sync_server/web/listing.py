@@ -175,6 +175,24 @@ def default_sort(table: Table) -> Sort:
     return Sort(date_column(table).name, True)
 
 
+def reading_order(table: Table, sort: Sort, scope: scoping.Scope, filters: Filters) -> Sort:
+    """The order the list reads its rows in: ``sort``, unless every row the list can show has
+    the same value in the sorted column (the district a filter picks or a one-district reader's
+    scope is limited to; any column a filter picks one value of). Then the sort leaves only its
+    tie-break, and the list reads in its default order (newest first), which the index on
+    (district, date, id) walks: ordered by the column then only by id, the database sorted
+    every row in the reader's area for each page (0.5-0.7 s at 100,000 on SQLite). The page
+    still shows the column as the sorted one; its equal rows now come newest first, not by id.
+    """
+    fixed = {c for c in filters.values if c not in FREE_TEXT}
+    areas = {"district": scope.districts, "local_level": scope.local_levels}  # plain IN (...)
+    if not (scope.everything or scope.divisions or scope.provinces):
+        chosen = [column for column, codes in areas.items() if codes]
+        if len(chosen) == 1 and len(areas[chosen[0]]) == 1:
+            fixed.add(chosen[0])
+    return default_sort(table) if sort.column in fixed and sort.column in table.c else sort
+
+
 def _order(column: Any, key: Any, descending: bool) -> list[Any]:
     """Rows in ``descending`` (or ascending) order of column, then key; empty values last."""
     if column is key:

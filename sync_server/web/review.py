@@ -93,7 +93,8 @@ def submissions(form_id: str):
         sort = listing.Sort.parse(request.args.get("sort"), sortable, listing.default_sort(table))
         where = listing.conditions(table, scope, filters)
         page = listing.page(conn, table, where, _int_arg("before"), _int_arg("after"),
-                            size=size, sort=sort, number=_int_arg("page") or 1)
+                            size=size, sort=listing.reading_order(table, sort, scope, filters),
+                            number=_int_arg("page") or 1)
         total, capped = listing.cheap_count(conn, table, where)
         options = listing.place_options(table, scope, filters.values)
         if "project" in table.c:
@@ -344,8 +345,10 @@ def next_in_list(form_id: str, submission_id: int, query: str) -> int | None:
     filters = listing.Filters.from_args(args)
     sort = listing.Sort.parse(args.get("sort"), [c.name for c in table.c],
                               listing.default_sort(table))
-    where = listing.conditions(table, current_scope(), filters)
-    page = listing.page(conn, table, where, before=submission_id, size=1, sort=sort)
+    scope = current_scope()
+    where = listing.conditions(table, scope, filters)
+    page = listing.page(conn, table, where, before=submission_id, size=1,
+                        sort=listing.reading_order(table, sort, scope, filters))
     nxt = page.rows[0]._submission_id if page.rows else None
     return nxt if nxt != submission_id else None
 
