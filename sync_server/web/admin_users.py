@@ -3,6 +3,8 @@ Collect QR code per phone, limited to chosen forms)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     Flask,
@@ -17,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pipeline import accounts, web_sessions
 from pipeline.models import ROLES, AppUser, Form, User
@@ -89,30 +92,36 @@ def local_levels():
 @bp.route("/users/<path:username>/access", methods=["POST"])
 @require("admin")
 def access(username: str):
-    db = get_session()
-    user = people.get_user(db, username)
-    try:
+    def change(db: Session, user: User, actor: str) -> str:
         people.set_access(db, user, request.form.get("role", ""), request.form.getlist("scope"),
-                          current_user().username)
-    except Problem as problem:
-        flash(problem_text(problem), "error")
-        return _users_page(problem.status)
-    flash(_("Access of %(name)s changed.", name=username), "info")
-    return redirect(url_for("admin_users.users"))
+                          actor)
+        return _("Access of %(name)s changed.", name=username)
+
+    return _change_user(username, change)
 
 
 @bp.route("/users/<path:username>/active", methods=["POST"])
 @require("admin")
 def active(username: str):
+    def change(db: Session, user: User, actor: str) -> str:
+        people.set_active(db, user, request.form.get("active") == "1", actor)
+        return (_("%(name)s is enabled.", name=username) if user.active
+                else _("%(name)s is disabled and logged out.", name=username))
+
+    return _change_user(username, change)
+
+
+def _change_user(username: str, change: Callable[[Session, User, str], str]):
+    """An admin's change to a web user: refused, the people page again with the reason; done,
+    back to it saying what changed."""
     db = get_session()
     user = people.get_user(db, username)
     try:
-        people.set_active(db, user, request.form.get("active") == "1", current_user().username)
+        done = change(db, user, current_user().username)
     except Problem as problem:
         flash(problem_text(problem), "error")
         return _users_page(problem.status)
-    flash(_("%(name)s is enabled.", name=username) if user.active
-          else _("%(name)s is disabled and logged out.", name=username), "info")
+    flash(done, "info")
     return redirect(url_for("admin_users.users"))
 
 
@@ -168,30 +177,38 @@ def app_user_qr(app_user_id: int):
 @bp.route("/app-users/<int:app_user_id>/forms", methods=["POST"])
 @require("admin")
 def app_user_forms(app_user_id: int):
-    found = _active_app_user(app_user_id)
     chosen = request.form.getlist("forms")
-    try:
-        accounts.set_app_user_forms(get_session(), found, chosen, current_user().username)
-    except Problem as problem:
-        flash(problem_text(problem), "error")
-        return _app_users_page(problem.status, forms_draft={"id": app_user_id, "forms": chosen})
-    flash(_("The forms of %(name)s are changed; its phone gets them at its next form list "
-            "refresh.", name=found.name), "info")
-    return redirect(url_for("admin_users.app_users"))
+
+    def change(db: Session, found: AppUser, actor: str) -> str:
+        accounts.set_app_user_forms(db, found, chosen, actor)
+        return _("The forms of %(name)s are changed; its phone gets them at its next form list "
+                 "refresh.", name=found.name)
+
+    return _change_app_user(app_user_id, change, forms_draft={"id": app_user_id, "forms": chosen})
 
 
 @bp.route("/app-users/<int:app_user_id>/scope", methods=["POST"])
 @require("admin")
 def app_user_scope(app_user_id: int):
-    found = _active_app_user(app_user_id)
     chosen = request.form.getlist("scope")
+
+    def change(db: Session, found: AppUser, actor: str) -> str:
+        accounts.set_app_user_scope(db, found, people.checked_area(chosen), actor)
+        return _("The area of %(name)s is changed.", name=found.name)
+
+    return _change_app_user(app_user_id, change, scope_draft={"id": app_user_id, "scope": chosen})
+
+
+def _change_app_user(app_user_id: int, change: Callable[[Session, AppUser, str], str], **draft):
+    """An admin's change to an active app user: refused, the app users page again with the
+    reason and what was chosen (``draft``); done, back to it saying what changed."""
+    found = _active_app_user(app_user_id)
     try:
-        accounts.set_app_user_scope(get_session(), found, people.checked_area(chosen),
-                                    current_user().username)
+        done = change(get_session(), found, current_user().username)
     except Problem as problem:
         flash(problem_text(problem), "error")
-        return _app_users_page(problem.status, scope_draft={"id": app_user_id, "scope": chosen})
-    flash(_("The area of %(name)s is changed.", name=found.name), "info")
+        return _app_users_page(problem.status, **draft)
+    flash(done, "info")
     return redirect(url_for("admin_users.app_users"))
 
 
