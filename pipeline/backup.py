@@ -3,7 +3,8 @@
 A backup is a tar archive (``docs/deploy.md#backups``):
 
     database.sqlite | database.pgdump   SQLite's online backup API / pg_dump's custom format
-    blobs/ab/cd/<sha256>                every attachment the database refers to (BlobStore layout)
+    blobs/ab/cd/<sha256>                every attachment (and scheduled workbook) the database
+                                        refers to (BlobStore layout)
     secret_key                          the data folder's generated SECRET_KEY, when there is one
     manifest.json                       last: what is inside, each file's sha256 and size
 
@@ -50,6 +51,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from . import problems
+from .blob_tools import referenced_sql
 from .db import MIGRATIONS, make_engine
 from .storage import AnyStore, BlobStore
 
@@ -241,7 +243,8 @@ def _sqlite_snapshot(database_url: str, dump: Path) -> _Snapshot:
         # while writers go on (WAL).
         src.backup(dst, pages=-1)
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-        blobs = [row[0] for row in dst.execute("SELECT DISTINCT sha256 FROM attachments")]
+        tables = [row[0] for row in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        blobs = [row[0] for row in dst.execute(referenced_sql(tables))]
         submissions = dst.execute("SELECT count(*) FROM submissions").fetchone()[0]
         attachments = dst.execute("SELECT count(*) FROM attachments").fetchone()[0]
         revision = dst.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -262,7 +265,8 @@ def _postgresql_snapshot(database_url: str, dump: Path) -> _Snapshot:
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
             _run_pg("pg_dump", database_url, ["--format=custom", f"--snapshot={snapshot}",
                                               f"--file={dump}"], problems.backup_failed)
-            blobs = list(conn.execute(text("SELECT DISTINCT sha256 FROM attachments")).scalars())
+            tables = inspect(conn).get_table_names()
+            blobs = list(conn.execute(text(referenced_sql(tables))).scalars())
             submissions = conn.execute(text("SELECT count(*) FROM submissions")).scalar_one()
             attachments = conn.execute(text("SELECT count(*) FROM attachments")).scalar_one()
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -9,13 +9,12 @@ can be stopped and run again: what is already copied is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, union
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .models import Attachment, ScheduledExport
 from .storage import AnyStore, copy_blob
 
 
@@ -29,10 +28,18 @@ class Report:
     damaged: list[str] = field(default_factory=list)  # the bytes do not match their name
 
 
+def referenced_sql(tables: Collection[str] = ("scheduled_exports",)) -> str:
+    """The query for the objects a database refers to: every attachment's sha256 and every
+    scheduled workbook's, once (plain SQL: backups run it on the driver's own connection to
+    their snapshot, which may be of a database from before the workbooks' table, 0015)."""
+    query = "SELECT sha256 FROM attachments"
+    return query + (" UNION SELECT sha256 FROM scheduled_exports"
+                    if "scheduled_exports" in tables else "")
+
+
 def referenced(session: Session) -> Iterator[str]:
-    """Every attachment's sha256 and every scheduled workbook's, once, in a stable order."""
-    both = union(select(Attachment.sha256), select(ScheduledExport.sha256)).subquery()
-    yield from session.scalars(select(both.c.sha256).order_by(both.c.sha256))
+    """Every object the database refers to (``referenced_sql``), once, in a stable order."""
+    yield from session.scalars(text(f"{referenced_sql()} ORDER BY 1"))
 
 
 def migrate(session: Session, source: AnyStore, target: AnyStore,

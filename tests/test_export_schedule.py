@@ -188,3 +188,50 @@ def test_out_writes_a_folder_every_time_and_lists_nothing(app, session, runner, 
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == NAMES
     assert sum(builder.built.values()) == 4
     assert not listed(session) and session.scalar(select(func.count()).select_from(ExportRun)) == 0
+
+
+def test_the_workbooks_are_objects_the_database_refers_to(app, session, builder, tmp_path):
+    """`blobs check` finds them (not orphans), and a backup holds them, so a restored server
+    serves what its Downloads page lists."""
+    import tarfile
+    from pathlib import Path
+
+    from pipeline import blob_tools
+    from pipeline.backup import backup
+
+    scheduled.run(session, app.extensions["blobs"], "2026-08", "en", "http://x")
+    digests = set(listed(session).values())
+    report = blob_tools.check(session, app.extensions["blobs"])
+    assert digests <= set(blob_tools.referenced(session)) and not report.missing
+    assert not digests & set(report.orphans)
+    if app.config["DATABASE_URL"].startswith("sqlite"):  # one backup is enough to show it
+        session.close()
+        archive = tmp_path / "backup.tar"
+        backup(app.config["DATABASE_URL"], Path(app.config["SANGJOG_DATA_DIR"]), archive,
+               store=app.extensions["blobs"])
+        with tarfile.open(archive) as tar:
+            held = {Path(name).name for name in tar.getnames() if name.startswith("blobs/")}
+        assert digests <= held
+
+
+@pytest.mark.both_stores
+@pytest.mark.usefixtures("fast_hashing")
+def test_the_downloads_page_serves_a_districts_workbook_only_to_its_people(app, session, builder):
+    """The Downloads door, from the folder and from object storage: a district officer lists and
+    downloads their district's scheduled workbook; another district's reads as no file at all."""
+    from pipeline import accounts
+    from tests import webdata
+
+    scheduled.run(session, app.extensions["blobs"], "2026-08", "en", "http://x")
+    accounts.create_user(session, "do_dinajpur", webdata.PASSWORD, "district_officer",
+                         ["bd_district:5527"])
+    session.commit()
+    client = webdata.login(app.test_client(), "do_dinajpur")
+    page = client.get("/downloads").get_data(as_text=True)
+    own, other = NAMES
+    assert own in page and other not in page
+    got = client.get(f"/downloads/files/{own}")
+    assert got.status_code == 200 and got.data == b"['bd_district:5527'] 2026-08 en 1"
+    assert "attachment" in got.headers["Content-Disposition"]
+    refused = client.get(f"/downloads/files/{other}")
+    assert refused.status_code == 404 and b"bd_district:3033" not in refused.data
