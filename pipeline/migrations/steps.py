@@ -3,7 +3,7 @@
 A migration made only of such steps sets ``upgrade, downgrade = steps(...)``: Alembic calls the
 module's ``upgrade`` and ``downgrade`` attributes, whatever made them. The upgrade takes the steps
 in order; the downgrade undoes them in the reverse order. A migration that runs code of its own
-(0013, 0014) writes the two functions out instead.
+(0014, 0016) writes the two functions out instead.
 
 Every step runs the same Alembic operations as the hand-written migrations did, in the same
 order (``render_as_batch``: SQLite rebuilds a table only for what it cannot ALTER). The columns
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from alembic import op
 from alembic.operations import BatchOperations
+
+from pipeline import warehouse_tables
 
 
 @dataclass(frozen=True)
@@ -100,3 +102,11 @@ def filled_column(table_name: str, name: str, type_: sa.types.TypeEngine,
             batch_op.alter_column(name, server_default=None)
 
     return Step(add, added.undo)
+
+
+def warehouse_indexes() -> Step:
+    """The indexes the warehouse's main tables lack (``warehouse_tables.add_missing_indexes``):
+    tables made from then on get them with the table, and a rebuild recreates them. Derived
+    data: a downgrade leaves them."""
+
+    return Step(lambda: warehouse_tables.add_missing_indexes(op.get_bind()), lambda: None)
