@@ -235,3 +235,19 @@ def test_the_downloads_page_serves_a_districts_workbook_only_to_its_people(app, 
     assert "attachment" in got.headers["Content-Disposition"]
     refused = client.get(f"/downloads/files/{other}")
     assert refused.status_code == 404 and b"bd_district:3033" not in refused.data
+
+
+def test_a_run_that_fails_is_recorded_and_the_next_one_does_the_period(app, session, builder):
+    def broken() -> None:
+        builder.during = None
+        raise RuntimeError("disk gone")
+
+    builder.during = broken
+    with pytest.raises(RuntimeError):
+        scheduled.run(session, app.extensions["blobs"], "2026-08", "en", "http://x")
+    run = session.scalar(select(ExportRun))
+    session.refresh(run)
+    assert (run.status, run.run_token, run.message) == ("failed", None, "RuntimeError")
+    assert not listed(session)  # the workbook built before the failure was not listed
+    again = scheduled.run(session, app.extensions["blobs"], "2026-08", "en", "http://x")
+    assert not again.skipped and sorted(listed(session)) == NAMES
