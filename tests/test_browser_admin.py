@@ -47,6 +47,16 @@ def _signed_in(browser: Browser, server: str, username: str, lang: str,
         context.close()
 
 
+def _saved_areas(page: Page, db, username: str) -> list[str]:
+    """Add the new web user the page's form describes; the areas it got, as stored."""
+    from pipeline.models import User
+
+    page.locator("#new-user button.primary").click()
+    expect(page.locator(".flash").first).to_be_visible()
+    db.rollback()
+    return sorted(db.query(User).filter_by(username=username).one().scope)
+
+
 def _inside_the_screen(page: Page, width: int) -> None:
     """Every language button is drawn whole inside the window (not cut by the bar's edge or
     its rounded box)."""
@@ -118,8 +128,6 @@ def test_admin_gives_areas_with_the_searchable_picker(server, browser, world, db
                                                       viewport):
     """No Ctrl-click: search "Kurigram" / "কুড়িগ্রাম", tick it with the keyboard, open the Rangpur
     division and tick it whole; the new user gets exactly those two areas."""
-    from pipeline.models import User
-
     name = f"{lang}-{viewport['width']}"
     with _signed_in(browser, server, "admin", lang, viewport) as page:
         page.goto(f"{server}/admin/users")
@@ -145,11 +153,7 @@ def test_admin_gives_areas_with_the_searchable_picker(server, browser, world, db
         division.locator("input[value='bd_division:55']").check()
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         shot(page, tmp_path / "screens", f"people-picked-{name}")
-        form.locator("button.primary").click()
-        expect(page.locator(".flash").first).to_be_visible()
-        db.rollback()
-        user = db.query(User).filter_by(username=f"officer-{name}").one()
-        assert sorted(user.scope) == ["bd_district:5549", "bd_division:55"]
+        assert _saved_areas(page, db, f"officer-{name}") == ["bd_district:5549", "bd_division:55"]
 
 
 @pytest.mark.parametrize(("lang", "viewport"), [("en", LAPTOP), ("bn", PHONE)])
@@ -158,7 +162,6 @@ def test_a_nepal_local_level_is_found_and_given(server, browser, world, db, tmp_
     """Province → district → local level: the palikas load when first needed (a search, or a
     district opened) and are found by name like any other place."""
     from exports import geo
-    from pipeline.models import User
 
     name = geo.place("np_local_level", "10101").name(lang)
     with _signed_in(browser, server, "admin", lang, viewport) as page:
@@ -173,8 +176,4 @@ def test_a_nepal_local_level_is_found_and_given(server, browser, world, db, tmp_
         found.locator("input").check()
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         shot(page, tmp_path / "screens", f"people-palika-{lang}-{viewport['width']}")
-        form.locator("button.primary").click()
-        expect(page.locator(".flash").first).to_be_visible()
-        db.rollback()
-        assert db.query(User).filter_by(username=f"palika-{lang}").one().scope == [
-            "np_local_level:10101"]
+        assert _saved_areas(page, db, f"palika-{lang}") == ["np_local_level:10101"]
