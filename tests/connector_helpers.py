@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.db import make_engine, session_factory
 from pipeline.models import Form, PullRun, Source, Submission
-from tests.collect import publish_site_visit, submission_xml
+from tests import builders
 from tests.fakes.serve import Hold, serving
 
 
@@ -44,7 +44,7 @@ def served(server: Any) -> Iterator[Any]:
 def add_source(session: Session, **fields: Any) -> Source:
     """A source feeding our published site_visit form (published here if it is not yet)."""
     form = session.scalar(select(Form).where(Form.xml_form_id == "site_visit"))
-    form = form or publish_site_visit(session).form
+    form = form or builders.publish(session, "site_visit").form
     src = Source(form_id=form.id, **fields)
     session.add(src)
     session.commit()
@@ -56,7 +56,8 @@ def add_visits(fake: Any, count: int, start: int = 1, *, prefix: str, **kwargs: 
     ids = []
     for n in range(start, start + count):
         iid = f"uuid:{prefix}-{n:04d}"
-        fake.add(submission_xml(iid, name=f"Visitor {n}", photo=f"p{n}.jpg"), {f"p{n}.jpg": JPEG},
+        fake.add(builders.site_visit(iid, name=f"Visitor {n}", photo=f"p{n}.jpg"),
+                 {f"p{n}.jpg": JPEG},
                  **kwargs)
         ids.append(iid)
     return ids

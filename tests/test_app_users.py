@@ -18,7 +18,7 @@ from pipeline.models import AppUser, AuditEvent, User
 from pipeline.problems import Problem
 from sync_server import qr
 from sync_server.cli import cli
-from tests.collect import publish_site_visit
+from tests import builders
 from tests.live_server import ROOT, SERVE
 
 
@@ -65,8 +65,8 @@ def test_user_names_inside_the_rule_are_accepted(session):
 
 
 def test_set_app_user_forms_changes_the_phones_form_list(session, client):
-    publish_site_visit(session)
-    publish_site_visit(session, form_id="market_visit", title="Market visit")
+    builders.publish(session, "site_visit")
+    builders.publish(session, "site_visit", form_id="market_visit", title="Market visit")
     app_user = accounts.create_app_user(session, "team-a", ["site_visit"], actor="admin")
 
     def listed() -> list[str]:
@@ -103,8 +103,8 @@ def test_set_app_user_forms_changes_the_phones_form_list(session, client):
 
 
 def test_cli_forms_changes_an_app_users_forms(runner, client, session):
-    publish_site_visit(session)
-    publish_site_visit(session, form_id="market_visit", title="Market visit")
+    builders.publish(session, "site_visit")
+    builders.publish(session, "site_visit", form_id="market_visit", title="Market visit")
     assert runner.invoke(cli, args=["app-user", "create", "team-a", "--forms", "site_visit",
                                     "--server-url", "http://h:5000"]).exit_code == 0
     token = session.scalar(select(AppUser.token))
@@ -131,7 +131,7 @@ def test_cli_forms_changes_an_app_users_forms(runner, client, session):
 
 
 def test_app_user_keys_are_random_and_names_unique_among_active(session):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     one = accounts.create_app_user(session, "team-a", ["site_visit"], actor="admin")
     assert len(one.token) >= 43 and one.forms == ["site_visit"]
     with pytest.raises(Problem) as duplicate:
@@ -179,7 +179,7 @@ def _scan(path) -> dict:
 
 
 def test_cli_create_prints_the_url_and_writes_a_qr_code(runner, session, tmp_path):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     out = tmp_path / "team-a.png"
     result = runner.invoke(cli, args=["app-user", "create", "team-a", "--forms", "site_visit",
                                  "--server-url", "http://192.168.1.10:5000/", "-o", str(out)])
@@ -195,7 +195,7 @@ def test_cli_create_prints_the_url_and_writes_a_qr_code(runner, session, tmp_pat
 
 
 def test_cli_list_never_prints_whole_keys(runner, session):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     runner.invoke(cli, args=["app-user", "create", "team-a", "--server-url", "http://h:5000"])
     runner.invoke(cli, args=["app-user", "create", "team-b", "--server-url", "http://h:5000"])
     runner.invoke(cli, args=["app-user", "revoke", "team-b"])
@@ -208,7 +208,7 @@ def test_cli_list_never_prints_whole_keys(runner, session):
 
 
 def test_cli_revoke_stops_the_key_and_qr_rewrites_the_code(runner, client, session, tmp_path):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     result = runner.invoke(cli, args=["app-user", "create", "team-a", "--server-url", "http://h:5000"])
     assert result.exit_code == 0
     token = session.scalar(select(AppUser.token))
@@ -242,7 +242,7 @@ def test_the_real_command_line(tmp_path):
 
 
 def test_cli_gives_an_app_user_an_area_and_changes_it(runner, session):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     created = runner.invoke(cli, args=["app-user", "create", "team-r", "--scope", "bd_district:5585",
                                        "--scope", "bd_district:5549", "--server-url", "http://h:5000"])
     assert created.exit_code == 0, created.output

@@ -24,7 +24,7 @@ from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
 from sync_server import background_loader
 from sync_server.cli import cli
-from tests import builders, collect
+from tests import builders
 from tests.builders import CHECK_V1 as V1
 from tests.builders import SITE_CHECK_ANSWERS as ANSWERS
 
@@ -180,23 +180,22 @@ def test_two_loaders_at_once_write_each_row_once(app, session, database_url):
 
 
 def _upload(client, key: str, iid: str):
-    xml = collect.submission_xml(iid)
-    return client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                       data=collect.multipart(xml))
+    xml = builders.site_visit(iid)
+    return builders.submit(client, xml, via="http", key=key)
 
 
 def test_the_server_answers_first_and_its_loader_thread_loads(app, client, session):
-    collect.publish_site_visit(session)
-    key = collect.app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     for i in range(5):
         assert _upload(client, key, f"uuid:t{i}").status_code == 201
-    collect.wait_loaded(session)  # nobody read a page: the loader's thread loaded them
+    builders.wait_loaded(session)  # nobody read a page: the loader's thread loaded them
     assert set(_status(session).values()) == {("ok", None)}
 
 
 def test_pages_load_what_is_still_pending_before_reading(app, client, session):
-    collect.publish_site_visit(session)
-    key = collect.app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     background_loader.stop(app)  # as if the loader were far behind
     assert _upload(client, key, "uuid:r1").status_code == 201
     assert _status(session) == {"uuid:r1": ("pending", None)}
@@ -226,8 +225,8 @@ def test_an_upload_after_the_database_dropped_the_kept_connection_is_stored(
         pytest.skip("a SQLite file cannot drop a connection")
     from sqlalchemy import text
 
-    collect.publish_site_visit(session)
-    key = collect.app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     assert _upload(client, key, "uuid:k1").status_code == 201
     session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))

@@ -29,7 +29,7 @@ from pipeline.db import make_engine, session_factory, upgrade
 from pipeline.models import Submission
 from pipeline.storage import BlobStore
 from sync_server.cli import cli
-from tests.collect import encode_multipart, publish_site_visit, submission_xml
+from tests import builders
 from tests.live_server import ROOT, LiveServer, post_submission
 
 CLIENTS = 8
@@ -40,7 +40,7 @@ def _prepare(database_url: str) -> str:
     """The form, an app user and a web admin in the database; the app user's key."""
     engine = make_engine(database_url)
     with session_factory(engine)() as session:
-        publish_site_visit(session)
+        builders.publish(session, "site_visit")
         key = accounts.create_app_user(session, "backup-phone", [], actor="test").token
         accounts.create_user(session, "rahima", PASSWORD, "admin", ["*"], actor="test")
     engine.dispose()
@@ -52,7 +52,8 @@ def _photo(iid: str) -> bytes:
 
 
 def _upload(port: int, key: str, iid: str) -> int | None:
-    body, content_type = encode_multipart(submission_xml(iid, photo="p.jpg"), {"p.jpg": _photo(iid)})
+    body, content_type = builders.encode_multipart(builders.site_visit(iid, photo="p.jpg"),
+                                                   {"p.jpg": _photo(iid)})
     return post_submission(port, key, body, content_type)
 
 
@@ -169,7 +170,7 @@ def test_backup_while_uploading_restores_everything_acknowledged(
         assert before <= set(stored), sorted(before - set(stored))[:5]
         assert len(stored) == made.submissions
         for iid, submission in stored.items():  # every restored submission has its photo
-            assert submission.xml == submission_xml(iid, photo="p.jpg")
+            assert submission.xml == builders.site_visit(iid, photo="p.jpg")
             [photo] = submission.attachments
             assert photo.sha256 == hashlib.sha256(_photo(iid)).hexdigest()
             assert hashlib.sha256(blobs.path(photo.sha256).read_bytes()).hexdigest() == photo.sha256
@@ -220,7 +221,7 @@ def small(tmp_path: Path):
     client = app.test_client()
     for n in range(3):
         iid = f"uuid:small-{n}"
-        body, content_type = encode_multipart(submission_xml(iid, photo="p.jpg"),
+        body, content_type = builders.encode_multipart(builders.site_visit(iid, photo="p.jpg"),
                                               {"p.jpg": _photo(iid)})
         answer = client.post(f"/key/{key}/submission", data=body, content_type=content_type)
         assert answer.status_code == 201
@@ -401,7 +402,7 @@ def test_a_backup_with_attachments_in_s3_restores_them_checked_or_names_the_miss
     photos = {}
     for n in range(3):
         iid = f"uuid:s3-{n}"
-        body, content_type = encode_multipart(submission_xml(iid, photo="p.jpg"),
+        body, content_type = builders.encode_multipart(builders.site_visit(iid, photo="p.jpg"),
                                               {"p.jpg": _photo(iid)})
         assert client.post(f"/key/{key}/submission", data=body,
                            content_type=content_type).status_code == 201

@@ -16,14 +16,13 @@ from pipeline import backup
 from pipeline.models import Attachment
 from pipeline.storage import BlobStore, S3BlobStore
 from sync_server.cli import cli
-from tests.collect import JPEG, app_user, multipart, publish_site_visit, submission_xml
+from tests import builders
 from tests.webdata import picture
 
 
 def _upload(client, key: str, instance: str, photo: bytes, name: str = "a.jpg"):
-    xml = submission_xml(instance, photo=name)
-    return client.post(f"/key/{key}/submission", data=multipart(xml, {name: photo}),
-                       content_type="multipart/form-data")
+    xml = builders.site_visit(instance, photo=name)
+    return builders.submit(client, xml, {name: photo}, via="http", key=key)
 
 
 def _s3(app) -> S3BlobStore:
@@ -34,11 +33,11 @@ def _s3(app) -> S3BlobStore:
 
 def test_an_s3_store_keeps_blobs_by_their_sum(s3_server):
     store = S3BlobStore(f"s3://{s3_server.new_bucket()}/p", endpoint_url=s3_server.url)
-    digest = store.put(JPEG)
-    assert digest == hashlib.sha256(JPEG).hexdigest()
+    digest = store.put(builders.JPEG)
+    assert digest == hashlib.sha256(builders.JPEG).hexdigest()
     assert store.key(digest) == f"p/{digest[:2]}/{digest[2:4]}/{digest}"
-    assert store.get(digest) == JPEG and store.size(digest) == len(JPEG)
-    assert store.put(JPEG) == digest  # stored once
+    assert store.get(digest) == builders.JPEG and store.size(digest) == len(builders.JPEG)
+    assert store.put(builders.JPEG) == digest  # stored once
     assert list(store.digests()) == [digest]
     assert not store.exists("0" * 64) and store.size("0" * 64) is None
     with pytest.raises(FileNotFoundError):
@@ -50,8 +49,8 @@ def test_an_s3_store_keeps_blobs_by_their_sum(s3_server):
 @pytest.mark.both_stores
 def test_photos_are_served_thumbnailed_and_can_be_handed_out_by_presigned_url(app, client,
                                                                                session):
-    publish_site_visit(session)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     photo = picture()
     assert _upload(client, key, "uuid:p1", photo).status_code == 201
     found = session.scalar(select(Attachment))
@@ -78,10 +77,10 @@ def test_photos_are_served_thumbnailed_and_can_be_handed_out_by_presigned_url(ap
 
 def test_blobs_migrate_copies_to_s3_resumably_and_check_finds_missing_and_orphans(
         app, client, session, s3_server):
-    publish_site_visit(session)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     for n in range(3):
-        assert _upload(client, key, f"uuid:m{n}", JPEG + bytes([n])).status_code == 201
+        assert _upload(client, key, f"uuid:m{n}", builders.JPEG + bytes([n])).status_code == 201
     runner = app.test_cli_runner()
     target = f"s3://{s3_server.new_bucket()}/attachments"
     first = runner.invoke(cli, ["blobs", "migrate", "--to", target,
@@ -113,9 +112,9 @@ def test_a_backup_lists_object_storage_attachments_by_key_and_sum(app, client, s
     store = S3BlobStore(f"s3://{s3_server.new_bucket()}/attachments",
                         endpoint_url=s3_server.url)
     app.extensions["blobs"] = store
-    publish_site_visit(session)
-    key = app_user(session).token
-    assert _upload(client, key, "uuid:b1", JPEG).status_code == 201
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
+    assert _upload(client, key, "uuid:b1", builders.JPEG).status_code == 201
     made = backup.backup(app.config["DATABASE_URL"], tmp_path / "data", tmp_path / "b.tar",
                          store=store)
     assert made.blobs == 1 and not made.missing
@@ -124,7 +123,7 @@ def test_a_backup_lists_object_storage_attachments_by_key_and_sum(app, client, s
         manifest = json.load(io.BytesIO(tar.extractfile("manifest.json").read()))
     assert not any(n.startswith("blobs/") for n in names), "object storage stays where it is"
     listed = manifest["attachments"]
-    digest = hashlib.sha256(JPEG).hexdigest()
+    digest = hashlib.sha256(builders.JPEG).hexdigest()
     assert listed["inside"] is False and listed["store"] == store.url
     assert listed["objects"][digest] == {"key": store.key(digest), "sha256": digest,
-                                         "size": len(JPEG)}
+                                         "size": len(builders.JPEG)}

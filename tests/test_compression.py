@@ -11,8 +11,7 @@ from defusedxml import ElementTree
 from flask import Flask, Response, send_file
 
 from sync_server import compression
-from tests import formtools
-from tests.collect import app_user, encode_multipart
+from tests import builders, formtools
 
 GZIP = {"Accept-Encoding": "gzip, deflate"}
 LIST = "{http://openrosa.org/xforms/xformsList}"
@@ -32,7 +31,7 @@ def _unpacked(resp) -> bytes:
 
 def test_collect_gets_every_download_gzipped_and_the_md5s_are_of_the_plain_bytes(client, session):
     formtools.publish_all(session)
-    key = app_user(session, forms=formtools.FORM_IDS).token
+    key = builders.app_user(session, forms=formtools.FORM_IDS).token
     session.commit()
     listed = client.get(f"/key/{key}/formList", headers=GZIP)
     forms = {x.findtext(f"{LIST}formID"): x for x in ElementTree.fromstring(_unpacked(listed))}
@@ -61,9 +60,9 @@ def test_collect_gets_every_download_gzipped_and_the_md5s_are_of_the_plain_bytes
 
 def test_uploads_are_answered_as_before(client, session):
     formtools.publish_all(session)
-    key = app_user(session, forms=("hl_nomination",)).token
+    key = builders.app_user(session, forms=("hl_nomination",)).token
     session.commit()
-    body, content_type = encode_multipart(formtools.sample_submission("hl_nomination"))
+    body, content_type = builders.encode_multipart(formtools.sample_submission("hl_nomination"))
     resp = client.post(f"/key/{key}/submission", data=body, content_type=content_type,
                        headers={**GZIP, "X-OpenRosa-Version": "1.0"})
     assert resp.status_code == 201 and "Content-Encoding" not in resp.headers

@@ -13,7 +13,7 @@ from pipeline.connectors import central
 from pipeline.connectors.http import Secret
 from pipeline.models import PullRun, Source
 from pipeline.problems import Problem
-from tests.collect import submission_xml
+from tests import builders
 from tests.connector_helpers import JPEG, OTHER_JPEG, add_source, held_pull, runs_of, served, stored
 from tests.connector_helpers import add_visits as _add_visits
 from tests.fakes.central_server import FakeCentral
@@ -115,7 +115,7 @@ def test_a_pull_cut_halfway_resumes_without_gaps_or_duplicates(app, session, fak
 def test_edits_and_review_changes_are_caught(app, session, fake, source):
     ids = add_visits(fake, 3)
     pull(app, session, source)
-    fake.edit(ids[0], submission_xml("uuid:central-0001-v2", name="Visitor 1 (fixed)",
+    fake.edit(ids[0], builders.site_visit("uuid:central-0001-v2", name="Visitor 1 (fixed)",
                                      photo="p1b.jpg", deprecated_id=ids[0]),
               {"p1b.jpg": OTHER_JPEG})
     fake.set_review(ids[2], "rejected")
@@ -230,7 +230,7 @@ def test_a_central_form_with_another_form_id_feeds_ours(app, session, source):
     with serving(fake.app) as url:
         source.url, source.remote_form = url, f"{fake.project}:{fake.form}"
         session.commit()
-        fake.add(submission_xml("uuid:renamed", name="Anis", form_id="inspection_2025"))
+        fake.add(builders.site_visit("uuid:renamed", name="Anis", form_id="inspection_2025"))
         run = pull(app, session, source)
     assert (run.status, run.new, run.errors) == ("ok", 1, 0)
     sub = stored(session)["uuid:renamed"]

@@ -24,8 +24,7 @@ from pipeline.models import AuditEvent, PullRun, Source, utcnow
 from pipeline.parse import parse
 from pipeline.problems import Problem
 from pipeline.schema import FormSchema
-from tests import formtools
-from tests.collect import XFORM, app_user, multipart, submission_xml
+from tests import builders, formtools
 from tests.connector_helpers import JPEG, OTHER_JPEG, add_source, held_pull, runs_of, served, stored
 from tests.connector_helpers import add_visits as _add_visits
 from tests.fakes.expected import assert_answers_in_warehouse
@@ -109,7 +108,7 @@ def test_kobo_xml_with_our_form_id_loses_kobos_elements_and_loads(app, session, 
 
 
 def test_xml_of_another_server_that_names_our_form_is_stored_exactly(app, session, source):
-    xml = submission_xml("uuid:plain", name="Plain")
+    xml = builders.site_visit("uuid:plain", name="Plain")
     assert xmlmap.onto_form(xml, source.form.current_version.xml) is xml
 
 
@@ -208,7 +207,7 @@ def test_edits_and_validation_statuses_are_caught(app, session, fake, source, wa
     add_visits(fake, 3)
     pull(app, session, source, waits)
     first, second = sorted(fake.records)[:2]
-    fake.edit(first, submission_xml("uuid:kobo-0001-e1", name="Visitor 1 (corrected)",
+    fake.edit(first, builders.site_visit("uuid:kobo-0001-e1", name="Visitor 1 (corrected)",
                                     photo="p1b.jpg", deprecated_id="uuid:kobo-0001"),
               {"p1b.jpg": OTHER_JPEG})
     fake.validate(second, "validation_status_not_approved")
@@ -244,7 +243,7 @@ def test_after_a_pause_longer_than_the_window_no_edit_is_missed(app, session, fa
     source.cursor = {**source.cursor, "rechecked_at": month_ago, "full_rechecked_at": month_ago}
     session.commit()
     fake.clock = now - timedelta(days=20)
-    fake.edit(sorted(fake.records)[0], submission_xml(
+    fake.edit(sorted(fake.records)[0], builders.site_visit(
         "uuid:kobo-0001-e1", name="Visitor 1 (corrected)", deprecated_id="uuid:kobo-0001"))
     run = pull(app, session, source, waits)
     assert (run.status, run.new, run.updated) == ("ok", 0, 1)
@@ -262,7 +261,7 @@ def test_old_edits_and_validations_are_caught_by_the_periodic_full_recheck(app, 
     pull(app, session, source, waits)
     assert "full_rechecked_at" in session.get(Source, source.id).cursor  # the first pull read all
     first, second, _third = sorted(fake.records)
-    fake.edit(first, submission_xml("uuid:kobo-0001-e1", name="Visitor 1 (late fix)",
+    fake.edit(first, builders.site_visit("uuid:kobo-0001-e1", name="Visitor 1 (late fix)",
                                     deprecated_id="uuid:kobo-0001"))
     fake.validate(second, "validation_status_approved")
     quiet = pull(app, session, source, waits)  # full re-check not due: outside the window
@@ -306,9 +305,9 @@ def test_the_recheck_window_reaches_back_to_the_previous_recheck():
 
 
 def test_approved_and_on_hold_map_to_review_states(app, session, fake, source, waits):
-    fake.add(submission_xml("uuid:a"), validation="validation_status_approved")
-    fake.add(submission_xml("uuid:b"), validation="validation_status_on_hold")
-    fake.add(submission_xml("uuid:c"))
+    fake.add(builders.site_visit("uuid:a"), validation="validation_status_approved")
+    fake.add(builders.site_visit("uuid:b"), validation="validation_status_on_hold")
+    fake.add(builders.site_visit("uuid:c"))
     pull(app, session, source, waits)
     states = {iid: s.review_state for iid, s in stored(session).items()}
     assert states == {"uuid:a": "approved", "uuid:b": "has_issues", "uuid:c": "received"}
@@ -316,10 +315,10 @@ def test_approved_and_on_hold_map_to_review_states(app, session, fake, source, w
 
 def test_a_submission_from_collect_and_from_kobo_is_stored_once(app, client, session, fake, source,
                                                                 waits):
-    xml = submission_xml("uuid:both-ways", photo="p.jpg")
-    key = app_user(session).token
+    xml = builders.site_visit("uuid:both-ways", photo="p.jpg")
+    key = builders.app_user(session).token
     resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                       data=multipart(xml, {"p.jpg": JPEG}))
+                       data=builders.multipart(xml, {"p.jpg": JPEG}))
     assert resp.status_code == 201
     fake.add(xml, {"p.jpg": JPEG})
     run = pull(app, session, source, waits)
@@ -333,24 +332,25 @@ def test_a_collect_resend_after_the_kobo_copy_is_accepted_not_refused(app, clien
                                                                       source, waits):
     # KoBo rewrites the root element, so its copy's bytes differ from what the phone holds; the
     # phone's later upload of the same instanceID must still get a 201, never a 409 it retries.
-    xml = submission_xml("uuid:kobo-first", photo="p.jpg")
+    xml = builders.site_visit("uuid:kobo-first", photo="p.jpg")
     fake.add(xml, {"p.jpg": JPEG})
     assert pull(app, session, source, waits).new == 1
-    key = app_user(session).token
+    key = builders.app_user(session).token
     resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                       data=multipart(xml, {"p.jpg": JPEG}))
+                       data=builders.multipart(xml, {"p.jpg": JPEG}))
     assert resp.status_code == 201
     (sub,) = stored(session).values()
     assert sub.source == "kobo"
     again = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                        data=multipart(xml.replace(b"<name>", b"<name>changed "), {}))
+                        data=builders.multipart(xml.replace(b"<name>", b"<name>changed "), {}))
     assert again.status_code == 201  # other path: same filled form
     assert len(stored(session)) == 1
 
 
 def test_without_xml_the_json_record_is_mapped_back_faithfully(app, session, fake, source, waits):
     fake.serve_xml = False
-    xml = submission_xml("uuid:json-only", name="Nur", photo="p.jpg", snaps=("s0.jpg", "", "s2.jpg"))
+    xml = builders.site_visit("uuid:json-only", name="Nur", photo="p.jpg", snaps=("s0.jpg", "",
+                                                                                  "s2.jpg"))
     fake.add(xml, {"p.jpg": JPEG, "s0.jpg": OTHER_JPEG, "s2.jpg": JPEG})
     run = pull(app, session, source, waits)
     assert (run.status, run.new) == ("ok", 1)
@@ -390,7 +390,7 @@ _file_name = st.sampled_from(["", "a.jpg", "1700000000123.jpg", "ছবি.png"]
 @given(name=_plain_text, photo=_file_name,
        rows=st.lists(st.tuples(_plain_text, _file_name), max_size=4))
 def test_kobo_json_and_kobo_xml_map_back_to_the_same_rows(name, photo, rows):
-    xform = XFORM.format(form_id="site_visit", version="1", title="Site visit").encode()
+    xform = builders.built("site_visit").xml
     schema = FormSchema.from_xform(xform)
     row_xml = "".join(f"<rows><item>{item}</item><snap>{snap}</snap></rows>" for item, snap in rows)
     original = (f'<site_visit id="site_visit" version="1"><name>{name}</name><photo>{photo}</photo>'
@@ -439,7 +439,7 @@ def test_an_edit_without_deprecated_id_is_linked_through_its_root_uuid(app, sess
     add_visits(fake, 1)
     pull(app, session, source, waits)
     (record_id,) = fake.records
-    fake.edit(record_id, submission_xml("uuid:kobo-0001-e2", name="Visitor 1 (again)"))
+    fake.edit(record_id, builders.site_visit("uuid:kobo-0001-e2", name="Visitor 1 (again)"))
     run = pull(app, session, source, waits)
     assert (run.new, run.updated) == (0, 1)
     subs = stored(session)
@@ -450,10 +450,10 @@ def test_an_edit_without_deprecated_id_is_linked_through_its_root_uuid(app, sess
 
 def test_a_photo_missing_from_a_collect_upload_is_completed_from_kobo(app, client, session, fake,
                                                                      source, waits):
-    xml = submission_xml("uuid:half-sent", photo="p.jpg")
-    key = app_user(session).token
+    xml = builders.site_visit("uuid:half-sent", photo="p.jpg")
+    key = builders.app_user(session).token
     resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                       data=multipart(xml, {}, incomplete=True))
+                       data=builders.multipart(xml, {}, incomplete=True))
     assert resp.status_code == 201
     fake.add(xml, {"p.jpg": JPEG})
     run = pull(app, session, source, waits)
@@ -465,9 +465,9 @@ def test_a_photo_missing_from_a_collect_upload_is_completed_from_kobo(app, clien
 
 def test_answers_to_fields_we_do_not_have_are_refused_not_dropped(app, session, fake, source,
                                                                  waits):
-    extra = submission_xml("uuid:extra").replace(b"<name>", b"<surprise>!</surprise><name>")
+    extra = builders.site_visit("uuid:extra").replace(b"<name>", b"<surprise>!</surprise><name>")
     fake.add(extra)
-    fake.add(submission_xml("uuid:fine"))
+    fake.add(builders.site_visit("uuid:fine"))
     run = pull(app, session, source, waits)
     assert (run.status, run.new, run.errors) == ("incomplete", 1, 1)
     assert "uuid:extra" in run.message and "(surprise)" in run.message
@@ -512,7 +512,7 @@ def test_pulls_of_different_sources_run_side_by_side(app, session, fake, source,
     with served(FakeKobo(asset="aOtherAsset9")) as other_fake:
         other = add_source(session, name="kobo-sylhet", kind="kobo", url=other_fake.url,
                            secret=other_fake.token, remote_form=other_fake.asset)
-        other_ids = [submission_xml(f"uuid:sylhet-{n}") for n in range(2)]
+        other_ids = [builders.site_visit(f"uuid:sylhet-{n}") for n in range(2)]
         for xml in other_ids:
             other_fake.add(xml)
         with held_pull(app, fake, source, _pull_in(app, waits)) as first:

@@ -18,8 +18,7 @@ from sqlalchemy import select
 from pipeline.db import make_engine, session_factory, upgrade
 from pipeline.models import Submission
 from pipeline.storage import BlobStore
-from tests import collect
-from tests.collect import encode_multipart, publish_site_visit, submission_xml
+from tests import builders
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -50,7 +49,7 @@ def prepared(tmp_path: Path):
     with session_factory(engine)() as session:
         from pipeline import accounts
 
-        publish_site_visit(session)
+        builders.publish(session, "site_visit")
         key = accounts.create_app_user(session, "crash-phone", [], actor="test").token
     yield url, key, engine
     engine.dispose()
@@ -66,7 +65,7 @@ def test_sigkill_mid_upload_loses_nothing_acknowledged(prepared, tmp_path):
         for n in range(PER_CLIENT):
             iid = f"uuid:crash-{c}-{n}"
             photo = hashlib.sha256(iid.encode()).digest() * 4700
-            xml = submission_xml(iid, photo=f"{c}-{n}.jpg")
+            xml = builders.site_visit(iid, photo=f"{c}-{n}.jpg")
             planned[iid] = (xml, f"{c}-{n}.jpg", photo)
     acknowledged: set[str] = set()
     lock = threading.Lock()
@@ -87,7 +86,7 @@ def test_sigkill_mid_upload_loses_nothing_acknowledged(prepared, tmp_path):
             for n in range(PER_CLIENT):
                 iid = f"uuid:crash-{c}-{n}"
                 xml, name, photo = planned[iid]
-                body, content_type = encode_multipart(xml, {name: photo})
+                body, content_type = builders.encode_multipart(xml, {name: photo})
                 if _upload(server.port, key, body, content_type) == 201:
                     with lock:
                         acknowledged.add(iid)
@@ -108,15 +107,15 @@ def test_sigkill_mid_upload_loses_nothing_acknowledged(prepared, tmp_path):
         server = LiveServer(url, data_dir, workers=2, port=server.port).start()
         for iid in sorted(set(planned) - acknowledged):  # Collect retries what got no 201
             xml, name, photo = planned[iid]
-            body, content_type = encode_multipart(xml, {name: photo})
+            body, content_type = builders.encode_multipart(xml, {name: photo})
             assert _upload(server.port, key, body, content_type) == 201, iid
         for iid in sorted(acknowledged)[:10]:  # and a resend of a stored one is still a 201
             xml, name, photo = planned[iid]
-            assert _upload(server.port, key, *encode_multipart(xml, {name: photo})) == 201
+            assert _upload(server.port, key, *builders.encode_multipart(xml, {name: photo})) == 201
         # The restarted server's loader process loads everything, what the kill left pending
         # included, without any page being opened.
         with session_factory(engine)() as session:
-            collect.wait_loaded(session, timeout=30)
+            builders.wait_loaded(session, timeout=30)
         followers = _followers(server.process.pid)
         assert len(followers) == 1
         # ``sangjog serve --workers N`` runs gunicorn's sync workers (one request at a time).

@@ -26,7 +26,7 @@ from sqlalchemy import select, text
 from pipeline import accounts
 from pipeline.db import make_engine, upgrade, writer_for
 from pipeline.models import Submission
-from tests.collect import JPEG, multipart, publish_site_visit, submission_xml
+from tests import builders
 from tests.pg import Cluster
 from tests.webdata import PASSWORD, login
 
@@ -57,7 +57,7 @@ class Doors:
     def __init__(self, app) -> None:
         self.app = app
         with app.extensions["sessions"]() as session:
-            publish_site_visit(session)
+            builders.publish(session, "site_visit")
             self.key = accounts.create_app_user(session, "phone", [], actor="test").token
             accounts.create_user(session, "boss", PASSWORD, "admin", ["*"])
         self.phone = app.test_client()
@@ -68,9 +68,9 @@ class Doors:
             self.first = session.scalar(select(Submission.id))
 
     def upload(self):
-        xml = submission_xml(f"uuid:trouble-{self.sent}", photo="photo.jpg")
+        xml = builders.site_visit(f"uuid:trouble-{self.sent}", photo="photo.jpg")
         response = self.phone.post(f"/key/{self.key}/submission",
-                                   data=multipart(xml, {"photo.jpg": JPEG}))
+                                   data=builders.multipart(xml, {"photo.jpg": builders.JPEG}))
         if response.status_code == 201:
             self.sent += 1
         return response

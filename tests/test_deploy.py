@@ -33,7 +33,7 @@ from pipeline.db import make_engine, session_factory, upgrade
 from pipeline.models import LoginFailure, Submission
 from pipeline.storage import BlobStore
 from sync_server.config import SETTINGS
-from tests.collect import encode_multipart, publish_site_visit, submission_xml
+from tests import builders
 from tests.live_server import ROOT, LiveServer, free_port
 
 DEPLOY = ROOT / "deploy"
@@ -156,7 +156,7 @@ def test_nginx_site_in_front_of_the_server(tmp_path):
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine)() as session:
-        publish_site_visit(session)
+        builders.publish(session, "site_visit")
         key = accounts.create_app_user(session, "nginx-phone", [], actor="test").token
         accounts.create_user(session, "rahima", PASSWORD, "admin", ["*"], actor="test")
     http_port, tls_port = free_port(), free_port()
@@ -182,7 +182,8 @@ def test_nginx_site_in_front_of_the_server(tmp_path):
         # A submission with a 2 MB photo: over client_body_buffer_size, so nginx holds the
         # body in a temporary file until all of it is in, then hands it on.
         photo = hashlib.sha256(b"nginx").digest() * 65536
-        body, content_type = encode_multipart(submission_xml("uuid:through-nginx", photo="p.jpg"),
+        body, content_type = builders.encode_multipart(builders.site_visit("uuid:through-nginx",
+                                                                           photo="p.jpg"),
                                               {"p.jpg": photo})
         sent = requests.post(f"{public}/key/{key}/submission", data=body, verify=str(cert),
                              headers={"Content-Type": content_type, "X-OpenRosa-Version": "1.0"},

@@ -24,7 +24,7 @@ from pipeline.db import begin_write
 from pipeline.driver_statements import DriverStatement
 from pipeline.models import AppUser, Submission
 from pipeline.warehouse_tables import UTCDateTime
-from tests.collect import publish_site_visit
+from tests import builders
 
 _COLUMNS = ["instance_id", "root_id", "deprecated_id", "current", "form_id", "form_version",
             "xml", "xml_sha256", "source", "source_ref", "submitter", "device_id", "received_at",
@@ -41,8 +41,8 @@ def _values(instance_id: str, form_id: int) -> dict:
 
 
 def test_rows_and_types_match_sqlalchemy(session):
-    form_id = publish_site_visit(session).form_id
-    publish_site_visit(session, form_id="market", title="Market")
+    form_id = builders.publish(session, "site_visit").form_id
+    builders.publish(session, "site_visit", form_id="market", title="Market")
     accounts.create_app_user(session, "team", ["site_visit", "market"], actor="test")
     begin_write(session)
     conn = session.connection()
@@ -65,7 +65,7 @@ def test_rows_and_types_match_sqlalchemy(session):
 
 
 def test_a_duplicate_raises_sqlalchemys_integrity_error(session):
-    form_id = publish_site_visit(session).form_id
+    form_id = builders.publish(session, "site_visit").form_id
     begin_write(session)
     inserting = DriverStatement(insert(Submission.__table__).returning(Submission.__table__.c.id),
                                 _COLUMNS)

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from pipeline.models import PullRun
-from tests.collect import app_user, multipart, publish_site_visit, submission_xml
+from tests import builders
 from tests.pg import unreachable_url
 
 TOKEN = "metrics-token-for-tests"
@@ -38,10 +38,10 @@ def test_a_backlog_over_the_bound_or_a_full_disk_is_unhealthy(app, client, sessi
     from sync_server import background_loader
 
     background_loader.stop(app)  # the upload below stays pending
-    publish_site_visit(session)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     assert client.post(f"/key/{key}/submission",
-                       data=multipart(submission_xml())).status_code == 201
+                       data=builders.multipart(builders.site_visit())).status_code == 201
     app.config["HEALTH_MAX_BACKLOG"] = 1
     assert client.get("/healthz").status_code == 200
     app.config["HEALTH_MAX_BACKLOG"] = 0
@@ -97,19 +97,20 @@ def test_metrics_count_uploads_responses_backlog_pulls_and_disk(app, client, ses
     background_loader.stop(app)
     app.config["METRICS_TOKEN"] = TOKEN
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    publish_site_visit(session)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     before = client.get("/metrics", headers=auth).get_data(as_text=True)
     created = _sample(before, "sangjog_uploads_total", outcome="created") or 0
     refused = _sample(before, "sangjog_uploads_total", outcome="refused") or 0
     ok = _sample(before, "sangjog_http_responses_total", code="201") or 0
     for i in range(2):
         resp = client.post(f"/key/{key}/submission",
-                           data=multipart(submission_xml(f"uuid:m{i}")))
+                           data=builders.multipart(builders.site_visit(f"uuid:m{i}")))
         assert resp.status_code == 201
     assert client.post(f"/key/{key}/submission",
-                       data=multipart(submission_xml("uuid:m0"))).status_code == 201  # resent
-    assert client.post(f"/key/{key}/submission", data=multipart(b"<broken")).status_code == 400
+                       data=builders.multipart(builders.site_visit("uuid:m0"))).status_code == 201  # resent
+    assert client.post(f"/key/{key}/submission",
+                       data=builders.multipart(b"<broken")).status_code == 400
     session.add_all([PullRun(kind="kobo", status="ok"), PullRun(kind="kobo", status="ok"),
                      PullRun(kind="central", status="failed")])
     session.commit()
@@ -138,16 +139,14 @@ def test_metrics_sum_every_worker_of_the_server(tmp_path):
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine)() as session:
-        publish_site_visit(session)
-        key = app_user(session).token
+        builders.publish(session, "site_visit")
+        key = builders.app_user(session).token
     engine.dispose()
-    from tests.collect import encode_multipart
-
     server = LiveServer(url, tmp_path, workers=2)
     server.env["METRICS_TOKEN"] = TOKEN
     with server:
         for i in range(12):  # a new connection each: the workers take them in turn
-            body, content_type = encode_multipart(submission_xml(f"uuid:w{i}"))
+            body, content_type = builders.encode_multipart(builders.site_visit(f"uuid:w{i}"))
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             conn.request("POST", f"/key/{key}/submission", body, {"Content-Type": content_type})
             assert conn.getresponse().status == 201

@@ -14,8 +14,7 @@ from sqlalchemy import select
 from pipeline.connectors.instances import import_instances
 from pipeline.models import PullRun, Submission
 from pipeline.problems import Problem
-from tests import formtools
-from tests.collect import app_user, multipart
+from tests import builders, formtools
 from tests.fakes.expected import assert_answers_in_warehouse
 
 DESK = b"\xff\xd8\xff\xe0desk photo" + bytes(range(256)) * 20 + b"\xff\xd9"
@@ -101,9 +100,9 @@ def test_importing_again_skips_what_is_already_here(app, session, published, pho
 
 def test_an_instance_already_sent_from_collect_is_skipped(app, client, session, published, phone):
     xml = filled("hl_action_plan")
-    key = app_user(session).token
+    key = builders.app_user(session).token
     resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                       data=multipart(xml, {"signature.png": SIGNATURE}))
+                       data=builders.multipart(xml, {"signature.png": SIGNATURE}))
     assert resp.status_code == 201
     report = import_instances(session, app.extensions["blobs"], phone)
     assert report.skipped == [instance_id(xml)]
@@ -157,15 +156,13 @@ def test_a_missing_folder_is_a_clear_problem(app, session, tmp_path):
 
 
 def test_an_edit_is_imported_after_the_instance_it_replaces(app, session, tmp_path):
-    from tests.collect import publish_site_visit, submission_xml
-
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     root = tmp_path / "instances"
     # Folder order puts the edit first; it must still land as an edit of the original.
     collect_folder(tmp_path, "a_edit", "2026-11-02_10-00-00",
-                   submission_xml("uuid:v2", name="Fixed", deprecated_id="uuid:v1"), {})
+                   builders.site_visit("uuid:v2", name="Fixed", deprecated_id="uuid:v1"), {})
     collect_folder(tmp_path, "b_original", "2026-11-01_10-00-00",
-                   submission_xml("uuid:v1", name="Typo"), {})
+                   builders.site_visit("uuid:v1", name="Typo"), {})
     report = import_instances(session, app.extensions["blobs"], root)
     assert report.imported == ["uuid:v1", "uuid:v2"]
     subs = stored(session)

@@ -10,22 +10,15 @@ from defusedxml import ElementTree
 from sqlalchemy import func, select
 
 from pipeline.models import Attachment, Submission
-from tests.collect import (
-    JPEG,
-    app_user,
-    encode_multipart,
-    multipart,
-    publish_site_visit,
-    submission_xml,
-)
+from tests import builders
 
 RESPONSE = "{http://openrosa.org/http/response}"
 
 
 @pytest.fixture
 def key(session) -> str:
-    publish_site_visit(session)
-    return app_user(session).token
+    builders.publish(session, "site_visit")
+    return builders.app_user(session).token
 
 
 def _message(resp) -> str:
@@ -42,20 +35,20 @@ def _nothing_stored(session) -> None:
 
 
 def _post_xml(client, key: str, xml: bytes, files: dict[str, bytes] | None = None):
-    body, content_type = encode_multipart(xml, files)  # byte for byte as Collect sends it
+    body, content_type = builders.encode_multipart(xml, files)  # byte for byte as Collect sends it
     return client.post(f"/key/{key}/submission", content_type=content_type, data=body)
 
 
 @pytest.mark.parametrize(("xml", "says"), [
-    (submission_xml()[:120], "not well-formed XML: unclosed token: line 1"),
-    (submission_xml().split(b"<orx:meta>")[0], "not well-formed XML: no element found"),
+    (builders.site_visit()[:120], "not well-formed XML: unclosed token: line 1"),
+    (builders.site_visit().split(b"<orx:meta>")[0], "not well-formed XML: no element found"),
     (b"this is not xml", "not well-formed XML: syntax error"),
     (b"<site_visit id='site_visit'><name>a</nom></site_visit>", "mismatched tag"),
     (b"", "the XML part is empty"),
     (b'<?xml version="1.0" encoding="klingon"?><site_visit id="site_visit"/>', "unknown encoding"),
-    (submission_xml().replace(b"uuid:0001", b""), "no meta/instanceID"),
-    (submission_xml().replace(b' id="site_visit"', b""), "no 'id' attribute"),
-    (submission_xml("uuid:" + "x" * 300), "instanceID is longer than 255 characters"),
+    (builders.site_visit().replace(b"uuid:0001", b""), "no meta/instanceID"),
+    (builders.site_visit().replace(b' id="site_visit"', b""), "no 'id' attribute"),
+    (builders.site_visit("uuid:" + "x" * 300), "instanceID is longer than 255 characters"),
 ])
 def test_broken_xml_is_400_saying_what_is_wrong(client, session, key, xml, says):
     resp = _post_xml(client, key, xml)
@@ -90,17 +83,18 @@ def test_entities_and_dtds_are_refused(client, session, key, xml):
 
 def test_upload_without_the_xml_part_is_400(client, session, key):
     resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                       data={"photo.jpg": (io.BytesIO(JPEG), "photo.jpg")})
+                       data={"photo.jpg": (io.BytesIO(builders.JPEG), "photo.jpg")})
     assert resp.status_code == 400
     assert "xml_submission_file" in _message(resp)
-    raw = client.post(f"/key/{key}/submission", data=submission_xml(), content_type="text/xml")
+    raw = client.post(f"/key/{key}/submission", data=builders.site_visit(), content_type="text/xml")
     assert raw.status_code == 400
     _nothing_stored(session)
 
 
 def test_oversize_upload_is_413(app, client, session, key):
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
-    resp = _post_xml(client, key, submission_xml(photo="big.jpg"), {"big.jpg": b"x" * (1024 * 1024 + 1)})
+    resp = _post_xml(client, key, builders.site_visit(photo="big.jpg"),
+                     {"big.jpg": b"x" * (1024 * 1024 + 1)})
     assert resp.status_code == 413
     assert "larger than the 1 MB limit" in _message(resp)
     _nothing_stored(session)
@@ -108,8 +102,8 @@ def test_oversize_upload_is_413(app, client, session, key):
 
 @pytest.mark.parametrize("name", ["../../escape.jpg", "/etc/cron.d/x.jpg", "photos/../../x.jpg", ".."])
 def test_attachment_names_with_paths_are_refused(app, client, session, key, tmp_path, name):
-    xml = submission_xml(photo=name)
-    resp = _post_xml(client, key, xml, {name: JPEG})
+    xml = builders.site_visit(photo=name)
+    resp = _post_xml(client, key, xml, {name: builders.JPEG})
     assert resp.status_code == 400
     assert "not a plain file name" in _message(resp)
     _nothing_stored(session)
@@ -121,7 +115,7 @@ def test_attachment_names_with_paths_are_refused(app, client, session, key, tmp_
 def test_multipart_body_cut_off_is_400(client, session, key):
     boundary = "----sangjog"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; "
-            f"filename=\"s.xml\"\r\nContent-Type: text/xml\r\n\r\n").encode() + submission_xml()[:80]
+            f"filename=\"s.xml\"\r\nContent-Type: text/xml\r\n\r\n").encode() + builders.site_visit()[:80]
     resp = client.post(f"/key/{key}/submission", data=body,
                        content_type=f"multipart/form-data; boundary={boundary}")
     assert resp.status_code == 400
@@ -131,7 +125,7 @@ def test_multipart_body_cut_off_is_400(client, session, key):
 
 def test_overlong_device_id_is_cut_not_refused(client, session, key):
     resp = client.post(f"/key/{key}/submission?deviceID=collect:{'d' * 400}",
-                       content_type="multipart/form-data", data=multipart(submission_xml()))
+                       content_type="multipart/form-data", data=builders.multipart(builders.site_visit()))
     assert resp.status_code == 201
     session.rollback()
     assert len(session.scalar(select(Submission.device_id))) == 255

@@ -12,7 +12,7 @@ from pipeline import accounts
 from pipeline.domain import media
 from pipeline.forms import set_state
 from sync_server import auth
-from tests.collect import PLACES_CSV, app_user, publish_site_visit
+from tests import builders
 
 LIST = "{http://openrosa.org/xforms/xformsList}"
 MANIFEST = "{http://openrosa.org/xforms/xformsManifest}"
@@ -31,9 +31,10 @@ def _path(url: str) -> str:
 
 
 def test_app_user_lists_open_forms_and_downloads_the_exact_bytes_hashed(app, client, session):
-    publish_site_visit(session)
-    publish_site_visit(session, form_id="survey_two", title="Survey two", with_media=False)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    builders.publish(session, "site_visit", form_id="survey_two", title="Survey two",
+                     with_media=False)
+    key = builders.app_user(session).token
     app.config["SERVER_URL"] = "https://sangjog.example.org"
 
     resp = client.get(f"/key/{key}/formList")
@@ -54,52 +55,52 @@ def test_app_user_lists_open_forms_and_downloads_the_exact_bytes_hashed(app, cli
 
 
 def test_without_server_url_links_follow_the_request(client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     forms = _forms(client.get(f"/key/{key}/formList", base_url="http://10.0.0.5:8080"))
     assert forms["site_visit"]["downloadUrl"] == f"http://10.0.0.5:8080/key/{key}/formXml/site_visit"
 
 
 def test_closing_and_closed_forms_are_not_listed(client, session):
-    publish_site_visit(session)
-    publish_site_visit(session, form_id="closing_one", with_media=False)
-    publish_site_visit(session, form_id="closed_one", with_media=False)
+    builders.publish(session, "site_visit")
+    builders.publish(session, "site_visit", form_id="closing_one", with_media=False)
+    builders.publish(session, "site_visit", form_id="closed_one", with_media=False)
     set_state(session, "closing_one", "closing", "tester")
     set_state(session, "closed_one", "closed", "tester")
-    key = app_user(session).token
+    key = builders.app_user(session).token
     assert set(_forms(client.get(f"/key/{key}/formList"))) == {"site_visit"}
     assert client.get(f"/key/{key}/formXml/closed_one").status_code == 404
 
 
 def test_form_id_filter(client, session):
-    publish_site_visit(session)
-    publish_site_visit(session, form_id="survey_two", with_media=False)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    builders.publish(session, "site_visit", form_id="survey_two", with_media=False)
+    key = builders.app_user(session).token
     assert set(_forms(client.get(f"/key/{key}/formList?formID=survey_two"))) == {"survey_two"}
     assert _forms(client.get(f"/key/{key}/formList?formID=nothing")) == {}
 
 
 def test_newest_version_is_listed(client, session):
-    publish_site_visit(session, "1")
-    publish_site_visit(session, "2")
-    key = app_user(session).token
+    builders.publish(session, "site_visit", version="1")
+    builders.publish(session, "site_visit", version="2")
+    key = builders.app_user(session).token
     listed = _forms(client.get(f"/key/{key}/formList"))["site_visit"]
     assert listed["version"] == "2"
     assert b'version="2"' in client.get(_path(listed["downloadUrl"])).data
 
 
 def test_app_user_sees_only_assigned_forms(client, session):
-    publish_site_visit(session)
-    publish_site_visit(session, form_id="survey_two", with_media=False)
-    key = app_user(session, "ballot-phone", forms=("survey_two",)).token
+    builders.publish(session, "site_visit")
+    builders.publish(session, "site_visit", form_id="survey_two", with_media=False)
+    key = builders.app_user(session, "ballot-phone", forms=("survey_two",)).token
     assert set(_forms(client.get(f"/key/{key}/formList"))) == {"survey_two"}
     assert client.get(f"/key/{key}/formXml/site_visit").status_code == 403
     assert client.get(f"/key/{key}/formManifest/site_visit").status_code == 403
 
 
 def test_unknown_key_is_401_and_revoked_key_is_403(client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     assert client.get("/key/not-a-key/formList").status_code == 401
     accounts.revoke_app_user(session, "phone-1", actor="tester")
     resp = client.get(f"/key/{key}/formList")
@@ -108,8 +109,8 @@ def test_unknown_key_is_401_and_revoked_key_is_403(client, session):
 
 
 def test_manifest_lists_media_with_hashes_of_the_served_bytes(client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     resp = client.get(f"/key/{key}/formManifest/site_visit")
     assert resp.status_code == 200
     assert resp.headers["X-OpenRosa-Version"] == "1.0"
@@ -118,14 +119,14 @@ def test_manifest_lists_media_with_hashes_of_the_served_bytes(client, session):
     (entry,) = root.findall(f"{MANIFEST}mediaFile")
     assert entry.findtext(f"{MANIFEST}filename") == "places.csv"
     media = client.get(_path(entry.findtext(f"{MANIFEST}downloadUrl")))
-    assert media.status_code == 200 and media.data == PLACES_CSV
-    assert entry.findtext(f"{MANIFEST}hash") == "md5:" + hashlib.md5(PLACES_CSV).hexdigest()
+    assert media.status_code == 200 and media.data == builders.PLACES_CSV
+    assert entry.findtext(f"{MANIFEST}hash") == "md5:" + hashlib.md5(builders.PLACES_CSV).hexdigest()
     assert client.get(f"/key/{key}/formMedia/site_visit/other.csv").status_code == 404
 
 
 def test_generated_media_hash_changes_exactly_when_content_does(client, session, monkeypatch):
-    publish_site_visit(session)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     content = {"places.csv": b"name,label\nv1,One\n"}
     monkeypatch.setattr(media, "generated_media",
                         lambda _session, name, _scope, _upazila="": content.get(name))
@@ -141,7 +142,7 @@ def test_generated_media_hash_changes_exactly_when_content_does(client, session,
     content["places.csv"] = b"name,label\nv1,One\nv2,Two\n"
     assert manifest_hash() != first
     content.clear()  # nothing generated: the static upload is served again
-    assert manifest_hash() == "md5:" + hashlib.md5(PLACES_CSV).hexdigest()
+    assert manifest_hash() == "md5:" + hashlib.md5(builders.PLACES_CSV).hexdigest()
 
 
 def _basic(username: str, password: str) -> dict[str, str]:
@@ -150,7 +151,7 @@ def _basic(username: str, password: str) -> dict[str, str]:
 
 
 def test_web_users_use_basic_auth_at_the_root(client, session):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     accounts.create_user(session, "rahima", "correct horse battery", "supervisor")
     resp = client.get("/formList")
     assert resp.status_code == 401

@@ -13,16 +13,15 @@ from sqlalchemy import select
 from pipeline import accounts
 from pipeline.forms import set_state
 from pipeline.models import Submission
-from tests import collect
-from tests.collect import JPEG, app_user, multipart, publish_site_visit, submission_xml
+from tests import builders
 
 RESPONSE = "{http://openrosa.org/http/response}"
-OTHER_JPEG = JPEG.replace(b"pretend", b"another")
+OTHER_JPEG = builders.JPEG.replace(b"pretend", b"another")
 
 
 def _post(client, key: str, xml: bytes, files: dict[str, bytes] | None = None, **kwargs):
-    return client.post(f"/key/{key}/submission?deviceID=collect:Xy12", content_type="multipart/form-data",
-                       data=multipart(xml, files, **kwargs))
+    return builders.submit(client, xml, files, via="http", key=key, query="deviceID=collect:Xy12",
+                           **kwargs)
 
 
 def _stored(session, instance_id: str) -> Submission:
@@ -35,7 +34,7 @@ def _blob(app, digest: str) -> bytes:
 
 
 def test_head_answers_204_with_openrosa_headers(client, session):
-    key = app_user(session).token
+    key = builders.app_user(session).token
     resp = client.head(f"/key/{key}/submission")
     assert resp.status_code == 204
     assert resp.headers["X-OpenRosa-Version"] == "1.0"
@@ -47,10 +46,11 @@ def test_head_answers_204_with_openrosa_headers(client, session):
 
 @pytest.mark.both_stores
 def test_submission_with_a_photo_is_stored_exactly(app, client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
-    xml = submission_xml(photo="1700000000.jpg")
-    resp = _post(client, key, xml, {"1700000000.jpg": JPEG, "stray.txt": b"not referenced"})
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
+    xml = builders.site_visit(photo="1700000000.jpg")
+    resp = _post(client, key, xml, {"1700000000.jpg": builders.JPEG,
+                                    "stray.txt": b"not referenced"})
     assert resp.status_code == 201, resp.data
     root = ElementTree.fromstring(resp.data)
     assert root.tag == f"{RESPONSE}OpenRosaResponse"
@@ -63,28 +63,29 @@ def test_submission_with_a_photo_is_stored_exactly(app, client, session):
     assert stored.source == "collect" and stored.review_state == "received"
     assert stored.attachments_expected == 1
     (photo,) = stored.attachments  # the unreferenced part is ignored
-    assert (photo.name, photo.size, photo.content_type) == ("1700000000.jpg", len(JPEG), "image/jpeg")
-    assert _blob(app, photo.sha256) == JPEG
+    assert (photo.name, photo.size, photo.content_type) == ("1700000000.jpg", len(builders.JPEG),
+                                                            "image/jpeg")
+    assert _blob(app, photo.sha256) == builders.JPEG
 
 
 @pytest.mark.both_stores
 def test_attachment_found_by_part_name_when_the_file_name_is_generic(app, client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
-    data = multipart(submission_xml(photo="1700000001.jpg"))
-    data["1700000001.jpg"] = (io.BytesIO(JPEG), "blob", "image/jpeg")
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
+    data = builders.multipart(builders.site_visit(photo="1700000001.jpg"))
+    data["1700000001.jpg"] = (io.BytesIO(builders.JPEG), "blob", "image/jpeg")
     resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data", data=data)
     assert resp.status_code == 201
     (photo,) = _stored(session, "uuid:0001").attachments
-    assert photo.name == "1700000001.jpg" and _blob(app, photo.sha256) == JPEG
+    assert photo.name == "1700000001.jpg" and _blob(app, photo.sha256) == builders.JPEG
 
 
 def test_resend_is_201_and_stores_nothing_twice(client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
-    xml = submission_xml(photo="a.jpg")
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
+    xml = builders.site_visit(photo="a.jpg")
     for _ in range(3):
-        assert _post(client, key, xml, {"a.jpg": JPEG}).status_code == 201
+        assert _post(client, key, xml, {"a.jpg": builders.JPEG}).status_code == 201
     session.rollback()  # a fresh snapshot: the app committed in its own session
     assert session.scalars(select(Submission)).all() == [_stored(session, "uuid:0001")]
     assert len(_stored(session, "uuid:0001").attachments) == 1
@@ -92,37 +93,38 @@ def test_resend_is_201_and_stores_nothing_twice(client, session):
 
 @pytest.mark.both_stores
 def test_split_upload_adds_the_later_attachments(app, client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
-    xml = submission_xml(photo="a.jpg", snaps=("s1.jpg", "s2.jpg"))
-    assert _post(client, key, xml, {"a.jpg": JPEG}, incomplete=True).status_code == 201
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
+    xml = builders.site_visit(photo="a.jpg", snaps=("s1.jpg", "s2.jpg"))
+    assert _post(client, key, xml, {"a.jpg": builders.JPEG}, incomplete=True).status_code == 201
     assert [a.name for a in _stored(session, "uuid:0001").attachments] == ["a.jpg"]
     assert _post(client, key, xml, {"s1.jpg": OTHER_JPEG}, incomplete=True).status_code == 201
-    assert _post(client, key, xml, {"s2.jpg": JPEG}).status_code == 201
+    assert _post(client, key, xml, {"s2.jpg": builders.JPEG}).status_code == 201
     stored = _stored(session, "uuid:0001")
     assert stored.attachments_expected == 3
     assert {a.name: _blob(app, a.sha256) for a in stored.attachments} == {
-        "a.jpg": JPEG, "s1.jpg": OTHER_JPEG, "s2.jpg": JPEG}
+        "a.jpg": builders.JPEG, "s1.jpg": OTHER_JPEG, "s2.jpg": builders.JPEG}
 
 
 def test_same_instance_id_with_different_xml_is_a_conflict(client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
-    assert _post(client, key, submission_xml(name="Rina")).status_code == 201
-    resp = _post(client, key, submission_xml(name="Someone else"))
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
+    assert _post(client, key, builders.site_visit(name="Rina")).status_code == 201
+    resp = _post(client, key, builders.site_visit(name="Someone else"))
     assert resp.status_code == 409
     assert b"uuid:0001" in resp.data
-    assert _stored(session, "uuid:0001").xml == submission_xml(name="Rina")
+    assert _stored(session, "uuid:0001").xml == builders.site_visit(name="Rina")
 
 
 @pytest.mark.both_stores
 def test_edit_becomes_current_and_keeps_photos_it_still_names(app, client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
-    first = submission_xml(photo="a.jpg", snaps=("s1.jpg",))
-    assert _post(client, key, first, {"a.jpg": JPEG, "s1.jpg": JPEG}).status_code == 201
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
+    first = builders.site_visit(photo="a.jpg", snaps=("s1.jpg",))
+    assert _post(client, key, first, {"a.jpg": builders.JPEG,
+                                      "s1.jpg": builders.JPEG}).status_code == 201
     # The edit keeps a.jpg (not resent), replaces the repeat photo and changes the name.
-    edit = submission_xml("uuid:0002", deprecated_id="uuid:0001", name="Rina Das",
+    edit = builders.site_visit("uuid:0002", deprecated_id="uuid:0001", name="Rina Das",
                           photo="a.jpg", snaps=("s9.jpg",))
     assert _post(client, key, edit, {"s9.jpg": OTHER_JPEG}).status_code == 201
     old, new = _stored(session, "uuid:0001"), _stored(session, "uuid:0002")
@@ -130,10 +132,11 @@ def test_edit_becomes_current_and_keeps_photos_it_still_names(app, client, sessi
     assert old.root_id == new.root_id == "uuid:0001"
     assert new.deprecated_id == "uuid:0001" and new.review_state == "edited"
     assert {a.name: _blob(app, a.sha256) for a in new.attachments} == {
-        "a.jpg": JPEG, "s9.jpg": OTHER_JPEG}
+        "a.jpg": builders.JPEG, "s9.jpg": OTHER_JPEG}
     assert old.xml == first  # the raw store never alters what it received
     # An edit of the edit keeps the same root.
-    again = submission_xml("uuid:0003", deprecated_id="uuid:0002", name="R. Das", photo="a.jpg")
+    again = builders.site_visit("uuid:0003", deprecated_id="uuid:0002", name="R. Das",
+                                photo="a.jpg")
     assert _post(client, key, again).status_code == 201
     session.rollback()  # a fresh snapshot: the app committed in its own session
     current = session.scalars(select(Submission.instance_id).where(Submission.current)).all()
@@ -142,52 +145,52 @@ def test_edit_becomes_current_and_keeps_photos_it_still_names(app, client, sessi
 
 
 def test_every_published_version_is_accepted(client, session):
-    publish_site_visit(session, "1")
-    publish_site_visit(session, "2")
-    key = app_user(session).token
-    assert _post(client, key, submission_xml("uuid:v1", version="1")).status_code == 201
-    assert _post(client, key, submission_xml("uuid:v2", version="2")).status_code == 201
+    builders.publish(session, "site_visit", version="1")
+    builders.publish(session, "site_visit", version="2")
+    key = builders.app_user(session).token
+    assert _post(client, key, builders.site_visit("uuid:v1", version="1")).status_code == 201
+    assert _post(client, key, builders.site_visit("uuid:v2", version="2")).status_code == 201
     assert _stored(session, "uuid:v1").form_version == "1"
 
 
 def test_unknown_form_or_version_is_404(client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
-    resp = _post(client, key, submission_xml(version="9"))
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
+    resp = _post(client, key, builders.site_visit(version="9"))
     assert resp.status_code == 404 and b"no published version '9'" in resp.data
-    assert _post(client, key, submission_xml(form_id="nope")).status_code == 404
+    assert _post(client, key, builders.site_visit(form_id="nope")).status_code == 404
     assert session.scalars(select(Submission)).all() == []
 
 
 def test_closing_still_accepts_and_closed_refuses(client, session):
-    publish_site_visit(session)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     set_state(session, "site_visit", "closing", "tester")
-    assert _post(client, key, submission_xml("uuid:a")).status_code == 201
+    assert _post(client, key, builders.site_visit("uuid:a")).status_code == 201
     set_state(session, "site_visit", "closed", "tester")
-    resp = _post(client, key, submission_xml("uuid:b"))
+    resp = _post(client, key, builders.site_visit("uuid:b"))
     assert resp.status_code == 409 and b"closed" in resp.data
     assert _stored(session, "uuid:b") is None
 
 
 def test_app_user_cannot_submit_to_a_form_it_was_not_given(client, session):
-    publish_site_visit(session)
-    publish_site_visit(session, form_id="survey_two", with_media=False)
-    key = app_user(session, forms=("survey_two",)).token
-    assert _post(client, key, submission_xml()).status_code == 403
-    assert _post(client, key, submission_xml(form_id="survey_two")).status_code == 201
+    builders.publish(session, "site_visit")
+    builders.publish(session, "site_visit", form_id="survey_two", with_media=False)
+    key = builders.app_user(session, forms=("survey_two",)).token
+    assert _post(client, key, builders.site_visit()).status_code == 403
+    assert _post(client, key, builders.site_visit(form_id="survey_two")).status_code == 201
 
 
 def test_web_user_submits_with_basic_auth(client, session):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     accounts.create_user(session, "officer", "a long password", "supervisor")
     headers = {"Authorization": "Basic " + base64.b64encode(b"officer:a long password").decode()}
     resp = client.post("/submission", headers=headers, content_type="multipart/form-data",
-                       data=multipart(submission_xml()))
+                       data=builders.multipart(builders.site_visit()))
     assert resp.status_code == 201
     assert _stored(session, "uuid:0001").submitter == "officer"
     assert client.post("/submission", content_type="multipart/form-data",
-                       data=multipart(submission_xml("uuid:x"))).status_code == 401
+                       data=builders.multipart(builders.site_visit("uuid:x"))).status_code == 401
 
 
 def test_collect_round_trip_with_the_real_inspection_form(client, session):
@@ -197,7 +200,7 @@ def test_collect_round_trip_with_the_real_inspection_form(client, session):
 
     formtools.publish_all(session)
     import_projects(session, SAMPLE)
-    key = app_user(session, "inspector-phone", forms=("innovation_inspection",)).token
+    key = builders.app_user(session, "inspector-phone", forms=("innovation_inspection",)).token
     listing = ElementTree.fromstring(client.get(f"/key/{key}/formList").data)
     ns = "{http://openrosa.org/xforms/xformsList}"
     (entry,) = listing.findall(f"{ns}xform")
@@ -221,14 +224,15 @@ def test_collect_round_trip_with_the_real_inspection_form(client, session):
     answers = [(p, place.get(p, v)) for p, v in formtools.SAMPLE_ANSWERS["innovation_inspection"]]
     filled = formtools.fill_xform(xform, answers, media)
     assert filled.ok, (filled.violations, filled.errors)
-    photos = {"desk.jpg": JPEG, "queue.jpg": OTHER_JPEG, "signature.png": b"\x89PNG signature"}
+    photos = {"desk.jpg": builders.JPEG, "queue.jpg": OTHER_JPEG,
+              "signature.png": b"\x89PNG signature"}
     first = _post(client, key, filled.xml, {"desk.jpg": photos["desk.jpg"]}, incomplete=True)
     assert first.status_code == 201
     rest = {k: v for k, v in photos.items() if k != "desk.jpg"}
     assert _post(client, key, filled.xml, rest).status_code == 201
     assert _post(client, key, filled.xml, photos).status_code == 201  # a resend changes nothing
 
-    collect.wait_loaded(session)  # the server's background loader, not the test, loads it
+    builders.wait_loaded(session)  # the server's background loader, not the test, loads it
     (stored,) = session.scalars(select(Submission)).all()
     assert stored.xml == filled.xml and stored.submitter == "inspector-phone"
     assert stored.attachments_expected == 3
@@ -250,10 +254,10 @@ def test_a_photo_larger_than_the_memory_spool_is_stored_exactly(app, client, ses
         return kept[-1]
 
     monkeypatch.setattr(upload_parts.tempfile, "SpooledTemporaryFile", spooling)
-    publish_site_visit(session)
-    key = app_user(session).token
-    photo = JPEG + bytes(range(256)) * (3 * upload_parts.SPOOL_BYTES // 256)
-    resp = _post(client, key, submission_xml("uuid:big", photo="big.jpg"), {"big.jpg": photo})
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
+    photo = builders.JPEG + bytes(range(256)) * (3 * upload_parts.SPOOL_BYTES // 256)
+    resp = _post(client, key, builders.site_visit("uuid:big", photo="big.jpg"), {"big.jpg": photo})
     assert resp.status_code == 201, resp.data
     stored = _stored(session, "uuid:big")
     (attachment,) = stored.attachments

@@ -15,11 +15,11 @@ from pipeline.ingest import Incoming, accept
 from pipeline.models import Attachment, Submission
 from pipeline.problems import Problem
 from pipeline.storage import BlobStore
-from tests.collect import JPEG, XFORM, app_user, multipart, publish_site_visit, submission_xml
+from tests import builders
 
 
 def test_envelope_reads_form_version_and_ids_in_any_namespace():
-    env = rawstore.read_envelope(submission_xml("uuid:9", version="3", deprecated_id="uuid:8"))
+    env = rawstore.read_envelope(builders.site_visit("uuid:9", version="3", deprecated_id="uuid:8"))
     assert (env.form_id, env.version, env.instance_id, env.deprecated_id) == (
         "site_visit", "3", "uuid:9", "uuid:8")
     plain = (b'<data xmlns="http://opendatakit.org/submissions" id="f"><meta>'
@@ -29,10 +29,11 @@ def test_envelope_reads_form_version_and_ids_in_any_namespace():
 
 
 def test_binary_fields_come_from_the_form_binds():
-    xform = XFORM.format(form_id="site_visit", version="1", title="t").encode()
+    xform = builders.built("site_visit").xml
     paths = rawstore.binary_paths(xform)
     assert paths == {"/site_visit/photo", "/site_visit/rows/snap"}
-    root = rawstore.read_envelope(submission_xml(photo="p.jpg", snaps=("a.jpg", "", "p.jpg"))).root
+    root = rawstore.read_envelope(builders.site_visit(photo="p.jpg", snaps=("a.jpg", "",
+                                                                            "p.jpg"))).root
     assert rawstore.binary_values(root, paths) == ["p.jpg", "a.jpg"]
 
 
@@ -49,16 +50,17 @@ def _incoming(xml: bytes, files: dict[str, bytes] | None = None) -> Incoming:
 
 
 def test_statuses_of_create_resend_and_edit(session, tmp_path):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     blobs = BlobStore(tmp_path / "blobs")
-    xml = submission_xml(photo="a.jpg", snaps=("b.jpg",))
-    assert accept(session, blobs, _incoming(xml, {"a.jpg": JPEG}), load=False).status == "created"
+    xml = builders.site_visit(photo="a.jpg", snaps=("b.jpg",))
+    assert accept(session, blobs, _incoming(xml, {"a.jpg": builders.JPEG}),
+                  load=False).status == "created"
     assert accept(session, blobs, _incoming(xml), load=False).status == "duplicate"
-    outcome = accept(session, blobs, _incoming(xml, {"b.jpg": JPEG}), load=False)
+    outcome = accept(session, blobs, _incoming(xml, {"b.jpg": builders.JPEG}), load=False)
     assert outcome.status == "attachments_added"
     assert [a.name for a in outcome.submission.attachments] == ["a.jpg", "b.jpg"]
     assert outcome.submission.attachments[0].sha256 == outcome.submission.attachments[1].sha256
-    edit = submission_xml("uuid:2", deprecated_id="uuid:0001", photo="a.jpg")
+    edit = builders.site_visit("uuid:2", deprecated_id="uuid:0001", photo="a.jpg")
     edited = accept(session, blobs, _incoming(edit), load=False)
     assert edited.status == "edited" and edited.is_new
     assert [a.name for a in edited.submission.attachments] == ["a.jpg"]
@@ -66,8 +68,8 @@ def test_statuses_of_create_resend_and_edit(session, tmp_path):
 
 
 def test_edit_of_an_unknown_instance_is_kept_as_new(session, tmp_path):
-    publish_site_visit(session)
-    xml = submission_xml("uuid:new", deprecated_id="uuid:never-seen")
+    builders.publish(session, "site_visit")
+    xml = builders.site_visit("uuid:new", deprecated_id="uuid:never-seen")
     outcome = accept(session, BlobStore(tmp_path), _incoming(xml), load=False)
     assert outcome.status == "created"
     assert outcome.submission.root_id == "uuid:new" and outcome.submission.current
@@ -76,18 +78,17 @@ def test_edit_of_an_unknown_instance_is_kept_as_new(session, tmp_path):
 def test_an_original_arriving_after_its_edit_joins_the_chain_as_the_older_version(
         client, session):
     """Collect on a second phone sends the edit first: both get a 201, one version is current."""
-    publish_site_visit(session)
-    key = app_user(session).token
-    original = submission_xml("uuid:late-1", name="Rina", photo="a.jpg")
-    edit = submission_xml("uuid:late-2", deprecated_id="uuid:late-1", name="Rina Das",
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
+    original = builders.site_visit("uuid:late-1", name="Rina", photo="a.jpg")
+    edit = builders.site_visit("uuid:late-2", deprecated_id="uuid:late-1", name="Rina Das",
                           photo="a.jpg")
 
     def post(xml: bytes, files: dict[str, bytes] | None = None) -> int:
-        return client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                           data=multipart(xml, files)).status_code
+        return builders.submit(client, xml, files, via="http", key=key).status_code
 
-    assert post(edit, {"a.jpg": JPEG}) == 201
-    assert post(original, {"a.jpg": JPEG}) == 201
+    assert post(edit, {"a.jpg": builders.JPEG}) == 201
+    assert post(original, {"a.jpg": builders.JPEG}) == 201
     assert post(original) == 201  # a resend of the late original is still a duplicate
     session.rollback()
     found = {s.instance_id: s for s in session.scalars(select(Submission))}
@@ -99,11 +100,11 @@ def test_an_original_arriving_after_its_edit_joins_the_chain_as_the_older_versio
 
 @pytest.mark.parametrize("order", ["BAC", "BCA", "ACB", "CAB", "CBA"])
 def test_a_chain_of_edits_in_any_order_has_one_current_version(session, tmp_path, order):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     blobs = BlobStore(tmp_path)
-    xml = {"A": submission_xml("uuid:A"),
-           "B": submission_xml("uuid:B", deprecated_id="uuid:A", name="B"),
-           "C": submission_xml("uuid:C", deprecated_id="uuid:B", name="C")}
+    xml = {"A": builders.site_visit("uuid:A"),
+           "B": builders.site_visit("uuid:B", deprecated_id="uuid:A", name="B"),
+           "C": builders.site_visit("uuid:C", deprecated_id="uuid:B", name="C")}
     for letter in order:
         assert accept(session, blobs, _incoming(xml[letter]), load=False).status in ("created", "edited")
     session.rollback()
@@ -113,11 +114,13 @@ def test_a_chain_of_edits_in_any_order_has_one_current_version(session, tmp_path
 
 
 def test_two_edits_stored_before_their_original_leave_the_last_received_current(session, tmp_path):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     blobs = BlobStore(tmp_path)
     for instance_id in ("uuid:F1", "uuid:F2"):
-        accept(session, blobs, _incoming(submission_xml(instance_id, deprecated_id="uuid:F0")), load=False)
-    assert accept(session, blobs, _incoming(submission_xml("uuid:F0")), load=False).status == "created"
+        accept(session, blobs, _incoming(builders.site_visit(instance_id,
+                                                             deprecated_id="uuid:F0")), load=False)
+    assert accept(session, blobs, _incoming(builders.site_visit("uuid:F0")),
+                  load=False).status == "created"
     session.rollback()
     found = {s.instance_id: (s.root_id, s.current) for s in session.scalars(select(Submission))}
     assert found == {"uuid:F0": ("uuid:F0", False), "uuid:F1": ("uuid:F0", False),
@@ -125,14 +128,14 @@ def test_two_edits_stored_before_their_original_leave_the_last_received_current(
 
 
 def test_refusals_write_no_row(session, tmp_path):
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     blobs = BlobStore(tmp_path)
-    accept(session, blobs, _incoming(submission_xml()), load=False)
+    accept(session, blobs, _incoming(builders.site_visit()), load=False)
     with pytest.raises(Problem) as conflict:
-        accept(session, blobs, _incoming(submission_xml(name="changed")), load=False)
+        accept(session, blobs, _incoming(builders.site_visit(name="changed")), load=False)
     assert conflict.value.status == 409
     with pytest.raises(Problem) as unknown:
-        accept(session, blobs, _incoming(submission_xml("uuid:x", version="7")), load=False)
+        accept(session, blobs, _incoming(builders.site_visit("uuid:x", version="7")), load=False)
     assert unknown.value.status == 404
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Submission)) == 1
@@ -140,12 +143,12 @@ def test_refusals_write_no_row(session, tmp_path):
 
 def test_racing_identical_uploads_end_in_one_row(app, session, tmp_path):
     """Two retries of the same submission arrive together: both succeed, one row remains."""
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     blobs = BlobStore(tmp_path / "blobs")
     make_session = app.extensions["sessions"]
     rounds, racers = 5, 4
     for n in range(rounds):
-        xml = submission_xml(f"uuid:race-{n}", photo="a.jpg")
+        xml = builders.site_visit(f"uuid:race-{n}", photo="a.jpg")
         start = threading.Barrier(racers)
         statuses: list[str] = []
         errors: list[BaseException] = []
@@ -155,7 +158,8 @@ def test_racing_identical_uploads_end_in_one_row(app, session, tmp_path):
             with make_session() as own:
                 start.wait(timeout=10)
                 try:
-                    statuses.append(accept(own, blobs, _incoming(xml, {"a.jpg": JPEG}), load=False).status)
+                    statuses.append(accept(own, blobs, _incoming(xml, {"a.jpg": builders.JPEG}),
+                                           load=False).status)
                 except BaseException as exc:  # collected and asserted below
                     errors.append(exc)
 
@@ -181,7 +185,7 @@ def test_any_bytes_are_read_or_refused_with_a_400(data):
 
 
 def test_every_truncation_of_a_submission_is_a_400():
-    xml = submission_xml(photo="p.jpg", deprecated_id="uuid:0")
+    xml = builders.site_visit(photo="p.jpg", deprecated_id="uuid:0")
     for cut in range(len(xml)):
         with pytest.raises(Problem) as refused:
             rawstore.read_envelope(xml[:cut])
@@ -191,17 +195,17 @@ def test_every_truncation_of_a_submission_is_a_400():
 def test_the_outcome_shows_the_stored_row_even_when_the_caller_held_an_older_copy(session, tmp_path):
     """Importers read a stored submission (and its files) before sending the rest of its files:
     the outcome must show the files just added, not the copy the session already held."""
-    publish_site_visit(session)
+    builders.publish(session, "site_visit")
     blobs = BlobStore(tmp_path / "blobs")
-    xml = submission_xml(photo="a.jpg", snaps=("b.jpg",))
-    accept(session, blobs, _incoming(xml, {"a.jpg": JPEG}), load=False)
+    xml = builders.site_visit(photo="a.jpg", snaps=("b.jpg",))
+    accept(session, blobs, _incoming(xml, {"a.jpg": builders.JPEG}), load=False)
     held = session.scalar(select(Submission).where(Submission.instance_id == "uuid:0001"))
     assert [a.name for a in held.attachments] == ["a.jpg"]
     session.commit()
-    outcome = accept(session, blobs, _incoming(xml, {"b.jpg": JPEG}), load=False)
+    outcome = accept(session, blobs, _incoming(xml, {"b.jpg": builders.JPEG}), load=False)
     assert outcome.status == "attachments_added"
     assert [a.name for a in outcome.submission.attachments] == ["a.jpg", "b.jpg"]
-    edit = submission_xml("uuid:2", deprecated_id="uuid:0001", photo="a.jpg")
+    edit = builders.site_visit("uuid:2", deprecated_id="uuid:0001", photo="a.jpg")
     accept(session, blobs, _incoming(edit), load=False)
     assert accept(session, blobs, _incoming(xml), load=False).submission.current is False
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from pipeline import accounts, caches, forms, rawstore
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
-from tests import collect
+from tests import builders
 
 RECEIVED = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 _COMPARED = ("root_id", "deprecated_id", "current", "form_id", "form_version", "source",
@@ -20,8 +20,7 @@ _COMPARED = ("root_id", "deprecated_id", "current", "form_id", "form_version", "
 
 
 def _post(client, key: str, xml: bytes) -> int:
-    return client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                       data=collect.multipart(xml)).status_code
+    return builders.submit(client, xml, via="http", key=key).status_code
 
 
 def _stored(session, instance_id: str) -> Submission | None:
@@ -30,12 +29,12 @@ def _stored(session, instance_id: str) -> Submission | None:
 
 
 def test_both_paths_store_the_same_row(app, session):
-    collect.publish_site_visit(session)
-    team = accounts.key_holder(session.get_bind(), collect.app_user(session, "team").token)
+    builders.publish(session, "site_visit")
+    team = accounts.key_holder(session.get_bind(), builders.app_user(session, "team").token)
     caches.clear_all()  # the first upload of a version takes the usual path
     rows = []
     for iid in ("uuid:usual", "uuid:one-statement"):
-        xml = collect.submission_xml(iid, photo="site.jpg", snaps=("a.jpg",))
+        xml = builders.site_visit(iid, photo="site.jpg", snaps=("a.jpg",))
         outcome = accept(session, app.extensions["blobs"], Incoming(
             xml=xml, device_id="collect:7", received_at=RECEIVED), by=team, load=False)
         assert outcome.status == "created"
@@ -48,32 +47,32 @@ def test_both_paths_store_the_same_row(app, session):
 
 
 def test_refusals_and_special_cases_still_get_the_usual_answer(client, session):
-    collect.publish_site_visit(session)
-    collect.publish_site_visit(session, form_id="market", title="Market")
-    everything = collect.app_user(session, "everything").token
-    market_only = collect.app_user(session, "market-only", forms=("market",)).token
-    spare = collect.app_user(session, "spare").token
+    builders.publish(session, "site_visit")
+    builders.publish(session, "site_visit", form_id="market", title="Market")
+    everything = builders.app_user(session, "everything").token
+    market_only = builders.app_user(session, "market-only", forms=("market",)).token
+    spare = builders.app_user(session, "spare").token
     # Both versions become known to the one-statement path.
-    assert _post(client, everything, collect.submission_xml("uuid:w1")) == 201
-    assert _post(client, everything, collect.submission_xml("uuid:w2", form_id="market")) == 201
-    assert _post(client, everything, collect.submission_xml("uuid:w3")) == 201
+    assert _post(client, everything, builders.site_visit("uuid:w1")) == 201
+    assert _post(client, everything, builders.site_visit("uuid:w2", form_id="market")) == 201
+    assert _post(client, everything, builders.site_visit("uuid:w3")) == 201
 
-    assert _post(client, market_only, collect.submission_xml("uuid:not-given")) == 403
+    assert _post(client, market_only, builders.site_visit("uuid:not-given")) == 403
     assert _post(client, market_only,
-                 collect.submission_xml("uuid:given", form_id="market")) == 201
+                 builders.site_visit("uuid:given", form_id="market")) == 201
     # A resend is answered as one and stored once; other bytes under the same id conflict.
-    assert _post(client, everything, collect.submission_xml("uuid:w3")) == 201
-    assert _post(client, everything, collect.submission_xml("uuid:w3", name="Other")) == 409
+    assert _post(client, everything, builders.site_visit("uuid:w3")) == 201
+    assert _post(client, everything, builders.site_visit("uuid:w3", name="Other")) == 409
     # An edit and a late original go through the usual path's chain.
     assert _post(client, everything,
-                 collect.submission_xml("uuid:w4", deprecated_id="uuid:w3", name="Edited")) == 201
+                 builders.site_visit("uuid:w4", deprecated_id="uuid:w3", name="Edited")) == 201
     assert _post(client, everything,
-                 collect.submission_xml("uuid:l2", deprecated_id="uuid:l1", name="Later")) == 201
-    assert _post(client, everything, collect.submission_xml("uuid:l1")) == 201
+                 builders.site_visit("uuid:l2", deprecated_id="uuid:l1", name="Later")) == 201
+    assert _post(client, everything, builders.site_visit("uuid:l1")) == 201
     accounts.revoke_app_user(session, "everything", actor="test")
-    assert _post(client, everything, collect.submission_xml("uuid:revoked")) == 403
+    assert _post(client, everything, builders.site_visit("uuid:revoked")) == 403
     forms.set_state(session, "site_visit", "closed", actor="test")
-    assert _post(client, spare, collect.submission_xml("uuid:closed")) == 409
+    assert _post(client, spare, builders.site_visit("uuid:closed")) == 409
 
     for refused in ("uuid:not-given", "uuid:revoked", "uuid:closed"):
         assert _stored(session, refused) is None, refused

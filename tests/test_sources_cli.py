@@ -13,7 +13,7 @@ from pipeline.connectors import sources as configured
 from pipeline.models import AuditEvent, PullRun, Source, Submission
 from sync_server.cli import cli
 from sync_server.commands import sources as sources_command
-from tests.collect import publish_site_visit, submission_xml
+from tests import builders
 from tests.connector_helpers import JPEG, held_pull, runs_of, served
 from tests.fakes.central_server import FakeCentral
 from tests.fakes.kobo_server import FakeKobo
@@ -35,7 +35,7 @@ def central_fake():
 
 @pytest.fixture
 def form(session):
-    return publish_site_visit(session).form
+    return builders.publish(session, "site_visit").form
 
 
 def run(runner, *args, env=None):
@@ -107,9 +107,9 @@ def test_token_from_a_file_and_clear_refusals(runner, form, kobo_fake, tmp_path)
 
 def test_pull_brings_submissions_from_every_source(runner, session, form, kobo_fake,
                                                    central_fake):
-    kobo_fake.add(submission_xml("uuid:k1", photo="a.jpg"), {"a.jpg": JPEG})
-    central_fake.add(submission_xml("uuid:c1"))
-    central_fake.add(submission_xml("uuid:c2"))
+    kobo_fake.add(builders.site_visit("uuid:k1", photo="a.jpg"), {"a.jpg": JPEG})
+    central_fake.add(builders.site_visit("uuid:c1"))
+    central_fake.add(builders.site_visit("uuid:c2"))
     add_kobo(runner, kobo_fake)
     add_central(runner, central_fake)
     result = run(runner, "pull")
@@ -132,7 +132,8 @@ def test_one_pull_brings_every_central_submission_past_every_page(runner, sessio
     submission date instead, so one run brings everything (page size 250)."""
     for n in range(BULK):
         photo = f"p{n}.jpg" if n % 50 == 0 else None
-        central_fake.add(submission_xml(f"uuid:bulk-{n:05d}", name=f"Visitor {n}", photo=photo),
+        central_fake.add(builders.site_visit(f"uuid:bulk-{n:05d}", name=f"Visitor {n}",
+                                             photo=photo),
                          {photo: JPEG} if photo else None)
     add_central(runner, central_fake)
     result = run(runner, "pull", "central-np")
@@ -149,7 +150,7 @@ def test_one_pull_brings_every_central_submission_past_every_page(runner, sessio
 
 def test_source_test_and_edit_rotate_the_token_keeping_the_cursor(runner, session, form,
                                                                    kobo_fake, monkeypatch):
-    kobo_fake.add(submission_xml("uuid:k1"))
+    kobo_fake.add(builders.site_visit("uuid:k1"))
     assert add_kobo(runner, kobo_fake).exit_code == 0
     tested = run(runner, "source", "test", "kobo-dhaka")
     assert tested.exit_code == 0 and "1 submissions there" in tested.output
@@ -167,7 +168,7 @@ def test_source_test_and_edit_rotate_the_token_keeping_the_cursor(runner, sessio
     session.rollback()
     source = configured.get(session, "kobo-dhaka")
     assert source.secret == kobo_fake.token and source.cursor == cursor
-    kobo_fake.add(submission_xml("uuid:k2"))
+    kobo_fake.add(builders.site_visit("uuid:k2"))
     after = run(runner, "pull", "kobo-dhaka")
     assert after.exit_code == 0 and "1 new, 0 updated, 0 skipped" in after.output
     edits = session.scalars(select(AuditEvent).where(AuditEvent.action == "source.edit")).all()
@@ -184,8 +185,8 @@ def test_stored_but_not_loaded_exits_3_is_retried_and_can_be_dismissed(runner, s
     monkeypatch.setattr(loader, "retry", lambda s, ids, **kw: (retried.append(list(ids)),
                                                                 the_retry(s, ids, **kw))[1])
     # Central keeps the XML as sent: a field our form does not have stores, but cannot load.
-    central_fake.add(submission_xml("uuid:c1").replace(b"<name>", b"<extra>x</extra><name>"))
-    central_fake.add(submission_xml("uuid:c2"))
+    central_fake.add(builders.site_visit("uuid:c1").replace(b"<name>", b"<extra>x</extra><name>"))
+    central_fake.add(builders.site_visit("uuid:c2"))
     add_central(runner, central_fake)
     first = run(runner, "pull", "central-np")
     assert first.exit_code == sources_command.EXIT_NOT_LOADED == 3, first.output
@@ -227,12 +228,12 @@ def test_pull_every_keeps_pulling_until_ctrl_c(runner, session, form, kobo_fake,
     def fake_sleep(seconds: float) -> None:
         waits.append(seconds)
         if len(waits) == 1:
-            kobo_fake.add(submission_xml("uuid:arrived-later"))
+            kobo_fake.add(builders.site_visit("uuid:arrived-later"))
             return
         raise KeyboardInterrupt
 
     monkeypatch.setattr(sources_command, "_sleep", fake_sleep)
-    kobo_fake.add(submission_xml("uuid:first"))
+    kobo_fake.add(builders.site_visit("uuid:first"))
     result = run(runner, "pull", "--every", "15")
     assert result.exit_code == 0
     assert waits == [900, 900]
@@ -244,7 +245,7 @@ def test_import_instances_prints_what_happened(runner, session, form, tmp_path):
     folder = tmp_path / "instances" / "site_visit_2026-11-20_09-00-00"
     folder.mkdir(parents=True)
     (folder / "site_visit_2026-11-20_09-00-00.xml").write_bytes(
-        submission_xml("uuid:from-phone", photo="p.jpg"))
+        builders.site_visit("uuid:from-phone", photo="p.jpg"))
     (folder / "p.jpg").write_bytes(JPEG)
     bad = tmp_path / "instances" / "broken"
     bad.mkdir()
@@ -261,8 +262,8 @@ def test_import_instances_prints_what_happened(runner, session, form, tmp_path):
 
 def test_pull_refuses_a_source_already_being_pulled_and_pulls_the_others(
         app, runner, session, form, kobo_fake, central_fake):
-    kobo_fake.add(submission_xml("uuid:k1"))
-    central_fake.add(submission_xml("uuid:c1"))
+    kobo_fake.add(builders.site_visit("uuid:k1"))
+    central_fake.add(builders.site_visit("uuid:c1"))
     add_kobo(runner, kobo_fake)
     add_central(runner, central_fake)
     session.rollback()

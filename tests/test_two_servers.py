@@ -27,7 +27,7 @@ from pipeline.db import make_engine, session_factory
 from pipeline.domain import tables
 from pipeline.models import Attachment, Submission
 from pipeline.storage import S3BlobStore
-from tests.collect import encode_multipart, publish_site_visit, submission_xml
+from tests import builders
 from tests.live_server import ROOT, SERVE, LiveServer, post_submission
 
 pytestmark = pytest.mark.slow
@@ -57,7 +57,7 @@ def test_two_servers_share_one_database_and_bucket(backend, database_url, s3_ser
     engine = make_engine(database_url)
     try:
         with session_factory(engine)() as session:
-            publish_site_visit(session)
+            builders.publish(session, "site_visit")
             key = accounts.create_app_user(session, "phone", [], actor="test").token
             accounts.create_user(session, "boss", "correct horse battery", "admin", ["*"])
         planned = {}
@@ -65,7 +65,8 @@ def test_two_servers_share_one_database_and_bucket(backend, database_url, s3_ser
             for n in range(PER_CLIENT):
                 iid = f"uuid:two-{c}-{n}"
                 photo = hashlib.sha256(iid.encode()).digest() * 500
-                planned[iid] = encode_multipart(submission_xml(iid, photo=f"{c}-{n}.jpg"),
+                planned[iid] = builders.encode_multipart(builders.site_visit(iid,
+                                                                             photo=f"{c}-{n}.jpg"),
                                                 {f"{c}-{n}.jpg": photo})
         acknowledged: set[str] = set()
         lock = threading.Lock()

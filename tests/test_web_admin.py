@@ -355,13 +355,13 @@ def test_app_user_area_on_the_people_page(world, admin, db):
 def test_pull_now_runs_a_source_in_the_background_for_admins_only(app, world, admin, db):
     import time
 
-    from tests.collect import publish_site_visit, submission_xml
+    from tests import builders
     from tests.connector_helpers import served
     from tests.fakes.kobo_server import FakeKobo
 
-    form = publish_site_visit(db).form
+    form = builders.publish(db, "site_visit").form
     with served(FakeKobo()) as fake:
-        fake.add(submission_xml("uuid:from-the-page"))
+        fake.add(builders.site_visit("uuid:from-the-page"))
         source = Source(name="kobo-web", kind="kobo", url=fake.url, secret=fake.token,
                         remote_form=fake.asset, form_id=form.id)
         db.add(source)

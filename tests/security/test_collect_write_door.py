@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from pipeline import accounts
 from pipeline.models import Submission
-from tests import collect
+from tests import builders
 from tests.webdata import KURIGRAM, PASSWORD, RANGPUR, inspection_xml
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -25,9 +25,7 @@ def basic(username: str) -> dict[str, str]:
 
 
 def send(client, xml: bytes, *, headers=None, key: str | None = None):
-    path = f"/key/{key}/submission" if key else "/submission"
-    return client.post(path, headers=headers or {}, content_type="multipart/form-data",
-                       data=collect.multipart(xml))
+    return builders.submit(client, xml, via="http", key=key, headers=headers)
 
 
 def instance_id(xml: bytes) -> str:

@@ -17,27 +17,27 @@ from pipeline.models import Submission
 from pipeline.parse import parse
 from pipeline.problems import Problem
 from pipeline.safe_xml import Limits
-from tests.collect import app_user, multipart, publish_site_visit, submission_xml
+from tests import builders
 
 
 def flood(count: int) -> bytes:
     """A site visit whose ``name`` holds ``count`` empty elements (4 bytes each)."""
-    xml = submission_xml("uuid:flood")
+    xml = builders.site_visit("uuid:flood")
     return xml.replace(b"<name>Rina</name>", b"<name>" + b"<a/>" * count + b"</name>")
 
 
 def nest(depth: int) -> bytes:
-    xml = submission_xml("uuid:deep")
+    xml = builders.site_visit("uuid:deep")
     return xml.replace(b"<name>Rina</name>", b"<name>" + b"<g>" * depth + b"</g>" * depth + b"</name>")
 
 
 @pytest.mark.parametrize("body, says", [(flood(2_000_000), "more than 100,000 elements"),
                                         (nest(100_000), "more than 64 levels")])
 def test_collects_door_refuses_them_before_building_a_tree(client, session, body, says):
-    publish_site_visit(session)
-    key = app_user(session).token
+    builders.publish(session, "site_visit")
+    key = builders.app_user(session).token
     started = time.monotonic()
-    response = client.post(f"/key/{key}/submission", data=multipart(body))
+    response = client.post(f"/key/{key}/submission", data=builders.multipart(body))
     assert response.status_code == 400, response.get_data(as_text=True)
     assert says in response.get_data(as_text=True)
     assert time.monotonic() - started < 20  # the whole tree took 25 s on the 8-million case
@@ -64,10 +64,7 @@ def test_the_settings_set_the_limits_of_the_process(tmp_path):
 
 def test_the_loader_refuses_them_too_and_keeps_the_row_flagged():
     from pipeline.schema import FormSchema
-    from tests.collect import XFORM
-
-    schema = FormSchema.from_xform(XFORM.format(form_id="site_visit", version="1",
-                                                title="Site visit").encode())
+    schema = FormSchema.from_xform(builders.built("site_visit").xml)
     with pytest.raises(Problem) as refused:
         parse(schema, flood(200_000))
     assert refused.value.code == "submission.unparsable"
