@@ -2,13 +2,17 @@
 (gunicorn, 2 workers serving with waitress).
 
     .venv/bin/python bench/ingest.py [--requests 2000] [--repeat 5] [--clients 8] [--backends sqlite,postgresql]
-                                     [--threads 4] [--worker-class sync]
+                                     [--threads 4] [--worker-class sync] [--form innovation_inspection]
 
 For each backend (a SQLite file; a throwaway PostgreSQL cluster from ``tests/pg.py``) it serves
 Sangjog with ``sangjog serve --workers 2``, sends a ~600-byte submission with 3 repeat rows (a new
 instanceID each time) sequentially and from N concurrent clients, and reports rate and p50/p95
 latency. The same runs against a bare Flask endpoint that reads the same multipart body and
 answers 201 give the ceiling of the HTTP stack. Exit status 1 when a target is missed.
+
+``--form innovation_inspection`` uploads the real inspection form instead (``bench/export.py``'s
+generator: every field answered, Bengali text, 3 photo rows named, one in fifty of a project not
+in the list, Dinajpur's two registry projects): what an upload costs with that form's indexes.
 """
 
 from __future__ import annotations
@@ -71,8 +75,41 @@ def one_submission() -> tuple[bytes, str]:
     return encode_multipart(xml)
 
 
-def post(port: int, key: str) -> float:
-    body, content_type = one_submission()
+class Inspections:
+    """Uploads of the real inspection form (``--form innovation_inspection``), each new."""
+
+    def __init__(self, built) -> None:
+        from export import DISTRICT
+
+        from exports import geo
+        from pipeline.schema import FormSchema
+
+        self.schema = FormSchema.from_xform(built.xml)
+        self.places = {"division": geo.place("bd_district", DISTRICT).parent, "district": DISTRICT,
+                       "upazila": geo.children("bd_upazila", DISTRICT)[0].code}
+        self.projects = [code for code, _ in registry()]
+        self.lock = threading.Lock()
+        self.n = 0
+
+    def __call__(self) -> tuple[bytes, str]:
+        import random
+
+        from export import submission_xml as inspection_xml
+
+        with self.lock:
+            self.n += 1
+            n = self.n
+        _, xml = inspection_xml(self.schema, n, random.Random(n), 3, self.places, self.projects)
+        return encode_multipart(xml)
+
+
+def registry() -> list[tuple[str, str]]:
+    """Dinajpur's two registry projects of the inspection uploads: (code, English title)."""
+    return [("5527-2026-001", "Project 5527-1"), ("5527-2026-002", "Project 5527-2")]
+
+
+def post(port: int, key: str, make: Callable[[], tuple[bytes, str]] = one_submission) -> float:
+    body, content_type = make()
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request("POST", f"/key/{key}/submission?deviceID=collect:bench", body=body,
@@ -125,8 +162,9 @@ def measure(label: str, send: Callable[[], float], total: int, clients: int,
                cuts[18] * 1000, cpu_ms, count=len(latencies))
 
 
-def prepare(database_url: str) -> str:
-    """Migrate, publish the benchmark form and create an app user; return its key."""
+def prepare(database_url: str, built=None) -> str:
+    """Migrate, publish the benchmark form (``built``: the inspection form and its media, with
+    its registry projects) and create an app user; return its key."""
     from pipeline import accounts
     from pipeline.db import make_engine, session_factory, upgrade
     from tests.collect import publish_site_visit
@@ -134,7 +172,17 @@ def prepare(database_url: str) -> str:
     engine = make_engine(database_url)
     upgrade(engine)
     with session_factory(engine)() as session:
-        publish_site_visit(session, with_media=False)
+        if built is None:
+            publish_site_visit(session, with_media=False)
+        else:
+            from export import DISTRICT
+
+            from pipeline.domain.projects import import_projects
+            from pipeline.forms import publish
+
+            publish(session, *built[:1], None, built[1], "bench")
+            import_projects(session, ("code,title_en,district\n" + "".join(
+                f"{code},{title},{DISTRICT}\n" for code, title in registry())).encode())
         key = accounts.create_app_user(session, "bench", [], actor="bench").token
     engine.dispose()
     return key
@@ -176,14 +224,15 @@ class Pair:
 
 
 def bench_pairs(label: str, ours: LiveServer, key: str, bare: LiveServer, database_url: str,
-                total: int, clients: int, repeat: int) -> list[Pair]:
+                total: int, clients: int, repeat: int,
+                make: Callable[[], tuple[bytes, str]] = one_submission) -> list[Pair]:
     """Sequential, then concurrent: ``repeat`` runs of each server, alternating, so both see
     the same machine (the host is shared and its speed drifts by tens of percent). Returns the
     pair with the median CPU ratio to the bare endpoint, per mode. First waits until Sangjog's loader
     process is up and has caught up with a warm-up."""
     with ours, bare:
-        ours_send = lambda: post(ours.port, key)  # noqa: E731
-        bare_send = lambda: post(bare.port, "bench")  # noqa: E731
+        ours_send = lambda: post(ours.port, key, make)  # noqa: E731
+        bare_send = lambda: post(bare.port, "bench", make)  # noqa: E731
         for _ in range(50):
             ours_send()
         wait_loaded(database_url)
@@ -238,10 +287,19 @@ def main() -> int:
                         help="threads per worker, for both servers")
     parser.add_argument("--worker-class", default=None,
                         help="another gunicorn worker class for both (sync: gunicorn's own)")
+    parser.add_argument("--form", choices=("site_visit", "innovation_inspection"),
+                        default="site_visit", help="the form uploaded (see above)")
     args = parser.parse_args()
     pairs: list[Pair] = []
     with tempfile.TemporaryDirectory(prefix="sangjog-bench-") as tmp:
         workdir = Path(tmp)
+        built, make = None, one_submission
+        if args.form == "innovation_inspection":
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from export import build_form
+
+            built = build_form(workdir)
+            make = Inspections(built[0])
         for backend in args.backends.split(","):
             data_dir, bare_dir = workdir / backend, workdir / f"bare-{backend}"
             data_dir.mkdir()
@@ -252,13 +310,13 @@ def main() -> int:
             else:
                 url = f"sqlite:///{data_dir / 'bench.db'}"
             try:
-                key = prepare(url)
+                key = prepare(url, built)
                 same = {"workers": 2, "threads": args.threads, "worker_class": args.worker_class}
                 ours = LiveServer(url, data_dir, **same)
                 bare = LiveServer("sqlite://", bare_dir, app_spec="bench.ingest:bare_app()",
                                   **same)
                 pairs += bench_pairs(f"Sangjog on {backend}", ours, key, bare, url,
-                                     args.requests, args.clients, args.repeat)
+                                     args.requests, args.clients, args.repeat, make)
             finally:
                 stop()
     print(f"| run ({args.requests} submissions; the pair with the median CPU ratio of "

@@ -16,7 +16,9 @@ Each step runs in its own child process, so its peak resident memory (``ru_maxrs
 - pages, through the whole app as a national admin (scope ``*``) logged in through the real
   login form, median of --repeat requests after one warm-up: ``first`` (the default list),
   ``deep`` (a keyset page from the middle of the list), ``filtered`` (one district and a review
-  state), ``sorted`` (by progress), ``dashboard``;
+  state), ``sorted`` (by progress, largest first), ``dashboard``, ``search`` (a place name in
+  the search box, "Birampur": about one inspection in 830) and ``search_bn`` (the same in Bengali,
+  "বিরামপুর");
 - ``workbook``: ``exports.xlsx.build_workbook`` for one district, period 2026-Q3, Bengali;
 - ``csv_district`` / ``csv_country``: ``exports.csvzip.write_zip`` of the form for one district
   and for the whole country;
@@ -47,7 +49,7 @@ FORM = "innovation_inspection"
 LIST = f"/forms/{FORM}/submissions"
 USER, PASSWORD = "bench_admin", "a long bench password"
 DISTRICT = "5527"  # Dinajpur: the district of the one-district steps
-PAGES = ("first", "deep", "filtered", "sorted", "dashboard")
+PAGES = ("first", "deep", "filtered", "sorted", "dashboard", "search", "search_bn")
 EXPORTS = ("workbook", "csv_district", "csv_country")
 STEPS = (*PAGES, *EXPORTS, "rebuild")
 PAGE_MS, WORKBOOK_S, PEAK_MB = 300, 30, 300
@@ -117,14 +119,16 @@ def _page(kind: str, url: str, work: Path, repeat: int) -> dict:
         path = f"{LIST}?before={top // 2}"
     else:
         path = {"first": LIST, "filtered": f"{LIST}?district={DISTRICT}&review_state=approved",
-                "sorted": f"{LIST}?sort=-progress", "dashboard": "/dashboard"}[kind]
+                "sorted": f"{LIST}?sort=-progress", "dashboard": "/dashboard",
+                "search": f"{LIST}?q=Birampur", "search_bn": f"{LIST}?q=বিরামপুর"}[kind]
     times = []
     for _ in range(repeat + 1):  # the first request warms the caches and is not counted
         started = time.perf_counter()
         response = client.get(path)
         times.append(time.perf_counter() - started)
         assert response.status_code == 200, (kind, response.status_code)
-    return {"path": path, "ms": round(statistics.median(times[1:]) * 1000, 1)}
+    shown = set(re.findall(r'href="/submissions/(\d+)', response.get_data(as_text=True)))
+    return {"path": path, "ms": round(statistics.median(times[1:]) * 1000, 1), "rows": len(shown)}
 
 
 def _export(kind: str, url: str, work: Path) -> dict:

@@ -147,8 +147,9 @@ def _main_indexes(table: Table, dialect: str) -> None:
     scope, the district filter) and within one of its upazilas (the upazila filter, offered
     once a district is chosen or is the reader's only one: with the district's index alone,
     counting a page's matches checked every row of the district; two equal columns also make
-    SQLite prefer it without statistics), the period counts by date received, the review-state counts and,
-    for a form naming registry projects, each project's newest inspections.
+    SQLite prefer it without statistics), the period counts by date received, the review-state
+    counts, for a form naming registry projects each project's newest inspections, and for one
+    with a ``progress`` (inspections) the list sorted by it, largest first.
 
     PostgreSQL puts NULLs first in a descending index unless told; SQLite always sorts them
     lowest, so its plain descending index has them last already (and it cannot say NULLS LAST)."""
@@ -172,6 +173,8 @@ def _main_indexes(table: Table, dialect: str) -> None:
               c._submission_id.desc())
     if "project_listed" in c:  # the few inspections of projects not in the list
         Index(_index_name(table.name, "project_listed"), c.project_listed)
+    if "progress" in c:  # inspections sorted by progress, largest first (the heading's click)
+        Index(_index_name(table.name, "progress"), newest(c.progress), c._submission_id.desc())
     if PROJECT_CODE in c:  # ... and the registry project each counts for, newest first
         matched = c[PROJECT_CODE].is_not(None)
         Index(_index_name(table.name, "project_code"), c[PROJECT_CODE], newest(date),

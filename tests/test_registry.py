@@ -362,3 +362,28 @@ def test_the_migration_fills_the_stored_project_of_inspections_already_loaded(se
     assert _stored_codes(session) == {matched.id: "KUS-1"}
     indexes = {ix["name"]: ix for ix in sa_inspect(engine).get_indexes("wh_innovation_inspection")}
     assert indexes["ix_wh_innovation_inspection_project_code"]["column_names"][0] == "_project_code"
+
+
+def test_inspections_sorted_by_progress_read_its_index(session, blobs):
+    """The list sorted by progress, largest first (a heading's first click), walks an index
+    instead of sorting every row of the reader's area (616 ms at a million before)."""
+    from sqlalchemy import text
+
+    from pipeline import warehouse
+    from sync_server.web import listing
+
+    builders.publish(session, "innovation_inspection")
+    inspect_project(session, blobs, "KUS-1", "2026-01-10", 20)
+    session.commit()
+    main = warehouse.main_table(session.connection(), "innovation_inspection")
+    stmt = (select(main).order_by(*listing._order(main.c.progress, main.c._submission_id, True))
+            .limit(51))
+    sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table is scanned
+        plan = session.execute(text(f"EXPLAIN {sql}")).scalars().all()
+    else:
+        plan = [row[-1] for row in session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
+    session.rollback()
+    assert any("ix_wh_innovation_inspection_progress" in line for line in plan), plan
+    assert not any("SORT" in line.upper() for line in plan), plan

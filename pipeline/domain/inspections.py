@@ -32,6 +32,7 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
+    Text,
     bindparam,
     func,
     inspect,
@@ -39,7 +40,9 @@ from sqlalchemy import (
     select,
     true,
     update,
+    values,
 )
+from sqlalchemy import column as sa_column
 from sqlalchemy.orm import Session
 
 from .. import problems
@@ -136,7 +139,10 @@ def registry(
         if PROJECT_CODE in main.c:  # matched inspections of projects not in the list
             ways.append((main.c[PROJECT_CODE], true()))
         for column, where in ways:
-            for row in _newest_two(session, main, column, sorted(codes), where):
+            wanted = sorted(codes)
+            if column is not main.c.project:  # asked only for the projects some were matched to
+                wanted = sorted(session.scalars(select(column).where(column.in_(wanted)).distinct()))
+            for row in _newest_two(session, main, column, wanted, where):
                 _see(seen, row[column.name], row)
             if counted:
                 for code, n in session.execute(
@@ -187,14 +193,24 @@ def _standing(main: Table, *where: Any) -> Select[Any]:
 def _newest_two(session: Session, main: Table, column: Any, codes: list[str],
                 where: Any) -> Iterator[dict[str, Any]]:
     """The two newest standing inspections of each project by ``column`` (``_order``, newest
-    first): one statement, compiled once and run per project, each run a walk down the column's
-    index that stops after two rows (a union of them all took longer to plan)."""
+    first), each a walk down the column's index that stops after two rows. PostgreSQL takes
+    all projects in one statement (a ``LATERAL`` join over the codes: planned once, where a
+    statement per project spent most of its time being planned, 0.5 s for 128 projects on a
+    loaded machine); SQLite, which has no ``LATERAL`` and plans in-process, runs one compiled
+    statement per project."""
+    if not codes:
+        return
     visit = main.c.visit_date if "visit_date" in main.c else main.c._submitted_at
-    stmt = (_standing(main, column == bindparam("code"), where)
-            .order_by(visit.desc().nulls_last(), main.c._submitted_at.desc().nulls_last(),
-                      main.c._submission_id.desc())
-            .limit(2))
+    order = (visit.desc().nulls_last(), main.c._submitted_at.desc().nulls_last(),
+             main.c._submission_id.desc())
     conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        wanted = values(sa_column("code", Text), name="wanted").data([(c,) for c in codes])
+        each = _standing(main, column == wanted.c.code, where).order_by(*order).limit(2).lateral()
+        stmt = select(each).select_from(wanted).join(each, true())
+        yield from (dict(row) for row in conn.execute(stmt).mappings())
+        return
+    stmt = _standing(main, column == bindparam("code"), where).order_by(*order).limit(2)
     for code in codes:
         yield from (dict(row) for row in conn.execute(stmt, {"code": code}).mappings())
 
