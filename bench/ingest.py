@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask import Flask, request  # noqa: E402
 
 from sync_server.commands.serve import DEFAULT_THREADS  # noqa: E402
-from tests.collect import encode_multipart, submission_xml  # noqa: E402
+from tests.builders import encode_multipart  # noqa: E402
+from tests.builders import site_visit as submission_xml  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 
 TARGET_SEQUENTIAL = 120.0
@@ -167,13 +168,13 @@ def prepare(database_url: str, built=None) -> str:
     its registry projects) and create an app user; return its key."""
     from pipeline import accounts
     from pipeline.db import make_engine, session_factory, upgrade
-    from tests.collect import publish_site_visit
+    from tests import builders
 
     engine = make_engine(database_url)
     upgrade(engine)
     with session_factory(engine)() as session:
         if built is None:
-            publish_site_visit(session, with_media=False)
+            builders.publish(session, "site_visit", with_media=False)
         else:
             from export import DISTRICT
 
