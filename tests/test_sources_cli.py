@@ -4,10 +4,14 @@ against fake KoBoToolbox and ODK Central servers. Secrets never appear in what i
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
+import threading
+import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from pipeline.connectors import sources as configured
 from pipeline.models import AuditEvent, PullRun, Source, Submission
@@ -221,23 +225,56 @@ def test_a_failed_pull_exits_1_and_says_why_without_the_secret(runner, session, 
     assert run(runner, "pull", "nope").exit_code == 1
 
 
-def test_pull_every_keeps_pulling_until_ctrl_c(runner, session, form, kobo_fake, monkeypatch):
+def test_pull_every_stops_after_times_pulls(runner, session, form, kobo_fake):
     add_kobo(runner, kobo_fake)
-    waits: list[float] = []
-
-    def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        if len(waits) == 1:
-            kobo_fake.add(builders.site_visit("uuid:arrived-later"))
-            return
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(sources_command, "_sleep", fake_sleep)
     kobo_fake.add(builders.site_visit("uuid:first"))
-    result = run(runner, "pull", "--every", "15")
-    assert result.exit_code == 0
-    assert waits == [900, 900]
-    assert result.output.count("kobo-dhaka: 1 new") == 2
+    started = time.monotonic()
+    # Should --times be ignored, Ctrl-C after a minute ends the loop (and fails the test).
+    guard = threading.Timer(60, os.kill, (os.getpid(), signal.SIGINT))
+    guard.start()
+    try:
+        result = run(runner, "pull", "--every", "0.002", "--times", "2")  # 0.12 s between pulls
+    finally:
+        guard.cancel()
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started >= 0.12  # it waited between the two pulls
+    assert result.output.count("Pulling at") == 2
+    assert result.output.count("kobo-dhaka: 1 new") == 1  # the second pull found nothing new
+    assert result.output.rstrip().endswith("Stopped after 2 pulls.")
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Submission)) == 1
+    assert [r.status for r in session.scalars(select(PullRun))] == ["ok", "ok"]
+    assert "give --every too" in run(runner, "pull", "--times", "2").output
+    assert run(runner, "pull", "--every", "1", "--times", "0").exit_code == 2
+
+
+def test_ctrl_c_ends_the_wait_between_pulls(runner, database_url, form, kobo_fake):
+    """Ctrl-C (SIGINT) while ``--every 10`` waits ends it at once, after the pull it made."""
+    add_kobo(runner, kobo_fake)
+    kobo_fake.add(builders.site_visit("uuid:first"))
+    engine = create_engine(database_url)
+
+    def interrupt_once_pulled() -> None:
+        deadline = time.monotonic() + 120  # the test fails rather than waits 10 minutes
+        with engine.connect() as conn:
+            while time.monotonic() < deadline:
+                if conn.scalar(select(func.count()).select_from(PullRun)
+                               .where(PullRun.status != "running")):
+                    break
+                conn.rollback()
+                time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = threading.Thread(target=interrupt_once_pulled)
+    watcher.start()
+    try:
+        result = run(runner, "pull", "--every", "10")
+    finally:
+        watcher.join()
+        engine.dispose()
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Pulling at") == 1
+    assert "kobo-dhaka: 1 new" in result.output
     assert result.output.rstrip().endswith("Stopped.")
 
 

@@ -21,8 +21,6 @@ from pipeline.problems import Problem
 
 from ..db import get_blobs, get_session
 
-_sleep = time.sleep  # the --every loop's wait; tests replace it
-
 # Exit statuses of ``sangjog pull`` and ``sangjog import instances`` (docs/connectors.md). With
 # several sources, the first of these that applies: 1, 4, 3.
 EXIT_FAILED = 1  # a pull stopped before its end (server, credentials, network), or no such source
@@ -255,6 +253,8 @@ def _pull_all(name: str | None, from_start: bool, recheck_days: float,
 @click.argument("source", required=False)
 @click.option("--every", type=float, metavar="MINUTES",
               help="Keep pulling every MINUTES minutes until Ctrl-C.")
+@click.option("--times", type=click.IntRange(min=1), metavar="N",
+              help="With --every: stop after N pulls (without it, until Ctrl-C).")
 @click.option("--from-start", is_flag=True,
               help="Read the whole remote list again (what is already here is skipped).")
 @click.option("--recheck-days", type=float, default=7, show_default=True,
@@ -268,7 +268,7 @@ def _pull_all(name: str | None, from_start: bool, recheck_days: float,
               help="Take the source over even if another pull holds it (use only when that "
                    "pull is gone: it would stop at its next step).")
 @with_appcontext
-def pull_command(source: str | None, every: float | None, from_start: bool,
+def pull_command(source: str | None, every: float | None, times: int | None, from_start: bool,
                  recheck_days: float, full_recheck_days: float, force: bool) -> None:
     """Pull new and changed submissions from SOURCE (default: every source).
 
@@ -276,6 +276,8 @@ def pull_command(source: str | None, every: float | None, from_start: bool,
     4 a source was busy with another pull (docs/connectors.md)."""
     if force and every is not None:
         raise click.UsageError("--force takes a source over once; it does not go with --every.")
+    if times is not None and every is None:
+        raise click.UsageError("--times counts the pulls of --every; give --every too.")
     if every is None:
         status = _pull_all(source, from_start, recheck_days, force, full_recheck_days)
         if status:
@@ -288,6 +290,7 @@ def pull_command(source: str | None, every: float | None, from_start: bool,
             configured.get(get_session(), source)
         except Problem as problem:
             raise click.ClickException(problem.message) from None
+    rounds = 0
     try:
         while True:
             click.echo(f"Pulling at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
@@ -300,9 +303,14 @@ def pull_command(source: str | None, every: float | None, from_start: bool,
                 click.echo(f"This round failed ({type(exc).__name__}); trying again later.",
                            err=True)
             from_start = False
-            _sleep(every * 60)
+            rounds += 1
+            if rounds == times:
+                break
+            time.sleep(every * 60)  # Ctrl-C ends the wait at once
     except KeyboardInterrupt:
         click.echo("Stopped.")
+        return
+    click.echo(f"Stopped after {rounds} pulls.")
 
 
 @click.group("import", cls=AppGroup)
