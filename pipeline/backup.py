@@ -270,7 +270,6 @@ def _postgresql_snapshot(database_url: str, dump: Path) -> _Snapshot:
             submissions = conn.execute(text("SELECT count(*) FROM submissions")).scalar_one()
             attachments = conn.execute(text("SELECT count(*) FROM attachments")).scalar_one()
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            conn.rollback()
     except problems.Problem:
         raise
     except Exception as exc:  # the driver's words: the database is out of reach, or not ours

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .db import writer_for
+from .db import end_read, writer_for
 from .models import Submission, User
 from .storage import BlobStore, Content
 
@@ -69,7 +69,7 @@ class Outcome:
         assert found is not None, "an accepted submission is never deleted"
         self.session.expire(found, ["attachments"])
         if not was_open:
-            self.session.commit()  # leave no read snapshot open behind the caller's back
+            end_read(self.session)  # leave no read snapshot open behind the caller's back
         return found
 
     @property
@@ -93,8 +93,7 @@ def accept(session: Session, blobs: BlobStore, incoming: Incoming, *,
     if incoming.submitter is None and by is not None:
         incoming.submitter = by.username if isinstance(by, User) else by.name
     digests = rawstore.write_blobs(blobs, incoming, envelope) if incoming.files else {}
-    if session.in_transaction():
-        session.commit()  # end the caller's read: it then sees what is written below
+    end_read(session)  # the caller then sees what is written below
     outcome = writer_for(session.get_bind()).run(
         lambda conn: rawstore.store(conn, incoming, envelope, digests))  # type: ignore[arg-type]
     outcome.session = session
@@ -120,7 +119,6 @@ def authorize(session: Session, by: Caller | None, envelope: Envelope) -> None:
     if envelope.deprecated_id and not who.scope.everything:
         replaced = session.scalar(select(Submission.xml)
                                   .where(Submission.instance_id == envelope.deprecated_id))
-        if session.in_transaction():
-            session.commit()
+        end_read(session)
         if replaced is not None:
             access.check_edit(who, access.location(rawstore.parse_xml(replaced)))

@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .db import begin_write
+from .db import end_read, write_transaction
 from .models import LoginFailure, utcnow
 
 KEEP = timedelta(days=1)  # rows older than this are deleted as new failures arrive
@@ -64,17 +64,14 @@ def wait_seconds(session: Session, username: str, address: str, per_user: Limit,
                 oldest_blocking = oldest_blocking.replace(tzinfo=now.tzinfo)
             left = (oldest_blocking + timedelta(seconds=limit.seconds) - now).total_seconds()
             waits.append(max(1, math.ceil(left)))
-    if session.in_transaction():
-        session.commit()  # end the read: a later write takes SQLite's lock up front
+    end_read(session)  # a later write takes SQLite's lock up front
     return max(waits)
 
 
 def record_failure(session: Session, username: str, address: str) -> None:
     """Count one failed password for this user name and address (committed at once)."""
-    if session.in_transaction():
-        session.commit()
-    begin_write(session)
-    now = utcnow()
-    session.execute(delete(LoginFailure).where(LoginFailure.at < now - KEEP))
-    session.add(LoginFailure(at=now, username=name_key(username), address=address[:64]))
-    session.commit()
+    end_read(session)
+    with write_transaction(session):
+        now = utcnow()
+        session.execute(delete(LoginFailure).where(LoginFailure.at < now - KEEP))
+        session.add(LoginFailure(at=now, username=name_key(username), address=address[:64]))

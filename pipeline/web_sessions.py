@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .db import begin_write
+from .db import write_transaction
 from .models import AuditEvent, User, WebSession, utcnow
 
 LIFETIME = timedelta(hours=12)
@@ -30,13 +30,11 @@ def start(session: Session, user: User, lifetime: timedelta = LIFETIME) -> str:
     for the cookie. The user's expired logins are deleted on the way."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    if not session.in_transaction():
-        begin_write(session)
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id,
-                                             WebSession.expires_at <= now))
-    session.add(WebSession(token_hash=_hash(token), user_id=user.id, created_at=now,
-                           expires_at=now + lifetime))
-    session.commit()
+    with write_transaction(session):
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id,
+                                                 WebSession.expires_at <= now))
+        session.add(WebSession(token_hash=_hash(token), user_id=user.id, created_at=now,
+                               expires_at=now + lifetime))
     return token
 
 
@@ -54,9 +52,8 @@ def end(session: Session, token: str | None) -> None:
     """End this one login (logging out)."""
     if not token:
         return
-    _write(session)
-    session.execute(delete(WebSession).where(WebSession.token_hash == _hash(token)))
-    session.commit()
+    with write_transaction(session):
+        session.execute(delete(WebSession).where(WebSession.token_hash == _hash(token)))
 
 
 def end_all(session: Session, user: User, *, keep: str | None = None,
@@ -64,15 +61,14 @@ def end_all(session: Session, user: User, *, keep: str | None = None,
     """End every login of ``user`` (except the one holding ``keep``): a new password, disabling,
     "sign out everywhere". Commits with the caller's pending changes; with ``actor``, writes an
     audit event. Returns how many ended."""
-    _write(session)
     query = delete(WebSession).where(WebSession.user_id == user.id)
     if keep:
         query = query.where(WebSession.token_hash != _hash(keep))
-    ended = session.execute(query).rowcount or 0
-    if actor is not None:
-        session.add(AuditEvent(actor=actor, action="user.sign_out",
-                               details={"username": user.username, "sessions": ended}))
-    session.commit()
+    with write_transaction(session):
+        ended = session.execute(query).rowcount or 0
+        if actor is not None:
+            session.add(AuditEvent(actor=actor, action="user.sign_out",
+                                   details={"username": user.username, "sessions": ended}))
     return ended
 
 
@@ -81,7 +77,3 @@ def count(session: Session, user: User) -> int:
     return len(session.scalars(select(WebSession.id).where(
         WebSession.user_id == user.id, WebSession.expires_at > utcnow())).all())
 
-
-def _write(session: Session) -> None:
-    if not session.in_transaction():
-        begin_write(session)

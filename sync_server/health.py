@@ -34,6 +34,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from sqlalchemy import func, select, text
 
 from pipeline import problems
+from pipeline.db import end_read
 from pipeline.models import IS_PENDING, PullRun, Submission
 
 from .db import get_blobs, get_session
@@ -169,6 +170,6 @@ class _Known:
                 .group_by(PullRun.kind, PullRun.status)):
             runs.add_metric([kind, status], count)
         yield runs
-        session.rollback()
+        end_read(session)
         yield GaugeMetricFamily("sangjog_disk_free_bytes",
                                 "Free space on the data folder's disk", value=_free_bytes())

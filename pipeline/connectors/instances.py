@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline import ingest, problems, rawstore
+from pipeline.db import end_read
 from pipeline.models import Submission
 from pipeline.problems import Problem
 from pipeline.storage import BlobStore
@@ -97,18 +98,18 @@ def _import_one(session: Session, blobs: BlobStore, run: runs.Run, report: Impor
         _refuse(run, report, rel, problem.message)
         return
     existing = session.scalar(select(Submission).where(Submission.instance_id == envelope.instance_id))
-    if existing is not None and len(existing.attachments) >= existing.attachments_expected:
-        session.commit()
+    held = existing is not None and len(existing.attachments) >= existing.attachments_expected
+    end_read(session)  # the ingest below writes in a transaction of its own
+    if held:
         report.skipped.append(envelope.instance_id)
         run.skipped += 1
         return
-    session.commit()
     files = _media_beside(xml_path, xml)
     try:
         outcome = ingest.accept(session, blobs, ingest.Incoming(
             xml=xml, files=files, source="import", source_ref=rel[-255:]))
     except Problem as problem:
-        session.rollback()
+        end_read(session)
         _refuse(run, report, rel, problem.message)
         return
     sub = outcome.submission

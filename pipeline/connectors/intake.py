@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline import ingest, problems, rawstore
-from pipeline.db import begin_write, write_transaction
+from pipeline.db import end_read, write_transaction
 from pipeline.models import AuditEvent, Source, Submission
 from pipeline.problems import Problem
 from pipeline.storage import BlobStore
@@ -59,7 +59,7 @@ def take(session: Session, blobs: BlobStore, run: Run, source: Source, remote: R
     """
     existing = stored(session, remote.instance_id) if remote.instance_id else None
     complete = existing is not None and _complete(existing)
-    session.commit()  # end the read, so the ingest below starts its own write transaction
+    end_read(session)  # the ingest below writes in a transaction of its own
     if existing is not None and complete:
         return _reviewed_or_known(session, run, source, existing, remote.review_state, count_known)
     try:
@@ -85,7 +85,7 @@ def take(session: Session, blobs: BlobStore, run: Run, source: Source, remote: R
             review_state=remote.review_state if remote.review_state in CARRIED_STATES else None,
         ), load=False)
     except Problem as problem:
-        session.rollback()
+        end_read(session)
         run.error(remote.instance_id or remote.ref, problem.message)
         return "refused"
     run.stored_ids.append(outcome.submission_id)  # loaded by ``load_stored``, a batch at a time
@@ -97,7 +97,9 @@ def take(session: Session, blobs: BlobStore, run: Run, source: Source, remote: R
     else:
         run.updated += 1
     if outcome.is_new and remote.review_state in CARRIED_STATES:
-        _record_remote_review(session, source, outcome.submission, None, remote.review_state)
+        sub = outcome.submission
+        with write_transaction(session):
+            _record_remote_review(session, source, sub, None, remote.review_state)
     return outcome.status
 
 
@@ -126,7 +128,7 @@ class Prefetch:
         ids = [iid for iid, _ref, _thing in items if iid]
         held = set(session.scalars(select(Submission.instance_id)
                                    .where(Submission.instance_id.in_(ids)))) if ids else set()
-        session.commit()
+        end_read(session)
         return [item for item in items if not item[0] or item[0] not in held]
 
     def submit(self, ref: str, download: Callable[[], Any]) -> Future[Any]:
@@ -184,7 +186,7 @@ def retry_unloaded(session: Session, run: Run, source: Source) -> None:
     mine = (Submission.form_id == source.form_id) & (Submission.source == source.kind)
     waiting = list(session.scalars(select(Submission.id).where(
         mine, Submission.parse_status.in_(("failed", "pending")))))
-    session.commit()
+    end_read(session)
     if waiting:
         _load_and_count(session, run, waiting, retrying=True)
         run.checkpoint()
@@ -197,15 +199,14 @@ def _load_and_count(session: Session, run: Run, ids: list[int], *, retrying: boo
 
     if not ids:
         return
-    if session.in_transaction():
-        session.commit()
+    end_read(session)
     if retrying:
         loader.retry(session, ids)
     else:
         loader.load_pending(session, only=Submission.id.in_(ids))
     rows = session.execute(select(Submission.instance_id, Submission.parse_status,
                                   Submission.parse_error).where(Submission.id.in_(ids))).all()
-    session.commit()
+    end_read(session)
     for instance_id, status, error in rows:
         if status == "ok":
             run.loaded += 1
@@ -241,7 +242,7 @@ def carry_review(session: Session, source: Source, sub: Submission, state: str |
         previous = sub.review_state
         sub.review_state = state
         warehouse.set_review_state(session.connection(), sub.id, state)
-        _record_remote_review(session, source, sub, previous, state, commit=False)
+        _record_remote_review(session, source, sub, previous, state)
     return True
 
 
@@ -260,14 +261,11 @@ def _last_remote_state(session: Session, source: Source, sub: Submission) -> str
 
 
 def _record_remote_review(session: Session, source: Source, sub: Submission,
-                          previous: str | None, state: str, *, commit: bool = True) -> None:
-    if commit:
-        begin_write(session)
+                          previous: str | None, state: str) -> None:
+    """In the caller's write transaction."""
     session.add(AuditEvent(
         actor=_actor(source), action="submission.review", submission_id=sub.id,
         form_id=sub.form_id, from_state=previous, to_state=state,
         comment=f"Review state carried over from {source.kind} source '{source.name}'.",
         details={"instance_id": sub.instance_id, "remote_state": state},
     ))
-    if commit:
-        session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipeline import problems
-from pipeline.db import write_transaction
+from pipeline.db import end_read, write_transaction
 from pipeline.models import AuditEvent, Form, PullRun, Source
 from pipeline.storage import BlobStore
 
@@ -70,7 +70,7 @@ def add(session: Session, *, kind: str, name: str, url: str, secret: str, remote
             raise problems.unknown_form(form_id)
         if session.scalar(select(Source.id).where(Source.name == name)) is not None:
             raise problems.source_exists(name)
-        session.commit()
+        end_read(session)  # not held while the server is reached
         check(Source(name=name, kind=kind, url=url, username=username, secret=secret,
                      remote_form=remote_form))
     with write_transaction(session):
@@ -112,7 +112,7 @@ def edit(session: Session, name: str, *, url: str | None = None, secret: str | N
     """Change a source's address, account or secret (a new token), keeping its cursor and its
     runs; with ``checked``, the server is reached with the new settings before they are saved."""
     source = get(session, name)
-    session.commit()
+    end_read(session)  # not held while the server is reached
     if url is not None:
         url = url.strip().rstrip("/")
         check_url(url, insecure)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import problems
-from ..db import write_transaction
+from ..db import end_read, write_transaction
 from ..models import AuditEvent, InnovationProject
 from . import places
 
@@ -44,8 +44,7 @@ def import_projects(session: Session, source: str | Path | bytes, actor: str = "
     """Create or update projects from a registry CSV (path or bytes); all rows or none."""
     data = source if isinstance(source, bytes) else _read_file(Path(source))
     rows = _checked_rows(_read(data))
-    if session.in_transaction():
-        session.commit()  # end the caller's reads so the write starts fresh (SQLite write lock)
+    end_read(session)  # the write starts fresh (SQLite write lock)
     with write_transaction(session):
         existing = {
             p.code: p

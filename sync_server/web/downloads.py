@@ -21,6 +21,7 @@ from exports import geo, query, scheduled
 from exports.period import Period, current_quarter
 from pipeline import problems
 from pipeline import scope as scoping
+from pipeline.db import end_read, write_transaction
 from pipeline.models import REVIEW_STATES, Form
 from pipeline.problems import Problem
 
@@ -149,8 +150,9 @@ def _remember_download(key: str, at: datetime) -> None:
     done = dict(prefs.get("downloaded") or {})
     done[key] = at.isoformat()
     prefs["downloaded"] = done
-    user.preferences = prefs
-    get_session().commit()
+    end_read(get_session())
+    with write_transaction(get_session()):
+        user.preferences = prefs
 
 
 def _workshops() -> list[tuple[str, str, str]]:

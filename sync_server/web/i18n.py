@@ -33,6 +33,7 @@ from flask_babel import Babel, format_date, format_number, get_locale
 from flask_babel import gettext as _
 
 from pipeline import nepal_calendar
+from pipeline.db import end_read, write_transaction
 from pipeline.domain import places
 from pipeline.problems import Problem
 
@@ -92,8 +93,9 @@ def switch():
         session["lang"] = chosen
         user = current_user()
         if user is not None and user.language != chosen:
-            user.language = chosen
-            get_session().commit()
+            end_read(get_session())
+            with write_transaction(get_session()):
+                user.language = chosen
     back = request.form.get("next") or request.referrer or ""
     parts = urlsplit(back)
     if parts.netloc and parts.netloc != request.host:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from exports import geo
 from pipeline import problems, web_sessions
 from pipeline import scope as scoping
-from pipeline.db import begin_write
+from pipeline.db import write_transaction
 from pipeline.models import ROLES, AuditEvent, User
 
 # Levels an admin can give as a scope, in the order the picker lists them.
@@ -60,27 +60,24 @@ def get_user(session: Session, username: str) -> User:
 def set_active(session: Session, user: User, active: bool, actor: str) -> None:
     if not active and user.username == actor:
         raise problems.self_disable()
-    begin_write(session)
-    user.active = active
-    session.add(AuditEvent(actor=actor, action="user.enable" if active else "user.disable",
-                           details={"username": user.username}))
-    if active:
-        session.commit()
-    else:
-        web_sessions.end_all(session, user)  # commits with the change
+    with write_transaction(session):
+        user.active = active
+        session.add(AuditEvent(actor=actor, action="user.enable" if active else "user.disable",
+                               details={"username": user.username}))
+        if not active:
+            web_sessions.end_all(session, user)  # in this transaction: it commits the lot
 
 
 def set_access(session: Session, user: User, role: str, scope: list[str], actor: str) -> None:
     if role not in ROLES:
         raise problems.bad_role(role, ROLES)
     scope = checked_scope(scope, role)
-    begin_write(session)
-    before = {"role": user.role, "scope": list(user.scope)}
-    user.role, user.scope = role, scope
-    session.add(AuditEvent(actor=actor, action="user.access",
-                           details={"username": user.username, "before": before,
-                                    "after": {"role": role, "scope": scope}}))
-    session.commit()
+    with write_transaction(session):
+        before = {"role": user.role, "scope": list(user.scope)}
+        user.role, user.scope = role, scope
+        session.add(AuditEvent(actor=actor, action="user.access",
+                               details={"username": user.username, "before": before,
+                                        "after": {"role": role, "scope": scope}}))
 
 
 def scope_choices(lang: str) -> list[tuple[str, str]]:

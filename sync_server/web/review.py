@@ -22,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 
 from exports.labels import FileChoices, project_names
 from pipeline import parse, problems, review
+from pipeline.db import end_read, write_transaction
 from pipeline.domain import followups, places, tables
 from pipeline.domain.projects import list_projects
 from pipeline.models import REVIEW_STATES, Form, Submission
@@ -166,8 +167,9 @@ def choose_columns(form_id: str):
     else:
         columns[form_id] = [c for c in choosable if c in wanted]
     prefs["columns"] = columns
-    user.preferences = prefs
-    db.commit()
+    end_read(db)
+    with write_transaction(db):
+        user.preferences = prefs
     back = request.form.get("next") or ""
     if not back.startswith("/") or back.startswith("//"):
         back = url_for("review.submissions", form_id=form_id)
