@@ -21,7 +21,7 @@ from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import access, caches, problems, web_sessions
-from .db import begin_write, end_read, write_transaction, writer_for
+from .db import end_read, write_transaction, writer_for
 from .driver_statements import DriverStatement
 from .models import ROLES, AppUser, AuditEvent, Form, User, utcnow
 
@@ -83,10 +83,10 @@ def set_password(session: Session, user: User, password: str, *, actor: str = "s
     _check_password(password)
     password_hash = hash_password(password)
     end_read(session)
-    begin_write(session)  # ``end_all`` commits it
-    user.password_hash = password_hash
-    _audit(session, actor, "user.password", {"username": user.username})
-    web_sessions.end_all(session, user, keep=keep_session)  # commits with the new hash
+    with write_transaction(session):
+        user.password_hash = password_hash
+        _audit(session, actor, "user.password", {"username": user.username})
+        web_sessions.end_all(session, user, keep=keep_session)  # in this transaction
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

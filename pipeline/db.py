@@ -246,7 +246,8 @@ def write_transaction(session: Session) -> Iterator[Session]:
     the block ends, rolled back if anything in it (or the commit) raises. The session may have read already
     (SQLAlchemy's own ``session.begin()`` refuses a session that has): to write on a fresh
     snapshot, ``end_read`` first. Raising in the block (a ``Problem`` refusing the change) is how
-    a unit of work gives up: nothing of it is kept."""
+    a unit of work gives up: nothing of it is kept. A block inside another joins it (its begin
+    finds the transaction begun), and its end commits the lot: only a last step nests."""
     try:
         begin_write(session)
         yield session
