@@ -65,6 +65,13 @@ def file_stem(p: Place) -> str:
     return f"{re.sub(r'[^a-z0-9]+', '-', p.en.lower()).strip('-') or 'area'}-{p.code}"
 
 
+def file_name(stem: str, period_slug: str, last: str, suffix: str = "xlsx") -> str:
+    """``sangjog-rangpur-5585-2026-Q3-bn.xlsx``: the one way export files are named (``sangjog
+    export``, the scheduled workbooks, the Downloads page). ``stem`` names the area
+    (``file_stem``, or ``all``); ``last`` is the language, or a CSV zip's form id."""
+    return f"sangjog-{stem}-{period_slug}-{last}.{suffix}"
+
+
 def scope_code(p: Place) -> str:
     """The scope string (docs/architecture.md "Scopes") that selects this place."""
     return f"{p.level}:{p.code}"

@@ -87,7 +87,7 @@ def _work(session: Session, bangladesh: Period, nepal: Period) -> Iterator[tuple
 
 
 def _name(place: geo.Place, period: Period, lang: str) -> str:
-    return f"sangjog-{geo.file_stem(place)}-{period.slug}-{lang}.xlsx"
+    return geo.file_name(geo.file_stem(place), period.slug, lang)
 
 
 def run(session: Session, blobs: AnyStore, period_text: str, lang: str, server_url: str, *,

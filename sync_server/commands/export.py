@@ -90,7 +90,7 @@ def district(district: str | None, division: str | None, everything: bool, perio
     """Write the consolidated workbook of one district (or division, or everything)."""
     scope, stem = _scope(district, division, everything)
     chosen = _period(period, scope)
-    output = output or Path(f"sangjog-{stem}-{chosen.slug if chosen else 'all'}-{lang}.xlsx")
+    output = output or Path(geo.file_name(stem, chosen.slug if chosen else "all", lang))
     with _bar(quiet, "submission") as bar:
         report = build_workbook(_caught_up_session(), scope, chosen, lang, output,
                                 _server_url(server_url), bar,

@@ -52,7 +52,7 @@ def area_slug(code: str) -> str:
         return "all"
     level, _sep, value = code.partition(":")
     place = geo.place(level, value)
-    return f"{slug(place.en)}-{place.code}" if place else slug(code)
+    return geo.file_stem(place) if place else slug(code)
 
 
 def may_see_area(scope: scoping.Scope, area: str | None) -> bool:
@@ -100,9 +100,8 @@ def area_name(code: str, lang: str) -> str:
 
 
 def file_name(area: str, period: Period, last: str, fmt: str) -> str:
-    """``sangjog-rangpur-2026-Q3-bn.xlsx``; a CSV zip ends with its form id instead."""
-    suffix = "xlsx" if fmt == "xlsx" else "zip"
-    return f"sangjog-{area_slug(area)}-{period.slug}-{last}.{suffix}"
+    """``sangjog-rangpur-5585-2026-Q3-bn.xlsx``; a CSV zip ends with its form id instead."""
+    return geo.file_name(area_slug(area), period.slug, last, "xlsx" if fmt == "xlsx" else "zip")
 
 
 def _visible() -> Callable[[str], bool]:
