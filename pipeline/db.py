@@ -15,6 +15,7 @@ import errno
 import fcntl
 import os
 import sqlite3
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -22,7 +23,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -84,7 +84,10 @@ def is_transient(exc: BaseException) -> bool:
         if code is not None:
             return code & 0xFF in _TRANSIENT_SQLITE_CODES
         return any(text in str(exc).lower() for text in _TRANSIENT_SQLITE_TEXT)
-    if isinstance(exc, psycopg.Error):
+    # A PostgreSQL engine imports the driver; until one has, no error can be the driver's, and
+    # the command line on SQLite does not pay for importing it.
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(exc, psycopg.Error):
         if exc.sqlstate:
             return exc.sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or exc.sqlstate in _TRANSIENT_SQLSTATES
         # No SQLSTATE: the connection itself failed (refused, closed, lost).
