@@ -28,7 +28,8 @@ from pipeline import backup, ingest  # noqa: E402
 from pipeline.db import make_engine, session_factory, upgrade  # noqa: E402
 from pipeline.models import Attachment, Submission  # noqa: E402
 from pipeline.storage import BlobStore  # noqa: E402
-from tests.collect import publish_site_visit, submission_xml  # noqa: E402
+from tests.builders import publish  # noqa: E402
+from tests.builders import site_visit as submission_xml  # noqa: E402
 from tests.pg import Cluster  # noqa: E402
 
 
@@ -38,7 +39,7 @@ def populate(url: str, data_dir: Path, submissions: int, photo_kb: int) -> float
     blobs = BlobStore(data_dir / "blobs")
     started = time.monotonic()
     with session_factory(engine)() as session:
-        publish_site_visit(session)
+        publish(session, "site_visit", with_media=False)
         for n in range(submissions):
             iid = f"uuid:bench-backup-{n}"
             incoming = ingest.Incoming(submission_xml(iid, photo="p.jpg"),

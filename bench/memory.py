@@ -27,7 +27,8 @@ from PIL import Image  # noqa: E402
 
 from pipeline import accounts  # noqa: E402
 from pipeline.db import make_engine, session_factory, upgrade  # noqa: E402
-from tests.collect import encode_multipart, publish_site_visit, submission_xml  # noqa: E402
+from tests.builders import encode_multipart, publish  # noqa: E402
+from tests.builders import site_visit as submission_xml  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 from tests.pg import Cluster  # noqa: E402
 
@@ -84,7 +85,7 @@ def run(backend: str, url: str, folder: Path, upload_mb: int) -> list[tuple[str,
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine)() as session:
-        publish_site_visit(session)
+        publish(session, "site_visit", with_media=False)
         key = accounts.create_app_user(session, "bench-phone", [], actor="bench").token
         accounts.create_user(session, "bench-admin", PASSWORD, "admin")
     engine.dispose()

@@ -12,69 +12,23 @@ steps leaves the row ``pending`` for the loader to pick up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import access, loader, rawstore
 from .db import end_read, writer_for
 from .models import Submission, User
-from .storage import BlobStore, Content
+from .rawstore import Envelope, Incoming, Outcome
+from .storage import BlobStore
+
+__all__ = ["Incoming", "Outcome", "accept", "authorize"]
 
 if TYPE_CHECKING:
-    from .access import Principal
     from .accounts import KeyHolder
-    from .rawstore import Envelope
 
-    Caller = KeyHolder | User | Principal
-
-
-
-@dataclass
-class Incoming:
-    """A submission as it arrives, before anything is stored."""
-
-    xml: bytes
-    # attachment name -> bytes, or a file read from its start (``storage.Content``: a large
-    # upload is spooled to disk, never held in memory whole)
-    files: dict[str, Content] = field(default_factory=dict)
-    source: str = "collect"  # collect | kobo | central | import
-    source_ref: str | None = None  # the remote id (KoBo _id, Central instanceId)
-    submitter: str | None = None  # the writer's name when none is given
-    device_id: str | None = None
-    received_at: datetime | None = None  # original submission time for pulls; now for Collect
-    review_state: str | None = None  # carried over from KoBo / Central
-    # Collect splits big uploads: a part marked incomplete means more attachments will follow.
-    incomplete: bool = False
-
-
-@dataclass
-class Outcome:
-    status: str  # created | duplicate | attachments_added | edited
-    submission_id: int
-    session: Session | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def submission(self) -> Submission:
-        """The stored row, read (through the caller's session) when asked for: the upload path
-        itself never needs it."""
-        if self.session is None:
-            raise RuntimeError("stored without a session: read submission_id instead")
-        was_open = self.session.in_transaction()
-        # Read afresh: the raw store wrote on a connection of its own, and the session may hold
-        # an older copy of this row (importers read it, files and all, before sending more).
-        found = self.session.get(Submission, self.submission_id, populate_existing=True)
-        assert found is not None, "an accepted submission is never deleted"
-        self.session.expire(found, ["attachments"])
-        if not was_open:
-            end_read(self.session)  # leave no read snapshot open behind the caller's back
-        return found
-
-    @property
-    def is_new(self) -> bool:
-        return self.status in ("created", "edited")
+    Caller = KeyHolder | User | access.Principal
 
 
 def accept(session: Session, blobs: BlobStore, incoming: Incoming, *,
@@ -86,8 +40,6 @@ def accept(session: Session, blobs: BlobStore, incoming: Incoming, *,
     Raises ``Problem`` for anything refused; nothing half-written remains. ``load=False`` leaves
     the submission ``pending`` for the loader's next batch. ``envelope``:
     ``rawstore.read_envelope(incoming.xml)`` when the caller has read it already."""
-    from . import loader, rawstore
-
     envelope = envelope or rawstore.read_envelope(incoming.xml)
     authorize(session, by, envelope)
     if incoming.submitter is None and by is not None:
@@ -106,9 +58,6 @@ def authorize(session: Session, by: Caller | None, envelope: Envelope) -> None:
     """The one rule for writing a submission, for every door (``access.check_write``: role,
     form, area); an edit may replace only a submission its writer may see. Raises a 403
     ``Problem``; ``by=None`` is a door an admin runs on the server (pulls, imports)."""
-    from . import access, rawstore
-    from .models import Submission
-
     if by is None:
         return
     if isinstance(by, access.Principal):

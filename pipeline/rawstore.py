@@ -17,21 +17,68 @@ import functools
 import mimetypes
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from hashlib import sha256
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml.common import DefusedXmlException
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from . import caches, problems, rawstore_fastpath, safe_xml, xform
+from .db import end_read
 from .driver_statements import DriverStatement
-from .ingest import Incoming, Outcome
 from .models import Attachment, Form, FormVersion, Submission, utcnow
-from .storage import BlobStore, size_of
+from .storage import BlobStore, Content, size_of
 
 # The columns that hold ids are this wide (``pipeline.models``).
 MAX_ID_LENGTH = 255
+
+
+@dataclass
+class Incoming:
+    """A submission as it arrives, before anything is stored."""
+
+    xml: bytes
+    # attachment name -> bytes, or a file read from its start (``storage.Content``: a large
+    # upload is spooled to disk, never held in memory whole)
+    files: dict[str, Content] = field(default_factory=dict)
+    source: str = "collect"  # collect | kobo | central | import
+    source_ref: str | None = None  # the remote id (KoBo _id, Central instanceId)
+    submitter: str | None = None  # the writer's name when none is given
+    device_id: str | None = None
+    received_at: datetime | None = None  # original submission time for pulls; now for Collect
+    review_state: str | None = None  # carried over from KoBo / Central
+    # Collect splits big uploads: a part marked incomplete means more attachments will follow.
+    incomplete: bool = False
+
+
+@dataclass
+class Outcome:
+    status: str  # created | duplicate | attachments_added | edited
+    submission_id: int
+    session: Session | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def submission(self) -> Submission:
+        """The stored row, read (through the caller's session) when asked for: the upload path
+        itself never needs it."""
+        if self.session is None:
+            raise RuntimeError("stored without a session: read submission_id instead")
+        was_open = self.session.in_transaction()
+        # Read afresh: the raw store wrote on a connection of its own, and the session may hold
+        # an older copy of this row (importers read it, files and all, before sending more).
+        found = self.session.get(Submission, self.submission_id, populate_existing=True)
+        assert found is not None, "an accepted submission is never deleted"
+        self.session.expire(found, ["attachments"])
+        if not was_open:
+            end_read(self.session)  # leave no read snapshot open behind the caller's back
+        return found
+
+    @property
+    def is_new(self) -> bool:
+        return self.status in ("created", "edited")
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,20 @@ def test_every_problem_is_made_by_the_catalogue() -> None:
                         or getattr(node.func, "attr", None) == "Problem"):
                     inline.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not inline, f"Problem(...) outside pipeline/problems.py: {inline}"
+
+
+def _relative_imports(path: Path) -> set[str]:
+    """The sibling modules ``path`` imports (``from . import x``, ``from .x import y``), anywhere."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.update([node.module] if node.module else [a.name for a in node.names])
+    return found
+
+
+def test_the_write_path_imports_one_way() -> None:
+    """The door (``ingest``) uses the raw store and the loader; neither reaches back to the door,
+    not even inside a function, so the write path reads top to bottom."""
+    assert {"rawstore", "loader"} <= _relative_imports(ROOT / "pipeline" / "ingest.py")
+    for module in ("rawstore", "rawstore_fastpath", "loader"):
+        assert "ingest" not in _relative_imports(ROOT / "pipeline" / f"{module}.py"), module
