@@ -16,22 +16,22 @@ import pytest
 
 from pipeline import accounts
 from pipeline.ingest import Incoming, accept
-from tests import webdata
-from tests.webdata import RANGPUR
+from tests import builders
+from tests.builders import RANGPUR
 
 
 @pytest.fixture
 def people(db):
-    accounts.create_user(db, "admin", webdata.PASSWORD, "admin", ["*"])
-    accounts.create_user(db, "sup_rangpur", webdata.PASSWORD, "supervisor",
+    accounts.create_user(db, "admin", builders.PASSWORD, "admin", ["*"])
+    accounts.create_user(db, "sup_rangpur", builders.PASSWORD, "supervisor",
                          [f"bd_district:{RANGPUR}"])
-    accounts.create_user(db, "do_rangpur", webdata.PASSWORD, "district_officer",
+    accounts.create_user(db, "do_rangpur", builders.PASSWORD, "district_officer",
                          [f"bd_district:{RANGPUR}"])
 
 
 @pytest.fixture
 def admin(app):
-    return webdata.login(app.test_client(), "admin")
+    return builders.login(app.test_client(), "admin")
 
 
 def xlsform(survey: list[list[str]], choices: list[list[str]] | None = None,
@@ -56,7 +56,7 @@ def xlsform(survey: list[list[str]], choices: list[list[str]] | None = None,
 
 def upload(client, content: bytes, name: str = "web_check.xlsx"):
     """Publish an XLSForm through the admins' forms page, as the logged-in client."""
-    token = webdata.csrf(client.get("/admin/forms").get_data(as_text=True))
+    token = builders.csrf(client.get("/admin/forms").get_data(as_text=True))
     return client.post("/admin/forms", data={"csrf_token": token,
                                              "xlsform": (io.BytesIO(content), name)},
                        content_type="multipart/form-data")
@@ -64,8 +64,8 @@ def upload(client, content: bytes, name: str = "web_check.xlsx"):
 
 def failed_submission(db, blobs, district: str) -> int:
     """An inspection with a field the form does not have: stored, but it cannot load."""
-    xml = webdata.inspection_xml(district, 40).replace(b"<progress>", b"<extra>x</extra><progress>")
-    outcome = accept(db, blobs, Incoming(xml, files={"desk.jpg": webdata.picture()},
+    xml = builders.inspection_xml(district, 40).replace(b"<progress>", b"<extra>x</extra><progress>")
+    outcome = accept(db, blobs, Incoming(xml, files={"desk.jpg": builders.picture()},
                                          submitter="phone-7", device_id="collect:abc123"))
     db.commit()
     assert outcome.submission.parse_status == "failed"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import webdata
+from tests import builders
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -60,7 +60,7 @@ def log_in(page, server: str, username: str) -> None:
 
     page.goto(f"{server}/login")
     page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(webdata.PASSWORD)
+    page.get_by_label("Password").fill(builders.PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 

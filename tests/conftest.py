@@ -20,10 +20,11 @@ from sqlalchemy import text
 from pipeline.db import make_engine, upgrade
 from tests.pg import Cluster
 
-# Shared fixtures, for every test that asks for them: the web tests' (db, blobs, world, workshops,
-# fast_hashing), the admins' pages' (people, admin), the browser tests' (server, browser, page)
-# and the S3 protocol server (s3_server). Test modules never import from each other.
-pytest_plugins = ["tests.webdata", "tests.admin_pages", "tests.browser", "tests.s3"]
+# Shared fixtures from plugins, for every test that asks for them: the admins' pages' (people,
+# admin), the browser tests' (server, browser, page) and the S3 protocol server (s3_server). The
+# web tests' (db, blobs, world, workshops, fast_hashing) are below. Test modules never import
+# from each other.
+pytest_plugins = ["tests.admin_pages", "tests.browser", "tests.s3"]
 
 BACKENDS = ("sqlite", "postgresql")
 _counter = itertools.count()
@@ -155,3 +156,58 @@ def published_forms(session, built_forms):
     from tests import formtools
 
     return formtools.publish_all(session)
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch):
+    """argon2 with its cheapest settings: the web tests log in hundreds of times, and the cost
+    parameters are stored in each hash, so verification still runs the real algorithm."""
+    from argon2 import PasswordHasher
+
+    from pipeline import accounts
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                            parallelism=1))
+
+
+@pytest.fixture
+def db(app):
+    """A session on the test's database that, unlike ``session``, pushes no app context: the
+    app's requests then each get their own ``g``, as they do in production."""
+    s = app.extensions["sessions"]()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def blobs(app):
+    """The app's attachment store."""
+    return app.extensions["blobs"]
+
+
+@pytest.fixture
+def world(db, blobs):
+    """Users of every role, the registry, and two inspections in each of the two districts
+    (``tests.builders.seed``)."""
+    from tests import builders
+
+    return builders.seed(db, blobs)
+
+
+@pytest.fixture
+def workshops(world, db, blobs):
+    """Workshops in both districts: ties, a second ballot, a staff ballot and six picks in
+    Rangpur; one nomination and ballot in Kurigram."""
+    from tests.builders import KURIGRAM, RANGPUR, add_district_workshop
+
+    many = [f"r-extra-{i}" for i in range(6)]
+    add_district_workshop(db, blobs, RANGPUR,
+                          {"r-desk": "Rangpur land desk", "r-sms": "Rangpur SMS reminders",
+                           "r-wall": "Rangpur budget wall"},
+                          [("Amina Khatun", "up_chairman", ["r-desk", "r-sms"]),
+                           ("Babul Mia", "up_member", ["r-desk", "r-wall"]),
+                           ("amina khatun.", "up_chairman", ["r-wall"]),  # her second ballot
+                           ("Chanda Rani", "up_secretary", ["r-wall"]),  # staff do not vote
+                           ("Dulal Hossain", "mayor", many)])  # six picks
+    add_district_workshop(db, blobs, KURIGRAM, {"k-boat": "Kurigram boat school"},
+                          [("Eti Begum", "up_chairman", ["k-boat"])])

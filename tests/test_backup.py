@@ -449,11 +449,9 @@ def test_a_backup_with_attachments_in_s3_restores_them_checked_or_names_the_miss
 
 def _check_restored(url: str, data_dir: Path, store: dict[str, str],
                     photos: dict[str, str]) -> None:
-    from tests import webdata
-
     app = _server_with_s3(url, data_dir, store)
     client = app.test_client()
-    webdata.login(client, "rahima", PASSWORD)
+    builders.login(client, "rahima", PASSWORD)
     with session_factory(app.extensions["engine"])() as session:
         stored = {s.instance_id: s for s in session.scalars(select(Submission))}
         assert set(stored) == set(photos)

@@ -17,7 +17,7 @@ from pipeline.models import Attachment
 from pipeline.storage import BlobStore, S3BlobStore
 from sync_server.cli import cli
 from tests import builders
-from tests.webdata import picture
+from tests.builders import picture
 
 
 def _upload(client, key: str, instance: str, photo: bytes, name: str = "a.jpg"):
@@ -56,11 +56,10 @@ def test_photos_are_served_thumbnailed_and_can_be_handed_out_by_presigned_url(ap
     found = session.scalar(select(Attachment))
     assert app.extensions["blobs"].get(found.sha256) == photo
     from pipeline import accounts
-    from tests import webdata
-    from tests.webdata import PASSWORD
+    from tests.builders import PASSWORD
 
     accounts.create_user(session, "boss", PASSWORD, "admin", ["*"])
-    webdata.login(client, "boss")
+    builders.login(client, "boss")
     whole = client.get(f"/attachments/{found.submission_id}/a.jpg")
     assert whole.status_code == 200 and whole.get_data() == photo
     thumb = client.get(f"/attachments/{found.submission_id}/a.jpg?size=thumb")

@@ -12,16 +12,16 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from tests import webdata
+from tests import builders
 from tests.browser import log_in, shot
-from tests.webdata import KURIGRAM, RANGPUR
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 
 
 def test_supervisor_filters_opens_approves_and_registry_updates(server, page, world, db, blobs,
                                                                 tmp_path):
-    newest = webdata.add_inspection(db, blobs, RANGPUR, 85, visit_date="2026-11-20")
+    newest = builders.add_inspection(db, blobs, RANGPUR, 85, visit_date="2026-11-20")
     shots = tmp_path / "screens"
     page.goto(f"{server}/login")
     shot(page, shots, "login")
@@ -51,7 +51,7 @@ def test_supervisor_filters_opens_approves_and_registry_updates(server, page, wo
     expect(page.locator("ol.history")).to_contain_text("Desk is busy and well run")
     expect(page.locator(".badge.big")).to_have_text("Approved")
     page.get_by_role("link", name="Projects").click()
-    row = page.locator(f'tr[data-project="{webdata.PROJECT[RANGPUR]}"]')
+    row = page.locator(f'tr[data-project="{builders.PROJECT[RANGPUR]}"]')
     expect(row).to_contain_text("85%")
     expect(row.locator("td").nth(6)).to_have_text("3")
     shot(page, shots, "projects")
@@ -113,8 +113,8 @@ def test_unanswered_questions_line_up_with_the_answered_ones(server, page, world
     columns as the others (they once took the centred empty-state style)."""
     from pipeline.ingest import Incoming, accept
 
-    outcome = accept(db, blobs, Incoming(webdata._sample("hl_action_plan").encode("utf-8"),
-                                         files={"signature.png": webdata.picture(200)}))
+    outcome = accept(db, blobs, Incoming(builders.sample("hl_action_plan"),
+                                         files={"signature.png": builders.picture(200)}))
     db.commit()
     log_in(page, server, "admin")
     page.goto(f"{server}/submissions/{outcome.submission.id}")
@@ -169,12 +169,10 @@ def nepal_deployment(app, db, blobs, world) -> int:
     2026-10-20 (2083/07/03 BS)."""
     from pipeline import accounts
     from pipeline.ingest import Incoming, accept
-    from tests import export_fixtures
-
     app.config["DEFAULT_LANGUAGE"] = "ne"
-    accounts.create_user(db, "sup_kathmandu", webdata.PASSWORD, "supervisor", ["np_district:306"])
-    [plan, _followup] = export_fixtures.plans()
-    outcome = accept(db, blobs, Incoming(plan.xml, files={"signature.png": webdata.picture()},
+    accounts.create_user(db, "sup_kathmandu", builders.PASSWORD, "supervisor", ["np_district:306"])
+    [plan, _followup] = builders.plans()
+    outcome = accept(db, blobs, Incoming(plan.xml, files={"signature.png": builders.picture()},
                                          submitter="phone-np", received_at=plan.received_at))
     db.commit()
     return outcome.submission.id
@@ -201,7 +199,7 @@ def test_a_nepal_officer_works_in_nepali(server, browser, nepal_deployment, tmp_
         expect(page.locator("html")).to_have_attribute("lang", "ne")
         fits("login")
         page.get_by_label("प्रयोगकर्ता नाम").fill("sup_kathmandu")
-        page.get_by_label("पासवर्ड").fill(webdata.PASSWORD)
+        page.get_by_label("पासवर्ड").fill(builders.PASSWORD)
         page.get_by_role("button", name="लगइन").click()
         expect(page.get_by_role("heading", name="ड्यासबोर्ड")).to_be_visible()
         expect(page.locator("input[name=period]")).to_have_value(current_quarter(country="np"))
@@ -287,7 +285,7 @@ def test_follow_up_tracker_at_laptop_and_phone_width(server, browser, page, worl
     from datetime import UTC, datetime, timedelta
 
     today = datetime.now(UTC).date()
-    plan = webdata.add_plan(db, blobs, KURIGRAM, "Shirin Akter",
+    plan = builders.add_plan(db, blobs, KURIGRAM, "Shirin Akter",
                             (today - timedelta(days=400)).isoformat(), "plan-kurigram")
     db.commit()
     shots = tmp_path / "screens"
@@ -322,7 +320,7 @@ def test_follow_up_tracker_at_laptop_and_phone_width(server, browser, page, worl
 
 def test_save_and_next_and_what_an_edit_changed(server, browser, page, world, db, blobs,
                                                 tmp_path):
-    edited = webdata.edit_inspection(db, blobs, world.first(RANGPUR), progress=75)
+    edited = builders.edit_inspection(db, blobs, world.first(RANGPUR), progress=75)
     db.commit()
     shots = tmp_path / "screens"
     log_in(page, server, "sup_rangpur")

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.admin_pages import failed_submission
 from tests.browser import log_in, shot
-from tests.webdata import RANGPUR
+from tests.builders import RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 PHONE = {"width": 375, "height": 812}
@@ -75,9 +75,9 @@ def _inside_the_screen(page: Page, width: int) -> None:
 def test_the_language_buttons_fit_a_phone(server, phone, world, db, tmp_path, lang):
     """Beside an admin's long name, at 375 pixels: the buttons are whole, the page no wider."""
     from pipeline import accounts
-    from tests import webdata
+    from tests import builders
 
-    accounts.create_user(db, "adc.rangpur", webdata.PASSWORD, "admin", ["*"],
+    accounts.create_user(db, "adc.rangpur", builders.PASSWORD, "admin", ["*"],
                          display_name="Farhana Yasmin, Additional Deputy Commissioner")
     phone.goto(f"{server}/login")
     if lang == "bn":
@@ -85,7 +85,7 @@ def test_the_language_buttons_fit_a_phone(server, phone, world, db, tmp_path, la
     _inside_the_screen(phone, PHONE["width"])
     shot(phone, tmp_path / "screens", f"phone-login-{lang}")
     phone.locator("input[name=username]").fill("adc.rangpur")
-    phone.locator("input[name=password]").fill(webdata.PASSWORD)
+    phone.locator("input[name=password]").fill(builders.PASSWORD)
     phone.locator("main form button").first.click()
     expect(phone.locator(".usermenu")).to_be_visible()
     expect(phone.locator("html")).to_have_attribute("lang", lang)

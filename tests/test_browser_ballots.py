@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests import webdata
+from tests import builders
 from tests.browser import log_in, shot
-from tests.webdata import KURIGRAM, RANGPUR
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 
@@ -19,17 +19,17 @@ def test_officer_reads_the_ranking_and_the_ballots_set_aside(server, page, works
     log_in(page, server, "do_rangpur")
     page.get_by_role("link", name="Ballots").click()
     expect(page.get_by_role("heading", name="Workshop ballots")).to_be_visible()
-    own = page.locator(f'section[data-upazila="{webdata.UPAZILA[RANGPUR]}"]')
+    own = page.locator(f'section[data-upazila="{builders.UPAZILA[RANGPUR]}"]')
     expect(own.locator("table.ranking tbody tr")).to_have_count(3)
     expect(own.locator("table.setaside tbody tr")).to_have_count(3)
     expect(own.locator("table.setaside")).to_contain_text("Not eligible: this role does not vote.")
-    expect(page.locator(f'section[data-upazila="{webdata.UPAZILA[KURIGRAM]}"]')).to_have_count(0)
+    expect(page.locator(f'section[data-upazila="{builders.UPAZILA[KURIGRAM]}"]')).to_have_count(0)
     shot(page, shots, "ballots")
     page.get_by_role("button", name="বাংলা").click()
     expect(page.get_by_role("heading", name="কর্মশালার ব্যালট")).to_be_visible()
     expect(own.locator("table.setaside")).to_contain_text("অযোগ্য: এই পদের ভোটাধিকার নেই।")
     shot(page, shots, "ballots-bn")
-    response = page.goto(f"{server}/ballots/{webdata.UPAZILA[KURIGRAM]}")
+    response = page.goto(f"{server}/ballots/{builders.UPAZILA[KURIGRAM]}")
     assert response.status == 404
 
 

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from pipeline import links
 from pipeline.models import FormLink, Submission
 from sync_server.cli import cli
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -28,13 +28,13 @@ KALIGANJ, KAPASIA = "303334", "303336"  # two upazilas of Gazipur district (3033
 
 
 def _nomination(title: str, upazila: str = KALIGANJ) -> bytes:
-    return webdata._with(webdata._sample("hl_nomination"), practice_title=title,
-                         upazila=upazila, instanceID=f"uuid:{uuid.uuid4()}")
+    return builders.vary(builders.sample("hl_nomination"), f"uuid:{uuid.uuid4()}",
+                         practice_title=title, upazila=upazila)
 
 
 def _ballot(upazila: str = KALIGANJ, district: str = "3033", division: str = "30") -> bytes:
-    return webdata._with(webdata._sample("hl_ballot"), division=division, district=district,
-                         upazila=upazila, instanceID=f"uuid:{uuid.uuid4()}")
+    return builders.vary(builders.sample("hl_ballot"), f"uuid:{uuid.uuid4()}", division=division,
+                         district=district, upazila=upazila)
 
 
 def _post(client, url: str, xml: bytes, **headers):
@@ -148,20 +148,20 @@ def test_link_commands_create_list_and_revoke(runner, world, db):
 
 def test_web_users_fill_only_forms_their_role_collects_and_only_inside_their_area(
         client, world, db):
-    webdata.login(client, "do_rangpur")
+    builders.login(client, "do_rangpur")
     for url in ("/f/hl_ballot", "/f/hl_ballot/form.xml", "/f/hl_ballot/media/ballot_candidates.csv"):
         assert client.get(url).status_code == 403, url
     page = client.get("/dashboard")
-    token = webdata.csrf(page.get_data(as_text=True))
+    token = builders.csrf(page.get_data(as_text=True))
     refused = _post(client, "/f/hl_ballot/submission",
                     _ballot(upazila="558503", district=RANGPUR, division="55"), **{"X-CSRFToken": token})
     assert refused.status_code == 403
     client.post("/logout", data={"csrf_token": token})
 
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     page = client.get("/f/hl_ballot")
     assert page.status_code == 200
-    token = webdata.csrf(page.get_data(as_text=True))
+    token = builders.csrf(page.get_data(as_text=True))
     outside = _post(client, "/f/hl_ballot/submission", _ballot(), **{"X-CSRFToken": token})
     assert outside.status_code == 403, outside.get_data(as_text=True)
     no_csrf = _post(client, "/f/hl_ballot/submission",
@@ -179,11 +179,10 @@ def test_the_browser_form_media_hold_only_the_users_area(client, world, db, blob
     from pipeline.ingest import Incoming, accept
 
     for district, upazila, division in ((RANGPUR, "558503", "55"), (KURIGRAM, "554906", "55")):
-        accept(db, blobs, Incoming(webdata._with(
-            webdata._sample("hl_nomination"), division=division, district=district,
-            upazila=upazila, practice_title=f"Practice of {district}",
-            instanceID=f"uuid:{uuid.uuid4()}")))
-    webdata.login(client, "sup_rangpur")
+        accept(db, blobs, Incoming(builders.vary(
+            builders.sample("hl_nomination"), f"uuid:{uuid.uuid4()}", division=division,
+            district=district, upazila=upazila, practice_title=f"Practice of {district}")))
+    builders.login(client, "sup_rangpur")
     media = client.get("/f/hl_ballot/media/ballot_candidates.csv").get_data(as_text=True)
     assert f"Practice of {RANGPUR}" in media and f"Practice of {KURIGRAM}" not in media
 
@@ -196,16 +195,16 @@ def test_anonymous_visitors_are_sent_to_log_in_and_cannot_send(client, world, db
 
 
 def test_admins_make_and_withdraw_links_on_the_forms_page_and_others_cannot(client, world, db):
-    webdata.login(client, "sup_division")
-    token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
+    builders.login(client, "sup_division")
+    token = builders.csrf(client.get("/dashboard").get_data(as_text=True))
     refused = client.post("/admin/links", data={"csrf_token": token, "form_id": "hl_ballot"})
     assert refused.status_code == 403
     client.post("/logout", data={"csrf_token": token})
 
-    webdata.login(client, "admin")
+    builders.login(client, "admin")
     page = client.get("/admin/forms").get_data(as_text=True)
     assert 'href="/f/hl_ballot"' in page
-    token = webdata.csrf(page)
+    token = builders.csrf(page)
     made = client.post("/admin/links", data={
         "csrf_token": token, "form_id": "hl_ballot", "upazila": KALIGANJ,
         "workshop_date": "2026-11-20", "expires": "2026-12-31"}, follow_redirects=True)

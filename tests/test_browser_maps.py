@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pipeline.ingest import Incoming, accept
-from tests import webdata
+from tests import builders
 from tests.browser import log_in, shot
-from tests.webdata import KURIGRAM, RANGPUR
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 TILES = re.compile(r"^https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png$")
@@ -25,7 +25,7 @@ def serve_tiles(page: Page) -> list[str]:
 
     def tile(route):
         asked.append(route.request.url)
-        route.fulfill(status=200, content_type="image/png", body=webdata.picture())
+        route.fulfill(status=200, content_type="image/png", body=builders.picture())
 
     page.route(TILES, tile)
     refused: list[str] = []
@@ -37,9 +37,9 @@ def serve_tiles(page: Page) -> list[str]:
 @pytest.fixture
 def far_point(world, db, blobs) -> int:
     """A third Rangpur inspection far from the other two, so it has a marker of its own."""
-    xml = webdata.inspection_xml(RANGPUR, 55, visit_date="2026-11-25").decode("utf-8")
+    xml = builders.inspection_xml(RANGPUR, 55, visit_date="2026-11-25").decode("utf-8")
     xml = re.sub(r"<location>[^<]*</location>", "<location>25.95 89.45 30.0 5.0</location>", xml)
-    outcome = accept(db, blobs, Incoming(xml.encode("utf-8"), files={"desk.jpg": webdata.picture()}))
+    outcome = accept(db, blobs, Incoming(xml.encode("utf-8"), files={"desk.jpg": builders.picture()}))
     db.commit()
     return outcome.submission.id
 

@@ -27,8 +27,8 @@ from pipeline import accounts
 from pipeline.db import make_engine, upgrade, writer_for
 from pipeline.models import Submission
 from tests import builders
+from tests.builders import PASSWORD, login
 from tests.pg import Cluster
-from tests.webdata import PASSWORD, login
 
 SECRET_KEY_IN_PATH = "app-user-key-never-logged"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook
 
 from sync_server.cli import cli
-from tests.export_fixtures import DINAJPUR, load_all
+from tests.builders import DINAJPUR, load_all
 
 
 def data_keys(path, sheet="Inspections") -> list[str]:

@@ -13,7 +13,7 @@ from exports.csvzip import write_zip
 from exports.period import Period
 from pipeline.ingest import Incoming, accept
 from pipeline.problems import Problem
-from tests.export_fixtures import DINAJPUR, load_all, vary
+from tests.builders import DINAJPUR, load_all, vary
 
 CENTRAL_TAIL = ["meta-instanceID", "meta-instanceName", "KEY", "SubmitterID", "SubmitterName",
                 "AttachmentsPresent", "AttachmentsExpected", "Status", "ReviewState", "DeviceID",

@@ -14,8 +14,8 @@ from pipeline import review
 from pipeline import scope as scoping
 from pipeline.problems import Problem
 from sync_server.cli import cli
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 FORM = "innovation_inspection"
@@ -50,7 +50,7 @@ def test_review_states_since_and_date_basis_narrow_the_web_download(client, worl
     rangpur = world.submissions[RANGPUR]
     review.set_review(db, [rangpur[0]], "approved", "", "sup", scope=scoping.parse(["*"]))
     db.commit()
-    webdata.login(client, "do_rangpur")
+    builders.login(client, "do_rangpur")
     everything = download(client)
     assert len(everything) == 2
     assert len(download(client, review="approved")) == 1
@@ -60,12 +60,12 @@ def test_review_states_since_and_date_basis_narrow_the_web_download(client, worl
     assert download(client, period="2026-11", date_basis="received") == []
     # Since my last download (this area and format): nothing new, then only the new one.
     assert download(client, since_last="1") == []
-    webdata.add_inspection(db, client.application.extensions["blobs"], RANGPUR, 90)
+    builders.add_inspection(db, client.application.extensions["blobs"], RANGPUR, 90)
     db.commit()
     assert len(download(client, since_last="1")) == 1
     # Another user's downloads are their own.
     other = client.application.test_client()
-    webdata.login(other, "sup_rangpur")
+    builders.login(other, "sup_rangpur")
     assert len(download(other, since_last="1")) == 3
     # A bad choice comes back to the form with the message; another district stays refused.
     bad = client.get("/downloads/export", query_string={

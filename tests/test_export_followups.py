@@ -17,9 +17,8 @@ from exports import words
 from exports.domain_sheets import PLAN_COLUMNS
 from exports.xlsx import build_workbook
 from pipeline.domain import followups
-from tests import webdata
-from tests.export_fixtures import SERVER
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR, SERVER
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -32,9 +31,9 @@ def plans(world, db, blobs) -> None:
     """Rangpur: a plan reported for both its quarters, and one made in October with nothing
     yet (2026 Q4 due until 30 days after it ends). Kurigram: a half-yearly plan reported for
     2026 H2 but not H1 (ended 30 June: overdue)."""
-    webdata.add_plan(db, blobs, RANGPUR, "Rahima Begum", "2026-07-10", "plan-reported")
-    webdata.add_plan(db, blobs, RANGPUR, "Nasima Khatun", "2026-10-05", "plan-due")
-    webdata.add_plan(db, blobs, KURIGRAM, "Shirin Akter", "2026-04-20", "plan-overdue")
+    builders.add_plan(db, blobs, RANGPUR, "Rahima Begum", "2026-07-10", "plan-reported")
+    builders.add_plan(db, blobs, RANGPUR, "Nasima Khatun", "2026-10-05", "plan-due")
+    builders.add_plan(db, blobs, KURIGRAM, "Shirin Akter", "2026-04-20", "plan-overdue")
     for key, district, who, kind, start, end, on in (
             ("plan-reported", RANGPUR, "Rahima Begum", "quarterly", "2026-07-01", "2026-09-30",
              "2026-10-04"),
@@ -42,7 +41,7 @@ def plans(world, db, blobs) -> None:
              "2026-12-01"),
             ("plan-overdue", KURIGRAM, "Shirin Akter", "half_yearly", "2026-07-01", "2026-12-31",
              "2026-11-20")):
-        webdata.add_followup(db, blobs, district, who, key, kind, start, end, on)
+        builders.add_followup(db, blobs, district, who, key, kind, start, end, on)
     db.commit()
 
 
@@ -156,7 +155,7 @@ def test_the_workbook_and_the_plans_page_agree(client, db, plans, monkeypatch):
     "today" (``followups.today``): at 20:00 UTC on 31 December it is already 1 January in
     Dhaka, so the October plan's 2027 Q1 is due on both (UTC's date would not have it yet)."""
     monkeypatch.setattr(followups, "now", lambda: datetime(2026, 12, 31, 20, 0, tzinfo=UTC))
-    webdata.login(client, "admin")
+    builders.login(client, "admin")
     html = client.get("/plans").get_data(as_text=True)
     on_page = {}
     for key in re.findall(r'data-plan="([^"]+)"', html):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from exports import query
 from exports.period import Period
 from pipeline.problems import Problem
-from tests.export_fixtures import DINAJPUR, load_all
+from tests.builders import DINAJPUR, load_all
 
 years = st.integers(min_value=2000, max_value=2100)
 

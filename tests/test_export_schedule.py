@@ -220,13 +220,13 @@ def test_the_downloads_page_serves_a_districts_workbook_only_to_its_people(app, 
     """The Downloads door, from the folder and from object storage: a district officer lists and
     downloads their district's scheduled workbook; another district's reads as no file at all."""
     from pipeline import accounts
-    from tests import webdata
+    from tests import builders
 
     scheduled.run(session, app.extensions["blobs"], "2026-08", "en", "http://x")
-    accounts.create_user(session, "do_dinajpur", webdata.PASSWORD, "district_officer",
+    accounts.create_user(session, "do_dinajpur", builders.PASSWORD, "district_officer",
                          ["bd_district:5527"])
     session.commit()
-    client = webdata.login(app.test_client(), "do_dinajpur")
+    client = builders.login(app.test_client(), "do_dinajpur")
     page = client.get("/downloads").get_data(as_text=True)
     own, other = NAMES
     assert own in page and other not in page

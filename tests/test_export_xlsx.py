@@ -21,7 +21,7 @@ from exports.xlsx import build_workbook
 from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
 from pipeline.problems import Problem
-from tests.export_fixtures import (
+from tests.builders import (
     BALLOTS,
     DINAJPUR,
     ELIGIBLE,
@@ -263,10 +263,10 @@ def test_innovation_projects_follow_the_domain_registry(app, session):
 
 def test_nepal_dates_have_a_bikram_sambat_column_beside_them(app, session):
     """Forms 1 and 2: each date question gets a BS column after it, filled for Nepal rows only."""
-    from tests.export_fixtures import Sent, at, engine_xml, send
+    from tests.builders import Sent, at, sample, send
 
     load_all(app, session)
-    bangladesh = Sent("hl_followup", "uuid:ex-bd-f1", vary(engine_xml("hl_followup"), "uuid:ex-bd-f1"),
+    bangladesh = Sent("hl_followup", "uuid:ex-bd-f1", vary(sample("hl_followup"), "uuid:ex-bd-f1"),
                       at("2026-10-22 08:00"))
     send(app, session, [bangladesh])
     data, _ = build(session, ["*"], None, "en")

@@ -82,7 +82,7 @@ def test_export_takes_nepal_fiscal_periods(app, session, runner, tmp_path, monke
     from python_calamine import CalamineWorkbook
 
     from sync_server.cli import cli
-    from tests.export_fixtures import load_all
+    from tests.builders import load_all
 
     plan, _followup = load_all(app, session)["plans"]  # received 2026-10-20: 2083/07/03
     for period, found in (("2083/84-Q2", True), ("2083/84-H1", True), ("2083/84", True),

@@ -6,19 +6,19 @@ import re
 
 import pytest
 
-from tests import webdata
+from tests import builders
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"
 
 
 def in_nepali(client) -> None:
-    token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
+    token = builders.csrf(client.get("/dashboard").get_data(as_text=True))
     client.post("/language", data={"lang": "ne", "csrf_token": token})
 
 
 def test_the_pages_speak_nepali_with_devanagari_digits_in_sentences(client, world):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     english = client.get(LIST).get_data(as_text=True)
     assert "2 submissions match" in english
     # The switch offers all three languages on every page.
@@ -42,10 +42,8 @@ def nepal(db, blobs, world):
     received at 08:00 UTC (13:45 in Nepal)."""
     from pipeline import accounts
     from pipeline.ingest import Incoming, accept
-    from tests import export_fixtures
-
-    accounts.create_user(db, "sup_kathmandu", webdata.PASSWORD, "supervisor", ["np_district:306"])
-    [plan, _followup] = export_fixtures.plans()
+    accounts.create_user(db, "sup_kathmandu", builders.PASSWORD, "supervisor", ["np_district:306"])
+    [plan, _followup] = builders.plans()
     outcome = accept(db, blobs, Incoming(plan.xml, files={"signature.png": b"png"},
                                          submitter="phone-np", received_at=plan.received_at))
     db.commit()
@@ -56,7 +54,7 @@ PLANS = "/forms/hl_action_plan/submissions"
 
 
 def test_nepal_rows_read_in_bikram_sambat_and_nepal_time(client, nepal):
-    webdata.login(client, "sup_kathmandu")
+    builders.login(client, "sup_kathmandu")
     english = client.get(PLANS).get_data(as_text=True)
     assert "2083/07/03 BS" in english and "Oct 20, 2026" not in english
     page = client.get(f"/submissions/{nepal}").get_data(as_text=True)
@@ -70,7 +68,7 @@ def test_nepal_rows_read_in_bikram_sambat_and_nepal_time(client, nepal):
 
 
 def test_bangladesh_rows_keep_gregorian_dates(client, world):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     in_nepali(client)
     listed = client.get(LIST).get_data(as_text=True)
     assert "२०२६" in listed and "२०८३" not in listed  # Nepali digits, Gregorian years
@@ -84,7 +82,7 @@ def test_bangladesh_rows_keep_gregorian_dates(client, world):
     ("2026-10-20", "2026-10-20", True),  # the Gregorian date picker's value still works
 ])
 def test_nepal_pages_filter_on_bikram_sambat_dates(client, nepal, start, end, found):
-    webdata.login(client, "sup_kathmandu")
+    builders.login(client, "sup_kathmandu")
     response = client.get(PLANS, query_string={"from": start, "to": end})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -94,7 +92,7 @@ def test_nepal_pages_filter_on_bikram_sambat_dates(client, nepal, start, end, fo
 
 
 def test_a_date_that_is_neither_is_refused_clearly(client, nepal):
-    webdata.login(client, "sup_kathmandu")
+    builders.login(client, "sup_kathmandu")
     response = client.get(PLANS, query_string={"from": "2083/13/01"})
     assert response.status_code == 400
     assert "Bikram Sambat" in response.get_data(as_text=True)
@@ -103,7 +101,7 @@ def test_a_date_that_is_neither_is_refused_clearly(client, nepal):
 def test_nepal_users_see_fiscal_periods_on_the_dashboard_and_downloads(client, nepal):
     from exports.period import Period, current_quarter
 
-    webdata.login(client, "sup_kathmandu")
+    builders.login(client, "sup_kathmandu")
     this = current_quarter(country="np")
     page = client.get("/dashboard").get_data(as_text=True)
     assert f'name="period" value="{this}"' in page
@@ -122,7 +120,7 @@ def test_nepal_users_see_fiscal_periods_on_the_dashboard_and_downloads(client, n
 def test_bangladesh_users_keep_calendar_periods(client, world):
     from exports.period import current_quarter
 
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     page = client.get("/dashboard").get_data(as_text=True)
     assert f'name="period" value="{current_quarter()}"' in page and "/" not in current_quarter()
     assert "2083/84" not in client.get("/downloads").get_data(as_text=True)
@@ -132,12 +130,12 @@ def test_a_nepal_deployment_opens_in_nepali_and_keeps_each_persons_choice(app, c
     app.config["DEFAULT_LANGUAGE"] = "ne"
     page = client.get("/login", headers={"Accept-Language": "en-US,en"}).get_data(as_text=True)
     assert '<html lang="ne">' in page  # the deployment's language beats an English browser
-    webdata.login(client, "sup_kathmandu")
+    builders.login(client, "sup_kathmandu")
     assert '<html lang="ne">' in client.get("/dashboard").get_data(as_text=True)
-    token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
+    token = builders.csrf(client.get("/dashboard").get_data(as_text=True))
     client.post("/language", data={"lang": "en", "csrf_token": token})
     other = app.test_client()
-    webdata.login(other, "sup_kathmandu")  # a new browser: the person's own choice wins
+    builders.login(other, "sup_kathmandu")  # a new browser: the person's own choice wins
     assert '<html lang="en">' in other.get("/dashboard").get_data(as_text=True)
 
 
@@ -156,14 +154,14 @@ def test_a_mistyped_default_language_or_zone_stops_the_start():
 def test_a_local_level_officer_sees_only_that_palika(client, db, nepal):
     from pipeline import accounts
 
-    accounts.create_user(db, "ll_shankharapur", webdata.PASSWORD, "supervisor",
+    accounts.create_user(db, "ll_shankharapur", builders.PASSWORD, "supervisor",
                          ["np_local_level:30601"])
-    accounts.create_user(db, "ll_kageshwori", webdata.PASSWORD, "supervisor",
+    accounts.create_user(db, "ll_kageshwori", builders.PASSWORD, "supervisor",
                          ["np_local_level:30602"])
-    mine = webdata.login(client, "ll_shankharapur")
+    mine = builders.login(client, "ll_shankharapur")
     assert f'href="/submissions/{nepal}?' in mine.get(PLANS).get_data(as_text=True)
     assert mine.get(f"/submissions/{nepal}").status_code == 200
-    other = webdata.login(client.application.test_client(), "ll_kageshwori")
+    other = builders.login(client.application.test_client(), "ll_kageshwori")
     assert f'href="/submissions/{nepal}?' not in other.get(PLANS).get_data(as_text=True)
     assert other.get(f"/submissions/{nepal}").status_code == 404
     downloads = other.get("/downloads").get_data(as_text=True)
@@ -181,15 +179,15 @@ def test_the_people_page_keeps_a_local_level_scope_when_access_is_saved(client, 
     from pipeline import accounts
     from pipeline.models import User
 
-    accounts.create_user(db, "ll_shankharapur", webdata.PASSWORD, "supervisor",
+    accounts.create_user(db, "ll_shankharapur", builders.PASSWORD, "supervisor",
                          ["np_local_level:30601"])
-    webdata.login(client, "admin")
+    builders.login(client, "admin")
     page = client.get("/admin/users").get_data(as_text=True)
     assert re.search(r'<option value="np_local_level:30601" selected>शंखरापुर नगरपालिका|'
                      r'<option value="np_local_level:30601" selected>Shankharapur Municipality', page)
     saved = client.post("/admin/users/ll_shankharapur/access", data={
         "role": "district_officer", "scope": ["np_local_level:30601"],
-        "csrf_token": webdata.csrf(page)})
+        "csrf_token": builders.csrf(page)})
     assert saved.status_code == 302
     user = db.scalar(select(User).where(User.username == "ll_shankharapur"))
     db.refresh(user)

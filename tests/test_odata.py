@@ -14,7 +14,7 @@ from defusedxml import ElementTree
 from pipeline import accounts
 from pipeline.ingest import Incoming, accept
 from tests import builders
-from tests.webdata import PASSWORD
+from tests.builders import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 SVC = "/odata/site_check.svc"

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from pipeline import accounts
 from pipeline.ingest import Incoming, accept
 from tests import builders
-from tests.webdata import PASSWORD
+from tests.builders import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 ROWS = 120

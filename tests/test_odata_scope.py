@@ -9,8 +9,8 @@ from urllib.parse import quote
 import pytest
 
 from pipeline.models import Submission
-from tests import webdata
-from tests.webdata import KURIGRAM, PASSWORD, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, PASSWORD, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 FORM = "innovation_inspection"
@@ -81,7 +81,7 @@ def test_own_district_and_other_district_side_by_side(app, db, world):
 
 
 def test_a_logged_in_browser_reads_the_feed_with_its_session(app, world):
-    client = webdata.login(app.test_client(), "do_kurigram")
+    client = builders.login(app.test_client(), "do_kurigram")
     body = client.get(f"/odata/{FORM}.svc/Submissions", buffered=True).get_json()
     assert {r["district"] for r in body["value"]} == {KURIGRAM}
 

@@ -9,8 +9,8 @@ import re
 from sqlalchemy import select, text
 
 from pipeline import rebuild, search
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR
 
 LIST = "/forms/innovation_inspection/submissions"
 
@@ -21,8 +21,8 @@ def found(client, q: str) -> list[int]:
 
 
 def test_search_finds_answers_names_places_and_projects_in_every_script(client, world, db, blobs):
-    ananya = webdata.add_inspection(db, blobs, KURIGRAM, 70, inspector="Ananya Roy Chowdhury")
-    webdata.login(client, "sup_division")
+    ananya = builders.add_inspection(db, blobs, KURIGRAM, 70, inspector="Ananya Roy Chowdhury")
+    builders.login(client, "sup_division")
     rangpur, kurigram = world.submissions[RANGPUR], world.submissions[KURIGRAM] + [ananya]
     assert found(client, "Ananya") == [ananya]  # an enumerator's name
     assert found(client, "roy chow") == [ananya]  # every word, parts of words, any case
@@ -33,15 +33,15 @@ def test_search_finds_answers_names_places_and_projects_in_every_script(client, 
     assert found(client, "Kurigram") == kurigram
     assert found(client, "land records") == rangpur  # the registry project's name
     assert found(client, "চরের স্কুলে") == kurigram  # in Bengali
-    assert found(client, webdata.PROJECT[KURIGRAM].lower()) == kurigram  # its code
+    assert found(client, builders.PROJECT[KURIGRAM].lower()) == kurigram  # its code
     assert found(client, "zz-no-such-words") == []
     assert found(client, "%_") == sorted(rangpur + kurigram)  # wildcards alone: no search
 
 
 def test_search_never_returns_a_row_outside_the_readers_areas(client, world, db, blobs):
-    webdata.add_inspection(db, blobs, KURIGRAM, 70, inspector="Shared Name")
-    own = webdata.add_inspection(db, blobs, RANGPUR, 70, inspector="Shared Name")
-    webdata.login(client, "do_rangpur")
+    builders.add_inspection(db, blobs, KURIGRAM, 70, inspector="Shared Name")
+    own = builders.add_inspection(db, blobs, RANGPUR, 70, inspector="Shared Name")
+    builders.login(client, "do_rangpur")
     assert found(client, "Shared Name") == [own]
     assert found(client, "Kurigram") == []
     for q in ("a", "an", "Farhana", "phone", "uuid", "2026"):
@@ -50,8 +50,8 @@ def test_search_never_returns_a_row_outside_the_readers_areas(client, world, db,
 
 def test_the_index_follows_edits_and_rebuilds(client, world, db, blobs):
     first = world.submissions[RANGPUR][0]
-    edited = webdata.edit_inspection(db, blobs, first, 95)
-    webdata.login(client, "sup_rangpur")
+    edited = builders.edit_inspection(db, blobs, first, 95)
+    builders.login(client, "sup_rangpur")
     assert found(client, "Farhana") == sorted([edited, world.submissions[RANGPUR][1]])
     db.rollback()
     indexed = lambda: db.scalars(select(search.search_text.c.rowid)  # noqa: E731

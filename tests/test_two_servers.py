@@ -164,13 +164,13 @@ def inspection(session, store) -> None:
     from pipeline import forms
     from pipeline.ingest import Incoming, accept
     from tests import formtools
-    from tests.export_fixtures import DINAJPUR, engine_xml, vary
+    from tests.builders import DINAJPUR, sample, vary
 
     form_id = "innovation_inspection"
     forms.publish(session, formtools.built_forms()[form_id],
                   (formtools.XLSFORMS / f"{form_id}.xlsx").read_bytes(),
                   formtools.static_media(form_id), "test")
-    xml = vary(engine_xml(form_id), "uuid:two-inspection", division="55", district=DINAJPUR,
+    xml = vary(sample(form_id), "uuid:two-inspection", division="55", district=DINAJPUR,
                upazila="552710")
     outcome = accept(session, store, Incoming(xml, files={"signature.png": b"png", "desk.jpg": b"jpg"},
                                               submitter="phone",

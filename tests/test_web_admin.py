@@ -11,9 +11,9 @@ from sqlalchemy import select
 from pipeline import accounts
 from pipeline.models import AppUser, Form, PullRun, Source, Submission, User, utcnow
 from sync_server import qr
-from tests import webdata
+from tests import builders
 from tests.admin_pages import upload, xlsform
-from tests.webdata import RANGPUR
+from tests.builders import RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 ADMIN_PAGES = ("/admin/forms", "/admin/users", "/admin/app-users",
@@ -21,7 +21,7 @@ ADMIN_PAGES = ("/admin/forms", "/admin/users", "/admin/app-users",
 
 
 def test_only_admins_reach_admin_pages(app, people, admin):
-    supervisor = webdata.login(app.test_client(), "sup_rangpur")
+    supervisor = builders.login(app.test_client(), "sup_rangpur")
     for page in ADMIN_PAGES:
         assert admin.get(page).status_code == 200, page
         assert supervisor.get(page).status_code == 403, page
@@ -52,7 +52,7 @@ def test_upload_publishes_a_version_then_states_change(people, admin, db):
     assert [v.version for v in form.versions] == ["1"] and form.versions[0].published_by == "admin"
     clash = upload(admin, xlsform([["integer", "visitors", "Visitors"]]))
     assert clash.status_code == 409 and "raise the version" in clash.get_data(as_text=True)
-    token = webdata.csrf(page)
+    token = builders.csrf(page)
     admin.post("/admin/forms/web_check/state", data={"state": "closing", "csrf_token": token})
     db.rollback()
     assert db.scalar(select(Form.state).where(Form.xml_form_id == "web_check")) == "closing"
@@ -61,7 +61,7 @@ def test_upload_publishes_a_version_then_states_change(people, admin, db):
 
 
 def test_create_user_with_generated_password_and_change_access(app, people, admin, db):
-    token = webdata.csrf(admin.get("/admin/users").get_data(as_text=True))
+    token = builders.csrf(admin.get("/admin/users").get_data(as_text=True))
     response = admin.post("/admin/users", data={
         "csrf_token": token, "username": "mina", "display_name": "Mina Akter",
         "role": "district_officer", "scope": [f"bd_district:{RANGPUR}"], "password": ""})
@@ -69,7 +69,7 @@ def test_create_user_with_generated_password_and_change_access(app, people, admi
     page = admin.get("/admin/users").get_data(as_text=True)
     password = page.split("(shown once): ")[1].split("<")[0].strip()
     assert "Rangpur" in page and "Mina Akter" in page
-    mina = webdata.login(app.test_client(), "mina", password)
+    mina = builders.login(app.test_client(), "mina", password)
     assert mina.get("/dashboard").status_code == 200
     nowhere = admin.post("/admin/users", data={"csrf_token": token, "username": "rafi",
                                                "role": "supervisor", "password": ""})
@@ -89,7 +89,7 @@ def test_create_user_with_generated_password_and_change_access(app, people, admi
 
 
 def test_app_user_qr_code_and_revoke(world, admin, db):
-    token = webdata.csrf(admin.get("/admin/app-users").get_data(as_text=True))
+    token = builders.csrf(admin.get("/admin/app-users").get_data(as_text=True))
     response = admin.post("/admin/app-users", data={"csrf_token": token, "name": "Rangpur team",
                                                     "forms": ["innovation_inspection"]})
     assert response.status_code == 302
@@ -138,7 +138,7 @@ def test_sync_health_lists_failures_and_pull_runs(world, admin, db):
     assert "s3cret" not in html
     assert '<span class="badge run-failed">failed</span>' in html
     assert '<span class="badge run-ok">read</span>' in html
-    admin.post("/language", data={"lang": "bn", "csrf_token": webdata.csrf(html)})
+    admin.post("/language", data={"lang": "bn", "csrf_token": builders.csrf(html)})
     bengali = admin.get("/admin/health").get_data(as_text=True)
     assert '<span class="badge run-failed">ব্যর্থ</span>' in bengali  # the pull run
     assert '<span class="badge run-ok">পড়া হয়েছে</span>' in bengali  # a submission read
@@ -146,7 +146,7 @@ def test_sync_health_lists_failures_and_pull_runs(world, admin, db):
 
 def test_add_user_and_app_user_forms_keep_what_was_typed_after_an_error(world, admin):
     """A refused new user keeps its role and areas; a refused app user its name and forms."""
-    token = webdata.csrf(admin.get("/admin/users").get_data(as_text=True))
+    token = builders.csrf(admin.get("/admin/users").get_data(as_text=True))
     taken = admin.post("/admin/users", data={
         "csrf_token": token, "username": "sup_rangpur", "display_name": "Second Rangpur",
         "role": "supervisor", "scope": [f"bd_district:{RANGPUR}", "bd_division:55"]})
@@ -159,7 +159,7 @@ def test_add_user_and_app_user_forms_keep_what_was_typed_after_an_error(world, a
     assert re.search(r'<option value="bd_division:55"\s+selected>', form)
     assert len(re.findall(r"\sselected>", form)) == 3
 
-    token = webdata.csrf(admin.get("/admin/app-users").get_data(as_text=True))
+    token = builders.csrf(admin.get("/admin/app-users").get_data(as_text=True))
     long_name = "Rangpur team " + "x" * 200
     refused = admin.post("/admin/app-users", data={"csrf_token": token, "name": long_name,
                                                     "forms": ["hl_ballot", "hl_nomination"]})
@@ -176,7 +176,7 @@ def test_areas_read_as_words_in_the_readers_language(world, admin):
     english = admin.get("/admin/users").get_data(as_text=True)
     assert "Rangpur (division)" in english  # sup_division's area
     assert re.search(r'<option value="\*"\s*>All areas</option>', english)
-    token = webdata.csrf(english)
+    token = builders.csrf(english)
     admin.post("/language", data={"lang": "bn", "csrf_token": token})
     bengali = admin.get("/admin/users").get_data(as_text=True)
     assert "রংপুর (বিভাগ)" in bengali
@@ -187,7 +187,7 @@ def test_areas_read_as_words_in_the_readers_language(world, admin):
 
 
 def test_refused_new_users_explain_themselves_in_the_readers_language(world, admin):
-    token = webdata.csrf(admin.get("/admin/users").get_data(as_text=True))
+    token = builders.csrf(admin.get("/admin/users").get_data(as_text=True))
     admin.post("/language", data={"lang": "bn", "csrf_token": token})
     nowhere = admin.post("/admin/users", data={"csrf_token": token, "username": "rafi",
                                                "role": "supervisor"})
@@ -213,11 +213,11 @@ def test_a_user_whose_name_has_a_slash_can_still_be_managed(world, admin, db):
     """A name made before the user name rule may hold any character; the People page's own
     links must still reach every one of them."""
     db.add(User(username="rangpur/ict cell", display_name="rangpur/ict cell",
-                password_hash=accounts.hash_password(webdata.PASSWORD), role="supervisor",
+                password_hash=accounts.hash_password(builders.PASSWORD), role="supervisor",
                 scope=[f"bd_district:{RANGPUR}"]))
     db.commit()
     html = admin.get("/admin/users").get_data(as_text=True)
-    token = webdata.csrf(html)
+    token = builders.csrf(html)
     actions = re.findall(r'action="(/admin/users/rangpur[^"]*/(?:access|active))"', html)
     assert len(actions) == 2, actions
     access, active = sorted(actions)
@@ -230,7 +230,7 @@ def test_a_user_whose_name_has_a_slash_can_still_be_managed(world, admin, db):
 
 
 def test_a_user_name_outside_the_rule_is_refused_and_the_form_keeps_its_input(world, admin, db):
-    token = webdata.csrf(admin.get("/admin/users").get_data(as_text=True))
+    token = builders.csrf(admin.get("/admin/users").get_data(as_text=True))
     for name in ("rangpur ict", "rangpur/ict", "<b>mina</b>", ".mina"):
         refused = admin.post("/admin/users", data={
             "csrf_token": token, "username": name, "display_name": "Mina Akter",
@@ -258,7 +258,7 @@ def test_a_user_name_outside_the_rule_is_refused_and_the_form_keeps_its_input(wo
     assert "শুরু হয় বর্ণ বা অঙ্ক দিয়ে" in bengali.get_data(as_text=True)
     admin.post("/language", data={"lang": "en", "csrf_token": token})
     good = admin.post("/admin/users", data={"csrf_token": token, "username": "mina.akter@dc-rangpur",
-                                            "role": "supervisor", "password": webdata.PASSWORD,
+                                            "role": "supervisor", "password": builders.PASSWORD,
                                             "scope": [f"bd_district:{RANGPUR}"]})
     assert good.status_code == 302
 
@@ -282,7 +282,7 @@ def test_admin_changes_an_app_users_forms(world, admin, db):
     assert f'action="/admin/app-users/{app_user_id}/forms"' in html
     assert re.search(r'value="hl_ballot"\s+checked>', row) and len(re.findall(r"\schecked>", row)) == 1
     assert "Innovation project inspection" in row  # titles, not ids
-    token = webdata.csrf(html)
+    token = builders.csrf(html)
     url = f"/admin/app-users/{app_user_id}/forms"
 
     # No CSRF token: refused, nothing changes.
@@ -329,7 +329,7 @@ def test_admin_changes_an_app_users_forms(world, admin, db):
 
 
 def test_app_user_area_on_the_people_page(world, admin, db):
-    token = webdata.csrf(admin.get("/admin/app-users").get_data(as_text=True))
+    token = builders.csrf(admin.get("/admin/app-users").get_data(as_text=True))
     response = admin.post("/admin/app-users", data={"csrf_token": token, "name": "Rangpur team",
                                                     "scope": [f"bd_district:{RANGPUR}"]})
     assert response.status_code == 302
@@ -355,7 +355,6 @@ def test_app_user_area_on_the_people_page(world, admin, db):
 def test_pull_now_runs_a_source_in_the_background_for_admins_only(app, world, admin, db):
     import time
 
-    from tests import builders
     from tests.connector_helpers import served
     from tests.fakes.kobo_server import FakeKobo
 
@@ -368,13 +367,13 @@ def test_pull_now_runs_a_source_in_the_background_for_admins_only(app, world, ad
         db.commit()
         page = admin.get("/admin/health").get_data(as_text=True)
         assert "Pull now" in page
-        supervisor = webdata.login(app.test_client(), "sup_rangpur")
+        supervisor = builders.login(app.test_client(), "sup_rangpur")
         own = supervisor.get("/", follow_redirects=True).get_data(as_text=True)
         refused = supervisor.post(f"/admin/sources/{source.id}/pull",
-                                  data={"csrf_token": webdata.csrf(own)})
+                                  data={"csrf_token": builders.csrf(own)})
         assert refused.status_code == 403 and not db.scalars(select(PullRun)).all()
         started = admin.post(f"/admin/sources/{source.id}/pull",
-                             data={"csrf_token": webdata.csrf(page)}, follow_redirects=True)
+                             data={"csrf_token": builders.csrf(page)}, follow_redirects=True)
         assert "Pulling kobo-web in the background" in started.get_data(as_text=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # bounded polling for the background run
@@ -391,7 +390,7 @@ def test_pull_now_runs_a_source_in_the_background_for_admins_only(app, world, ad
         source.pull_run_id, source.pull_heartbeat = run.id, utcnow()
         db.commit()
         busy = admin.post(f"/admin/sources/{source.id}/pull",
-                          data={"csrf_token": webdata.csrf(html)}, follow_redirects=True)
+                          data={"csrf_token": builders.csrf(html)}, follow_redirects=True)
         assert "A pull of kobo-web is already running." in busy.get_data(as_text=True)
         db.rollback()
         assert len(db.scalars(select(PullRun)).all()) == 1

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from pipeline import accounts
 from pipeline.models import AuditEvent, User
 from sync_server.cli import cli
-from tests import webdata
+from tests import builders
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -27,20 +27,20 @@ def test_login_then_logout(client, people, db):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Referrer-Policy"] == "same-origin"
     assert [name for name, _ in page.headers].count("X-Frame-Options") == 1
-    response = webdata.login(client, "sup_rangpur").get("/dashboard")
+    response = builders.login(client, "sup_rangpur").get("/dashboard")
     assert response.status_code == 200
     cookie = client.get_cookie("session")
     assert cookie.http_only and cookie.same_site == "Lax"
     user = db.scalar(select(User).where(User.username == "sup_rangpur"))
     db.refresh(user)
     assert user.last_login_at is not None
-    token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
+    token = builders.csrf(client.get("/dashboard").get_data(as_text=True))
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/dashboard").status_code == 302
 
 
 def test_wrong_password_is_refused_without_saying_which_part(client, people):
-    token = webdata.csrf(client.get("/login").get_data(as_text=True))
+    token = builders.csrf(client.get("/login").get_data(as_text=True))
     for username, password in (("sup_rangpur", "not the password"), ("nobody", "whatever12345")):
         response = client.post("/login", data={"username": username, "password": password,
                                                "csrf_token": token})
@@ -50,19 +50,19 @@ def test_wrong_password_is_refused_without_saying_which_part(client, people):
 
 
 def test_disabled_user_cannot_log_in_and_is_logged_out(client, people, runner):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     result = runner.invoke(cli, args=["user", "disable", "sup_rangpur"])
     assert result.exit_code == 0, result.output
     assert client.get("/dashboard").status_code == 302
-    token = webdata.csrf(client.get("/login").get_data(as_text=True))
+    token = builders.csrf(client.get("/login").get_data(as_text=True))
     response = client.post("/login", data={"username": "sup_rangpur",
-                                           "password": webdata.PASSWORD, "csrf_token": token})
+                                           "password": builders.PASSWORD, "csrf_token": token})
     assert response.status_code == 401
 
 
 def test_post_without_csrf_token_is_refused(client, people):
     response = client.post("/login", data={"username": "sup_rangpur",
-                                           "password": webdata.PASSWORD})
+                                           "password": builders.PASSWORD})
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
     assert client.get("/dashboard").status_code == 302
@@ -76,9 +76,9 @@ def test_openrosa_is_exempt_from_csrf(client):
 
 
 def test_login_after_a_crafted_next_stays_on_this_site(client, people):
-    token = webdata.csrf(client.get("/login").get_data(as_text=True))
+    token = builders.csrf(client.get("/login").get_data(as_text=True))
     response = client.post("/login", data={"username": "sup_rangpur",
-                                           "password": webdata.PASSWORD, "csrf_token": token,
+                                           "password": builders.PASSWORD, "csrf_token": token,
                                            "next": "//evil.example/steal"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
@@ -86,7 +86,7 @@ def test_login_after_a_crafted_next_stays_on_this_site(client, people):
 
 def test_login_attempts_are_rate_limited(app, client, people):
     app.config["LOGIN_FAILURES_PER_USER"] = "3 per minute"
-    token = webdata.csrf(client.get("/login").get_data(as_text=True))
+    token = builders.csrf(client.get("/login").get_data(as_text=True))
     statuses = [
         client.post("/login", data={"username": "sup_rangpur", "password": "wrong password",
                                     "csrf_token": token}).status_code
@@ -95,34 +95,34 @@ def test_login_attempts_are_rate_limited(app, client, people):
     assert statuses == [401, 401, 401, 429]
     # Even the right password waits for the window to pass.
     response = client.post("/login", data={"username": "sup_rangpur",
-                                           "password": webdata.PASSWORD, "csrf_token": token})
+                                           "password": builders.PASSWORD, "csrf_token": token})
     assert response.status_code == 429
 
 
 def test_password_change_logs_out_other_sessions(app, people):
     mine, other = app.test_client(), app.test_client()
-    webdata.login(mine, "sup_rangpur")
-    webdata.login(other, "sup_rangpur")
-    token = webdata.csrf(mine.get("/account/password").get_data(as_text=True))
+    builders.login(mine, "sup_rangpur")
+    builders.login(other, "sup_rangpur")
+    token = builders.csrf(mine.get("/account/password").get_data(as_text=True))
     refused = mine.post("/account/password", data={"current": "wrong", "new": "x" * 12,
                                                    "again": "x" * 12, "csrf_token": token})
     assert refused.status_code == 400
-    short = mine.post("/account/password", data={"current": webdata.PASSWORD, "new": "short",
+    short = mine.post("/account/password", data={"current": builders.PASSWORD, "new": "short",
                                                  "again": "short", "csrf_token": token})
     assert short.status_code == 400 and "at least 10" in short.get_data(as_text=True)
-    done = mine.post("/account/password", data={"current": webdata.PASSWORD,
+    done = mine.post("/account/password", data={"current": builders.PASSWORD,
                                                 "new": "a brand new secret", "again":
                                                 "a brand new secret", "csrf_token": token})
     assert done.status_code == 302
     assert mine.get("/dashboard").status_code == 200
     assert other.get("/dashboard").status_code == 302
-    webdata.login(other, "sup_rangpur", "a brand new secret")
+    builders.login(other, "sup_rangpur", "a brand new secret")
 
 
 def test_language_switch_shows_bengali(client, people, db):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     assert "Dashboard" in client.get("/dashboard").get_data(as_text=True)
-    token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
+    token = builders.csrf(client.get("/dashboard").get_data(as_text=True))
     response = client.post("/language", data={"lang": "bn", "next": "/dashboard",
                                               "csrf_token": token})
     assert response.headers["Location"] == "/dashboard"
@@ -205,10 +205,10 @@ def test_user_create_refuses_a_name_outside_the_rule(runner, db):
     for name in ("rangpur ict", "rangpur/ict", "<mina>", "-mina"):
         refused = runner.invoke(cli, args=["user", "create", "--role", "supervisor",
                                            "--scope", "bd_district:5585",
-                                           "--password", webdata.PASSWORD, "--", name])
+                                           "--password", builders.PASSWORD, "--", name])
         assert refused.exit_code != 0, name
         assert "letters (a-z, A-Z), digits, '.', '_', '-' or '@'" in refused.output
     assert db.scalar(select(User.id)) is None
     good = runner.invoke(cli, args=["user", "create", "rita.das@dc-rangpur", "--role", "supervisor",
-                                    "--scope", "bd_district:5585", "--password", webdata.PASSWORD])
+                                    "--scope", "bd_district:5585", "--password", builders.PASSWORD])
     assert good.exit_code == 0, good.output

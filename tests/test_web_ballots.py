@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -23,8 +23,8 @@ def rows(html: str, table: str) -> list[list[str]]:
 
 
 def test_ranking_with_ties_and_every_ballot_set_aside_with_its_reason(app, workshops):
-    client = webdata.login(app.test_client(), "do_rangpur")
-    page = client.get(f"/ballots/{webdata.UPAZILA[RANGPUR]}")
+    client = builders.login(app.test_client(), "do_rangpur")
+    page = client.get(f"/ballots/{builders.UPAZILA[RANGPUR]}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     ranking = rows(html, "ranking")
@@ -42,8 +42,8 @@ def test_ranking_with_ties_and_every_ballot_set_aside_with_its_reason(app, works
     }
     assert "2 ballots · 3 set aside" in html
     # In Bengali: the same table in Bengali words (tables keep Latin digits).
-    client.post("/language", data={"lang": "bn", "csrf_token": webdata.csrf(html)})
-    bengali = client.get(f"/ballots/{webdata.UPAZILA[RANGPUR]}").get_data(as_text=True)
+    client.post("/language", data={"lang": "bn", "csrf_token": builders.csrf(html)})
+    bengali = client.get(f"/ballots/{builders.UPAZILA[RANGPUR]}").get_data(as_text=True)
     assert "বাদ দেওয়া ব্যালট" in bengali
     assert [r[0] for r in rows(bengali, "ranking")] == ["1", "2 সমান", "2 সমান"]
     assert "অযোগ্য: এই পদের ভোটাধিকার নেই।" in bengali
@@ -56,18 +56,18 @@ VISIBLE = {"admin": {RANGPUR, KURIGRAM}, "sup_division": {RANGPUR, KURIGRAM},
 
 def test_every_role_sees_the_workshops_of_its_own_area_only(app, workshops):
     for username, visible in VISIBLE.items():
-        client = webdata.login(app.test_client(), username)
+        client = builders.login(app.test_client(), username)
         listing = client.get("/ballots").get_data(as_text=True)
         shown = set(re.findall(r'data-upazila="(\d+)"', listing))
-        assert shown == {webdata.UPAZILA[d] for d in visible}, username
+        assert shown == {builders.UPAZILA[d] for d in visible}, username
         assert ("Rangpur land desk" in listing) == (RANGPUR in visible), username
         assert ("Kurigram boat school" in listing) == (KURIGRAM in visible), username
         assert ("Chanda Rani" in listing) == (RANGPUR in visible), username
         for district in (RANGPUR, KURIGRAM):
-            opened = client.get(f"/ballots/{webdata.UPAZILA[district]}")
+            opened = client.get(f"/ballots/{builders.UPAZILA[district]}")
             assert opened.status_code == (200 if district in visible else 404), (username, district)
     assert app.test_client().get("/ballots").status_code == 302  # to the login page
-    client = webdata.login(app.test_client(), "admin")
+    client = builders.login(app.test_client(), "admin")
     assert client.get("/ballots/99999999999999999999").status_code == 404
     assert client.get("/ballots?period=2025-Q1").status_code == 200
     assert "data-upazila" not in client.get("/ballots?period=2025-Q1").get_data(as_text=True)

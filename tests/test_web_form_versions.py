@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pipeline.models import AuditEvent, Form, FormVersion
-from tests import webdata
+from tests import builders
 from tests.admin_pages import upload, xlsform
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -33,7 +33,7 @@ def test_the_same_file_again_is_already_published_and_changes_nothing(people, ad
     assert "Published web_check" not in page
     assert _events(db) == before == 1
     assert db.scalars(select(FormVersion.version)).all() == ["1"]
-    token = webdata.csrf(page)
+    token = builders.csrf(page)
     admin.post("/language", data={"lang": "bn", "csrf_token": token})
     bengali = admin.get(upload(admin, content).headers["Location"]).get_data(as_text=True)
     assert "ইতিমধ্যে প্রকাশিত" in bengali
@@ -71,7 +71,7 @@ def test_each_door_is_for_admins_only(app, people, admin, door):
     upload(admin, xlsform([["text", "visitor", "Visitor"]]))
     assert admin.get(door).status_code == 200
     for username in ("sup_rangpur", "do_rangpur"):
-        response = webdata.login(app.test_client(), username).get(door)
+        response = builders.login(app.test_client(), username).get(door)
         assert response.status_code == 403, (username, door)
         assert b"<?xml" not in response.data and b"PK" not in response.data[:2]
     anonymous = app.test_client().get(door)

@@ -12,8 +12,8 @@ from sqlalchemy import Column, Integer, MetaData, Table, Text, event, insert, se
 from pipeline import scope as scoping
 from pipeline.models import User
 from sync_server.web import listing
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR, UPAZILA
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR, UPAZILA
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"
@@ -72,10 +72,10 @@ def test_keyset_pages_in_any_order_walk_every_row_once_both_ways(app, db):
 def test_sorting_by_a_column_heading_keeps_paging_and_filters(client, world, db, blobs,
                                                              monkeypatch):
     for i, name in enumerate(("Zahid", "Amina", "Mitu")):
-        webdata.add_inspection(db, blobs, RANGPUR, 40 + i, inspector=name)
+        builders.add_inspection(db, blobs, RANGPUR, 40 + i, inspector=name)
     db.commit()
     monkeypatch.setattr(listing, "PAGE_SIZE", 2)
-    webdata.login(client, "sup_division")
+    builders.login(client, "sup_division")
     html = client.get(f"{LIST}?district={RANGPUR}").get_data(as_text=True)
     heading = re.search(r'href="([^"]*sort=-inspector_name[^"]*)"', html).group(1)
     heading = heading.replace("&amp;", "&")
@@ -103,10 +103,10 @@ def test_sorting_by_a_column_heading_keeps_paging_and_filters(client, world, db,
 
 
 def test_the_column_choice_is_remembered_per_user_and_form(client, world, db):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     html = client.get(LIST).get_data(as_text=True)
     assert 'value="recommendation"' in html and 'data-label="Recommendation"' not in html
-    token = webdata.csrf(html)
+    token = builders.csrf(html)
     response = client.post("/forms/innovation_inspection/columns",
                            data={"csrf_token": token, "columns": ["recommendation", "district",
                                                                    "not_a_column"],
@@ -120,7 +120,7 @@ def test_the_column_choice_is_remembered_per_user_and_form(client, world, db):
     assert user.preferences["columns"] == {"innovation_inspection": ["district", "recommendation"]}
     # Another user keeps the usual columns; "the usual columns" brings them back.
     other = client.application.test_client()
-    webdata.login(other, "do_rangpur")
+    builders.login(other, "do_rangpur")
     assert 'data-label="Recommendation"' not in other.get(LIST).get_data(as_text=True)
     client.post("/forms/innovation_inspection/columns", data={"csrf_token": token, "reset": "1"})
     assert 'data-label="Recommendation"' not in client.get(LIST).get_data(as_text=True)
@@ -131,7 +131,7 @@ def listed_row(html: str) -> str:
 
 
 def test_search_finds_place_names_in_english_and_bengali_within_the_scope(client, world):
-    webdata.login(client, "sup_division")
+    builders.login(client, "sup_division")
     for q in ("Badarganj", "বদরগঞ্জ", "badargan"):
         found = listed_ids(client.get(f"{LIST}?q={q}").get_data(as_text=True))
         assert sorted(found) == world.submissions[RANGPUR], q
@@ -139,14 +139,14 @@ def test_search_finds_place_names_in_english_and_bengali_within_the_scope(client
         world.submissions[KURIGRAM]
     # Another district's place finds nothing for a reader limited to Rangpur.
     officer = client.application.test_client()
-    webdata.login(officer, "do_rangpur")
+    builders.login(officer, "do_rangpur")
     assert listed_ids(officer.get(f"{LIST}?q=Kurigram").get_data(as_text=True)) == []
 
 
 def test_a_cursor_from_another_district_reveals_nothing(client, world):
     """``before=`` naming a row outside the reader's area starts the list from the top, as a
     missing id does: its value is never read for the comparison."""
-    webdata.login(client, "do_rangpur")
+    builders.login(client, "do_rangpur")
     first = listed_ids(client.get(LIST).get_data(as_text=True))
     other = world.first(KURIGRAM)
     for arg in (f"before={other}&sort=-progress", f"after={other}", "before=999999"):

@@ -11,8 +11,8 @@ import pytest
 from pipeline import review
 from sync_server.web import maps
 from sync_server.web.auth import CONTENT_SECURITY_POLICY, map_policy
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 VISIBLE = {"admin": {RANGPUR, KURIGRAM}, "sup_division": {RANGPUR, KURIGRAM},
@@ -32,7 +32,7 @@ def photo_ids(html: str) -> set[int]:
 
 def test_every_door_shows_the_readers_own_area_only(app, world):
     for username, visible in VISIBLE.items():
-        client = webdata.login(app.test_client(), username)
+        client = builders.login(app.test_client(), username)
         own = {i for d in visible for i in world.submissions[d]}
         assert point_ids(client) == own, username
         page = client.get("/map")
@@ -48,7 +48,7 @@ def test_every_door_shows_the_readers_own_area_only(app, world):
             other = world.first(district)
             thumb = client.get(f"/attachments/{other}/desk.jpg?size=thumb")
             assert thumb.status_code == (200 if district in visible else 404), (username, district)
-    assert webdata.login(app.test_client(), "do_rangpur")  # and nobody logged out gets in:
+    assert builders.login(app.test_client(), "do_rangpur")  # and nobody logged out gets in:
     anonymous = app.test_client()
     assert anonymous.get("/map").status_code == 302
     assert anonymous.get("/photos").status_code == 302
@@ -59,7 +59,7 @@ def test_points_carry_their_review_state_and_the_filters_apply(app, world, db):
     target = world.first(RANGPUR)
     review.set_review(db, [target], "approved", None, "sup_rangpur")
     db.commit()
-    client = webdata.login(app.test_client(), "sup_division")
+    client = builders.login(app.test_client(), "sup_division")
     points = client.get("/map/points.json?form=innovation_inspection").get_json()
     states = {p["id"]: p["state"] for p in points["points"]}
     assert states[target] == "approved"
@@ -76,7 +76,7 @@ def test_points_carry_their_review_state_and_the_filters_apply(app, world, db):
 
 def test_the_gallery_pages_through_older_submissions(app, world, monkeypatch):
     monkeypatch.setattr(maps, "GALLERY_SUBMISSIONS", 1)
-    client = webdata.login(app.test_client(), "do_rangpur")
+    client = builders.login(app.test_client(), "do_rangpur")
     newest, oldest = sorted(world.submissions[RANGPUR], reverse=True)
     first = client.get("/photos").get_data(as_text=True)
     assert photo_ids(first) == {newest}
@@ -89,7 +89,7 @@ def test_the_gallery_pages_through_older_submissions(app, world, monkeypatch):
 
 
 def test_only_the_map_page_lets_images_come_from_the_tile_server(app, world):
-    client = webdata.login(app.test_client(), "admin")
+    client = builders.login(app.test_client(), "admin")
     page = client.get("/map")
     policy = page.headers["Content-Security-Policy"]
     assert "img-src 'self' data: https://tile.openstreetmap.org;" in policy

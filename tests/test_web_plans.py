@@ -12,8 +12,8 @@ import pytest
 from pipeline import scope as scoping
 from pipeline.domain import followups
 from pipeline.domain.followups import Followup, Plan, PlanFollowups, bounds, covering, track
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -75,19 +75,19 @@ def plans(world, db, blobs) -> Plans:
     today = followups.today()
     start, end = bounds(covering("quarterly", today))
     last_start, last_end = bounds(covering("quarterly", start - timedelta(days=1)))
-    rangpur = webdata.add_plan(db, blobs, RANGPUR, "Rahima Begum", last_start.isoformat(),
+    rangpur = builders.add_plan(db, blobs, RANGPUR, "Rahima Begum", last_start.isoformat(),
                                "plan-rangpur")
-    followup = webdata.add_followup(db, blobs, RANGPUR, "Rahima Begum", "plan-rangpur",
+    followup = builders.add_followup(db, blobs, RANGPUR, "Rahima Begum", "plan-rangpur",
                                     "quarterly", last_start.isoformat(), last_end.isoformat(),
                                     min(today, last_end + timedelta(days=5)).isoformat())
-    kurigram = webdata.add_plan(db, blobs, KURIGRAM, "Shirin Akter",
+    kurigram = builders.add_plan(db, blobs, KURIGRAM, "Shirin Akter",
                                 (today - timedelta(days=400)).isoformat(), "plan-kurigram")
     db.commit()
     return Plans(rangpur, kurigram, followup, covering("quarterly", last_start))
 
 
 def test_the_tracker_lists_plans_with_their_periods_and_filters(client, plans):
-    webdata.login(client, "sup_division")
+    builders.login(client, "sup_division")
     html = client.get("/plans").get_data(as_text=True)
     assert 'data-plan="plan-rangpur"' in html and 'data-plan="plan-kurigram"' in html
     rangpur = row(html, "plan-rangpur")
@@ -110,7 +110,7 @@ def row(html: str, key: str) -> str:
 
 
 def test_plans_and_follow_ups_link_to_each_other(client, plans):
-    webdata.login(client, "sup_division")
+    builders.login(client, "sup_division")
     plan_page = client.get(f"/submissions/{plans.rangpur}").get_data(as_text=True)
     assert f'href="/submissions/{plans.followup}">{plans.reported}</a>' in plan_page
     assert 'href="/plans?plan=plan-rangpur"' in plan_page
@@ -123,17 +123,17 @@ def test_plans_and_follow_ups_link_to_each_other(client, plans):
 
 
 def test_the_dashboard_counts_overdue_plans_per_district(client, plans):
-    webdata.login(client, "sup_division")
+    builders.login(client, "sup_division")
     html = client.get("/dashboard").get_data(as_text=True)
     assert "1 plan overdue in Kurigram" in html
     assert f'href="/plans?district={KURIGRAM}&amp;status=overdue"' in html
     officer = client.application.test_client()
-    webdata.login(officer, "do_rangpur")
+    builders.login(officer, "do_rangpur")
     assert "overdue in Kurigram" not in officer.get("/dashboard").get_data(as_text=True)
 
 
 def test_the_tracker_keeps_to_the_readers_area(client, plans):
-    webdata.login(client, "do_rangpur")
+    builders.login(client, "do_rangpur")
     html = client.get("/plans").get_data(as_text=True)
     assert 'data-plan="plan-rangpur"' in html and "plan-kurigram" not in html
     for query in (f"district={KURIGRAM}", "plan=plan-kurigram", "status=overdue"):

@@ -17,8 +17,8 @@ from pipeline.ingest import Incoming, accept
 from pipeline.models import AuditEvent, Form, Submission
 from pipeline.problems import Problem
 from sync_server.web import listing
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"
@@ -35,7 +35,7 @@ def warehouse_state(db, submission_id: int) -> str:
 
 
 def test_list_filters_and_search(client, world):
-    webdata.login(client, "sup_division")  # sees both districts
+    builders.login(client, "sup_division")  # sees both districts
     everything = listed_ids(client.get(LIST).get_data(as_text=True))
     assert sorted(everything) == sorted(world.submissions[RANGPUR] + world.submissions[KURIGRAM])
     visits = dict(zip(world.submissions[RANGPUR] + world.submissions[KURIGRAM],
@@ -44,12 +44,12 @@ def test_list_filters_and_search(client, world):
     assert everything == sorted(everything, key=lambda i: (visits[i], i), reverse=True)
     only = listed_ids(client.get(f"{LIST}?district={KURIGRAM}").get_data(as_text=True))
     assert sorted(only) == world.submissions[KURIGRAM]
-    by_project = client.get(f"{LIST}?project={webdata.PROJECT[RANGPUR]}").get_data(as_text=True)
+    by_project = client.get(f"{LIST}?project={builders.PROJECT[RANGPUR]}").get_data(as_text=True)
     assert sorted(listed_ids(by_project)) == world.submissions[RANGPUR]
     dated = listed_ids(client.get(f"{LIST}?from=2026-11-11&to=2026-11-11").get_data(as_text=True))
     assert sorted(dated) == [world.submissions[RANGPUR][1], world.submissions[KURIGRAM][1]]
     assert listed_ids(client.get(f"{LIST}?review_state=approved").get_data(as_text=True)) == []
-    page = client.get(f"{LIST}?q=Farhana&upazila={webdata.UPAZILA[RANGPUR]}")
+    page = client.get(f"{LIST}?q=Farhana&upazila={builders.UPAZILA[RANGPUR]}")
     assert sorted(listed_ids(page.get_data(as_text=True))) == world.submissions[RANGPUR]
     assert listed_ids(client.get(f"{LIST}?q=nobody-by-this-name").get_data(as_text=True)) == []
     bad = client.get(f"{LIST}?from=yesterday")
@@ -62,9 +62,9 @@ def test_list_filters_and_search(client, world):
 
 def test_keyset_pages_walk_every_row_once(client, world, db, blobs, monkeypatch):
     for i in range(3):
-        webdata.add_inspection(db, blobs, RANGPUR, 50 + i)
+        builders.add_inspection(db, blobs, RANGPUR, 50 + i)
     monkeypatch.setattr(listing, "PAGE_SIZE", 2)
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     seen, url = [], LIST
     for _ in range(10):  # bounded: 5 rows, 2 per page
         html = client.get(url).get_data(as_text=True)
@@ -92,12 +92,12 @@ def test_cheap_count_stops_at_the_cap(world, db, monkeypatch):
 
 
 def test_submission_page_shows_labels_photos_location_and_project_history(client, world):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     first, second = world.submissions[RANGPUR]
     html = client.get(f"/submissions/{first}").get_data(as_text=True)
     assert "Inspecting officer&#39;s name" in html or "Inspecting officer's name" in html
     assert "Pilot running" in html and "Mobile land records desk" in html
-    assert f'Mobile land records desk <span class="muted">{webdata.PROJECT[RANGPUR]}</span>' in html
+    assert f'Mobile land records desk <span class="muted">{builders.PROJECT[RANGPUR]}</span>' in html
     # A small thumbnail on the page, opening the photo as received.
     assert f'src="/attachments/{first}/desk.jpg?size=thumb"' in html
     assert f'href="/attachments/{first}/desk.jpg"' in html
@@ -106,11 +106,11 @@ def test_submission_page_shows_labels_photos_location_and_project_history(client
     # The project's history lists both inspections of the project, with their progress.
     assert f'href="/submissions/{second}"' in html and "30%" in html and "20%" in html
     photo = client.get(f"/attachments/{first}/desk.jpg")
-    assert photo.status_code == 200 and photo.data == webdata.picture()
+    assert photo.status_code == 200 and photo.data == builders.picture()
     assert photo.headers["Content-Type"] == "image/jpeg"
     thumb = client.get(f"/attachments/{first}/desk.jpg?size=thumb")
     assert thumb.status_code == 200 and thumb.data.startswith(b"\xff\xd8")  # a real JPEG
-    token = webdata.csrf(html)
+    token = builders.csrf(html)
     client.post("/language", data={"lang": "bn", "csrf_token": token})
     bengali = client.get(f"/submissions/{first}").get_data(as_text=True)
     # Labels and choices in the form's own Bengali, project titles from the registry.
@@ -123,8 +123,8 @@ def test_thumbnails_are_small_and_made_once(app, client, world, db, blobs):
 
     big = io.BytesIO()
     Image.new("RGB", (2000, 1500), (30, 120, 90)).save(big, "PNG")
-    target = webdata.add_inspection(db, blobs, RANGPUR, 40, files={"desk.jpg": big.getvalue()})
-    webdata.login(client, "sup_rangpur")
+    target = builders.add_inspection(db, blobs, RANGPUR, 40, files={"desk.jpg": big.getvalue()})
+    builders.login(client, "sup_rangpur")
     first = client.get(f"/attachments/{target}/desk.jpg?size=thumb")
     with Image.open(io.BytesIO(first.data)) as small:
         assert small.format == "JPEG" and small.size == (320, 240)
@@ -142,9 +142,9 @@ def _review(client, submission_id: int, state: str, comment: str, token: str):
 
 
 def test_approve_with_comment_writes_state_warehouse_and_audit(client, world, db):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     target = world.first(RANGPUR)
-    token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
+    token = builders.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
     response = _review(client, target, "approved", "Desk works well", token)
     assert response.status_code == 302
     assert db.get(Submission, target).review_state == "approved"
@@ -157,11 +157,11 @@ def test_approve_with_comment_writes_state_warehouse_and_audit(client, world, db
 
 
 def test_an_edit_keeps_the_history_and_old_links_lead_to_it(client, world, db, blobs):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     original = world.first(RANGPUR)
-    token = webdata.csrf(client.get(f"/submissions/{original}").get_data(as_text=True))
+    token = builders.csrf(client.get(f"/submissions/{original}").get_data(as_text=True))
     _review(client, original, "has_issues", "Progress looks too low", token)
-    edited = webdata.edit_inspection(db, blobs, original, 45)
+    edited = builders.edit_inspection(db, blobs, original, 45)
     moved = client.get(f"/submissions/{original}")
     assert moved.status_code == 302 and moved.headers["Location"] == f"/submissions/{edited}"
     page = client.get(f"/submissions/{edited}").get_data(as_text=True)
@@ -173,9 +173,9 @@ def test_an_edit_keeps_the_history_and_old_links_lead_to_it(client, world, db, b
 
 
 def test_rejection_needs_a_comment_and_changes_nothing_without_one(client, world, db):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     target = world.first(RANGPUR)
-    token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
+    token = builders.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
     _review(client, target, "rejected", " ", token)
     page = client.get(f"/submissions/{target}").get_data(as_text=True)
     assert "Say what is wrong in the comment" in page
@@ -186,9 +186,9 @@ def test_rejection_needs_a_comment_and_changes_nothing_without_one(client, world
 
 
 def test_comment_only_keeps_the_state(client, world, db):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     target = world.first(RANGPUR)
-    token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
+    token = builders.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
     _review(client, target, "comment", "Visit again in March", token)
     db.rollback()
     assert db.get(Submission, target).review_state == "received"
@@ -196,13 +196,13 @@ def test_comment_only_keeps_the_state(client, world, db):
 
 
 def test_bulk_review_from_the_list(client, world, db):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     html = client.get(LIST).get_data(as_text=True)
     ids = world.submissions[RANGPUR]
     response = client.post(f"{LIST}/review", data={"ids": [str(i) for i in ids],
                                                    "state": "has_issues",
                                                    "comment": "Photos are blurred",
-                                                   "next": LIST, "csrf_token": webdata.csrf(html)})
+                                                   "next": LIST, "csrf_token": builders.csrf(html)})
     assert response.status_code == 302 and response.headers["Location"] == LIST
     db.rollback()
     assert [db.get(Submission, i).review_state for i in ids] == ["has_issues", "has_issues"]
@@ -213,12 +213,12 @@ def test_bulk_review_from_the_list(client, world, db):
 
 
 def test_bulk_review_reaching_outside_the_scope_changes_nothing(client, world, db):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     html = client.get(LIST).get_data(as_text=True)
     ids = [world.first(RANGPUR), world.first(KURIGRAM)]
     response = client.post(f"{LIST}/review", data={"ids": [str(i) for i in ids],
                                                    "state": "approved", "csrf_token":
-                                                   webdata.csrf(html)})
+                                                   builders.csrf(html)})
     assert response.status_code == 404
     db.rollback()
     assert [db.get(Submission, i).review_state for i in ids] == ["received", "received"]
@@ -244,27 +244,27 @@ def test_set_review_is_one_transaction(world, db):
 
 
 def test_district_officers_read_but_do_not_review(client, world, db):
-    webdata.login(client, "do_rangpur")
+    builders.login(client, "do_rangpur")
     target = world.first(RANGPUR)
     html = client.get(f"/submissions/{target}").get_data(as_text=True)
     assert "Save review" not in html
     response = client.post(f"/submissions/{target}/review",
-                           data={"state": "approved", "csrf_token": webdata.csrf(html)})
+                           data={"state": "approved", "csrf_token": builders.csrf(html)})
     assert response.status_code == 403
     assert db.get(Submission, target).review_state == "received"
 
 
 def test_registry_shows_progress_after_review(client, world, db, blobs):
-    webdata.login(client, "sup_rangpur")
-    newest = webdata.add_inspection(db, blobs, RANGPUR, 85, visit_date="2026-11-20")
+    builders.login(client, "sup_rangpur")
+    newest = builders.add_inspection(db, blobs, RANGPUR, 85, visit_date="2026-11-20")
     registry = client.get("/projects").get_data(as_text=True)
-    row = re.search(rf'data-project="{webdata.PROJECT[RANGPUR]}".*?</tr>', registry, re.S).group(0)
+    row = re.search(rf'data-project="{builders.PROJECT[RANGPUR]}".*?</tr>', registry, re.S).group(0)
     assert "85%" in row
-    assert webdata.PROJECT[KURIGRAM] not in registry
-    token = webdata.csrf(registry)
+    assert builders.PROJECT[KURIGRAM] not in registry
+    token = builders.csrf(registry)
     _review(client, newest, "rejected", "Wrong project", token)
     registry = client.get("/projects").get_data(as_text=True)
-    row = re.search(rf'data-project="{webdata.PROJECT[RANGPUR]}".*?</tr>', registry, re.S).group(0)
+    row = re.search(rf'data-project="{builders.PROJECT[RANGPUR]}".*?</tr>', registry, re.S).group(0)
     assert "85%" not in row and "30%" in row
 
 
@@ -272,13 +272,13 @@ def test_ballot_page_names_the_picked_practices_not_their_keys(client, world, db
     """Picks and their priority are keys of nominations (the form reads them from a CSV); the
     page shows the practices' titles, in the voter's order."""
     keys = [str(uuid.uuid4()) for _ in range(3)]
-    webdata.add_workshop(db, blobs, {keys[0]: "Ward meetings every quarter",
+    builders.add_workshop(db, blobs, {keys[0]: "Ward meetings every quarter",
                                      keys[1]: "Open budget board", keys[2]: "Tax by mobile"},
                          [[keys[2], keys[0]]])
     db.commit()
     ballot = db.scalar(select(Submission.id).join(Submission.form)
                        .where(Form.xml_form_id == "hl_ballot"))
-    webdata.login(client, "admin")
+    builders.login(client, "admin")
     html = client.get(f"/submissions/{ballot}").get_data(as_text=True)
     answers = html.split('<dl class="answers">')[1].split("</dl>")[0]
     for key in keys:
@@ -295,13 +295,13 @@ def test_dashboard_says_why_projects_are_behind_in_the_readers_language(client, 
         "code,title_en,title_bn,division,district,upazila,office,started_on,category\n"
         f"RNG-2019-001,Union ward budget boards,ইউনিয়ন ওয়ার্ড বাজেট বোর্ড,55,{RANGPUR},,"
         "DC Office Rangpur,2019-03-01,e_governance\n").encode())
-    webdata.add_inspection(db, blobs, RANGPUR, 10, visit_date="2026-11-20")  # 30% then 10%
+    builders.add_inspection(db, blobs, RANGPUR, 10, visit_date="2026-11-20")  # 30% then 10%
     db.commit()
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     english = client.get("/dashboard").get_data(as_text=True)
     assert "Never inspected; started Mar 1, 2019," in english
     assert "Progress did not increase: 30% then 10%." in english
-    token = webdata.csrf(english)
+    token = builders.csrf(english)
     client.post("/language", data={"lang": "bn", "csrf_token": token})
     bengali = client.get("/dashboard").get_data(as_text=True)
     side = bengali.split("পিছিয়ে পড়া প্রকল্প")[1]
@@ -316,8 +316,8 @@ def test_form_titles_read_in_bengali_for_a_bengali_reader(client, world):
     catalogue, on the list, the submission page and the dashboard tiles."""
     import openpyxl
 
-    webdata.login(client, "sup_rangpur")
-    token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
+    builders.login(client, "sup_rangpur")
+    token = builders.csrf(client.get("/dashboard").get_data(as_text=True))
     client.post("/language", data={"lang": "bn", "csrf_token": token})
     listing_page = client.get(LIST).get_data(as_text=True)
     assert ">উদ্ভাবন প্রকল্প পরিদর্শন</h1>" in listing_page
@@ -335,13 +335,13 @@ def test_repeat_headings_are_the_forms_own_labels_in_the_readers_language(client
                                                                         blobs):
     from pipeline.ingest import Incoming, accept
 
-    plan = accept(db, blobs, Incoming(webdata._sample("hl_action_plan").encode(),
-                                      files={"signature.png": webdata.picture(200)}))
+    plan = accept(db, blobs, Incoming(builders.sample("hl_action_plan"),
+                                      files={"signature.png": builders.picture(200)}))
     db.commit()
-    webdata.login(client, "admin")
+    builders.login(client, "admin")
     english = client.get(f"/submissions/{plan.submission.id}").get_data(as_text=True)
     assert '<h2>Good practice to apply <span class="muted">(2)</span></h2>' in english
-    client.post("/language", data={"lang": "bn", "csrf_token": webdata.csrf(english)})
+    client.post("/language", data={"lang": "bn", "csrf_token": builders.csrf(english)})
     bengali = client.get(f"/submissions/{plan.submission.id}").get_data(as_text=True)
     assert '<h2>প্রয়োগযোগ্য ভালো শিখন <span class="muted">(2)</span></h2>' in bengali
     inspection = client.get(f"/submissions/{world.first(RANGPUR)}").get_data(as_text=True)
@@ -352,7 +352,7 @@ def test_repeat_headings_are_the_forms_own_labels_in_the_readers_language(client
 def test_the_forms_unlabelled_calculations_stay_out_of_the_answers(client, world):
     """``project_name`` is a calculation without a label: it is not shown as a question named
     "project name", but folded away under its field name."""
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     html = client.get(f"/submissions/{world.first(RANGPUR)}").get_data(as_text=True)
     answers = html.split('<dl class="answers">')[1].split("</dl>")[0]
     assert "project name" not in answers and "project_name" not in answers
@@ -362,9 +362,9 @@ def test_the_forms_unlabelled_calculations_stay_out_of_the_answers(client, world
 
 
 def test_refused_reviews_explain_themselves_in_the_readers_language(client, world):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     target = world.first(RANGPUR)
-    token = webdata.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
+    token = builders.csrf(client.get(f"/submissions/{target}").get_data(as_text=True))
     client.post("/language", data={"lang": "bn", "csrf_token": token})
     _review(client, target, "rejected", "", token)
     page = client.get(f"/submissions/{target}").get_data(as_text=True)
@@ -380,10 +380,10 @@ def test_refused_reviews_explain_themselves_in_the_readers_language(client, worl
 def test_dashboard_counts_nepal_submissions_under_their_local_level(client, world, db, blobs):
     from pipeline.ingest import Incoming, accept
 
-    accept(db, blobs, Incoming(webdata._sample("hl_action_plan").encode(),
-                               files={"signature.png": webdata.picture(200)}))
+    accept(db, blobs, Incoming(builders.sample("hl_action_plan"),
+                               files={"signature.png": builders.picture(200)}))
     db.commit()
-    webdata.login(client, "admin")
+    builders.login(client, "admin")
     html = client.get("/dashboard").get_data(as_text=True)
     bars = html.split("Peer-learning action plan (Form 1)</h3>")[1].split("</table>")[0]
     assert "Shankharapur Municipality" in bars and "(no upazila)" not in bars
@@ -392,7 +392,7 @@ def test_dashboard_counts_nepal_submissions_under_their_local_level(client, worl
 
 
 def test_dashboard_says_when_it_cannot_read_the_period(client, world):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     html = client.get("/dashboard?period=last+autumn").get_data(as_text=True)
     assert "“last autumn” is not a period" in html and "showing this quarter" in html
     fine = client.get("/dashboard?period=2026-Q4").get_data(as_text=True)
@@ -400,11 +400,11 @@ def test_dashboard_says_when_it_cannot_read_the_period(client, world):
 
 
 def test_an_overlong_comment_is_refused_with_a_clear_message(client, world, db):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     target = world.first(RANGPUR)
     page = client.get(f"/submissions/{target}").get_data(as_text=True)
     assert 'maxlength="5000"' in page
-    token = webdata.csrf(page)
+    token = builders.csrf(page)
     for state in ("comment", "approved"):
         _review(client, target, state, "z" * 200_000, token)
         page = client.get(f"/submissions/{target}").get_data(as_text=True)
@@ -419,8 +419,8 @@ def test_an_overlong_comment_is_refused_with_a_clear_message(client, world, db):
 
 def test_a_refused_review_keeps_the_chosen_state_and_the_comment(client, world):
     """Forgetting to tick rows (or to write why) does not throw away what was chosen and typed."""
-    webdata.login(client, "sup_rangpur")
-    token = webdata.csrf(client.get(LIST).get_data(as_text=True))
+    builders.login(client, "sup_rangpur")
+    token = builders.csrf(client.get(LIST).get_data(as_text=True))
     client.post(f"{LIST}/review", data={"state": "has_issues", "csrf_token": token,
                                         "comment": "Photos of the desk are missing"})
     html = client.get(LIST).get_data(as_text=True)
@@ -438,10 +438,10 @@ def test_a_refused_review_keeps_the_chosen_state_and_the_comment(client, world):
 def test_district_filter_offers_only_the_forms_country(client, world, db, blobs):
     from pipeline.ingest import Incoming, accept
 
-    accept(db, blobs, Incoming(webdata._sample("hl_action_plan").encode(),
-                               files={"signature.png": webdata.picture(200)}))
+    accept(db, blobs, Incoming(builders.sample("hl_action_plan"),
+                               files={"signature.png": builders.picture(200)}))
     db.commit()
-    webdata.login(client, "admin")
+    builders.login(client, "admin")
     inspections = client.get(LIST).get_data(as_text=True)
     districts = inspections.split('name="district"')[1].split("</select>")[0]
     assert f'value="{RANGPUR}"' in districts
@@ -452,19 +452,19 @@ def test_district_filter_offers_only_the_forms_country(client, world, db, blobs)
 
 
 def test_date_answers_read_as_the_reader_writes_dates(client, world):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     first = world.first(RANGPUR)  # visited 2026-11-10
     html = client.get(f"/submissions/{first}").get_data(as_text=True)
     answers = html.split('<dl class="answers">')[1].split("</dl>")[0]
     assert "<dd>Nov 10, 2026</dd>" in answers and "2026-11-10" not in answers
-    client.post("/language", data={"lang": "bn", "csrf_token": webdata.csrf(html)})
+    client.post("/language", data={"lang": "bn", "csrf_token": builders.csrf(html)})
     bengali = client.get(f"/submissions/{first}").get_data(as_text=True)
     assert "<dd>১০ নভে, ২০২৬</dd>" in bengali.split('<dl class="answers">')[1].split("</dl>")[0]
 
 
 def _unlisted_inspection(db, blobs, district, name, progress):
     """An inspection of a project the phone's list did not offer, described in the form."""
-    xml = webdata.inspection_xml(district, progress).decode("utf-8")
+    xml = builders.inspection_xml(district, progress).decode("utf-8")
     described = (f"<project_listed>no</project_listed><new_project_name>{name}</new_project_name>"
                  "<new_project_office>UNO office</new_project_office>"
                  "<new_project_category>land</new_project_category>")
@@ -478,29 +478,29 @@ def _unlisted_inspection(db, blobs, district, name, progress):
 def test_an_admin_adds_an_inspected_project_to_the_registry_in_one_click(client, world, db, blobs):
     sid = _unlisted_inspection(db, blobs, RANGPUR, "Haor flood early warning by SMS", 40)
     db.commit()
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     page = client.get("/projects").get_data(as_text=True)
     row = re.search(rf'data-candidate="{sid}".*?</tr>', page, re.S).group(0)
     assert "Haor flood early warning by SMS" in row and "Add to the registry" not in row
-    refused = client.post(f"/projects/candidates/{sid}", data={"csrf_token": webdata.csrf(page)})
+    refused = client.post(f"/projects/candidates/{sid}", data={"csrf_token": builders.csrf(page)})
     assert refused.status_code == 403
-    client.post("/logout", data={"csrf_token": webdata.csrf(page)})
+    client.post("/logout", data={"csrf_token": builders.csrf(page)})
 
-    webdata.login(client, "admin")
+    builders.login(client, "admin")
     page = client.get("/projects").get_data(as_text=True)
     assert "Add to the registry" in re.search(rf'data-candidate="{sid}".*?</tr>', page, re.S).group(0)
-    added = client.post(f"/projects/candidates/{sid}", data={"csrf_token": webdata.csrf(page)})
+    added = client.post(f"/projects/candidates/{sid}", data={"csrf_token": builders.csrf(page)})
     assert added.status_code == 302
     page = client.get("/projects").get_data(as_text=True)
     assert f'data-candidate="{sid}"' not in page
     row = re.search(r'data-project="NEW-5585-001".*?</tr>', page, re.S).group(0)
     assert "Haor flood early warning by SMS" in row and "40%" in row
-    again = client.post(f"/projects/candidates/{sid}", data={"csrf_token": webdata.csrf(page)})
+    again = client.post(f"/projects/candidates/{sid}", data={"csrf_token": builders.csrf(page)})
     assert again.status_code == 409
 
 
 def test_candidates_show_only_inside_the_readers_area(client, world, db, blobs):
     sid = _unlisted_inspection(db, blobs, RANGPUR, "Haor flood early warning by SMS", 40)
     db.commit()
-    webdata.login(client, "do_kurigram")
+    builders.login(client, "do_kurigram")
     assert f'data-candidate="{sid}"' not in client.get("/projects").get_data(as_text=True)

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"
@@ -26,14 +26,14 @@ def save(client, url: str, state: str, then: str = "next"):
     return client.post(url.split("?")[0] + "/review",
                        data={"state": state, "comment": "ok", "then": then,
                              "list": htmllib.unescape(listed.group(1)),
-                             "csrf_token": webdata.csrf(page)})
+                             "csrf_token": builders.csrf(page)})
 
 
 def test_save_and_next_walks_the_filtered_list_and_stops_at_its_end(client, world, db, blobs):
     for progress in (55, 65):
-        webdata.add_inspection(db, blobs, RANGPUR, progress)
+        builders.add_inspection(db, blobs, RANGPUR, progress)
     db.commit()
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     listed = client.get(f"{LIST}?review_state=received&sort=progress").get_data(as_text=True)
     order = [int(re.search(r"/submissions/(\d+)", u).group(1)) for u in links(listed)]
     assert len(order) == 4  # Rangpur's four, smallest progress first; Kurigram's never
@@ -55,9 +55,9 @@ def test_save_and_next_walks_the_filtered_list_and_stops_at_its_end(client, worl
 
 def test_an_edit_shows_what_it_changed_field_by_field(client, world, db, blobs):
     first = world.first(RANGPUR)
-    edited = webdata.edit_inspection(db, blobs, first, progress=75)
+    edited = builders.edit_inspection(db, blobs, first, progress=75)
     db.commit()
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     page = client.get(f"/submissions/{edited}").get_data(as_text=True)
     section = page[page.index('id="changes"'):]
     section = section[:section.index("</section>")]
@@ -70,25 +70,25 @@ def test_an_edit_shows_what_it_changed_field_by_field(client, world, db, blobs):
 
 
 def test_the_dashboard_counts_what_needs_the_readers_attention(client, world):
-    webdata.login(client, "sup_rangpur")
+    builders.login(client, "sup_rangpur")
     page = client.get("/dashboard").get_data(as_text=True)
     box = page[page.index('id="attention"'):page.index("</section>", page.index('id="attention"'))]
     assert "(2)" in box  # Rangpur's two inspections to review; Kurigram's not counted
     assert f'href="{LIST}?review_state=received"' in box
     target = world.first(RANGPUR)
-    token = webdata.csrf(page)
+    token = builders.csrf(page)
     client.post(f"/submissions/{target}/review",
                 data={"state": "has_issues", "comment": "Photo missing", "csrf_token": token})
     page = client.get("/dashboard").get_data(as_text=True)
     assert "(1)" in page[page.index('id="attention"'):]
     # The district officer's attention: what came back with issues, in their district only.
     officer = client.application.test_client()
-    webdata.login(officer, "do_rangpur")
+    builders.login(officer, "do_rangpur")
     page = officer.get("/dashboard").get_data(as_text=True)
     box = page[page.index('id="attention"'):page.index("</section>", page.index('id="attention"'))]
     assert "(1)" in box and "review_state=has_issues" in box
     other = client.application.test_client()
-    webdata.login(other, "do_kurigram")
+    builders.login(other, "do_kurigram")
     page = other.get("/dashboard").get_data(as_text=True)
     assert "(0)" in page[page.index('id="attention"'):]
     assert KURIGRAM

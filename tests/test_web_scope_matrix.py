@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from pipeline import accounts
 from pipeline.models import AuditEvent, ScheduledExport
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"
@@ -43,9 +43,9 @@ def test_every_role_sees_exactly_its_own_districts(app, world, db, blobs):
                                lang="en", sha256=blobs.put(content), size=len(content)))
     db.commit()
     for username, visible in VISIBLE.items():
-        client = webdata.login(app.test_client(), username)
+        client = builders.login(app.test_client(), username)
         listing = client.get(LIST).get_data(as_text=True)
-        token = webdata.csrf(listing)
+        token = builders.csrf(listing)
         shown = {int(i) for i in re.findall(r'href="/submissions/(\d+)[?"]', listing)}
         assert shown == {i for d in visible for i in world.submissions[d]}, username
         count = client.get(f"{LIST}/count", headers={"Accept": "application/json"}).get_json()
@@ -69,11 +69,11 @@ def test_every_role_sees_exactly_its_own_districts(app, world, db, blobs):
             assert client.get(f"/submissions/{target}").status_code == (200 if own else 404), case
             photo = client.get(f"/attachments/{target}/desk.jpg")
             assert photo.status_code == (200 if own else 404), case
-            assert (photo.data == webdata.picture()) == own, case
+            assert (photo.data == builders.picture()) == own, case
             thumb = client.get(f"/attachments/{target}/queue.jpg?size=thumb")
             assert thumb.status_code == (200 if own else 404), case
             assert (upazila in dashboard) == own, case
-            assert (webdata.PROJECT[district] in projects) == own, case
+            assert (builders.PROJECT[district] in projects) == own, case
             scheduled = f"sangjog-{slug}-2026-Q3-en.xlsx"
             assert (scheduled in downloads) == own, case
             fetched = client.get(f"/downloads/files/{scheduled}")
@@ -94,7 +94,7 @@ def test_every_role_sees_exactly_its_own_districts(app, world, db, blobs):
 
 
 def test_district_workbook_holds_only_its_district(app, world):
-    client = webdata.login(app.test_client(), "do_rangpur")
+    client = builders.login(app.test_client(), "do_rangpur")
     response = client.get(f"/downloads/export?area=bd_district:{RANGPUR}&period=2026-Q4"
                           "&lang=bn&format=xlsx")
     assert response.status_code == 200
@@ -103,8 +103,8 @@ def test_district_workbook_holds_only_its_district(app, world):
     book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
     sheet = book["Inspections"]
     text = " ".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c)
-    assert webdata.PROJECT[RANGPUR] in text or "ভ্রাম্যমাণ ভূমি রেকর্ড ডেস্ক" in text
-    assert webdata.PROJECT[KURIGRAM] not in text and "কুড়িগ্রাম" not in text
+    assert builders.PROJECT[RANGPUR] in text or "ভ্রাম্যমাণ ভূমি রেকর্ড ডেস্ক" in text
+    assert builders.PROJECT[KURIGRAM] not in text and "কুড়িগ্রাম" not in text
     badarganj = [r for r in sheet.iter_rows(values_only=True) if "বদরগঞ্জ" in r]  # in Bengali
     assert len(badarganj) == len(world.submissions[RANGPUR])
     zipped = client.get(f"/downloads/export?area=bd_district:{RANGPUR}&period=2026-Q4"
@@ -115,7 +115,7 @@ def test_district_workbook_holds_only_its_district(app, world):
 
     with zipfile.ZipFile(io.BytesIO(zipped.data)) as archive:
         main = archive.read("innovation_inspection.csv").decode("utf-8")
-    assert main.count(webdata.PROJECT[RANGPUR]) == 2 and webdata.PROJECT[KURIGRAM] not in main
+    assert main.count(builders.PROJECT[RANGPUR]) == 2 and builders.PROJECT[KURIGRAM] not in main
     other = client.get(f"/downloads/export?area=bd_district:{KURIGRAM}&period=2026-Q4"
                        "&lang=en&format=csv&form=innovation_inspection")
     assert other.status_code == 403
@@ -123,18 +123,18 @@ def test_district_workbook_holds_only_its_district(app, world):
 
 def test_ballot_top_five_shows_only_in_its_district(app, world, db, blobs):
     keys = [str(uuid.uuid4()) for _ in range(3)]
-    webdata.add_workshop(db, blobs, {keys[0]: "Ward meetings every quarter",
+    builders.add_workshop(db, blobs, {keys[0]: "Ward meetings every quarter",
                                      keys[1]: "Open budget board", keys[2]: "Tax by mobile"},
                          [[keys[0], keys[1]], [keys[0]], [keys[0], keys[2]]])
-    accounts.create_user(db, "do_gazipur", webdata.PASSWORD, "district_officer",
+    accounts.create_user(db, "do_gazipur", builders.PASSWORD, "district_officer",
                          ["bd_district:3033"])
-    gazipur = webdata.login(app.test_client(), "do_gazipur").get("/dashboard")
+    gazipur = builders.login(app.test_client(), "do_gazipur").get("/dashboard")
     html = gazipur.get_data(as_text=True)
     top = re.search(r'<ol class="topfive">(.*?)</ol>', html, re.S).group(1)
     assert top.index("Ward meetings every quarter") < top.index("Open budget board")
     assert "3 ballots" in html and "<strong>3</strong>" in top
     for username in ("do_rangpur", "sup_rangpur"):
-        other = webdata.login(app.test_client(), username).get("/dashboard").get_data(as_text=True)
+        other = builders.login(app.test_client(), username).get("/dashboard").get_data(as_text=True)
         assert "Ward meetings every quarter" not in other, username
         assert "No ballots counted in this period." in other, username
 
@@ -142,8 +142,8 @@ def test_ballot_top_five_shows_only_in_its_district(app, world, db, blobs):
 def test_refusals_are_pages_of_the_site_in_the_readers_language(app, world):
     """Another district's submission (404) or an admin page (403) answers inside the usual
     layout, in Bengali for a Bengali reader, with a way back."""
-    client = webdata.login(app.test_client(), "do_rangpur")
-    token = webdata.csrf(client.get("/dashboard").get_data(as_text=True))
+    client = builders.login(app.test_client(), "do_rangpur")
+    token = builders.csrf(client.get("/dashboard").get_data(as_text=True))
     client.post("/language", data={"lang": "bn", "csrf_token": token})
     other = client.get(f"/submissions/{world.first(KURIGRAM)}")
     assert other.status_code == 404
@@ -178,17 +178,17 @@ def test_an_error_page_that_cannot_be_drawn_falls_back_to_the_plain_one(app, mon
     "/admin/app-users/99999999999999999999999/qr.png",
 ])
 def test_an_id_too_big_for_the_database_is_not_found(app, world, path):
-    admin = webdata.login(app.test_client(), "admin")
+    admin = builders.login(app.test_client(), "admin")
     assert admin.get(path).status_code == 404
 
 
 def test_list_and_bulk_review_shrug_off_ids_that_are_no_ids(app, world, db):
-    sup = webdata.login(app.test_client(), "sup_rangpur")
+    sup = builders.login(app.test_client(), "sup_rangpur")
     listing_page = "/forms/innovation_inspection/submissions"
     for arg in ("after=99999999999999999999999", "before=99999999999999999999999", "after=²",
                 "before=-3"):
         assert sup.get(f"{listing_page}?{arg}").status_code == 200, arg
-    token = webdata.csrf(sup.get(listing_page).get_data(as_text=True))
+    token = builders.csrf(sup.get(listing_page).get_data(as_text=True))
     events = db.scalar(select(func.count(AuditEvent.id)))
     refused = sup.post(f"{listing_page}/review", data={
         "csrf_token": token, "state": "approved", "ids": ["99999999999999999999999", "²"]})
@@ -201,7 +201,7 @@ def test_list_and_bulk_review_shrug_off_ids_that_are_no_ids(app, world, db):
 def test_a_form_posted_without_its_session_token_says_what_to_do(app, world):
     """A review page left open across a logout posts no valid CSRF token: the answer says to
     reload and try again, not only Flask-WTF's technical sentence."""
-    sup = webdata.login(app.test_client(), "sup_rangpur")
+    sup = builders.login(app.test_client(), "sup_rangpur")
     resp = sup.post(f"/submissions/{world.first(RANGPUR)}/review",
                     data={"state": "approved", "csrf_token": "stale"})
     assert resp.status_code == 400
@@ -210,7 +210,7 @@ def test_a_form_posted_without_its_session_token_says_what_to_do(app, world):
 
 
 def test_a_download_that_cannot_be_made_returns_to_the_form_with_the_choices(app, world):
-    officer = webdata.login(app.test_client(), "do_rangpur")
+    officer = builders.login(app.test_client(), "do_rangpur")
     resp = officer.get(f"/downloads/export?area=bd_district:{RANGPUR}&period=next+spring"
                        "&lang=bn&format=csv&form=hl_ballot")
     assert resp.status_code == 400

@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 
 from pipeline import accounts, loader
 from pipeline.models import AppUser, AuditEvent, Submission
-from tests import webdata
+from tests import builders
 from tests.admin_pages import failed_submission
-from tests.webdata import KURIGRAM, RANGPUR
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -29,7 +29,7 @@ def test_last_received_is_the_latest_time_not_the_highest_id(app, world, db):
                .values(received_at=datetime(2026, 11, 1, 6, 0, tzinfo=UTC)))
     db.commit()
     for who in ("admin", "sup_rangpur"):
-        html = webdata.login(app.test_client(), who).get("/admin/health").get_data(as_text=True)
+        html = builders.login(app.test_client(), who).get("/admin/health").get_data(as_text=True)
         tile = html.split('id="last-received">')[1].split("</span>")[0]
         assert tile.startswith("Dec 2, 2026"), (who, tile)
 
@@ -49,14 +49,14 @@ def test_a_phone_is_seen_at_most_once_a_minute(app, world, db):
     assert accounts.seen(engine, holder.id, now=first + timedelta(seconds=30)) is False
     accounts.forget_seen()
     assert accounts.seen(engine, holder.id, now=first + timedelta(seconds=61)) is True
-    html = webdata.login(app.test_client(), "admin").get("/admin/health").get_data(as_text=True)
+    html = builders.login(app.test_client(), "admin").get("/admin/health").get_data(as_text=True)
     seen = html.split('id="last-seen"')[1]
     assert "Rangpur phone 1" in seen and "never" not in seen.split("</tr>")[1]
 
 
 def test_failed_submission_opens_with_raw_xml_reason_and_files(app, world, db, blobs):
     failed = failed_submission(db, blobs, RANGPUR)
-    admin = webdata.login(app.test_client(), "admin")
+    admin = builders.login(app.test_client(), "admin")
     health = admin.get("/admin/health").get_data(as_text=True)
     assert f'href="/admin/health/submissions/{failed}"' in health.split('id="failed"')[1]
     page = admin.get(f"/admin/health/submissions/{failed}").get_data(as_text=True)
@@ -74,8 +74,8 @@ def test_retry_loads_a_fixed_submission_and_says_why_one_still_fails(app, world,
                        parse_error="the disk was full"))
     db.commit()
     still = failed_submission(db, blobs, RANGPUR)
-    admin = webdata.login(app.test_client(), "admin")
-    token = webdata.csrf(admin.get(f"/admin/health/submissions/{fixed}").get_data(as_text=True))
+    admin = builders.login(app.test_client(), "admin")
+    token = builders.csrf(admin.get(f"/admin/health/submissions/{fixed}").get_data(as_text=True))
     loaded = admin.post(f"/admin/health/submissions/{fixed}/retry", data={"csrf_token": token})
     assert loaded.status_code == 302 and loaded.location.endswith(f"/submissions/{fixed}")
     refused = admin.post(f"/admin/health/submissions/{still}/retry", data={"csrf_token": token},
@@ -106,15 +106,15 @@ def test_web_and_pulls_share_one_retry(app, world, db, blobs, monkeypatch):
     failed = failed_submission(db, blobs, RANGPUR)
     calls = []
     monkeypatch.setattr(loader, "retry", lambda s, ids, **kw: calls.append((list(ids), kw)))
-    admin = webdata.login(app.test_client(), "admin")
-    token = webdata.csrf(admin.get("/admin/health").get_data(as_text=True))
+    admin = builders.login(app.test_client(), "admin")
+    token = builders.csrf(admin.get("/admin/health").get_data(as_text=True))
     admin.post(f"/admin/health/submissions/{failed}/retry", data={"csrf_token": token})
     assert calls == [([failed], {"actor": "admin"})]
 
 
 def test_a_supervisor_sees_and_retries_only_their_areas_failures(app, world, db, blobs):
     mine, theirs = failed_submission(db, blobs, RANGPUR), failed_submission(db, blobs, KURIGRAM)
-    supervisor = webdata.login(app.test_client(), "sup_rangpur")
+    supervisor = builders.login(app.test_client(), "sup_rangpur")
     html = supervisor.get("/admin/health").get_data(as_text=True)
     failed = html.split('id="failed"')[1].split("</section>")[0]
     assert f"/admin/health/submissions/{mine}" in failed
@@ -122,7 +122,7 @@ def test_a_supervisor_sees_and_retries_only_their_areas_failures(app, world, db,
     assert "kobo" not in html.lower() and 'id="last-seen"' not in html  # admins' sections
     recent = re.findall(r"/submissions/(\d+)", html.split("</section>")[-2])
     assert recent and all(int(i) in world.submissions[RANGPUR] or int(i) == mine for i in recent)
-    token = webdata.csrf(html)
+    token = builders.csrf(html)
     assert supervisor.get(f"/admin/health/submissions/{mine}").status_code == 200
     for door in ("", "/retry", "/dismiss"):
         path = f"/admin/health/submissions/{theirs}{door}"
@@ -140,8 +140,8 @@ def test_a_supervisor_sees_and_retries_only_their_areas_failures(app, world, db,
 
 def test_district_officers_and_strangers_get_no_door(app, world, db, blobs):
     failed = failed_submission(db, blobs, RANGPUR)
-    officer = webdata.login(app.test_client(), "do_rangpur")
-    token = webdata.csrf(officer.get("/dashboard").get_data(as_text=True))
+    officer = builders.login(app.test_client(), "do_rangpur")
+    token = builders.csrf(officer.get("/dashboard").get_data(as_text=True))
     assert officer.get("/admin/health").status_code == 403
     assert officer.get(f"/admin/health/submissions/{failed}").status_code == 403
     for door in ("/retry", "/dismiss"):
@@ -173,7 +173,7 @@ def test_a_supervisor_pages_through_all_their_areas_failures(app, world, db, blo
                .values(received_at=same - timedelta(hours=1)))
     db.commit()
     expected = sorted(mine[:2], reverse=True) + sorted(mine[2:], reverse=True)
-    supervisor = webdata.login(app.test_client(), "sup_rangpur")
+    supervisor = builders.login(app.test_client(), "sup_rangpur")
 
     def failed(path: str) -> tuple[list[int], str | None, str | None]:
         html = supervisor.get(path).get_data(as_text=True)

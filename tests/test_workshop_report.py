@@ -17,8 +17,8 @@ from pipeline import accounts
 from pipeline.ingest import Incoming, accept
 from pipeline.problems import Problem
 from sync_server.cli import cli
-from tests import formtools, webdata
-from tests.export_fixtures import BALLOTS, ELIGIBLE, NOMINATION_KEYS, load_all
+from tests import builders, formtools
+from tests.builders import BALLOTS, ELIGIBLE, NOMINATION_KEYS, load_all
 
 KALIGANJ, DAY = "303334", "2026-08-02"
 PARTICIPANT = "মোছাঃ রোকেয়া বেগম"
@@ -132,20 +132,20 @@ def test_the_pdf_is_a4_with_bengali_shaped_in_a_bengali_font(app, session, runne
 
 def test_only_the_workshops_district_may_download_its_report(app, world, db, blobs):
     keys = ["1c0e3a52-0000-4000-8000-000000000001", "1c0e3a52-0000-4000-8000-000000000002"]
-    webdata.add_workshop(db, blobs, {keys[0]: "ওয়ার্ড সভা", keys[1]: "উন্মুক্ত বাজেট"},
+    builders.add_workshop(db, blobs, {keys[0]: "ওয়ার্ড সভা", keys[1]: "উন্মুক্ত বাজেট"},
                          [[keys[0], keys[1]], [keys[0]]])
     db.commit()
-    accounts.create_user(db, "do_gazipur", webdata.PASSWORD, "district_officer",
+    accounts.create_user(db, "do_gazipur", builders.PASSWORD, "district_officer",
                          ["bd_district:3033"])
     day = dict(formtools.SAMPLE_ANSWERS["hl_nomination"])["/data/workshop_date"]
     url = f"/downloads/workshop-report?upazila={KALIGANJ}&date={day}&lang=bn"
-    own = webdata.login(app.test_client(), "do_gazipur")
+    own = builders.login(app.test_client(), "do_gazipur")
     assert url.replace("&", "&amp;") in own.get("/downloads").get_data(as_text=True)
     response = own.get(url)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
     assert "workshop-kaliganj-303334-" in response.headers["Content-Disposition"]
-    other = webdata.login(app.test_client(), "do_rangpur")
+    other = builders.login(app.test_client(), "do_rangpur")
     assert url.replace("&", "&amp;") not in other.get("/downloads").get_data(as_text=True)
     assert other.get(url).status_code == 404
     assert own.get(url.replace(day, "2020-01-01")).status_code == 404

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from pipeline import accounts
 from pipeline.models import Submission
 from tests import builders
-from tests.webdata import KURIGRAM, PASSWORD, RANGPUR, inspection_xml
+from tests.builders import KURIGRAM, PASSWORD, RANGPUR, inspection_xml
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 

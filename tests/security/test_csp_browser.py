@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from pipeline import accounts
 from tests.browser import log_in
-from tests.webdata import RANGPUR
+from tests.builders import RANGPUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_hashing")]
 

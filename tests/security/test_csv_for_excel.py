@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from exports.csvzip import excel_cell
 from pipeline.ingest import Incoming, accept
 from sync_server.cli import cli
-from tests import webdata
-from tests.webdata import RANGPUR
+from tests import builders
+from tests.builders import RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 HOSTILE = {
@@ -39,7 +39,7 @@ MINUS = "-2+3+cmd|' /C calc'!A0"
 
 @pytest.fixture
 def hostile(db, blobs, world) -> str:
-    xml = webdata.inspection_xml(RANGPUR, 40).decode("utf-8")
+    xml = builders.inspection_xml(RANGPUR, 40).decode("utf-8")
     for name, value in HOSTILE.items():
         xml, n = re.subn(rf"<{name}>[^<]*</{name}>|<{name}/>", f"<{name}>{value}</{name}>", xml,
                          count=1)
@@ -48,7 +48,7 @@ def hostile(db, blobs, world) -> str:
     xml = xml.replace("<caption>অপেক্ষমাণ নাগরিক</caption>", f"<caption>{MINUS}</caption>")
     instance = f"uuid:{uuid.uuid4()}"
     xml = re.sub(r"<instanceID>[^<]*</instanceID>", f"<instanceID>{instance}</instanceID>", xml)
-    accept(db, blobs, Incoming(xml.encode("utf-8"), files={"desk.jpg": webdata.picture()}))
+    accept(db, blobs, Incoming(xml.encode("utf-8"), files={"desk.jpg": builders.picture()}))
     return instance
 
 
@@ -70,7 +70,7 @@ def download(client, fmt: str) -> bytes:
 
 
 def test_the_downloads_page_offers_csv_for_excel_that_runs_no_formula(app, hostile):
-    client = webdata.login(app.test_client(), "sup_rangpur")
+    client = builders.login(app.test_client(), "sup_rangpur")
     assert "CSV files of one form for Excel (zip)" in client.get("/downloads").get_data(as_text=True)
     plain, excel = files(download(client, "csv")), files(download(client, "csv_excel"))
     assert sorted(plain) == sorted(excel)

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from sync_server.web.thumbnails import PLACEHOLDER
-from tests import webdata
+from tests import builders
+from tests.builders import RANGPUR
 from tests.live_server import ROOT
-from tests.webdata import RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -34,8 +34,8 @@ def photo_jpeg(width: int, height: int) -> bytes:
 def test_the_page_gets_a_placeholder_for_a_picture_too_large_to_decode(app, db, blobs, world):
     bomb = huge_png()
     assert len(bomb) < 1_000_000
-    target = webdata.add_inspection(db, blobs, RANGPUR, 50, files={"desk.jpg": bomb})
-    client = webdata.login(app.test_client(), "sup_rangpur")
+    target = builders.add_inspection(db, blobs, RANGPUR, 50, files={"desk.jpg": bomb})
+    client = builders.login(app.test_client(), "sup_rangpur")
     thumb = client.get(f"/attachments/{target}/desk.jpg?size=thumb")
     assert thumb.status_code == 200
     assert thumb.mimetype == "image/svg+xml" and thumb.data == PLACEHOLDER.read_bytes()

@@ -15,8 +15,8 @@ import pytest
 
 from pipeline import accounts
 from pipeline.ingest import Incoming, accept
-from tests import webdata
-from tests.webdata import KURIGRAM, PASSWORD, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, PASSWORD, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 PROJECTS = "/formMedia/innovation_inspection/innovation_projects.csv"
@@ -44,10 +44,8 @@ def manifest_md5(response, name: str) -> str:
 @pytest.fixture
 def nepal_plan(db, blobs):
     """An action plan from Kathmandu (np_district:306, province 3): never Rangpur's to read."""
-    xml = webdata._sample("hl_action_plan")
-    xml = re.sub(r"<instanceID>[^<]*</instanceID>", f"<instanceID>uuid:{uuid.uuid4()}</instanceID>",
-                 xml, count=1)
-    accept(db, blobs, Incoming(xml.encode("utf-8"), files={"signature.png": webdata.picture()}))
+    xml = builders.vary(builders.sample("hl_action_plan"), f"uuid:{uuid.uuid4()}")
+    accept(db, blobs, Incoming(xml, files={"signature.png": builders.picture()}))
 
 
 def test_web_users_through_basic_get_only_their_areas_rows(client, world, nepal_plan):
@@ -91,13 +89,13 @@ def test_app_users_get_only_their_areas_rows_and_their_own_md5(client, db, world
             manifest_md5(client.get(f"{key}/formManifest/innovation_inspection"),
                          "innovation_projects.csv"),
         )
-    assert seen["kurigram team"][:2] == ({webdata.PROJECT[KURIGRAM]}, 0)
+    assert seen["kurigram team"][:2] == ({builders.PROJECT[KURIGRAM]}, 0)
     assert seen["bagmati team"][:2] == (set(), 1)
-    assert seen["national team"][:2] == (set(webdata.PROJECT.values()), 1)
+    assert seen["national team"][:2] == (set(builders.PROJECT.values()), 1)
     assert len({md5 for _, _, md5 in seen.values()}) == 3
     # A new area changes what the same key gets, and so the md5 Collect compares.
     accounts.set_app_user_scope(db, kurigram, [f"bd_district:{RANGPUR}"], "admin")
     key = f"/key/{kurigram.token}"
-    assert {r["name"] for r in rows(client.get(key + PROJECTS))} == {webdata.PROJECT[RANGPUR]}
+    assert {r["name"] for r in rows(client.get(key + PROJECTS))} == {builders.PROJECT[RANGPUR]}
     assert manifest_md5(client.get(f"{key}/formManifest/innovation_inspection"),
                         "innovation_projects.csv") != seen["kurigram team"][2]

@@ -13,9 +13,9 @@ import pytest
 from pipeline import accounts
 from pipeline.db import make_engine, session_factory
 from pipeline.throttle import Limit
-from tests import webdata
+from tests import builders
+from tests.builders import PASSWORD
 from tests.live_server import LiveServer
-from tests.webdata import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -30,7 +30,7 @@ def form_list(client, username: str, password: str, address: str = "10.0.0.1"):
 
 
 def login(client, username: str, password: str, address: str = "10.0.0.1"):
-    token = webdata.csrf(client.get("/login").get_data(as_text=True))
+    token = builders.csrf(client.get("/login").get_data(as_text=True))
     return client.post("/login", data={"username": username, "password": password,
                                        "csrf_token": token}, environ_base={"REMOTE_ADDR": address})
 

@@ -10,16 +10,16 @@ import re
 import pytest
 
 from sync_server.web.auth import CONTENT_SECURITY_POLICY
-from tests import webdata
-from tests.webdata import KURIGRAM, RANGPUR
+from tests import builders
+from tests.builders import KURIGRAM, RANGPUR
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def test_an_edited_submission_outside_the_area_is_a_plain_404(app, world, db, blobs):
     old = world.first(RANGPUR)
-    new = webdata.edit_inspection(db, blobs, old, 75)
-    outsider = webdata.login(app.test_client(), "do_kurigram")
+    new = builders.edit_inspection(db, blobs, old, 75)
+    outsider = builders.login(app.test_client(), "do_kurigram")
     moved = outsider.get(f"/submissions/{old}")
     assert moved.status_code == 404 and "Location" not in moved.headers
     never = outsider.get("/submissions/999999")
@@ -30,13 +30,13 @@ def test_an_edited_submission_outside_the_area_is_a_plain_404(app, world, db, bl
 
     assert page(moved) == page(never)
     assert f"/submissions/{new}" not in moved.get_data(as_text=True)
-    insider = webdata.login(app.test_client(), "sup_rangpur")
+    insider = builders.login(app.test_client(), "sup_rangpur")
     followed = insider.get(f"/submissions/{old}")
     assert followed.status_code == 302 and followed.headers["Location"].endswith(f"/submissions/{new}")
 
 
 def test_pages_with_submission_data_are_never_stored_by_a_cache(app, world):
-    client = webdata.login(app.test_client(), "sup_rangpur")
+    client = builders.login(app.test_client(), "sup_rangpur")
     target = world.first(RANGPUR)
     for path in ("/dashboard", "/forms/innovation_inspection/submissions", f"/submissions/{target}",
                  f"/attachments/{target}/desk.jpg", f"/attachments/{target}/desk.jpg?size=thumb",
@@ -60,7 +60,7 @@ def test_the_policy_allows_nothing_inline_and_nothing_from_elsewhere():
 
 
 def test_pages_carry_no_inline_script_or_style(app, world):
-    client = webdata.login(app.test_client(), "admin")
+    client = builders.login(app.test_client(), "admin")
     target = world.first(KURIGRAM)
     for path in ("/dashboard", "/forms/innovation_inspection/submissions", f"/submissions/{target}",
                  "/projects", "/downloads", "/admin/users", "/admin/app-users", "/admin/forms",
