@@ -149,7 +149,8 @@ def _main_indexes(table: Table, dialect: str) -> None:
     counting a page's matches checked every row of the district; two equal columns also make
     SQLite prefer it without statistics), the period counts by date received, the review-state
     counts, for a form naming registry projects each project's newest inspections, and for one
-    with a ``progress`` (inspections) the list sorted by it, largest first.
+    with a ``progress`` (inspections) the list sorted by it, largest first, overall and within a
+    district.
 
     PostgreSQL puts NULLs first in a descending index unless told; SQLite always sorts them
     lowest, so its plain descending index has them last already (and it cannot say NULLS LAST)."""
@@ -175,6 +176,10 @@ def _main_indexes(table: Table, dialect: str) -> None:
         Index(_index_name(table.name, "project_listed"), c.project_listed)
     if "progress" in c:  # inspections sorted by progress, largest first (the heading's click)
         Index(_index_name(table.name, "progress"), newest(c.progress), c._submission_id.desc())
+        if "district" in c:  # ... by a district's reader: SQLite, without statistics, would
+            # rather read the whole district through its date index and sort it (1.4 s at 100,000)
+            Index(_index_name(table.name, "district_progress"), c.district, newest(c.progress),
+                  c._submission_id.desc())
     if PROJECT_CODE in c:  # ... and the registry project each counts for, newest first
         matched = c[PROJECT_CODE].is_not(None)
         Index(_index_name(table.name, "project_code"), c[PROJECT_CODE], newest(date),

@@ -159,10 +159,17 @@ def test_a_cursor_from_another_district_reveals_nothing(client, world):
                        data={"columns": ["district"]}).status_code == 400  # no CSRF token
 
 
+def indexes(lookups: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The warehouse indexes that answer each lookup SQLite's plan names."""
+    names = {"(district=?)": ("district", "district_progress"),
+             "(district=? AND upazila=?)": ("upazila",), "(_review_state=?)": ("review",)}
+    return [(name, lookup) for lookup in lookups for name in names[lookup]]
+
+
 def test_a_district_readers_sort_by_district_and_upazila_filter_read_along_an_index(world, db):
     """The SQL the list builds for a one-district reader sorted by district (every row has the
-    same district, so the list reads in its default order), and for an upazila and a review
-    state: the page and its count walk an index, with no sort of every row in the area and no
+    same district, so the list reads in its default order), sorted by progress (largest
+    first), and for an upazila and a review state: the page and its count walk an index, with no sort of every row in the area and no
     check of every row of the district (0.5-0.7 s each at 100,000 inspections on SQLite,
     docs/benchmarks.md), on both databases."""
     conn = db.connection()
@@ -172,9 +179,13 @@ def test_a_district_readers_sort_by_district_and_upazila_filter_read_along_an_in
     if postgres:  # a table of a few rows is scanned whole otherwise
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
-    cases = [(listing.Filters(), listing.Sort("district", False), "(district=?)"),
+    cases = [(listing.Filters(), listing.Sort("district", False), ("(district=?)",)),
              (listing.Filters({"upazila": UPAZILA[RANGPUR]}, review_state="received"),
-              listing.default_sort(table), "(district=? AND upazila=?)")]
+              # SQLite without statistics may count along the review state's index instead:
+              # which of two equality lookups it takes depends on its guesses, and either reads
+              # only the matching rows, not the whole district
+              listing.default_sort(table), ("(district=? AND upazila=?)", "(_review_state=?)")),
+             (listing.Filters(), listing.Sort("progress", True), ("(district=?)",))]
     for filters, sort, lookup in cases:
         where = listing.conditions(table, scope, filters)
         statements: list[tuple[str, Any]] = []
@@ -196,6 +207,8 @@ def test_a_district_readers_sort_by_district_and_upazila_filter_read_along_an_in
             else:
                 plan = " ".join(row[-1] for row in
                                 conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
-                assert "INDEX ix_wh_innovation_inspection_" in plan and lookup in plan, plan
-                assert "TEMP B-TREE" not in plan, plan
+                assert "INDEX ix_wh_innovation_inspection_" in plan, plan
+                assert any(f"INDEX ix_wh_innovation_inspection_{name} {way}" in plan
+                           for name, way in indexes(lookup)), plan
+                assert "TEMP B-TREE" not in plan and "SCAN wh_" not in plan, plan
     db.rollback()
