@@ -17,6 +17,7 @@ sort, keyset page, count, template):
 - ``sort_district`` / ``sort_progress``: sorted by a column heading, first page;
 - ``size_200``: 200 rows a page;
 - ``place_search``: a place name typed in the search box ("Birampur");
+- ``bengali_search``: the same name typed in Bengali ("বিরামপুর");
 - ``filtered``: an upazila and a review state.
 
 ``floor`` is the baseline in the same process: the first 50 warehouse rows by id through
@@ -52,7 +53,8 @@ def pages(client) -> dict[str, str]:
         "first": LIST, "next": following, "deep": f"{LIST}?before={middle // 2}&page=900",
         "page_200": f"{LIST}?page=200", "sort_district": f"{LIST}?sort=district",
         "sort_progress": f"{LIST}?sort=-progress", "size_200": f"{LIST}?size=200",
-        "place_search": f"{LIST}?q=Birampur", "filtered": f"{LIST}?upazila=552710&review_state=received",
+        "place_search": f"{LIST}?q=Birampur", "bengali_search": f"{LIST}?q=বিরামপুর",
+        "filtered": f"{LIST}?upazila=552710&review_state=received",
     }
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from pipeline import rebuild, search
@@ -61,9 +63,10 @@ def test_the_index_follows_edits_and_rebuilds(client, world, db, blobs):
     rebuild.rebuild(db, "innovation_inspection")
     db.commit()
     assert indexed() == before
-    # The migration's build of the index from the warehouse's rows finds the same text.
+    # The migrations' build of the index from the warehouse's rows finds the same text, a batch
+    # of rows at a time (one here, so that every row is read in a batch of its own).
     bodies = dict(db.execute(select(search.search_text.c.rowid, search.search_text.c.body)).all())
-    search.reindex(db.connection())
+    assert search.reindex(db.connection(), batch=1) == len(bodies)
     assert dict(db.execute(select(search.search_text.c.rowid, search.search_text.c.body)).all()) \
         == bodies
     db.rollback()
@@ -80,6 +83,48 @@ def test_a_search_is_answered_from_the_index_not_by_reading_every_row(world, db)
     else:
         plan = " ".join(row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
         assert "VIRTUAL TABLE INDEX" in plan and ":L" in plan, plan  # FTS5's LIKE lookup
-    # Bengali is indexed as words too (encoded into ASCII, which every locale's pg_trgm reads).
-    assert search.encode("বদ") == "u09acu09a6" and search.encode("AbC") == "abc"
     db.rollback()
+
+
+def test_bengali_and_nepali_letters_are_encoded_as_two_letters_each_their_trigrams_tell_apart():
+    # Every Bengali word was "u09.."; now its trigrams differ from letter to letter.
+    assert search.encode("বদ") == "o8o2" and search.encode("AbC") == "abc"
+    assert search.encode("नेपाल é 😀") == "iwj7iyjyi6 u00e9 v01f600"
+    assert len({search.encode(chr(c)) for c in search.INDIC}) == 256
+    # Why a word is only found where a character starts: a character's first ASCII character
+    # says how long it is, and never comes anywhere else in one.
+    others = [chr(c) for c in (*range(0x80, 0x900, 7), *range(0xA00, 0x10000, 97),
+                               *range(0x10000, 0x110000, 4099))]
+    encoded = [search.encode(ch) for ch in (*map(chr, search.INDIC), *others)
+               if len(ch.casefold()) == 1]  # some fold to several ("ΐ"), each encoded alone
+    lengths = {e[0]: len(e) for e in encoded}
+    assert all(lengths[e[0]] == len(e) and not set(e[1:]) & set(lengths) for e in encoded)
+    # Two Bengali or Nepali letters are enough for the index; one letter of another script too.
+    assert len(search.encode("বদ")) >= search.MIN_INDEXED > len(search.encode("ব"))
+    assert len(search.encode("é")) >= search.MIN_INDEXED
+
+
+def _no_ascii_when_folded(ch: str) -> bool:
+    """Letters whose case folding gives ASCII letters or digits (the Kelvin sign, "ß", "ﬁ") read
+    as the ASCII they fold to, and ASCII text can hold what an encoding writes."""
+    return not any(c.isascii() and c.isalnum() for c in ch.casefold())
+
+
+SCRIPTS = st.one_of(
+    st.characters(min_codepoint=0x0980, max_codepoint=0x09FF),  # Bengali
+    st.characters(min_codepoint=0x0900, max_codepoint=0x097F),  # Devanagari
+    st.characters(min_codepoint=0x80, categories=("Lu", "Ll", "Lt", "Lo", "Mn"))
+    .filter(_no_ascii_when_folded),  # other letters, in and past the BMP
+    st.sampled_from(" \n.,;:-/()!?'\"#%_"))
+
+
+@settings(max_examples=400)
+@given(st.data())
+def test_an_encoded_word_is_found_in_an_encoded_text_exactly_when_the_word_is_in_the_text(data):
+    text = data.draw(st.text(SCRIPTS, max_size=40))
+    if text and data.draw(st.booleans()):  # a part of the text, so that many words are in it
+        start = data.draw(st.integers(0, len(text) - 1))
+        word = text[start:data.draw(st.integers(start + 1, len(text)))]
+    else:
+        word = data.draw(st.text(SCRIPTS, min_size=1, max_size=4))
+    assert (search.encode(word) in search.encode(text)) == (word.casefold() in text.casefold())
