@@ -8,6 +8,7 @@ upload even when the loader has not run; two loaders at once must never write a 
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -213,10 +214,13 @@ def test_pipeline_follow_loads_and_stops_by_itself(app, runner, session):
     background_loader.stop(app)
     for i in range(3):
         accept(session, blobs, Incoming(site_check(ANSWERS, instance_id=f"uuid:f{i}")), load=False)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     result = runner.invoke(cli, args=["pipeline", "follow", "--interval", "0.05", "--stop-after", "0.3"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "3 loaded"
     assert set(_status(session).values()) == {("ok", None)}
+    # Stopped, it leaves Ctrl-C and SIGTERM to whoever ran it, as they were.
+    assert {signum: signal.getsignal(signum) for signum in handlers} == handlers
 
 
 def test_an_upload_after_the_database_dropped_the_kept_connection_is_stored(

@@ -231,11 +231,13 @@ def test_pull_every_stops_after_times_pulls(runner, session, form, kobo_fake):
     started = time.monotonic()
     # Should --times be ignored, Ctrl-C after a minute ends the loop (and fails the test).
     guard = threading.Timer(60, os.kill, (os.getpid(), signal.SIGINT))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     guard.start()
     try:
         result = run(runner, "pull", "--every", "0.002", "--times", "2")  # 0.12 s between pulls
     finally:
         guard.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started >= 0.12  # it waited between the two pulls
     assert result.output.count("Pulling at") == 2
@@ -266,11 +268,14 @@ def test_ctrl_c_ends_the_wait_between_pulls(runner, database_url, form, kobo_fak
         os.kill(os.getpid(), signal.SIGINT)
 
     watcher = threading.Thread(target=interrupt_once_pulled)
+    # Ctrl-C as a terminal delivers it, whatever an earlier test left as the handler.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher.start()
     try:
         result = run(runner, "pull", "--every", "10")
     finally:
         watcher.join()
+        signal.signal(signal.SIGINT, previous)
         engine.dispose()
     assert result.exit_code == 0, result.output
     assert result.output.count("Pulling at") == 1

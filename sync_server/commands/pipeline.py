@@ -60,12 +60,18 @@ def follow(interval: float, stop_after: float | None) -> None:
     if stop_after is None:
         freeze_loaded_app()  # running for good
     stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
+    # Until it returns (then the caller's own handlers again: run in-process, as by a test,
+    # Ctrl-C must not stay a request to stop a loader that is gone).
+    previous = {signum: signal.signal(signum, lambda *_: stopping.set())
+                for signum in (signal.SIGTERM, signal.SIGINT)}
     # Below the web workers: in a burst, uploads are answered first and loaded right after
     # (pages and downloads load what is pending themselves, at the readers' own priority).
     os.nice(FOLLOW_NICENESS)
-    loaded = loader.follow(current_app.extensions["sessions"], stopping, interval, stop_after)
+    try:
+        loaded = loader.follow(current_app.extensions["sessions"], stopping, interval, stop_after)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     click.echo(f"{loaded} loaded")
 
 
