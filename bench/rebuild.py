@@ -9,7 +9,8 @@ parsing), then times ``pipeline.rebuild.rebuild`` in a child process (median of 
 reads that child's peak resident memory (``ru_maxrss``) and its CPU time (the rebuild's own
 process: on SQLite all the work, on PostgreSQL without the server's share). On a shared machine
 the wall-clock rate falls with the load average, which is printed too. Last, it times single
-loads (``loader.load_id``, what each upload pays after the raw store commits). PostgreSQL runs in
+loads (``loader.load_pending`` up to one new submission, what ``ingest.accept(..., load=True)``
+pays after the raw store commits: pulls and imports). PostgreSQL runs in
 a throwaway cluster (``tests/pg.py``).
 """
 
@@ -126,26 +127,28 @@ def timed_rebuild(database_url: str) -> dict[str, float]:
 
 
 def timed_loads(database_url: str, count: int = 300) -> dict[str, float]:
-    """What ``ingest.accept`` pays per submission after storing it: ``loader.load_id`` one by
-    one, each in its own transaction, into emptied tables (ms)."""
-    from sqlalchemy import select
+    """What ``ingest.accept(..., load=True)`` pays per submission after storing it:
+    ``loader.load_pending`` up to that submission, one at a time, into emptied tables (ms)."""
+    from sqlalchemy import select, update
 
     from pipeline import loader, warehouse
-    from pipeline.db import begin_write, make_engine, session_factory
+    from pipeline.db import make_engine, session_factory, write_transaction
     from pipeline.models import Submission
 
     engine = make_engine(database_url)
     session = session_factory(engine)()
-    begin_write(session)
-    warehouse.drop_form_tables(session.connection(), FORM)
-    session.commit()
     ids = session.scalars(select(Submission.id).order_by(Submission.id).limit(count)).all()
     session.rollback()
-    loader.load_id(session, ids[0])  # creates the tables: not what a usual upload pays
+    with write_transaction(session):  # as if they had just been stored
+        warehouse.drop_form_tables(session.connection(), FORM)
+        session.execute(update(Submission).where(Submission.id.in_(ids))
+                        .values(parse_status="pending"))
+    # The first creates the tables: not what a usual upload pays.
+    assert loader.load_pending(session, up_to=ids[0]).ok == 1
     times = []
     for submission_id in ids[1:]:
         started = time.perf_counter()
-        assert loader.load_id(session, submission_id)
+        assert loader.load_pending(session, up_to=submission_id).ok == 1
         times.append((time.perf_counter() - started) * 1000)
     session.close()
     engine.dispose()

@@ -34,7 +34,7 @@ from sqlalchemy import Select, case, null, select
 from sqlalchemy.orm import Session
 
 from pipeline import problems, xform
-from pipeline.models import Submission
+from pipeline.models import CENTRAL_REVIEW_STATES, Submission
 from pipeline.schema import ColumnSpec, TableSpec
 
 from . import query
@@ -150,8 +150,10 @@ def _select_in_order(cols: list[CsvColumn], sources: dict[str, Any]) -> list[Any
     exprs = []
     for i, c in enumerate(cols):
         expr = sources[c.source] if c.source is not None else null()
-        if c.source == "_review_state":  # Central's spelling, computed by the database
-            expr = case((expr == "received", ""), (expr == "has_issues", "hasIssues"), else_=expr)
+        if c.source == "_review_state":  # Central's spelling (null empty), by the database
+            expr = case(*((expr == ours, central or "")
+                          for ours, central in CENTRAL_REVIEW_STATES.items() if central != ours),
+                        else_=expr)
         exprs.append(expr.label(f"c{i}"))
     return exprs
 

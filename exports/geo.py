@@ -7,6 +7,7 @@ The names themselves come from ``pipeline.domain.places``, the project's one cop
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 
 from pipeline import problems
@@ -60,9 +61,23 @@ def _find(levels: tuple[str, ...], text: str, what: str) -> Place:
     raise problems.ambiguous_place(text, what, options)
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "area"
+
+
 def file_stem(p: Place) -> str:
     """``rangpur-5585``: how file names name a place (the web downloads page reads them back)."""
-    return f"{re.sub(r'[^a-z0-9]+', '-', p.en.lower()).strip('-') or 'area'}-{p.code}"
+    return f"{_slug(p.en)}-{p.code}"
+
+
+def area_stem(scope_code: str) -> str:
+    """``file_stem`` from a scope code: ``bd_district:5585`` → ``rangpur-5585``, ``*`` →
+    ``all``; a code naming no known place, as it is, made safe for a file name."""
+    if scope_code == "*":
+        return "all"
+    level, _sep, code = scope_code.partition(":")
+    found = place(level, code)
+    return file_stem(found) if found else _slug(scope_code)
 
 
 def file_name(stem: str, period_slug: str, last: str, suffix: str = "xlsx") -> str:
@@ -70,6 +85,12 @@ def file_name(stem: str, period_slug: str, last: str, suffix: str = "xlsx") -> s
     export``, the scheduled workbooks, the Downloads page). ``stem`` names the area
     (``file_stem``, or ``all``); ``last`` is the language, or a CSV zip's form id."""
     return f"sangjog-{stem}-{period_slug}-{last}.{suffix}"
+
+
+def report_file_name(upazila: str, day: date, lang: str) -> str:
+    """``workshop-kaliganj-303334-2026-08-02-bn.pdf``: a workshop report's file, the same from
+    ``sangjog export workshop-report`` and the Downloads page."""
+    return f"workshop-{area_stem(f'bd_upazila:{upazila}')}-{day.isoformat()}-{lang}.pdf"
 
 
 def scope_code(p: Place) -> str:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
+from pipeline.models import CENTRAL_REVIEW_STATES
 from pipeline.schema import DATE, DATETIME, FLOAT, INTEGER, TEXT, ColumnSpec, FormSchema, TableSpec
 
 EDM_TYPES = {
@@ -29,9 +30,6 @@ EDM_TYPES = {
 }
 # The storage kind a field of each bind type has when its column was never widened.
 _NATURAL_KIND = {"int": INTEGER, "decimal": FLOAT, "date": DATE, "dateTime": DATETIME}
-# Our review states → Central's (``received`` is Central's null).
-REVIEW_STATES = {"received": None, "approved": "approved", "has_issues": "hasIssues",
-                 "rejected": "rejected", "edited": "edited"}
 SYSTEM_FIELDS = ("submissionDate", "updatedAt", "deletedAt", "submitterId", "submitterName",
                  "attachmentsPresent", "attachmentsExpected", "status", "reviewState", "deviceId",
                  "edits", "formVersion")
@@ -425,7 +423,7 @@ def system(row: Mapping[str, Any], updated_at: datetime | None) -> dict[str, Any
         "attachmentsPresent": row["_attachments_present"] or 0,
         "attachmentsExpected": row["_attachments_expected"] or 0,
         "status": None,
-        "reviewState": REVIEW_STATES.get(row["_review_state"] or "received"),
+        "reviewState": CENTRAL_REVIEW_STATES.get(row["_review_state"] or "received"),
         "deviceId": row["_device_id"],
         "edits": row["_edits"] or 0,
         "formVersion": row["_form_version"],

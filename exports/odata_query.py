@@ -19,13 +19,13 @@ from odata_query.grammar import ODataLexer, ODataParser
 from sqlalchemy import ColumnElement, and_, extract, false, not_, null, or_, true
 
 from pipeline import problems
+from pipeline.models import FROM_CENTRAL_REVIEW_STATES
 from pipeline.schema import DATE, DATETIME, FLOAT, INTEGER, TEXT
 
-from .odata_model import REVIEW_STATES, SYSTEM_FIELDS, Entity, Group, Leaf, Nav
+from .odata_model import SYSTEM_FIELDS, Entity, Group, Leaf, Nav
 
 MAX_TOP = 2**31 - 1
 _ROOT = "$root/Submissions/"
-_REVIEW_BACK = {v: k for k, v in REVIEW_STATES.items()}  # Central's name → ours (None → received)
 
 
 @dataclass
@@ -132,10 +132,10 @@ def _fields(entity: Entity, table: Any) -> dict[str, Target]:
 
 def _system(main: Any, updated_at: Any) -> dict[str, Target]:
     def review(value: Any) -> Any:
-        if value is not None and value not in _REVIEW_BACK:
+        if value is not None and value not in FROM_CENTRAL_REVIEW_STATES:
             raise problems.odata_bad_query(
                 f"'{value}' is not a review state: use null, hasIssues, edited, rejected or approved.")
-        return _REVIEW_BACK[value]
+        return FROM_CENTRAL_REVIEW_STATES[value]
 
     c = main.c
     return {

@@ -97,12 +97,12 @@ def location(root: Element) -> dict[str, str]:
 
 def stored_location(xml: bytes) -> dict[str, str]:
     """The location codes of a stored submission read from its raw XML: for those the
-    warehouse has no row of (failed, dismissed or waiting to load). XML that does not parse
-    has no location, so only a reader who sees everywhere may see it."""
-
+    warehouse has no row of (failed, dismissed or waiting to load). Read as uploads are
+    (``safe_xml.submission``): XML that does not parse, or that has a DTD, which no upload
+    could, has no location, so only a reader who sees everywhere may see it."""
     try:
-        return location(safe_xml.fromstring(xml))
-    except Exception:  # noqa: BLE001 - unreadable XML is simply located nowhere
+        return location(safe_xml.submission(xml))
+    except Problem:
         return dict.fromkeys(LOCATION_FIELDS, "")
 
 

@@ -20,12 +20,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import access, caches, problems, web_sessions
+from . import access, caches, passwords, problems, web_sessions
 from .db import end_read, write_transaction, writer_for
 from .driver_statements import DriverStatement
 from .models import ROLES, AppUser, AuditEvent, Form, User, utcnow
-
-_hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -37,13 +35,13 @@ USERNAME_RULE_TEXT = ("A user name has 1 to 80 characters: letters (a-z, A-Z), d
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return passwords.hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when ``password`` matches; never raises for a wrong or damaged hash."""
     try:
-        return _hasher.verify(password_hash, password)
+        return passwords.hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -94,11 +92,11 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         # Hash anyway so a wrong name costs as long as a wrong password.
-        verify_password(_dummy_hash(), password)
+        verify_password(_dummy_hash(passwords.hasher()), password)
         return None
     if not verify_password(user.password_hash, password):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if passwords.hasher().check_needs_rehash(user.password_hash):
         password_hash = hash_password(password)
         end_read(session)
         with write_transaction(session):
@@ -106,9 +104,9 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    return _hasher.hash("not a real password")
+@functools.lru_cache(maxsize=1)
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash("not a real password")
 
 
 # App users: one per phone (or per team sharing a QR code).

@@ -1,6 +1,7 @@
 """The one owner of the process's caches: what a module keeps between calls (a form version's
 parse, its schema and parse plan, the raw store's versions, the warehouse's known tables,
-verified passwords) is registered here, and ``clear_all`` empties every one of them.
+verified passwords, when each app user was last seen, gzipped download bodies) is registered
+here, and ``clear_all`` empties every one of them.
 
 Publishing a form clears them (``pipeline.forms.publish``), and so does each test's app
 (``tests/conftest.py``). Every cache is keyed so that it can never answer wrongly (by a

@@ -1,9 +1,9 @@
 """Engines, sessions and the one seam for writing (SQLite file by default, PostgreSQL at scale).
 
 Every difference between the two databases' writes lives here. SQLite has one writer at a time:
-``Writer.turn`` queues this process's threads and the other processes (gunicorn workers, the
-loader, the CLI) on a thread lock and a file lock, which wake the next writer at once (SQLite's
-own busy handler sleeps in steps of milliseconds); its transactions take the write lock up front
+``Writer.turn`` queues this process's threads on a thread lock, and the other processes (gunicorn
+workers, the loader, the CLI) wait for SQLite's own lock, up to the busy timeout (then the upload
+is answered 503 with Retry-After); its transactions take the write lock up front
 (``BEGIN IMMEDIATE``), so one that would upgrade from reading never fails half-way. PostgreSQL
 writes side by side, and its turn does nothing. ``Writer.run`` is how a submission is written:
 on a connection kept per thread, with the one retry policy of the write path.
@@ -100,9 +100,6 @@ def is_transient(exc: BaseException) -> bool:
 _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 
 
-WAL_CHECKPOINT_PAGES = 4000
-
-
 def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -111,11 +108,6 @@ def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
         cur = dbapi_conn.cursor()
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
-            # Checkpoint every ~16 MB of WAL, not every 4 MB: the upload whose commit crosses
-            # the mark copies the pages back while holding the write turn. Hot pages (index
-            # leaves, the table's last page) are copied once per checkpoint however often
-            # they changed: 5 % less CPU per upload, p95 with 8 clients 9 -> 6 ms.
-            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
@@ -141,11 +133,7 @@ class Writer:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.single = engine.dialect.name == "sqlite"
-        database = engine.url.database
-        self._lock_path = (f"{database}.writer-lock"
-                           if self.single and database not in (None, "", ":memory:") else None)
         self._thread_turn = threading.Lock()
-        self._lock_files: dict[int, int] = {}  # process id -> open lock file (forks never share)
         self._free: list[Connection] = []  # kept connections not in use (``_on_kept``)
         self._pid = os.getpid()
 
@@ -156,18 +144,7 @@ class Writer:
             yield
             return
         with self._thread_turn:
-            if self._lock_path is None:
-                yield
-                return
-            fd = self._lock_files.get(os.getpid())
-            if fd is None:
-                fd = self._lock_files[os.getpid()] = os.open(
-                    self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            yield
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """``work(conn)`` in the turn, on a kept connection (no pool checkout nor liveness ping

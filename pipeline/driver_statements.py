@@ -66,12 +66,14 @@ class DriverStatement:
         prepared = self._prepared.get(conn.dialect.name) or self._prepare(conn.dialect)
         args = prepared.args(params)
         dbapi = conn.dialect.loaded_dbapi
-        cursor = _kept_cursor(conn)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(prepared.sql, args)
             fetched = cursor.fetchall() if cursor.description else []
         except dbapi.Error as exc:
             raise _as_sqlalchemy_error(conn, exc, cursor, prepared.sql, args) from exc
+        finally:
+            cursor.close()
         return [tuple(value if process is None else process(value)
                       for value, process in zip(row, prepared.results, strict=True))
                 for row in fetched]
@@ -145,17 +147,6 @@ class DriverStatement:
             [escaped.get(name, name) for name in order], fixed, results)
         self._prepared[dialect.name] = prepared
         return prepared
-
-
-def _kept_cursor(conn: Connection) -> Any:
-    """A cursor kept with the driver connection for these statements: making a psycopg cursor
-    (its adaptation context) cost more than running the upload's statement on one. The pool
-    empties ``info`` when it replaces the driver connection; the identity check is for safety."""
-    driver = conn.connection.driver_connection
-    kept = conn.connection.info.get("driver_statements_cursor")
-    if kept is None or kept[0] is not driver:
-        kept = conn.connection.info["driver_statements_cursor"] = (driver, driver.cursor())  # type: ignore[union-attr]
-    return kept[1]
 
 
 def _as_sqlalchemy_error(conn: Connection, exc: Exception, cursor: Any, sql: str,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import access, loader, rawstore
+from . import access, loader, rawstore, safe_xml
 from .db import end_read, writer_for
 from .models import Submission, User
 from .rawstore import Envelope, Incoming, Outcome
@@ -70,4 +70,4 @@ def authorize(session: Session, by: Caller | None, envelope: Envelope) -> None:
                                   .where(Submission.instance_id == envelope.deprecated_id))
         end_read(session)
         if replaced is not None:
-            access.check_edit(who, access.location(rawstore.parse_xml(replaced)))
+            access.check_edit(who, access.location(safe_xml.submission(replaced)))

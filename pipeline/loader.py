@@ -171,11 +171,12 @@ def _load_each(session: Session, ids: Sequence[int], result: Processed) -> Proce
 # that a SQLite writer waits only tens of milliseconds for its turn.
 BATCH_SIZE = 500
 
-# Plain rows rather than ORM objects: a batch is read, parsed, written and forgotten.
-_PENDING_COLUMNS = (Submission.id, Submission.root_id, Submission.form_version, Submission.xml,
-                    Submission.received_at, Submission.submitter, Submission.device_id,
-                    Submission.review_state, Submission.attachments_expected, Submission.source,
-                    Submission.current, Form.xml_form_id)
+# What ``write_rows`` reads of each stored submission, for the loader's batches and a rebuild
+# alike: plain rows rather than ORM objects, as a batch is read, parsed, written and forgotten.
+ROW_COLUMNS = (Submission.id, Submission.root_id, Submission.form_version, Submission.xml,
+               Submission.received_at, Submission.submitter, Submission.device_id,
+               Submission.review_state, Submission.attachments_expected, Submission.source)
+_PENDING_COLUMNS = (*ROW_COLUMNS, Submission.current, Form.xml_form_id)
 
 
 @dataclass
@@ -352,10 +353,10 @@ def _load_batch(session: Session, rows: list, prepared: Parsed) -> Processed:
 def write_rows(session: Session, rows: Sequence[Any], schema_of: Callable[[Any], FormSchema],
                edits_of: Callable[[Any], int], replace: Callable[[Any], bool],
                parsed: Parsed | None = None) -> Processed:
-    """Parse stored submissions (rows with ``Submission``'s columns) and write them, in the
-    caller's transaction, with one insert per table: what the loader's batches and a rebuild
-    share. A row that cannot be parsed is flagged failed and the others go on; ``replace(row)``
-    says whether rows of its key may exist already; ``parsed`` holds rows parsed beforehand.
+    """Parse stored submissions (rows of ``ROW_COLUMNS``) and write them, in the caller's
+    transaction, with one insert per table: what the loader's batches and a rebuild share. A
+    row that cannot be parsed is flagged failed and the others go on; ``replace(row)`` says
+    whether rows of its key may exist already; ``parsed`` holds rows parsed beforehand.
     Raises ``SQLAlchemyError`` when the database refuses the lot (the caller rolls back)."""
     result = Processed()
     present = dict(session.execute(

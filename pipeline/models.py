@@ -39,8 +39,15 @@ class Base(DeclarativeBase):
 # Roles of web users. Enumerators are AppUsers (a key in the URL), never web users.
 ROLES = ("admin", "supervisor", "district_officer")
 
-# Review states, as ODK Central names them (``hasIssues`` written with an underscore here).
-REVIEW_STATES = ("received", "approved", "has_issues", "rejected", "edited")
+# Review states, ours → ODK Central's names for them: the one table the OData feed, the CSV zip
+# and Central pulls translate with. Central's ``null`` is our ``received``; ``hasIssues`` is
+# written with an underscore here.
+CENTRAL_REVIEW_STATES: dict[str, str | None] = {
+    "received": None, "approved": "approved", "has_issues": "hasIssues", "rejected": "rejected",
+    "edited": "edited"}
+REVIEW_STATES = tuple(CENTRAL_REVIEW_STATES)
+# Central's review state → ours (``None`` → ``received``).
+FROM_CENTRAL_REVIEW_STATES = {central: ours for ours, central in CENTRAL_REVIEW_STATES.items()}
 
 FORM_STATES = ("open", "closing", "closed")
 

@@ -79,6 +79,10 @@ def bad_attachment_name(name: str) -> Problem:
     return Problem("submission.bad_attachment_name", 400, f"Attachment name '{name}' is not a plain file name.")
 
 
+def bad_setting(name: str, value: object, expected: str) -> Problem:
+    return Problem("config.bad_setting", 500, f"The setting {name} = {value} cannot be used: {expected}.")
+
+
 def unauthorized() -> Problem:
     return Problem("auth.required", 401, "Log in, or use the server address with your app-user key.")
 

@@ -19,9 +19,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
-from defusedxml.common import DefusedXmlException
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -94,7 +93,7 @@ class Envelope:
 
 def read_envelope(xml: bytes) -> Envelope:
     """Parse the submission safely (no DTD, no entities) and read form id, version, instanceID."""
-    root = parse_xml(xml)
+    root = safe_xml.submission(xml)
     form_id = _attr(root, "id")
     if not form_id:
         raise problems.missing_form_id()
@@ -110,19 +109,6 @@ def read_envelope(xml: bytes) -> Envelope:
         if len(value) > MAX_ID_LENGTH:
             raise problems.id_too_long(what, MAX_ID_LENGTH)
     return Envelope(form_id, version, instance_id, deprecated or None, root)
-
-
-def parse_xml(xml: bytes) -> Element:
-    if not xml.strip():
-        raise problems.malformed_xml("the XML part is empty")
-    try:
-        return safe_xml.fromstring(xml, forbid_dtd=True)
-    except DefusedXmlException as exc:
-        raise problems.malformed_xml(
-            f"it declares a DTD or entities, which submissions never contain ({type(exc).__name__})"
-        ) from exc
-    except (ParseError, LookupError, ValueError) as exc:  # LookupError: unknown encoding
-        raise problems.malformed_xml(str(exc)) from exc
 
 
 def binary_paths(form: bytes, md5: str | None = None) -> frozenset[str]:
@@ -171,7 +157,7 @@ def is_plain_name(name: str) -> bool:
 def write_blobs(blobs: BlobStore, incoming: Incoming, envelope: Envelope) -> dict[str, str]:
     """Write (fsynced) every part named by a value in the XML; return name -> sha256.
 
-    Which parts really are attachments is settled in ``save`` against the form's file fields;
+    Which parts really are attachments is settled in ``store`` against the form's file fields;
     an extra blob is harmless. Writing again is cheap: a blob that exists is not rewritten.
     """
     texts = {_text(el) for el in envelope.root.iter()}
@@ -326,7 +312,8 @@ def _create(conn: Connection, incoming: Incoming, env: Envelope, form_pk: int,
 
 def _new_row(incoming: Incoming, env: Envelope, review_state: str | None,
              files_expected: int) -> dict[str, object]:
-    """The columns of a new ``submissions`` row that both ways of storing it fill alike."""
+    """The values of ``rawstore_fastpath.NEW_ROW_COLUMNS``: what both ways of storing a new
+    ``submissions`` row fill alike."""
     return {
         "instance_id": env.instance_id, "xml": incoming.xml,
         "xml_sha256": sha256(incoming.xml).hexdigest(), "source": incoming.source,
@@ -350,9 +337,8 @@ def _insert_attachments(conn: Connection, submission_id: int,
 
 _INSERT_ON_DRIVER = DriverStatement(
     insert(Submission.__table__).returning(Submission.__table__.c.id),
-    ["instance_id", "root_id", "deprecated_id", "current", "form_id", "form_version", "xml",
-     "xml_sha256", "source", "source_ref", "submitter", "device_id", "received_at",
-     "review_state", "attachments_expected", "parse_status"])
+    ["root_id", "deprecated_id", "current", "form_id", "form_version",
+     *rawstore_fastpath.NEW_ROW_COLUMNS])
 
 
 def _join_later_versions(conn: Connection, env: Envelope, form_pk: int, root_id: str) -> bool:

@@ -22,28 +22,21 @@ from .driver_statements import DriverStatement
 from .models import Form, FormVersion, Submission
 
 _S = Submission.__table__
-_COLUMNS = ["instance_id", "root_id", "current", "form_id", "form_version", "xml", "xml_sha256",
-            "source", "source_ref", "submitter", "device_id", "received_at", "review_state",
-            "attachments_expected", "parse_status"]
+# The columns of a new ``submissions`` row that both ways of storing fill alike, from the upload
+# (``rawstore._new_row``); each way adds its own chain and form columns.
+NEW_ROW_COLUMNS = ("instance_id", "xml", "xml_sha256", "source", "source_ref", "submitter",
+                   "device_id", "received_at", "review_state", "attachments_expected",
+                   "parse_status")
 
 
 def _statement() -> Any:
+    columns = ["root_id", "current", "form_id", "form_version", *NEW_ROW_COLUMNS]
     values = select(
-        bindparam("instance_id", type_=_S.c.instance_id.type),
         bindparam("instance_id", type_=_S.c.root_id.type),
         bindparam("current", type_=_S.c.current.type),
         Form.__table__.c.id,
         bindparam("version", type_=_S.c.form_version.type),
-        bindparam("xml", type_=_S.c.xml.type),
-        bindparam("xml_sha256", type_=_S.c.xml_sha256.type),
-        bindparam("source", type_=_S.c.source.type),
-        bindparam("source_ref", type_=_S.c.source_ref.type),
-        bindparam("submitter", type_=_S.c.submitter.type),
-        bindparam("device_id", type_=_S.c.device_id.type),
-        bindparam("received_at", type_=_S.c.received_at.type),
-        bindparam("review_state", type_=_S.c.review_state.type),
-        bindparam("attachments_expected", type_=_S.c.attachments_expected.type),
-        bindparam("parse_status", type_=_S.c.parse_status.type),
+        *(bindparam(name, type_=_S.c[name].type) for name in NEW_ROW_COLUMNS),
     ).select_from(Form.__table__.join(FormVersion.__table__, and_(
         FormVersion.__table__.c.form_id == Form.__table__.c.id,
         FormVersion.__table__.c.version == bindparam("version"),
@@ -54,7 +47,7 @@ def _statement() -> Any:
         ~exists().where(_S.c.instance_id == bindparam("instance_id")),
         ~exists().where(_S.c.deprecated_id == bindparam("instance_id")),
     ]
-    statement = insert(_S).from_select(_COLUMNS, values.where(*conditions),
+    statement = insert(_S).from_select(columns, values.where(*conditions),
                                        include_defaults=False)
     return statement.returning(_S.c.id)
 

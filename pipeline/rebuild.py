@@ -91,11 +91,8 @@ def _rebuild_form(session: Session, form_pk: int, form_xml_id: str, batch_size: 
     return result
 
 
-# Plain rows rather than ORM objects: a batch is read, parsed, written and forgotten.
-_COLUMNS = (Submission.id, Submission.root_id, Submission.form_version, Submission.xml,
-            Submission.received_at, Submission.submitter, Submission.device_id,
-            Submission.review_state, Submission.attachments_expected, Submission.source,
-            Submission.parse_status)
+# The loader's columns, and whether each is loaded already (``write_rows`` leaves those be).
+_COLUMNS = (*loader.ROW_COLUMNS, Submission.parse_status)
 
 
 def _load_batch(session: Session, batch: Sequence[Row[Any]], form_xml_id: str,

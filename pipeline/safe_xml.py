@@ -21,6 +21,7 @@ from xml.etree import ElementTree as FastElementTree
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeElementTree
+from defusedxml.common import DefusedXmlException
 
 from . import problems
 
@@ -41,6 +42,23 @@ LIMITS = Limits()
 def configure(limits: Limits) -> None:
     global LIMITS
     LIMITS = limits
+
+
+def submission(xml: bytes) -> Element:
+    """The root element of a submission, as every door and every later reader of a stored one
+    takes it: no DTD at all (submissions never have one, so no entity can be declared, let alone
+    expanded), within the limits. Raises ``submission.malformed_xml`` (400), or
+    ``submission.too_complex``."""
+    if not xml.strip():
+        raise problems.malformed_xml("the XML part is empty")
+    try:
+        return fromstring(xml, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise problems.malformed_xml(
+            f"it declares a DTD or entities, which submissions never contain ({type(exc).__name__})"
+        ) from exc
+    except (FastElementTree.ParseError, LookupError, ValueError) as exc:  # LookupError: encoding
+        raise problems.malformed_xml(str(exc)) from exc
 
 
 def fromstring(xml: bytes, *, forbid_dtd: bool = False, limits: Limits | None = None) -> Element:

@@ -17,7 +17,7 @@ def create_app(config: dict[str, Any] | None = None, *, http: bool = True) -> Fl
     # Imported here: ``sync_server.cli`` lives in this package, and ``sangjog --help`` needs none.
     from flask import Flask
 
-    from pipeline import safe_xml
+    from pipeline import passwords, safe_xml
 
     from . import config as config_module
     from . import db, errors
@@ -28,6 +28,8 @@ def create_app(config: dict[str, Any] | None = None, *, http: bool = True) -> Fl
     # Every parse of submission XML in this process (uploads, the loader) stops at these.
     safe_xml.configure(safe_xml.Limits(int(app.config["MAX_SUBMISSION_ELEMENTS"]),
                                        int(app.config["MAX_SUBMISSION_DEPTH"])))
+    # And every password hashed in this process (logins, new users) costs this.
+    passwords.set_cost(config_module.hash_cost(app.config))
     proxies = int(app.config["PROXY_COUNT"])
     if proxies:  # behind nginx: the phone's address and https, not the proxy's (docs/deploy.md)
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -38,16 +40,6 @@ def create_app(config: dict[str, Any] | None = None, *, http: bool = True) -> Fl
     for register in _components() if http else _headless_components():
         register(app)
     return app
-
-
-def freeze_loaded_app() -> None:
-    """Keep what loading the app made (modules, mappings, ~140,000 objects living as long as the
-    process) out of every garbage collection, which otherwise walks it again and again: gunicorn
-    workers once loaded (1.14x the uploads/s with 8 clients) and the loader process (a third of
-    a batch's parsing time was spent walking it)."""
-    import gc
-
-    gc.freeze()
 
 
 def _headless_components() -> list[Any]:

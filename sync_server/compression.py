@@ -22,6 +22,8 @@ from collections import OrderedDict
 
 from flask import Flask, Response, request
 
+from pipeline import caches
+
 MIN_BYTES = 256  # below this gzip saves less than a TCP segment
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a static file larger than this goes out as it is
 COMPRESSIBLE = ("text/", "application/xml", "application/json", "application/javascript",
@@ -33,6 +35,13 @@ KEEP_FROM_BYTES = 16 * 1024
 _KEPT: OrderedDict[bytes, bytes] = OrderedDict()
 _KEPT_MAX = 64
 _KEPT_LOCK = threading.Lock()
+
+
+@caches.register
+def forget_kept() -> None:
+    """Drop the gzipped bodies kept (with every other process cache: on publish, in tests)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
 
 
 def init_app(app: Flask) -> None:

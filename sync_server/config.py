@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline import problems
+from pipeline.passwords import HashCost
 from pipeline.throttle import Limit
+
+_COST = HashCost()  # RFC 9106's second choice
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ SETTINGS = [
     Setting("LOGIN_FAILURES_PER_ADDRESS", "300 per 15 minutes", "Wrong passwords allowed from one address (an office of phones behind one router shares it) before it waits."),
     Setting("DEFAULT_LANGUAGE", "", "Interface language for people who have not chosen one with the switch: en, bn or ne (a Nepal deployment: ne). Empty: the browser's preference, else English."),
     Setting("TIME_ZONE", "Asia/Dhaka", "Zone of times that belong to no country's row (logins, form versions, sync runs); a row's times show in its own country's zone whatever this says (a Nepal deployment: Asia/Kathmandu)."),
+    Setting("PASSWORD_HASH_TIME_COST", _COST.time_cost, "argon2id passes over its memory for each password hashed or checked (logins, new passwords): more makes every guess slower, the server's own checks and a thief's alike."),
+    Setting("PASSWORD_HASH_MEMORY_MB", _COST.memory_mb, "argon2id memory for each password hashed, in megabytes: what makes guessing on graphics cards expensive; each login holds this much for its hash."),
+    Setting("PASSWORD_HASH_PARALLELISM", _COST.parallelism, "argon2id lanes of each password hash (at least 1, at most one per 8 KiB of memory)."),
     Setting("LINK_SUBMISSIONS_PER_HOUR", 500, "Most submissions one public form link takes in an hour (a workshop of a few hundred people fits); more get 429 with Retry-After."),
 ]
 
@@ -53,17 +60,31 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     for s in SETTINGS:
         value = os.environ.get(s.name, s.default)
         if isinstance(s.default, int) and isinstance(value, str):
-            value = int(value)
+            try:
+                value = int(value)
+            except ValueError:  # the start stops with the setting's name, not a traceback
+                raise problems.bad_setting(s.name, value, "it must be a whole number") from None
         conf[s.name] = value
     conf.update(overrides or {})
     for name in ("LOGIN_FAILURES_PER_USER", "LOGIN_FAILURES_PER_ADDRESS"):
         Limit.parse(conf[name])  # a mistyped limit stops the start, not a login
+    hash_cost(conf)  # so does a password cost argon2 cannot run
     conf["DATABASE_URL"], data = locations(conf)
     conf["SANGJOG_DATA_DIR"] = str(data)
     data.mkdir(parents=True, exist_ok=True)
     if not conf["SECRET_KEY"]:
         conf["SECRET_KEY"] = _stored_secret(data / "secret_key")
     return conf
+
+
+def hash_cost(conf: dict[str, Any]) -> HashCost:
+    """The cost of a password hash the ``PASSWORD_HASH_*`` settings name."""
+    names = ("PASSWORD_HASH_TIME_COST", "PASSWORD_HASH_MEMORY_MB", "PASSWORD_HASH_PARALLELISM")
+    try:
+        return HashCost(*(int(conf[name]) for name in names))
+    except ValueError as exc:
+        shown = " / ".join(str(conf[name]) for name in names)
+        raise problems.bad_setting(" / ".join(names), shown, str(exc)) from None
 
 
 def locations(conf: dict[str, Any] | None = None) -> tuple[str, Path]:

@@ -1,4 +1,5 @@
-"""gunicorn hooks for ``sangjog serve --workers N``: one loader process next to the web workers.
+"""gunicorn hooks for ``sangjog serve`` (one worker or ``--workers N``): one loader process next
+to the web workers.
 
 The workers answer Collect as soon as an upload is in the raw store; the loader process
 (``sangjog pipeline follow``) loads uploads into the warehouse in batches. Being a process of its
@@ -20,12 +21,6 @@ os.environ["SANGJOG_LOADER_PROCESS"] = "1"
 _stopping = threading.Event()
 _follower: list[subprocess.Popen[bytes]] = []
 RESTART_SECONDS = 2.0
-
-
-def post_worker_init(worker: Any) -> None:
-    from sync_server import freeze_loaded_app
-
-    freeze_loaded_app()
 
 
 def child_exit(server: Any, worker: Any) -> None:

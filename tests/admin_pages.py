@@ -15,7 +15,6 @@ import openpyxl
 import pytest
 
 from pipeline import accounts
-from pipeline.ingest import Incoming, accept
 from tests import builders
 from tests.builders import RANGPUR
 
@@ -65,8 +64,8 @@ def upload(client, content: bytes, name: str = "web_check.xlsx"):
 def failed_submission(db, blobs, district: str) -> int:
     """An inspection with a field the form does not have: stored, but it cannot load."""
     xml = builders.inspection_xml(district, 40).replace(b"<progress>", b"<extra>x</extra><progress>")
-    outcome = accept(db, blobs, Incoming(xml, files={"desk.jpg": builders.picture()},
-                                         submitter="phone-7", device_id="collect:abc123"))
+    outcome = builders.submit(db, xml, {"desk.jpg": builders.picture()}, blobs=blobs,
+                              submitter="phone-7", device_id="collect:abc123", check=False)
     db.commit()
     assert outcome.submission.parse_status == "failed"
     return outcome.submission.id

@@ -6,6 +6,8 @@ send a submission to the server.
     xml = builders.submission("hl_ballot", {"voter_name": "Rina", "picks": "nom-1"})
     builders.submit(session, xml, blobs=blobs)                 # through pipeline.ingest.accept
     builders.submit(client, xml, via="http", key=token)        # as ODK Collect posts it
+    builders.submit(server.port, xml, via="http", key=token)   # over real HTTP to a live server
+    builders.submit(client, builders.edit(xml), via="http", user=("officer", password))
 
 Each form is an XLSForm written as a markdown table (pyxform reads these as it reads .xlsx), so
 what the tests publish is what pyxform makes of a workbook; each table is converted once per
@@ -14,8 +16,10 @@ test run. The five real forms in ``xlsforms/`` are in ``tests/formtools.py``.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
+import http.client
 import io
 import itertools
 import re
@@ -301,12 +305,25 @@ def submission(form_id: str, answers: dict[str, Any], *, version: str | None = N
             f"{body}<orx:meta>{meta}</orx:meta></{root}>").encode()
 
 
-def multipart(xml: bytes, files: dict[str, bytes] | None = None, *,
+Files = dict[str, bytes | tuple[bytes, str]]
+
+
+def _parts(files: Files | None) -> list[tuple[str, str, bytes]]:
+    """(part name, file name, bytes) of each attachment: ``files`` maps a part's name to its
+    bytes, or to (bytes, file name) for a part whose file name is not its own (e.g. "blob")."""
+    parts = []
+    for part, value in (files or {}).items():
+        content, file_name = value if isinstance(value, tuple) else (value, part)
+        parts.append((part, file_name, content))
+    return parts
+
+
+def multipart(xml: bytes, files: Files | None = None, *,
               incomplete: bool = False) -> dict[str, Any]:
     """The body of Collect's upload, as the Flask test client takes it."""
     data: dict[str, Any] = {"xml_submission_file": (io.BytesIO(xml), "submission.xml", "text/xml")}
-    for file, content in (files or {}).items():
-        data[file] = (io.BytesIO(content), file, "image/jpeg")
+    for part, file_name, content in _parts(files):
+        data[part] = (io.BytesIO(content), file_name, "image/jpeg")
     if incomplete:
         data["*isIncomplete*"] = "yes"
     return data
@@ -323,43 +340,72 @@ def site_visit(instance_id: str = "uuid:0001", *, name: str = "Rina", photo: str
     return submission(form_id, answers, instance_id=instance_id, root=form_id, **meta)
 
 
-def encode_multipart(xml: bytes, files: dict[str, bytes] | None = None) -> tuple[bytes, str]:
+def encode_multipart(xml: bytes, files: Files | None = None, *,
+                     incomplete: bool = False) -> tuple[bytes, str]:
     """Collect's upload as raw bytes, for clients that speak real HTTP (body, Content-Type)."""
     boundary = "sangjogBoundary7MA4YWxkTrZu0gW"
     chunks = []
     parts = [("xml_submission_file", "submission.xml", "text/xml", xml)]
-    parts += [(file, file, "image/jpeg", data) for file, data in (files or {}).items()]
+    parts += [(part, file_name, "image/jpeg", data) for part, file_name, data in _parts(files)]
     for field_name, filename, content_type, data in parts:
         chunks.append(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
             f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode() + data + b"\r\n")
+    if incomplete:
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="*isIncomplete*"'
+                      f"\r\n\r\nyes\r\n".encode())
     chunks.append(f"--{boundary}--\r\n".encode())
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
-def submit(to: Any, xml: bytes, files: dict[str, bytes] | None = None, *, via: str = "accept",
-           blobs: Any = None, key: str | None = None, query: str = "", incomplete: bool = False,
-           headers: dict[str, str] | None = None, check: bool = True, **incoming: Any) -> Any:
-    """Send one submission.
+def submit(to: Any, xml: bytes, files: Files | None = None, *, via: str = "accept",
+           blobs: Any = None, key: str | None = None, user: tuple[str, str] | None = None,
+           url: str | None = None, query: str = "", incomplete: bool = False,
+           headers: dict[str, str] | None = None, timeout: float = 30, check: bool = True,
+           **incoming: Any) -> Any:
+    """Send one submission (``files``: attachments by part name, see ``_parts``).
 
     ``via="accept"``: ``to`` is a session; stored through ``pipeline.ingest.accept`` (``blobs``,
     ``Incoming`` fields as keywords) and, with ``check``, asserted parsed; returns the Outcome.
-    ``via="http"``: ``to`` is a Flask test client; posted as Collect does to
-    ``/key/<key>/submission`` with a key, else ``/submission`` (``query`` appended); returns the
-    response."""
+    ``via="http"``: posted as Collect does to ``/key/<key>/submission`` with an app user's key,
+    else to ``/submission`` (as the web user ``user``, (name, password), through HTTP Basic), or
+    to ``url`` (the browser doors ``/f/<form>/submission``, ``/l/<token>/submission``); ``query``
+    appended. ``to`` is a Flask test client (returns the response) or the port of a server on
+    127.0.0.1 (real HTTP, a new connection each time: returns the status, or None when the
+    connection failed, as when the server is killed mid-upload)."""
     if via == "http":
-        url = (f"/key/{key}/submission" if key else "/submission") + (f"?{query}" if query else "")
-        return to.post(url, headers=headers or {}, content_type="multipart/form-data",
+        path = url or (f"/key/{key}/submission" if key else "/submission")
+        path += f"?{query}" if query else ""
+        headers = dict(headers or {})
+        if user is not None:
+            headers["Authorization"] = "Basic " + base64.b64encode(":".join(user).encode()).decode()
+        if isinstance(to, int):
+            return _post_over_http(to, path, xml, files, incomplete, headers, timeout)
+        return to.post(path, headers=headers, content_type="multipart/form-data",
                        data=multipart(xml, files, incomplete=incomplete))
     if via != "accept":
         raise ValueError(f"via must be 'accept' or 'http', not {via!r}")
     from pipeline.ingest import Incoming, accept
 
-    outcome = accept(to, blobs, Incoming(xml, files=dict(files or {}), incomplete=incomplete,
-                                         **incoming))
+    outcome = accept(to, blobs, Incoming(xml, files={p: c for p, _, c in _parts(files)},
+                                         incomplete=incomplete, **incoming))
     if check:
         assert outcome.submission.parse_status == "ok", outcome.submission.parse_error
     return outcome
+
+
+def _post_over_http(port: int, path: str, xml: bytes, files: Files | None, incomplete: bool,
+                    headers: dict[str, str], timeout: float) -> int | None:
+    body, content_type = encode_multipart(xml, files, incomplete=incomplete)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.request("POST", path, body=body, headers={
+            "Content-Type": content_type, "X-OpenRosa-Version": "1.0", **headers})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    except (OSError, http.client.HTTPException):
+        return None
 
 
 # --- The real forms' submissions ------------------------------------------------------------
@@ -403,6 +449,26 @@ def vary(xml: bytes | str, instance_id: str | None = None, **answers: object) ->
         text, n = re.subn(rf"<{name}>[^<]*</{name}>|<{name}/>", f"<{name}>{value}</{name}>", text,
                           count=1)
         assert n == 1, f"the submission has no <{name}>"
+    return text.encode()
+
+
+def instance_id_of(xml: bytes | str) -> str:
+    """The instanceID of a submission."""
+    text = xml.decode() if isinstance(xml, bytes) else xml
+    found = re.search(r"<(?:\w+:)?instanceID>([^<]+)</", text)
+    assert found, "the submission has no instanceID"
+    return found.group(1)
+
+
+def edit(xml: bytes | str, instance_id: str | None = None, **answers: object) -> bytes:
+    """The edit Collect sends of submission ``xml``: a new instanceID (``instance_id``, else a
+    fresh uuid), a deprecatedID naming the edited one, and other top-level ``answers``."""
+    old = instance_id_of(xml)
+    text = vary(xml, instance_id or f"uuid:{uuid.uuid4()}", **answers).decode()
+    text, n = re.subn(r"(<((?:\w+:)?)deprecatedID>)[^<]*", rf"\g<1>{old}", text, count=1)
+    if n == 0:  # an edit of an original: deprecatedID goes right after instanceID
+        text = re.sub(r"(</((?:\w+:)?)instanceID>)",
+                      rf"\g<1><\g<2>deprecatedID>{old}</\g<2>deprecatedID>", text, count=1)
     return text.encode()
 
 
@@ -470,6 +536,15 @@ USERS = {  # username -> (role, scope)
     "do_kurigram": ("district_officer", [f"bd_district:{KURIGRAM}"]),
     "do_dhaka": ("district_officer", ["bd_district:3026"]),
 }
+# username -> the districts of the world whose submissions they may see, on every door
+VISIBLE = {
+    "admin": {RANGPUR, KURIGRAM},
+    "sup_division": {RANGPUR, KURIGRAM},
+    "sup_rangpur": {RANGPUR},
+    "do_rangpur": {RANGPUR},
+    "do_kurigram": {KURIGRAM},
+    "do_dhaka": set(),
+}
 
 REGISTRY = (
     "code,title_en,title_bn,division,district,upazila,office,started_on,category\n"
@@ -512,9 +587,7 @@ def edit_inspection(session: Any, blobs: Any, submission_id: int, progress: int)
     """Send an edit of a stored inspection (as Collect does): new instanceID, deprecatedID."""
     from pipeline.models import Submission
 
-    old = session.get(Submission, submission_id)
-    xml = vary(old.xml, f"uuid:{uuid.uuid4()}", progress=progress).replace(
-        b"</instanceID>", f"</instanceID><deprecatedID>{old.instance_id}</deprecatedID>".encode(), 1)
+    xml = edit(session.get(Submission, submission_id).xml, progress=progress)
     outcome = submit(session, xml, _photos(), blobs=blobs, submitter="phone-1", check=False)
     assert outcome.status == "edited", outcome.status
     return outcome.submission.id

@@ -160,14 +160,12 @@ def published_forms(session, built_forms):
 
 @pytest.fixture
 def fast_hashing(monkeypatch):
-    """argon2 with its cheapest settings: the web tests log in hundreds of times, and the cost
-    parameters are stored in each hash, so verification still runs the real algorithm."""
-    from argon2 import PasswordHasher
-
-    from pipeline import accounts
-
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                            parallelism=1))
+    """argon2 at its cheapest, set as a deployment sets it (the ``PASSWORD_HASH_*`` settings in
+    the environment) for the apps the test makes after it: ask for it before ``app``, as a
+    module's ``pytestmark`` does. The web tests log in hundreds of times; each hash keeps its
+    cost, so logins still run the real algorithm."""
+    for name in ("PASSWORD_HASH_TIME_COST", "PASSWORD_HASH_MEMORY_MB", "PASSWORD_HASH_PARALLELISM"):
+        monkeypatch.setenv(name, "1")
 
 
 @pytest.fixture

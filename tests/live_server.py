@@ -109,18 +109,3 @@ class LiveServer:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
-
-
-def post_submission(port: int, key: str, body: bytes, content_type: str, *,
-                    timeout: float = 30) -> int | None:
-    """POST one Collect upload over real HTTP with an app user's key: the status, or None when
-    the connection failed (the server down or killed mid-request)."""
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        conn.request("POST", f"/key/{key}/submission", body=body,
-                     headers={"Content-Type": content_type, "X-OpenRosa-Version": "1.0"})
-        status = conn.getresponse().status
-        conn.close()
-        return status
-    except (OSError, http.client.HTTPException):
-        return None

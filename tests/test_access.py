@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pipeline import access, safe_xml
 from pipeline.problems import Problem
+from tests import builders
 
 RANGPUR, KURIGRAM = "5585", "5549"  # districts of Rangpur division (55)
 AT_RANGPUR = {"division": "55", "district": RANGPUR}
@@ -105,12 +106,45 @@ def test_an_edit_may_replace_only_an_instance_its_writer_may_see():
 
 
 def test_location_is_read_from_the_submissions_top_level_fields_in_any_namespace():
+    xml = builders.submission("f", {"division": "55", "district": " 5585 ",
+                                    "g": {"province": "3"}}, root="data")
     root = safe_xml.fromstring(
-        b'<data xmlns="http://opendatakit.org/xforms" id="f"><division>55</division>'
-        b'<district> 5585 </district><g><province>3</province></g>'
-        b'<meta><instanceID>uuid:1</instanceID></meta></data>')
+        xml.replace(b"<data ", b'<data xmlns="http://opendatakit.org/xforms" ', 1))
     assert access.location(root) == {"division": "55", "district": "5585", "province": "",
                                      "upazila": "", "local_level": ""}
+
+
+STORED = (b'<data id="f"><division>55</division><district>%s</district>'
+          b'<meta><instanceID>uuid:1</instanceID></meta></data>')
+LAUGHS = b"".join(b'<!ENTITY l%d "&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;">'
+                  % (i, *[i - 1] * 10) for i in range(1, 10))
+HOSTILE = {
+    # Rangpur's code smuggled in by an entity the document declares
+    "entity": b'<!DOCTYPE data [<!ENTITY d "5585">]>' + STORED % b"&d;",
+    # a billion laughs: nine levels of ten, 10**9 copies of "lol" if expanded
+    "billion laughs": b'<!DOCTYPE data [<!ENTITY l0 "lol">' + LAUGHS + b"]>" + STORED % b"&l9;",
+    "external entity": b'<!DOCTYPE data [<!ENTITY d SYSTEM "file:///etc/hostname">]>'
+                       + STORED % b"&d;",
+    # no entity at all, but a DTD no upload could have: the document is not one we stored
+    "plain DTD": b"<!DOCTYPE data [<!ELEMENT data ANY>]>" + STORED % RANGPUR.encode(),
+}
+
+
+@pytest.mark.parametrize("xml", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_stored_document_with_a_dtd_is_located_nowhere_and_expands_nothing(xml):
+    """Stored XML is read as uploads are (``safe_xml.submission``: no DTD at all), so a document
+    that reached the raw store another way neither expands an entity nor names a place: only a
+    reader who sees everywhere sees it."""
+    rangpur = web("supervisor", f"bd_district:{RANGPUR}")
+    assert access.stored_location(STORED % RANGPUR.encode())["district"] == RANGPUR
+    assert access.may_see_stored(rangpur, STORED % RANGPUR.encode())
+    assert access.stored_location(xml) == dict.fromkeys(access.LOCATION_FIELDS, "")
+    assert not access.may_see_stored(rangpur, xml)
+    assert access.may_see_stored(web("admin", "*"), xml)
+    with pytest.raises(Problem) as caught:
+        safe_xml.submission(xml)
+    assert caught.value.code == "submission.malformed_xml"
+    assert "declares a DTD or entities" in caught.value.message
 
 
 def test_app_user_areas_are_stored_sorted_and_everywhere_is_empty():

@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy
 import png
@@ -16,10 +18,12 @@ from sqlalchemy import select
 from pipeline import accounts
 from pipeline.models import AppUser, AuditEvent, User
 from pipeline.problems import Problem
-from sync_server import qr
+from sync_server import create_app, qr
 from sync_server.cli import cli
 from tests import builders
 from tests.live_server import ROOT, SERVE
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def test_passwords_are_argon2_and_verify(session):
@@ -28,6 +32,81 @@ def test_passwords_are_argon2_and_verify(session):
     assert accounts.verify_password(hashed, "correct horse battery")
     assert not accounts.verify_password(hashed, "wrong horse battery")
     assert not accounts.verify_password("not a hash", "anything")
+
+
+COSTS = ("PASSWORD_HASH_TIME_COST", "PASSWORD_HASH_MEMORY_MB", "PASSWORD_HASH_PARALLELISM")
+
+
+@contextmanager
+def _server(data: Path, database_url: str | None = None, **settings):
+    """An app as ``sangjog`` commands make it, with these settings (and the environment's)."""
+    from pipeline.db import writer_for
+
+    made = create_app({"SANGJOG_DATA_DIR": str(data), "SECRET_KEY": "x",
+                       **({"DATABASE_URL": database_url} if database_url else {"AUTO_MIGRATE": False}),
+                       **settings}, http=False)
+    try:
+        yield made
+    finally:
+        writer_for(made.extensions["engine"]).close()
+        made.extensions["engine"].dispose()
+
+
+def _cost(password_hash: str) -> str:
+    return password_hash.split("$")[3]
+
+
+def test_passwords_cost_what_the_settings_say_and_strong_by_default(tmp_path, monkeypatch):
+    """argon2id with RFC 9106's second choice unless a deployment says otherwise, in its
+    environment or in the app's settings; a cost argon2 cannot run stops the start."""
+    for name in COSTS:
+        monkeypatch.delenv(name, raising=False)
+    with _server(tmp_path):
+        assert _cost(accounts.hash_password("correct horse battery")) == "m=65536,t=3,p=4"
+    with _server(tmp_path, PASSWORD_HASH_TIME_COST=2, PASSWORD_HASH_MEMORY_MB=2,
+                 PASSWORD_HASH_PARALLELISM=1):
+        assert _cost(accounts.hash_password("correct horse battery")) == "m=2048,t=2,p=1"
+    monkeypatch.setenv("PASSWORD_HASH_MEMORY_MB", "3")
+    with _server(tmp_path):
+        assert _cost(accounts.hash_password("correct horse battery")) == "m=3072,t=3,p=4"
+    for wrong in ({"PASSWORD_HASH_TIME_COST": 0}, {"PASSWORD_HASH_MEMORY_MB": 0},
+                  {"PASSWORD_HASH_PARALLELISM": 0}, {"PASSWORD_HASH_TIME_COST": "three"},
+                  {"PASSWORD_HASH_MEMORY_MB": 1, "PASSWORD_HASH_PARALLELISM": 129}):
+        with pytest.raises(Problem, match="PASSWORD_HASH_") as refused:
+            create_app({"SANGJOG_DATA_DIR": str(tmp_path), "AUTO_MIGRATE": False, **wrong})
+        assert refused.value.code == "config.bad_setting"
+
+
+def test_a_mistyped_setting_stops_a_command_with_its_name_not_a_traceback(tmp_path):
+    env = {**os.environ, "SANGJOG_DATA_DIR": str(tmp_path), "PASSWORD_HASH_TIME_COST": "three"}
+    told = subprocess.run([sys.executable, "-m", "sync_server.cli", "forms", "list"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert told.returncode == 1
+    assert "PASSWORD_HASH_TIME_COST = three cannot be used: it must be a whole number" in told.stderr
+    assert "Traceback" not in told.stderr
+    env["PASSWORD_HASH_TIME_COST"] = "0"
+    told = subprocess.run([sys.executable, "-m", "sync_server.cli", "forms", "list"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert told.returncode == 1 and "Traceback" not in told.stderr
+    assert "argon2 needs at least 1 pass" in told.stderr
+
+
+def test_a_password_made_at_another_cost_logs_in_and_is_hashed_again(database_url, tmp_path):
+    """A deployment raises the cost: old passwords still work, each hashed at the new cost at
+    its user's next login; a wrong password changes nothing."""
+    cheap = dict.fromkeys(COSTS, 1)
+    with _server(tmp_path, database_url, **cheap) as before, \
+            before.extensions["sessions"]() as session:
+        accounts.create_user(session, "mina", "correct horse battery", "admin")
+        assert _cost(session.scalar(select(User.password_hash))) == "m=1024,t=1,p=1"
+    with _server(tmp_path, database_url, **{**cheap, "PASSWORD_HASH_TIME_COST": 2}) as after, \
+            after.extensions["sessions"]() as session:
+        assert accounts.authenticate(session, "mina", "wrong horse battery") is None
+        assert _cost(session.scalar(select(User.password_hash))) == "m=1024,t=1,p=1"
+        assert accounts.authenticate(session, "mina", "correct horse battery") is not None
+        session.expire_all()
+        assert _cost(session.scalar(select(User.password_hash))) == "m=1024,t=2,p=1"
+        assert accounts.authenticate(session, "mina", "correct horse battery") is not None
 
 
 def test_create_user_checks_role_name_and_password(session):

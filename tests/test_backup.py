@@ -30,7 +30,7 @@ from pipeline.models import Submission
 from pipeline.storage import BlobStore
 from sync_server.cli import cli
 from tests import builders
-from tests.live_server import ROOT, LiveServer, post_submission
+from tests.live_server import ROOT, LiveServer
 
 CLIENTS = 8
 PASSWORD = "correct horse battery"
@@ -51,10 +51,11 @@ def _photo(iid: str) -> bytes:
     return hashlib.sha256(iid.encode()).digest() * 1500  # 48 kB, its own bytes per submission
 
 
-def _upload(port: int, key: str, iid: str) -> int | None:
-    body, content_type = builders.encode_multipart(builders.site_visit(iid, photo="p.jpg"),
-                                                   {"p.jpg": _photo(iid)})
-    return post_submission(port, key, body, content_type)
+def _upload(to, key: str, iid: str):
+    """A submission with its own photo, to a test client (the response) or a live server's port
+    (the status, None when the connection failed)."""
+    return builders.submit(to, builders.site_visit(iid, photo="p.jpg"), {"p.jpg": _photo(iid)},
+                           via="http", key=key)
 
 
 def _login(base: str) -> requests.Session:
@@ -221,10 +222,7 @@ def small(tmp_path: Path):
     client = app.test_client()
     for n in range(3):
         iid = f"uuid:small-{n}"
-        body, content_type = builders.encode_multipart(builders.site_visit(iid, photo="p.jpg"),
-                                              {"p.jpg": _photo(iid)})
-        answer = client.post(f"/key/{key}/submission", data=body, content_type=content_type)
-        assert answer.status_code == 201
+        assert _upload(client, key, iid).status_code == 201
     archive = tmp_path / "small.tar"
     made = _cli(["backup", "-o", str(archive)], url, data_dir)
     assert made.exit_code == 0, made.output
@@ -402,10 +400,7 @@ def test_a_backup_with_attachments_in_s3_restores_them_checked_or_names_the_miss
     photos = {}
     for n in range(3):
         iid = f"uuid:s3-{n}"
-        body, content_type = builders.encode_multipart(builders.site_visit(iid, photo="p.jpg"),
-                                              {"p.jpg": _photo(iid)})
-        assert client.post(f"/key/{key}/submission", data=body,
-                           content_type=content_type).status_code == 201
+        assert _upload(client, key, iid).status_code == 201
         photos[iid] = hashlib.sha256(_photo(iid)).hexdigest()
     app.extensions["engine"].dispose()
     source = {"DATABASE_URL": database_url, "SANGJOG_DATA_DIR": str(tmp_path / "data"), **store}

@@ -256,7 +256,6 @@ def engine_fill(form_id: str, answers: list, media: dict[str, bytes] | None = No
 
 def test_engine_filled_ballots_pick_from_generated_candidates_and_are_tallied(session, tmp_path):
     from pipeline.domain.media import generated_media
-    from pipeline.ingest import Incoming, accept
     from tests import formtools
 
     blobs = BlobStore(tmp_path / "blobs")
@@ -271,7 +270,7 @@ def test_engine_filled_ballots_pick_from_generated_candidates_and_are_tallied(se
             ("/data/practice_title", title), ("/data/practice_description", title),
             ("/data/indicators[1]/indicator", f"{title}: done"),
         ])
-        sub = accept(session, blobs, Incoming(xml=xml)).submission
+        sub = builders.submit(session, xml, blobs=blobs).submission
         keys.append(sub.instance_id.removeprefix("uuid:"))
 
     candidates = generated_media(session, "ballot_candidates.csv", EVERYWHERE)
@@ -284,7 +283,7 @@ def test_engine_filled_ballots_pick_from_generated_candidates_and_are_tallied(se
                                         ("/data/voter_role", role), ("/data/picks", picks),
                                         ("/data/priority", picks)],
                           {"ballot_candidates.csv": candidates})
-        accept(session, blobs, Incoming(xml=xml, received_at=T0 + timedelta(minutes=i)))
+        builders.submit(session, xml, blobs=blobs, received_at=T0 + timedelta(minutes=i))
     # The form offered exactly this workshop's nominations, from the generated file.
     offered = next(v for k, v in _filled.items() if k[0] == "hl_ballot" and k[-1] == "options")
     assert sorted(offered.decode().split()) == sorted(keys)

@@ -111,10 +111,8 @@ def test_unanswered_questions_line_up_with_the_answered_ones(server, page, world
                                                              tmp_path):
     """A Nepal action plan leaves the Bangladesh places empty: those rows stay in the same
     columns as the others (they once took the centred empty-state style)."""
-    from pipeline.ingest import Incoming, accept
-
-    outcome = accept(db, blobs, Incoming(builders.sample("hl_action_plan"),
-                                         files={"signature.png": builders.picture(200)}))
+    outcome = builders.submit(db, builders.sample("hl_action_plan"),
+                              {"signature.png": builders.picture(200)}, blobs=blobs)
     db.commit()
     log_in(page, server, "admin")
     page.goto(f"{server}/submissions/{outcome.submission.id}")
@@ -168,12 +166,11 @@ def nepal_deployment(app, db, blobs, world) -> int:
     """DEFAULT_LANGUAGE=ne, a Kathmandu supervisor and a Nepal action plan prepared on
     2026-10-20 (2083/07/03 BS)."""
     from pipeline import accounts
-    from pipeline.ingest import Incoming, accept
     app.config["DEFAULT_LANGUAGE"] = "ne"
     accounts.create_user(db, "sup_kathmandu", builders.PASSWORD, "supervisor", ["np_district:306"])
     [plan, _followup] = builders.plans()
-    outcome = accept(db, blobs, Incoming(plan.xml, files={"signature.png": builders.picture()},
-                                         submitter="phone-np", received_at=plan.received_at))
+    outcome = builders.submit(db, plan.xml, {"signature.png": builders.picture()}, blobs=blobs,
+                              submitter="phone-np", received_at=plan.received_at)
     db.commit()
     return outcome.submission.id
 

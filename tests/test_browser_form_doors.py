@@ -38,9 +38,8 @@ def _ballot(upazila: str = KALIGANJ, district: str = "3033", division: str = "30
 
 
 def _post(client, url: str, xml: bytes, **headers):
-    data = {"xml_submission_file": (io.BytesIO(xml), "submission.xml", "text/xml")}
-    return client.post(url, data=data, content_type="multipart/form-data",
-                       headers={"Accept": "application/json", **headers})
+    return builders.submit(client, xml, via="http", url=url,
+                           headers={"Accept": "application/json", **headers})
 
 
 def _stored(db, source: str) -> list[Submission]:
@@ -49,11 +48,9 @@ def _stored(db, source: str) -> list[Submission]:
 
 
 def _workshop(db, blobs):
-    from pipeline.ingest import Incoming, accept
-
     for title, upazila in (("Open budget meeting", KALIGANJ), ("Tax fair", KALIGANJ),
                            ("Kapasia's own practice", KAPASIA)):
-        accept(db, blobs, Incoming(_nomination(title, upazila)))
+        builders.submit(db, _nomination(title, upazila), blobs=blobs)
 
 
 # ---- public links ----
@@ -176,12 +173,11 @@ def test_web_users_fill_only_forms_their_role_collects_and_only_inside_their_are
 
 
 def test_the_browser_form_media_hold_only_the_users_area(client, world, db, blobs):
-    from pipeline.ingest import Incoming, accept
-
     for district, upazila, division in ((RANGPUR, "558503", "55"), (KURIGRAM, "554906", "55")):
-        accept(db, blobs, Incoming(builders.vary(
+        builders.submit(db, builders.vary(
             builders.sample("hl_nomination"), f"uuid:{uuid.uuid4()}", division=division,
-            district=district, upazila=upazila, practice_title=f"Practice of {district}")))
+            district=district, upazila=upazila, practice_title=f"Practice of {district}"),
+            blobs=blobs)
     builders.login(client, "sup_rangpur")
     media = client.get("/f/hl_ballot/media/ballot_candidates.csv").get_data(as_text=True)
     assert f"Practice of {RANGPUR}" in media and f"Practice of {KURIGRAM}" not in media

@@ -18,7 +18,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from pipeline import links, loader
 from pipeline.domain import tables
-from pipeline.ingest import Incoming, accept
 from tests import builders, formtools
 
 pytestmark = pytest.mark.browser
@@ -133,9 +132,9 @@ def test_a_nomination_then_a_ballot_through_the_workshops_links(server, page, db
     _send(page, shots, "nomination")
     # A second candidate of the same workshop, and one of another upazila the ballot must not offer.
     for upazila, title in ((BADARGANJ, "Tax fair"), ("558507", "Another upazila's practice")):
-        accept(db, blobs, Incoming(builders.vary(
+        builders.submit(db, builders.vary(
             builders.sample("hl_nomination"), f"uuid:{uuid.uuid4()}", division="55",
-            district="5585", upazila=upazila, union=GOPALPUR, practice_title=title)))
+            district="5585", upazila=upazila, union=GOPALPUR, practice_title=title), blobs=blobs)
     nominations = _loaded(db, "hl_nomination", 3)
     ours = next(r for r in nominations if r["practice_title"] == "উন্মুক্ত বাজেট সভা")
     assert (ours["upazila"], str(ours["workshop_date"])[:10]) == (BADARGANJ, WORKSHOP.isoformat())

@@ -9,7 +9,6 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from pipeline.ingest import Incoming, accept
 from tests import builders
 from tests.browser import log_in, shot
 from tests.builders import KURIGRAM, RANGPUR
@@ -39,7 +38,7 @@ def far_point(world, db, blobs) -> int:
     """A third Rangpur inspection far from the other two, so it has a marker of its own."""
     xml = builders.inspection_xml(RANGPUR, 55, visit_date="2026-11-25").decode("utf-8")
     xml = re.sub(r"<location>[^<]*</location>", "<location>25.95 89.45 30.0 5.0</location>", xml)
-    outcome = accept(db, blobs, Incoming(xml.encode("utf-8"), files={"desk.jpg": builders.picture()}))
+    outcome = builders.submit(db, xml.encode("utf-8"), {"desk.jpg": builders.picture()}, blobs=blobs)
     db.commit()
     return outcome.submission.id
 

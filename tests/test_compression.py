@@ -62,9 +62,8 @@ def test_uploads_are_answered_as_before(client, session):
     formtools.publish_all(session)
     key = builders.app_user(session, forms=("hl_nomination",)).token
     session.commit()
-    body, content_type = builders.encode_multipart(formtools.sample_submission("hl_nomination"))
-    resp = client.post(f"/key/{key}/submission", data=body, content_type=content_type,
-                       headers={**GZIP, "X-OpenRosa-Version": "1.0"})
+    resp = builders.submit(client, builders.sample("hl_nomination"), via="http", key=key,
+                           headers={**GZIP, "X-OpenRosa-Version": "1.0"})
     assert resp.status_code == 201 and "Content-Encoding" not in resp.headers
     assert b"OpenRosaResponse" in resp.data
 

@@ -27,17 +27,11 @@ CLIENTS = 6
 PER_CLIENT = 25
 
 
-def _upload(port: int, key: str, body: bytes, content_type: str) -> int | None:
+def _upload(port: int, key: str, planned: tuple[bytes, str, bytes]) -> int | None:
     """The HTTP status, or None when the connection failed (server down or killed)."""
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("POST", f"/key/{key}/submission?deviceID=collect:crash", body=body,
-                     headers={"Content-Type": content_type, "X-OpenRosa-Version": "1.0"})
-        status = conn.getresponse().status
-        conn.close()
-        return status
-    except (OSError, http.client.HTTPException):
-        return None
+    xml, name, photo = planned
+    return builders.submit(port, xml, {name: photo}, via="http", key=key,
+                           query="deviceID=collect:crash", timeout=10)
 
 
 @pytest.fixture
@@ -85,9 +79,7 @@ def test_sigkill_mid_upload_loses_nothing_acknowledged(prepared, tmp_path):
         def client(c: int) -> None:
             for n in range(PER_CLIENT):
                 iid = f"uuid:crash-{c}-{n}"
-                xml, name, photo = planned[iid]
-                body, content_type = builders.encode_multipart(xml, {name: photo})
-                if _upload(server.port, key, body, content_type) == 201:
+                if _upload(server.port, key, planned[iid]) == 201:
                     with lock:
                         acknowledged.add(iid)
                         if len(acknowledged) >= CLIENTS * PER_CLIENT // 3:
@@ -106,20 +98,18 @@ def test_sigkill_mid_upload_loses_nothing_acknowledged(prepared, tmp_path):
 
         server = LiveServer(url, data_dir, workers=2, port=server.port).start()
         for iid in sorted(set(planned) - acknowledged):  # Collect retries what got no 201
-            xml, name, photo = planned[iid]
-            body, content_type = builders.encode_multipart(xml, {name: photo})
-            assert _upload(server.port, key, body, content_type) == 201, iid
+            assert _upload(server.port, key, planned[iid]) == 201, iid
         for iid in sorted(acknowledged)[:10]:  # and a resend of a stored one is still a 201
-            xml, name, photo = planned[iid]
-            assert _upload(server.port, key, *builders.encode_multipart(xml, {name: photo})) == 201
+            assert _upload(server.port, key, planned[iid]) == 201
         # The restarted server's loader process loads everything, what the kill left pending
         # included, without any page being opened.
         with session_factory(engine)() as session:
             builders.wait_loaded(session, timeout=30)
         followers = _followers(server.process.pid)
         assert len(followers) == 1
-        # ``sangjog serve --workers N`` runs gunicorn's sync workers (one request at a time).
-        assert "Using worker: sync" in server.log.read_text()
+        # ``sangjog serve --workers N`` runs waitress inside gunicorn's workers (whole requests
+        # reach the app: a phone killed mid-upload holds a connection, never a thread).
+        assert "Using worker: sync_server.http_worker.WaitressWorker" in server.log.read_text()
     finally:
         server.stop()
     assert not any(_alive(pid) for pid in followers), "the loader process outlived the server"

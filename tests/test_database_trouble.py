@@ -69,8 +69,8 @@ class Doors:
 
     def upload(self):
         xml = builders.site_visit(f"uuid:trouble-{self.sent}", photo="photo.jpg")
-        response = self.phone.post(f"/key/{self.key}/submission",
-                                   data=builders.multipart(xml, {"photo.jpg": builders.JPEG}))
+        response = builders.submit(self.phone, xml, {"photo.jpg": builders.JPEG}, via="http",
+                                   key=self.key)
         if response.status_code == 201:
             self.sent += 1
         return response

@@ -11,7 +11,8 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook
 
 from sync_server.cli import cli
-from tests.builders import DINAJPUR, load_all
+from tests import builders
+from tests.builders import DINAJPUR, RANGPUR, load_all
 
 
 def data_keys(path, sheet="Inspections") -> list[str]:
@@ -44,6 +45,32 @@ def test_csv_writes_centrals_zip_for_one_form(app, session, runner, tmp_path):
         rows = list(csv.DictReader(io.StringIO(zf.read("innovation_inspection.csv").decode())))
     august = [s.instance_id for s in sorted(sent, key=lambda s: s.received_at) if s.received_at.month == 8]
     assert [r["KEY"] for r in rows] == august
+
+
+def test_csv_without_output_is_named_as_the_downloads_page_names_it(runner, client, world,
+                                                                     fast_hashing, tmp_path,
+                                                                     monkeypatch):
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    name = f"sangjog-rangpur-{RANGPUR}-2026-innovation_inspection.zip"
+    result = runner.invoke(cli, args=["export", "csv", "--form", "innovation_inspection",
+                                      "--district", RANGPUR, "--period", "2026", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{name}: ")
+    builders.login(client, "do_rangpur")
+    got = client.get("/downloads/export", query_string={
+        "area": f"bd_district:{RANGPUR}", "period": "2026", "lang": "en", "format": "csv",
+        "form": "innovation_inspection"})
+    assert got.status_code == 200
+    assert name in got.headers["Content-Disposition"]
+    with zipfile.ZipFile(here / name) as ours, zipfile.ZipFile(io.BytesIO(got.data)) as web:
+        assert ours.read("innovation_inspection.csv") == web.read("innovation_inspection.csv")
+    # Every district, all time
+    result = runner.invoke(cli, args=["export", "csv", "--form", "innovation_inspection", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in here.iterdir()) == [
+        "sangjog-all-all-innovation_inspection.zip", name]
 
 
 def test_schedule_writes_one_workbook_per_district_with_data(app, session, runner, tmp_path):

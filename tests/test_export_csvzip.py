@@ -11,9 +11,9 @@ import pytest
 
 from exports.csvzip import write_zip
 from exports.period import Period
-from pipeline.ingest import Incoming, accept
 from pipeline.problems import Problem
-from tests.builders import DINAJPUR, load_all, vary
+from tests import builders
+from tests.builders import DINAJPUR, load_all
 
 CENTRAL_TAIL = ["meta-instanceID", "meta-instanceName", "KEY", "SubmitterID", "SubmitterName",
                 "AttachmentsPresent", "AttachmentsExpected", "Status", "ReviewState", "DeviceID",
@@ -88,9 +88,8 @@ def test_the_zip_has_centrals_files_headers_and_values(app, session):
 def test_an_edit_appears_once_under_its_first_key_with_the_new_instance_id(app, session):
     sent = load_all(app, session)["inspections"]
     first = sent[0]
-    edit = vary(first.xml, "uuid:ex-d1-v2", stage="pilot_complete").replace(
-        b"</instanceID>", b"</instanceID><deprecatedID>uuid:ex-d1</deprecatedID>", 1)
-    accept(session, app.extensions["blobs"], Incoming(edit, received_at=first.received_at))
+    edit = builders.edit(first.xml, "uuid:ex-d1-v2", stage="pilot_complete")
+    builders.submit(session, edit, blobs=app.extensions["blobs"], received_at=first.received_at)
     session.commit()
     out = io.BytesIO()
     write_zip(session, "innovation_inspection", out, ["*"], None)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from exports import geo, scheduled
 from pipeline import claims
+from pipeline.db import make_engine, session_factory, writer_for
 from pipeline.models import ExportRun, ScheduledExport, utcnow
 from pipeline.problems import Problem
 from sync_server.cli import cli
@@ -54,43 +55,48 @@ def listed(session) -> dict[str, str]:
     return dict(session.execute(select(ScheduledExport.name, ScheduledExport.sha256)).all())
 
 
-def test_two_runs_started_together_build_each_workbook_once(app, builder, monkeypatch):
-    """Cron starts the same run on two servers at the same moment: one does the work, the other
-    says so and does nothing (threads released together into the claim)."""
-    together = threading.Barrier(2, timeout=30)
-    claim = scheduled._claim
-
-    def at_once(*args, **kwargs):
-        together.wait()
-        return claim(*args, **kwargs)
-
-    monkeypatch.setattr(scheduled, "_claim", at_once)
+def test_two_servers_started_together_build_each_workbook_once(app, builder):
+    """Cron starts the same run on two servers at the same moment (two engines on one database,
+    released together into ``scheduled.run``): one claims the period and builds every workbook,
+    the other finds it being exported, says so and does nothing. The builder holds the first
+    workbook until the other run has answered, so the claim it meets is still running."""
+    servers = [make_engine(app.config["DATABASE_URL"]) for _ in range(2)]
+    together = threading.Barrier(len(servers), timeout=30)
+    answered = threading.Event()  # the run that found the period taken has returned
+    held: list[bool] = []
+    builder.during = lambda: held.append(answered.wait(timeout=30))
     outcomes, failures = [], []
 
-    def one_server() -> None:
-        with app.app_context():
-            session = app.extensions["sessions"]()
+    def one_server(engine) -> None:
+        with session_factory(engine)() as session:
+            together.wait()
             try:
-                outcomes.append(scheduled.run(session, app.extensions["blobs"], "2026-08", "en",
-                                              "http://x"))
+                outcome = scheduled.run(session, app.extensions["blobs"], "2026-08", "en",
+                                        "http://x")
             except BaseException as exc:  # shown below
                 failures.append(exc)
-            finally:
-                session.close()
+                return
+            outcomes.append(outcome)
+            if outcome.skipped:
+                answered.set()
 
-    threads = [threading.Thread(target=one_server) for _ in range(2)]
+    threads = [threading.Thread(target=one_server, args=(e,), daemon=True) for e in servers]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
+    for engine in servers:
+        writer_for(engine).close()
+        engine.dispose()
     assert not failures, failures
     assert sorted(builder.built.items()) == [(name, 1) for name in NAMES]
+    assert held and all(held)  # the other run answered while this one held the claim
     worked = [o for o in outcomes if not o.skipped]
     idle = [o for o in outcomes if o.skipped]
     assert len(worked) == 1 and len(idle) == 1
     assert sorted(name for name, _rows in worked[0].written) == NAMES and not idle[0].written
-    assert "2026-08 in en is already being exported" in idle[0].skipped or \
-        "2026-08 in en was already exported" in idle[0].skipped
+    assert "2026-08 in en is already being exported by " in idle[0].skipped
+    assert "nothing to do. If that run is gone, --force takes it over." in idle[0].skipped
     with app.app_context():
         session = app.extensions["sessions"]()
         assert sorted(listed(session)) == NAMES

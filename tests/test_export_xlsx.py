@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from exports.period import Period
 from exports.xlsx import build_workbook
-from pipeline.ingest import Incoming, accept
 from pipeline.models import Submission
 from pipeline.problems import Problem
+from tests import builders
 from tests.builders import (
     BALLOTS,
     DINAJPUR,
@@ -137,7 +137,7 @@ def test_ballot_results_rank_votes_of_elected_representatives_and_mark_ties(app,
     ballot = next(s for s in data_sent if s.form_id == "hl_ballot")
     extra = vary(ballot.xml, "uuid:ex-b9", voter_role="councillor", picks=NOMINATION_KEYS["c01"],
                  priority=NOMINATION_KEYS["c01"], voter_name="নতুন ভোটার")
-    accept(session, app.extensions["blobs"], Incoming(extra, received_at=ballot.received_at))
+    builders.submit(session, extra, blobs=app.extensions["blobs"], received_at=ballot.received_at)
     session.commit()
     votes = Counter(p for role, picks in [*BALLOTS, ("councillor", ["c01"])] if role in ELIGIBLE
                     for p in picks)
@@ -239,8 +239,8 @@ def test_innovation_projects_follow_the_domain_registry(app, session):
     sent = load_all(app, session)["inspections"]
     # a later inspection that a supervisor rejected must not move the project
     rejected = vary(sent[0].xml, "uuid:ex-d9", progress="99", visit_date="2026-12-01")
-    accept(session, app.extensions["blobs"], Incoming(rejected, review_state="rejected",
-                                                       received_at=sent[0].received_at))
+    builders.submit(session, rejected, blobs=app.extensions["blobs"], review_state="rejected",
+                    received_at=sent[0].received_at)
     session.commit()
 
     data, _ = build(session, [f"bd_district:{DINAJPUR}"], "2026-Q3", "en")

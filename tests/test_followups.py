@@ -137,7 +137,6 @@ def test_period_labels(period_type, start, start_month, label):
 
 def test_engine_filled_follow_up_picks_its_plan_from_the_generated_list(session, tmp_path):
     from pipeline.domain.media import generated_media
-    from pipeline.ingest import Incoming, accept
     from tests import formtools
 
     blobs = BlobStore(tmp_path / "blobs")
@@ -148,7 +147,7 @@ def test_engine_filled_follow_up_picks_its_plan_from_the_generated_list(session,
                                if not a[0].startswith(("/data/country", "/data/province",
                                                        "/data/district", "/data/local_level"))]
     plan_xml = _fill_once("hl_action_plan", plan_answers)
-    plan_key = accept(session, blobs, Incoming(xml=plan_xml)).submission.instance_id[5:]
+    plan_key = builders.submit(session, plan_xml, blobs=blobs).submission.instance_id[5:]
     plans_csv = generated_media(session, "action_plans.csv", EVERYWHERE)
 
     answers = [(p, plan_key if p == "/data/action_plan" else v)
@@ -156,7 +155,7 @@ def test_engine_filled_follow_up_picks_its_plan_from_the_generated_list(session,
     followup_xml, offered = _fill_once("hl_followup", answers, {"action_plans.csv": plans_csv},
                                        with_options=True)
     assert offered == [plan_key]  # the plan of this upazila, from the generated file
-    accept(session, blobs, Incoming(xml=followup_xml))
+    builders.submit(session, followup_xml, blobs=blobs)
 
     [row] = plan_followups(session, year=2026)
     assert row.plan.key == plan_key and row.linked_by == {row.followups[0].key: "key"}

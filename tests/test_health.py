@@ -40,8 +40,7 @@ def test_a_backlog_over_the_bound_or_a_full_disk_is_unhealthy(app, client, sessi
     background_loader.stop(app)  # the upload below stays pending
     builders.publish(session, "site_visit")
     key = builders.app_user(session).token
-    assert client.post(f"/key/{key}/submission",
-                       data=builders.multipart(builders.site_visit())).status_code == 201
+    assert builders.submit(client, builders.site_visit(), via="http", key=key).status_code == 201
     app.config["HEALTH_MAX_BACKLOG"] = 1
     assert client.get("/healthz").status_code == 200
     app.config["HEALTH_MAX_BACKLOG"] = 0
@@ -104,13 +103,11 @@ def test_metrics_count_uploads_responses_backlog_pulls_and_disk(app, client, ses
     refused = _sample(before, "sangjog_uploads_total", outcome="refused") or 0
     ok = _sample(before, "sangjog_http_responses_total", code="201") or 0
     for i in range(2):
-        resp = client.post(f"/key/{key}/submission",
-                           data=builders.multipart(builders.site_visit(f"uuid:m{i}")))
+        resp = builders.submit(client, builders.site_visit(f"uuid:m{i}"), via="http", key=key)
         assert resp.status_code == 201
-    assert client.post(f"/key/{key}/submission",
-                       data=builders.multipart(builders.site_visit("uuid:m0"))).status_code == 201  # resent
-    assert client.post(f"/key/{key}/submission",
-                       data=builders.multipart(b"<broken")).status_code == 400
+    resent = builders.submit(client, builders.site_visit("uuid:m0"), via="http", key=key)
+    assert resent.status_code == 201
+    assert builders.submit(client, b"<broken", via="http", key=key).status_code == 400
     session.add_all([PullRun(kind="kobo", status="ok"), PullRun(kind="kobo", status="ok"),
                      PullRun(kind="central", status="failed")])
     session.commit()
@@ -146,11 +143,8 @@ def test_metrics_sum_every_worker_of_the_server(tmp_path):
     server.env["METRICS_TOKEN"] = TOKEN
     with server:
         for i in range(12):  # a new connection each: the workers take them in turn
-            body, content_type = builders.encode_multipart(builders.site_visit(f"uuid:w{i}"))
-            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-            conn.request("POST", f"/key/{key}/submission", body, {"Content-Type": content_type})
-            assert conn.getresponse().status == 201
-            conn.close()
+            assert builders.submit(server.port, builders.site_visit(f"uuid:w{i}"), via="http",
+                                   key=key) == 201
         counts = set()
         for _ in range(6):
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)

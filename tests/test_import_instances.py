@@ -4,8 +4,6 @@ round-trips; known instances are skipped; bad ones are refused with the reason."
 
 from __future__ import annotations
 
-import functools
-import re
 from pathlib import Path
 
 import pytest
@@ -21,16 +19,6 @@ DESK = b"\xff\xd8\xff\xe0desk photo" + bytes(range(256)) * 20 + b"\xff\xd9"
 QUEUE = b"\xff\xd8\xff\xe0queue photo" + bytes(range(255, -1, -1)) * 20 + b"\xff\xd9"
 SIGNATURE = b"\x89PNG\r\n\x1a\nsignature strokes" + b"\x00\x01" * 300
 MEDIA = {"desk.jpg": DESK, "queue.jpg": QUEUE, "signature.png": SIGNATURE}
-
-
-@functools.cache
-def filled(form_id: str, copy: int = 0) -> bytes:
-    """A submission filled by the engine (cached: the engine takes a second or two)."""
-    return formtools.sample_submission(form_id)
-
-
-def instance_id(xml: bytes) -> str:
-    return re.search(rb"<instanceID>([^<]+)</instanceID>", xml).group(1).decode()
 
 
 def collect_folder(root: Path, form_id: str, stamp: str, xml: bytes,
@@ -54,8 +42,9 @@ def phone(tmp_path) -> Path:
     """A realistic copy of a phone's odk/ folder: two filled forms and the forms themselves."""
     root = tmp_path / "odk"
     collect_folder(root, "innovation_inspection", "2026-11-10_10-15-31",
-                   filled("innovation_inspection"), MEDIA)
-    collect_folder(root, "hl_action_plan", "2026-10-20_16-02-11", filled("hl_action_plan"),
+                   builders.sample("innovation_inspection"), MEDIA)
+    collect_folder(root, "hl_action_plan", "2026-10-20_16-02-11",
+                   builders.sample("hl_action_plan"),
                    {"signature.png": SIGNATURE, ".nomedia": b""})
     forms = root / "forms"
     forms.mkdir()
@@ -73,18 +62,19 @@ def test_a_collect_instances_folder_round_trips_every_answer_and_photo(app, sess
                                                                        phone):
     blobs = app.extensions["blobs"]
     report = import_instances(session, blobs, phone)
-    inspection, plan = filled("innovation_inspection"), filled("hl_action_plan")
-    assert sorted(report.imported) == sorted([instance_id(inspection), instance_id(plan)])
+    inspection, plan = builders.sample("innovation_inspection"), builders.sample("hl_action_plan")
+    inspection_id, plan_id = builders.instance_id_of(inspection), builders.instance_id_of(plan)
+    assert sorted(report.imported) == sorted([inspection_id, plan_id])
     assert (report.skipped, report.refused, report.incomplete) == ([], [], [])
     subs = stored(session)
-    sub = subs[instance_id(inspection)]
+    sub = subs[inspection_id]
     assert sub.xml == inspection and sub.source == "import"
     assert sub.source_ref == "instances/innovation_inspection_2026-11-10_10-15-31/" \
                              "innovation_inspection_2026-11-10_10-15-31.xml"
     assert {a.name: blobs.get(a.sha256) for a in sub.attachments} == MEDIA
-    assert {a.name for a in subs[instance_id(plan)].attachments} == {"signature.png"}
-    assert_answers_in_warehouse(session, "innovation_inspection", instance_id(inspection))
-    assert_answers_in_warehouse(session, "hl_action_plan", instance_id(plan))
+    assert {a.name for a in subs[plan_id].attachments} == {"signature.png"}
+    assert_answers_in_warehouse(session, "innovation_inspection", inspection_id)
+    assert_answers_in_warehouse(session, "hl_action_plan", plan_id)
     run = session.get(PullRun, report.run_id)
     assert (run.kind, run.status, run.new, run.skipped, run.errors) == ("import", "ok", 2, 0, 0)
 
@@ -99,33 +89,32 @@ def test_importing_again_skips_what_is_already_here(app, session, published, pho
 
 
 def test_an_instance_already_sent_from_collect_is_skipped(app, client, session, published, phone):
-    xml = filled("hl_action_plan")
+    xml = builders.sample("hl_action_plan")
     key = builders.app_user(session).token
-    resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data",
-                       data=builders.multipart(xml, {"signature.png": SIGNATURE}))
+    resp = builders.submit(client, xml, {"signature.png": SIGNATURE}, via="http", key=key)
     assert resp.status_code == 201
     report = import_instances(session, app.extensions["blobs"], phone)
-    assert report.skipped == [instance_id(xml)]
-    assert stored(session)[instance_id(xml)].source == "collect"
+    assert report.skipped == [builders.instance_id_of(xml)]
+    assert stored(session)[builders.instance_id_of(xml)].source == "collect"
 
 
 def test_a_briefcase_storage_folder_is_imported(app, session, published, tmp_path):
-    xml = filled("innovation_inspection")
+    xml = builders.sample("innovation_inspection")
     storage = tmp_path / "ODK Briefcase Storage" / "forms" / "Innovation inspection" / "instances"
-    folder = storage / instance_id(xml).replace(":", "")
+    folder = storage / builders.instance_id_of(xml).replace(":", "")
     folder.mkdir(parents=True)
     (folder / "submission.xml").write_bytes(xml)
     for name, content in MEDIA.items():
         (folder / name).write_bytes(content)
     report = import_instances(session, app.extensions["blobs"], tmp_path / "ODK Briefcase Storage")
-    assert report.imported == [instance_id(xml)]
-    assert len(stored(session)[instance_id(xml)].attachments) == 3
+    assert report.imported == [builders.instance_id_of(xml)]
+    assert len(stored(session)[builders.instance_id_of(xml)].attachments) == 3
 
 
 def test_bad_instances_are_refused_with_reasons_and_the_rest_imported(app, session, published,
                                                                       tmp_path):
     root = tmp_path / "instances-copy"
-    good = filled("hl_action_plan")
+    good = builders.sample("hl_action_plan")
     collect_folder(root, "hl_action_plan", "2026-10-20_16-02-11", good, {})  # photo not copied
     collect_folder(root, "broken", "2026-10-21_09-00-00", good[: len(good) // 2], {})
     collect_folder(root, "other", "2026-10-21_09-30-00",
@@ -134,7 +123,7 @@ def test_bad_instances_are_refused_with_reasons_and_the_rest_imported(app, sessi
     encrypted.mkdir()
     (encrypted / "submission.xml.enc").write_bytes(b"\x00encrypted bytes")
     report = import_instances(session, app.extensions["blobs"], root)
-    assert report.imported == [instance_id(good)]
+    assert report.imported == [builders.instance_id_of(good)]
     reasons = dict(report.refused)
     assert len(reasons) == 3
     assert "not well-formed XML" in reasons["instances/broken_2026-10-21_09-00-00/"

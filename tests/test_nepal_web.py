@@ -41,11 +41,10 @@ def nepal(db, blobs, world):
     """A Kathmandu supervisor and a Nepal action plan prepared on 2026-10-20 (2083/07/03 BS),
     received at 08:00 UTC (13:45 in Nepal)."""
     from pipeline import accounts
-    from pipeline.ingest import Incoming, accept
     accounts.create_user(db, "sup_kathmandu", builders.PASSWORD, "supervisor", ["np_district:306"])
     [plan, _followup] = builders.plans()
-    outcome = accept(db, blobs, Incoming(plan.xml, files={"signature.png": b"png"},
-                                         submitter="phone-np", received_at=plan.received_at))
+    outcome = builders.submit(db, plan.xml, {"signature.png": b"png"}, blobs=blobs,
+                              submitter="phone-np", received_at=plan.received_at)
     db.commit()
     return outcome.submission.id
 

@@ -12,7 +12,6 @@ import pytest
 from defusedxml import ElementTree
 
 from pipeline import accounts
-from pipeline.ingest import Incoming, accept
 from tests import builders
 from tests.builders import PASSWORD
 
@@ -42,9 +41,9 @@ def site(db, blobs):
     ids = []
     for n in range(3):
         iid = f"uuid:{uuid.UUID(int=n + 1)}"
-        out = accept(db, blobs, Incoming(builders.submission("site_check", answers(n),
-                                                             instance_id=iid, name=f"Visit {n}"),
-                                         submitter="phone-1"))
+        out = builders.submit(db, builders.submission("site_check", answers(n), instance_id=iid,
+                                                      name=f"Visit {n}"),
+                              blobs=blobs, submitter="phone-1")
         assert out.submission.parse_status == "ok", out.submission.parse_error
         ids.append(iid)
     return ids
@@ -344,7 +343,7 @@ def test_reviews_and_edits_show_in_system_and_filter(client, db, blobs, site):
     edit = builders.submission("site_check", {**answers(1), "progress": "99"},
                                instance_id=f"uuid:{uuid.uuid4()}",
                                deprecated_id=site[1])
-    assert accept(db, blobs, Incoming(edit, submitter="phone-1")).status == "edited"
+    assert builders.submit(db, edit, blobs=blobs, submitter="phone-1").status == "edited"
     rows = {r["__id"]: r for r in get(client, f"{SVC}/Submissions").get_json()["value"]}
     assert set(rows) == set(site)
     assert rows[site[0]]["__system"]["reviewState"] == "hasIssues"

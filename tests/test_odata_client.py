@@ -3,19 +3,17 @@ reflects ``$metadata`` into entity classes and reads every row, filtered and not
 
 from __future__ import annotations
 
-import threading
 import uuid
 from decimal import Decimal
 
 import pytest
 import requests
 from odata import ODataService
-from werkzeug.serving import make_server
 
 from pipeline import accounts
-from pipeline.ingest import Incoming, accept
 from tests import builders
 from tests.builders import PASSWORD
+from tests.fakes.serve import serving
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 ROWS = 120
@@ -23,13 +21,10 @@ ROWS = 120
 
 @pytest.fixture
 def server(app):
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(timeout=10)
-    srv.server_close()
+    """The test's app on a free port of 127.0.0.1, on both databases (``tests.browser``'s
+    ``server`` runs on SQLite only)."""
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
@@ -39,8 +34,9 @@ def filled(db, blobs):
     db.commit()
     for n in range(ROWS):
         answers = {**builders.SITE_CHECK_ANSWERS, "progress": str(n)}
-        out = accept(db, blobs, Incoming(builders.submission("site_check", answers,
-                                                             instance_id=f"uuid:{uuid.uuid4()}")))
+        out = builders.submit(db, builders.submission("site_check", answers,
+                                                      instance_id=f"uuid:{uuid.uuid4()}"),
+                              blobs=blobs)
         assert out.submission.parse_status == "ok"
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from exports import odata_model, odata_query
 from exports.odata_query import Options, Properties, Target
+from pipeline.models import CENTRAL_REVIEW_STATES, FROM_CENTRAL_REVIEW_STATES, REVIEW_STATES
 from pipeline.problems import Problem
 from pipeline.schema import DATE, DATETIME, FLOAT, INTEGER, TEXT, FormSchema
 from tests import builders
@@ -109,3 +110,14 @@ def test_select_names_known_paths_only():
             assert problem.code == code
         else:
             raise AssertionError(bad)
+
+
+def test_review_states_translate_to_centrals_names_and_back():
+    """The one table the feed, the CSV zip and Central pulls use: Central's null is our
+    ``received``, its ``hasIssues`` our ``has_issues``; the other three are spelled alike."""
+    assert CENTRAL_REVIEW_STATES == {"received": None, "approved": "approved",
+                                     "has_issues": "hasIssues", "rejected": "rejected",
+                                     "edited": "edited"}
+    assert REVIEW_STATES == ("received", "approved", "has_issues", "rejected", "edited")
+    assert [FROM_CENTRAL_REVIEW_STATES[CENTRAL_REVIEW_STATES[s]] for s in REVIEW_STATES] == \
+        list(REVIEW_STATES)

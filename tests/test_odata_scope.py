@@ -10,19 +10,11 @@ import pytest
 
 from pipeline.models import Submission
 from tests import builders
-from tests.builders import KURIGRAM, PASSWORD, RANGPUR
+from tests.builders import KURIGRAM, PASSWORD, RANGPUR, VISIBLE
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 FORM = "innovation_inspection"
 DOORS = ("/odata", "/v1/projects/1/forms")
-VISIBLE = {
-    "admin": {RANGPUR, KURIGRAM},
-    "sup_division": {RANGPUR, KURIGRAM},
-    "sup_rangpur": {RANGPUR},
-    "do_rangpur": {RANGPUR},
-    "do_kurigram": {KURIGRAM},
-    "do_dhaka": set(),
-}
 
 
 def basic(username: str, password: str = PASSWORD) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """One English word, one translation: a text the pages' catalogue translates reads the same as
-the forms' own label for it (a stage, a recommendation), in Bengali and in Nepali, so a
-supervisor never sees "পাইলট চলমান" on a phone and "পাইলট চলছে" on the list."""
+the forms' own label for it (a stage, a recommendation), and the workbook's word for a review
+state, in Bengali and in Nepali, so a supervisor never sees "পাইলট চলমান" on a phone and
+"পাইলট চলছে" on the list."""
 
 from __future__ import annotations
 
@@ -44,4 +45,23 @@ def test_the_pages_and_the_forms_translate_a_word_one_way(lang):
                for m in catalogue
                if isinstance(m.id, str) and m.id in labels and m.string
                and labels[m.id] != {m.string}]
+    assert not clashes, "\n".join(clashes)
+
+
+@pytest.mark.parametrize("lang", sorted(COLUMNS))
+def test_the_pages_and_the_workbook_name_review_states_alike(lang):
+    """A submission the list shows as rejected is rejected in the workbook too, in the same word
+    (the pages read Babel's catalogue, the workbook ``exports/words.csv``)."""
+    from exports import words
+    from pipeline.models import REVIEW_STATES
+
+    with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        pages = {m.id: m.string for m in read_po(fh) if isinstance(m.id, str)}
+    clashes = []
+    for state in REVIEW_STATES:
+        english = words.word(f"state.{state}", "en")
+        assert english in pages, english  # the pages name the state in the same English
+        if pages[english] != words.word(f"state.{state}", lang):
+            clashes.append(f"{state}: pages {pages[english]!r}, "
+                           f"workbook {words.word(f'state.{state}', lang)!r}")
     assert not clashes, "\n".join(clashes)

@@ -93,8 +93,8 @@ def test_upload_without_the_xml_part_is_400(client, session, key):
 
 def test_oversize_upload_is_413(app, client, session, key):
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
-    resp = _post_xml(client, key, builders.site_visit(photo="big.jpg"),
-                     {"big.jpg": b"x" * (1024 * 1024 + 1)})
+    resp = builders.submit(client, builders.site_visit(photo="big.jpg"),
+                           {"big.jpg": b"x" * (1024 * 1024 + 1)}, via="http", key=key)
     assert resp.status_code == 413
     assert "larger than the 1 MB limit" in _message(resp)
     _nothing_stored(session)
@@ -124,8 +124,8 @@ def test_multipart_body_cut_off_is_400(client, session, key):
 
 
 def test_overlong_device_id_is_cut_not_refused(client, session, key):
-    resp = client.post(f"/key/{key}/submission?deviceID=collect:{'d' * 400}",
-                       content_type="multipart/form-data", data=builders.multipart(builders.site_visit()))
+    resp = builders.submit(client, builders.site_visit(), via="http", key=key,
+                           query=f"deviceID=collect:{'d' * 400}")
     assert resp.status_code == 201
     session.rollback()
     assert len(session.scalar(select(Submission.device_id))) == 255

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 
 import pytest
 from defusedxml import ElementTree
@@ -72,9 +70,8 @@ def test_submission_with_a_photo_is_stored_exactly(app, client, session):
 def test_attachment_found_by_part_name_when_the_file_name_is_generic(app, client, session):
     builders.publish(session, "site_visit")
     key = builders.app_user(session).token
-    data = builders.multipart(builders.site_visit(photo="1700000001.jpg"))
-    data["1700000001.jpg"] = (io.BytesIO(builders.JPEG), "blob", "image/jpeg")
-    resp = client.post(f"/key/{key}/submission", content_type="multipart/form-data", data=data)
+    resp = _post(client, key, builders.site_visit(photo="1700000001.jpg"),
+                 {"1700000001.jpg": (builders.JPEG, "blob")})
     assert resp.status_code == 201
     (photo,) = _stored(session, "uuid:0001").attachments
     assert photo.name == "1700000001.jpg" and _blob(app, photo.sha256) == builders.JPEG
@@ -184,13 +181,11 @@ def test_app_user_cannot_submit_to_a_form_it_was_not_given(client, session):
 def test_web_user_submits_with_basic_auth(client, session):
     builders.publish(session, "site_visit")
     accounts.create_user(session, "officer", "a long password", "supervisor")
-    headers = {"Authorization": "Basic " + base64.b64encode(b"officer:a long password").decode()}
-    resp = client.post("/submission", headers=headers, content_type="multipart/form-data",
-                       data=builders.multipart(builders.site_visit()))
+    resp = builders.submit(client, builders.site_visit(), via="http",
+                           user=("officer", "a long password"))
     assert resp.status_code == 201
     assert _stored(session, "uuid:0001").submitter == "officer"
-    assert client.post("/submission", content_type="multipart/form-data",
-                       data=builders.multipart(builders.site_visit("uuid:x"))).status_code == 401
+    assert builders.submit(client, builders.site_visit("uuid:x"), via="http").status_code == 401
 
 
 def test_collect_round_trip_with_the_real_inspection_form(client, session):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import subprocess
-import sys
 
 from sync_server.http_worker import redact
 
@@ -67,10 +65,3 @@ def test_only_the_temporary_files_of_stopped_writers_are_removed(tmp_path):
     assert blobs.get(digest) == b"a photo"
 
 
-def test_a_worker_keeps_what_loading_the_app_made_out_of_garbage_collection():
-    # In a process of its own: the gunicorn config sets the environment of the workers.
-    check = ("import gc; from sync_server import gunicorn_conf; "
-             "gunicorn_conf.post_worker_init(None); print(gc.get_freeze_count())")
-    frozen = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
-                            check=True, timeout=60)
-    assert int(frozen.stdout) > 0  # what gunicorn calls once the worker has the app

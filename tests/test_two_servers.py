@@ -28,7 +28,7 @@ from pipeline.domain import tables
 from pipeline.models import Attachment, Submission
 from pipeline.storage import S3BlobStore
 from tests import builders
-from tests.live_server import ROOT, SERVE, LiveServer, post_submission
+from tests.live_server import ROOT, SERVE, LiveServer
 
 pytestmark = pytest.mark.slow
 
@@ -65,9 +65,8 @@ def test_two_servers_share_one_database_and_bucket(backend, database_url, s3_ser
             for n in range(PER_CLIENT):
                 iid = f"uuid:two-{c}-{n}"
                 photo = hashlib.sha256(iid.encode()).digest() * 500
-                planned[iid] = builders.encode_multipart(builders.site_visit(iid,
-                                                                             photo=f"{c}-{n}.jpg"),
-                                                {f"{c}-{n}.jpg": photo})
+                planned[iid] = (builders.site_visit(iid, photo=f"{c}-{n}.jpg"),
+                                {f"{c}-{n}.jpg": photo})
         acknowledged: set[str] = set()
         lock = threading.Lock()
         killed = threading.Event()
@@ -79,7 +78,7 @@ def test_two_servers_share_one_database_and_bucket(backend, database_url, s3_ser
                 for server in (servers[(c + n) % 2], servers[(c + n + 1) % 2]):
                     if server is servers[0] and killed.is_set():
                         continue
-                    if post_submission(server.port, key, *planned[iid]) == 201:
+                    if builders.submit(server.port, *planned[iid], via="http", key=key) == 201:
                         with lock:
                             acknowledged.add(iid)
                 if c == 0 and n == PER_CLIENT // 2:
@@ -162,7 +161,6 @@ def inspection(session, store) -> None:
     from datetime import UTC, datetime
 
     from pipeline import forms
-    from pipeline.ingest import Incoming, accept
     from tests import formtools
     from tests.builders import DINAJPUR, sample, vary
 
@@ -172,8 +170,6 @@ def inspection(session, store) -> None:
                   formtools.static_media(form_id), "test")
     xml = vary(sample(form_id), "uuid:two-inspection", division="55", district=DINAJPUR,
                upazila="552710")
-    outcome = accept(session, store, Incoming(xml, files={"signature.png": b"png", "desk.jpg": b"jpg"},
-                                              submitter="phone",
-                                              received_at=datetime(2026, 8, 10, tzinfo=UTC)))
-    assert outcome.submission.parse_status == "ok", outcome.submission.parse_error
+    builders.submit(session, xml, {"signature.png": b"png", "desk.jpg": b"jpg"}, blobs=store,
+                    submitter="phone", received_at=datetime(2026, 8, 10, tzinfo=UTC))
     session.commit()

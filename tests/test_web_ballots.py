@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests import builders
-from tests.builders import KURIGRAM, RANGPUR
+from tests.builders import KURIGRAM, RANGPUR, VISIBLE
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -47,11 +47,6 @@ def test_ranking_with_ties_and_every_ballot_set_aside_with_its_reason(app, works
     assert "বাদ দেওয়া ব্যালট" in bengali
     assert [r[0] for r in rows(bengali, "ranking")] == ["1", "2 সমান", "2 সমান"]
     assert "অযোগ্য: এই পদের ভোটাধিকার নেই।" in bengali
-
-
-VISIBLE = {"admin": {RANGPUR, KURIGRAM}, "sup_division": {RANGPUR, KURIGRAM},
-           "sup_rangpur": {RANGPUR}, "do_rangpur": {RANGPUR}, "do_kurigram": {KURIGRAM},
-           "do_dhaka": set()}
 
 
 def test_every_role_sees_the_workshops_of_its_own_area_only(app, workshops):

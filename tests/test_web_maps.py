@@ -12,12 +12,9 @@ from pipeline import review
 from sync_server.web import maps
 from sync_server.web.auth import CONTENT_SECURITY_POLICY, map_policy
 from tests import builders
-from tests.builders import KURIGRAM, RANGPUR
+from tests.builders import KURIGRAM, RANGPUR, VISIBLE
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
-VISIBLE = {"admin": {RANGPUR, KURIGRAM}, "sup_division": {RANGPUR, KURIGRAM},
-           "sup_rangpur": {RANGPUR}, "do_rangpur": {RANGPUR}, "do_kurigram": {KURIGRAM},
-           "do_dhaka": set()}
 
 
 def point_ids(client, query: str = "") -> set[int]:

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from pipeline import review, warehouse
 from pipeline import scope as scoping
-from pipeline.ingest import Incoming, accept
 from pipeline.models import AuditEvent, Form, Submission
 from pipeline.problems import Problem
 from sync_server.web import listing
@@ -333,10 +332,8 @@ def test_form_titles_read_in_bengali_for_a_bengali_reader(client, world):
 
 def test_repeat_headings_are_the_forms_own_labels_in_the_readers_language(client, world, db,
                                                                         blobs):
-    from pipeline.ingest import Incoming, accept
-
-    plan = accept(db, blobs, Incoming(builders.sample("hl_action_plan"),
-                                      files={"signature.png": builders.picture(200)}))
+    plan = builders.submit(db, builders.sample("hl_action_plan"),
+                           {"signature.png": builders.picture(200)}, blobs=blobs)
     db.commit()
     builders.login(client, "admin")
     english = client.get(f"/submissions/{plan.submission.id}").get_data(as_text=True)
@@ -378,10 +375,8 @@ def test_refused_reviews_explain_themselves_in_the_readers_language(client, worl
 
 
 def test_dashboard_counts_nepal_submissions_under_their_local_level(client, world, db, blobs):
-    from pipeline.ingest import Incoming, accept
-
-    accept(db, blobs, Incoming(builders.sample("hl_action_plan"),
-                               files={"signature.png": builders.picture(200)}))
+    builders.submit(db, builders.sample("hl_action_plan"), {"signature.png": builders.picture(200)},
+                    blobs=blobs)
     db.commit()
     builders.login(client, "admin")
     html = client.get("/dashboard").get_data(as_text=True)
@@ -436,10 +431,8 @@ def test_a_refused_review_keeps_the_chosen_state_and_the_comment(client, world):
 
 
 def test_district_filter_offers_only_the_forms_country(client, world, db, blobs):
-    from pipeline.ingest import Incoming, accept
-
-    accept(db, blobs, Incoming(builders.sample("hl_action_plan"),
-                               files={"signature.png": builders.picture(200)}))
+    builders.submit(db, builders.sample("hl_action_plan"), {"signature.png": builders.picture(200)},
+                    blobs=blobs)
     db.commit()
     builders.login(client, "admin")
     inspections = client.get(LIST).get_data(as_text=True)
@@ -470,7 +463,7 @@ def _unlisted_inspection(db, blobs, district, name, progress):
                  "<new_project_category>land</new_project_category>")
     xml, n = re.subn(r"<project_listed>yes</project_listed><project>[^<]*</project>", described, xml)
     assert n == 1
-    outcome = accept(db, blobs, Incoming(xml.encode("utf-8"), files={}, submitter="phone-1"))
+    outcome = builders.submit(db, xml.encode("utf-8"), blobs=blobs, submitter="phone-1")
     assert outcome.submission.parse_status == "ok"
     return outcome.submission.id
 

@@ -14,20 +14,11 @@ from sqlalchemy import func, select
 from pipeline import accounts
 from pipeline.models import AuditEvent, ScheduledExport
 from tests import builders
-from tests.builders import KURIGRAM, RANGPUR
+from tests.builders import KURIGRAM, RANGPUR, VISIBLE
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 LIST = "/forms/innovation_inspection/submissions"
 NAMES = {RANGPUR: ("rangpur-5585", "Badarganj"), KURIGRAM: ("kurigram-5549", "Bhurungamari")}
-# username -> districts whose rows they may see
-VISIBLE = {
-    "admin": {RANGPUR, KURIGRAM},
-    "sup_division": {RANGPUR, KURIGRAM},
-    "sup_rangpur": {RANGPUR},
-    "do_rangpur": {RANGPUR},
-    "do_kurigram": {KURIGRAM},
-    "do_dhaka": set(),
-}
 REVIEWERS = {"admin", "sup_division", "sup_rangpur"}
 
 

@@ -14,7 +14,6 @@ import pytest
 
 from exports import workshop_report
 from pipeline import accounts
-from pipeline.ingest import Incoming, accept
 from pipeline.problems import Problem
 from sync_server.cli import cli
 from tests import builders, formtools
@@ -45,7 +44,7 @@ def bangladesh_plan() -> bytes:
 
 def with_plan(app, session) -> None:
     load_all(app, session)
-    accept(session, app.extensions["blobs"], Incoming(bangladesh_plan(), submitter="phone-1"))
+    builders.submit(session, bangladesh_plan(), blobs=app.extensions["blobs"], submitter="phone-1")
     session.commit()
 
 
@@ -102,12 +101,14 @@ def test_the_workshop_report_holds_the_tally_the_set_aside_ballots_and_the_plans
     assert caught.value.code == "export.bad_date"
 
 
-def test_the_pdf_is_a4_with_bengali_shaped_in_a_bengali_font(app, session, runner, tmp_path):
+def test_the_pdf_is_a4_with_bengali_shaped_in_a_bengali_font(app, session, runner, tmp_path,
+                                                             monkeypatch):
     with_plan(app, session)
-    out = tmp_path / "report.pdf"
+    monkeypatch.chdir(tmp_path)  # without -o the file is written here, named as on the web
     result = runner.invoke(cli, args=["export", "workshop-report", "--upazila", KALIGANJ,
-                                 "--date", DAY, "-o", str(out)])
+                                 "--date", DAY])
     assert result.exit_code == 0, result.output
+    out = tmp_path / f"workshop-kaliganj-{KALIGANJ}-{DAY}-bn.pdf"
     assert "3 nominated practices, 3 ballots counted, 1 action plans" in result.output
     pages, (width, height), chars = pdf_text_and_fonts(out.read_bytes())
     assert pages >= 1 and (round(width), round(height)) == (595, 842)  # A4 portrait, in points
@@ -144,7 +145,8 @@ def test_only_the_workshops_district_may_download_its_report(app, world, db, blo
     response = own.get(url)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
-    assert "workshop-kaliganj-303334-" in response.headers["Content-Disposition"]
+    # named as the command line names it
+    assert f"workshop-kaliganj-303334-{day}-bn.pdf" in response.headers["Content-Disposition"]
     other = builders.login(app.test_client(), "do_rangpur")
     assert url.replace("&", "&amp;") not in other.get("/downloads").get_data(as_text=True)
     assert other.get(url).status_code == 404

@@ -28,14 +28,12 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from pipeline import problems
-from pipeline.models import PullRun, Source
+from pipeline.models import FROM_CENTRAL_REVIEW_STATES, PullRun, Source
 from pipeline.storage import BlobStore
 
 from . import http, intake, kobo, runs, xmlmap
 
 ETAG_MD5 = re.compile(r'^(?:W/)?"([0-9a-f]{32})"$')
-REVIEW_STATES = {None: "received", "received": "received", "hasIssues": "has_issues",
-                 "approved": "approved", "rejected": "rejected", "edited": "edited"}
 Progress = Callable[[int, int | None], None]
 
 
@@ -333,7 +331,7 @@ def _take(session: Session, blobs: BlobStore, source: Source, client: CentralCli
     remote = intake.Remote(
         ref=row["__id"],
         instance_id=_current_instance(row),
-        review_state=REVIEW_STATES.get(system.get("reviewState")),
+        review_state=FROM_CENTRAL_REVIEW_STATES.get(system.get("reviewState")),
         received_at=_time(system.get("updatedAt") if system.get("edits") else None)
         or _time(system.get("submissionDate")),
         submitter=system.get("submitterName") or None,

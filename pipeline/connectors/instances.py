@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline import ingest, problems, rawstore
+from pipeline import ingest, problems, rawstore, safe_xml
 from pipeline.db import end_read
 from pipeline.models import Submission
 from pipeline.problems import Problem
@@ -160,7 +160,7 @@ def _binary_paths(session: Session, sub: Submission) -> frozenset[str]:
 
 def _is_form_definition(xml: bytes) -> bool:
     try:
-        root = rawstore.parse_xml(xml)
+        root = safe_xml.submission(xml)
     except Problem:
         return False
     return root.tag.rsplit("}", 1)[-1] == "html"

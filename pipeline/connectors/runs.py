@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from pipeline import claims, problems
 from pipeline.claims import describe_owner
-from pipeline.db import begin_write, write_transaction
+from pipeline.db import end_read, write_transaction
 from pipeline.models import PullRun, Source, utcnow
 from pipeline.problems import Problem
 
@@ -106,31 +106,30 @@ class Run:
 
         Raises ``source.pull_taken_over`` (writing nothing) if another pull took the source.
         """
-        begin_write(self.session)
-        if self.source is not None and not self._refresh_claim():
-            self.session.rollback()
-            raise pull_taken_over(self.source.name)
-        self._write()
-        if source is not None and cursor is not None:
-            source.cursor = dict(cursor)  # a new dict, so the JSON column sees the change
-        self.session.commit()
+        with write_transaction(self.session):
+            if self.source is not None and not self._refresh_claim():
+                raise pull_taken_over(self.source.name)  # rolls the transaction back
+            self._write()
+            if source is not None and cursor is not None:
+                source.cursor = dict(cursor)  # a new dict, so the JSON column sees the change
         _forget_claim(self.session, self.source)
 
     def finish(self, status: str = "ok", message: str | None = None) -> PullRun:
         """Record the outcome and release the source (if this run still holds it). A run that
         ends "ok" with submissions refused or not loaded is recorded as "incomplete"."""
-        self.session.rollback()  # whatever failed mid-way is not ours to keep
-        begin_write(self.session)
-        self._write()
-        self.row.status = "incomplete" if status == "ok" and not self.complete else status
-        self.row.finished_at = utcnow()
-        lines = ([message] if message else []) + self.notes
-        if self.errors + self.failed > len(self.notes):
-            lines.append(f"... and {self.errors + self.failed - len(self.notes)} more")
-        self.row.message = "\n".join(lines) or None
-        if self.source is not None:
-            claims.release(self.session, PULL_CLAIM, Source.id == self.source.id, self.row.id)
-        self.session.commit()
+        # Recovery: whatever the work left in the session when it failed (a half-flushed write,
+        # a transaction the database gave up on) is not ours to keep; the record is written anew.
+        self.session.rollback()
+        with write_transaction(self.session):
+            self._write()
+            self.row.status = "incomplete" if status == "ok" and not self.complete else status
+            self.row.finished_at = utcnow()
+            lines = ([message] if message else []) + self.notes
+            if self.errors + self.failed > len(self.notes):
+                lines.append(f"... and {self.errors + self.failed - len(self.notes)} more")
+            self.row.message = "\n".join(lines) or None
+            if self.source is not None:
+                claims.release(self.session, PULL_CLAIM, Source.id == self.source.id, self.row.id)
         _forget_claim(self.session, self.source)
         return self.row
 
@@ -151,7 +150,7 @@ def start(session: Session, kind: str, source: Source | None = None, *,
     """Open a run; for a source, claim it first (``source.pull_running`` if another pull holds
     it; ``force`` takes it whatever holds it). An older run of the same source still marked
     running was cut off."""
-    session.commit()
+    end_read(session)
     with write_transaction(session):
         if source is not None:
             _claim(session, source, force)

@@ -19,7 +19,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 from xml.parsers import expat
 
-from pipeline import problems, rawstore, xform
+from pipeline import problems, safe_xml, xform
 
 JR_TEMPLATE = "{http://openrosa.org/javarosa}template"
 # Elements KoBoToolbox adds to every instance it serves, whatever the root is named: KoBoCAT's
@@ -87,7 +87,7 @@ def onto_form(xml: bytes, xforms: XForms, deprecated_id: str | None = None) -> b
     does not say.
     """
     parsed = versions_of(xforms)
-    root = rawstore.parse_xml(xml)
+    root = safe_xml.submission(xml)
     record = _flatten(root, "", parsed.repeats)
     says_replaced = bool(record.get("meta/deprecatedID"))
     added = any(BOOKKEEPING.match(_local(child.tag)) for child in root)

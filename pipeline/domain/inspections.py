@@ -46,7 +46,7 @@ from sqlalchemy import column as sa_column
 from sqlalchemy.orm import Session
 
 from .. import problems
-from ..db import serialize_loads, write_transaction
+from ..db import end_read, serialize_loads, write_transaction
 from ..models import AuditEvent, Form, InnovationProject, Submission
 from ..schema import table_name
 from ..scope import Scope
@@ -363,8 +363,7 @@ def add_candidate(session: Session, submission_id: int, actor: str,
         raise problems.not_found("A project described by this inspection")
     district = places.place("bd_district", chosen.district)
     upazila = places.place("bd_upazila", chosen.upazila) if chosen.upazila else None
-    if session.in_transaction():
-        session.commit()  # end the reads so the write starts fresh (SQLite write lock)
+    end_read(session)  # the write starts fresh (SQLite's write lock up front)
     with write_transaction(session):
         taken = set(session.scalars(select(InnovationProject.code)))
         code = chosen.code if CODE.fullmatch(chosen.code) and chosen.code not in taken \

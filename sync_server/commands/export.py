@@ -70,6 +70,12 @@ def _scope(district: str | None, division: str | None, everything: bool) -> tupl
     return [geo.scope_code(place)], geo.file_stem(place)
 
 
+def _default_output(stem: str, chosen: Period | None, last: str, suffix: str) -> Path:
+    """The file the Downloads page would name for the same area, period (all time: ``all``) and
+    language or form id (``geo.file_name``)."""
+    return Path(geo.file_name(stem, chosen.slug if chosen else "all", last, suffix))
+
+
 @command.command("district")
 @click.option("--district", help="District code or name (English, Bengali or Nepali).")
 @click.option("--division", help="Division (Bangladesh) or province (Nepal) code or name.")
@@ -90,7 +96,7 @@ def district(district: str | None, division: str | None, everything: bool, perio
     """Write the consolidated workbook of one district (or division, or everything)."""
     scope, stem = _scope(district, division, everything)
     chosen = _period(period, scope)
-    output = output or Path(geo.file_name(stem, chosen.slug if chosen else "all", lang))
+    output = output or _default_output(stem, chosen, lang, "xlsx")
     with _bar(quiet, "submission") as bar:
         report = build_workbook(_caught_up_session(), scope, chosen, lang, output,
                                 _server_url(server_url), bar,
@@ -106,7 +112,8 @@ def district(district: str | None, division: str | None, everything: bool, perio
 @click.option("--period", help="As for `export district` (default: all time).")
 @click.option("--district", help="Only this district (code or name).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Zip to write (default: FORM.csv.zip, as ODK Central names it).")
+              help="Zip to write (default: sangjog-AREA-PERIOD-FORM.zip, as the Downloads page "
+                   "names it).")
 @click.option("--excel", is_flag=True,
               help="For opening in Excel: a UTF-8 byte order mark, and text that a spreadsheet "
                    "would run as a formula (=, +, -, @ first) prefixed with '.")
@@ -116,10 +123,11 @@ def csv_zip(form_id: str, period: str | None, district: str | None, output: Path
             excel: bool, review: str | None, since: str | None, date_basis: str,
             quiet: bool) -> None:
     """Write one form's submissions as ODK Central's CSV zip (main + one CSV per repeat)."""
-    output = output or Path(f"{form_id}.csv.zip")
-    scope = [geo.scope_code(geo.find_district(district))] if district else ["*"]
+    scope, stem = _scope(district, None, not district)
+    chosen = _period(period, scope)
+    output = output or _default_output(stem, chosen, form_id, "zip")
     with _bar(quiet, "row") as bar:
-        written = write_zip(_caught_up_session(), form_id, output, scope, _period(period, scope), bar,
+        written = write_zip(_caught_up_session(), form_id, output, scope, chosen, bar,
                             excel=excel,
                             filters=query.Filters.parse(review, since, date_basis))
     click.echo(f"{output}: " + ", ".join(f"{name} ({rows} rows)" for name, rows in written.items()))
@@ -131,14 +139,15 @@ def csv_zip(form_id: str, period: str | None, district: str | None, output: Path
 @click.option("--lang", type=click.Choice(LANGUAGES), default="bn", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write: .pdf, or .html for the printable page "
-                   "(default: workshop-UPAZILA-DATE-LANG.pdf).")
+                   "(default: workshop-NAME-UPAZILA-DATE-LANG.pdf, as the Downloads page "
+                   "names it).")
 @with_appcontext
 def workshop_report(upazila: str, day: str, lang: str, output: Path | None) -> None:
     """Write one workshop's report: nominated practices, ballot results and the plans made there."""
     from exports import workshop_report as reports
 
-    output = output or Path(f"workshop-{upazila}-{day}-{lang}.pdf")
     report = reports.gather(_caught_up_session(), ["*"], upazila, day, lang)
+    output = output or Path(geo.report_file_name(upazila, report.day, lang))
     if output.suffix.lower() == ".html":
         output.write_text(reports.html(report), encoding="utf-8")
     else:

@@ -14,7 +14,6 @@ from tqdm import tqdm
 from pipeline import loader
 from pipeline import rebuild as rebuilding
 
-from .. import freeze_loaded_app
 from ..db import get_session
 
 FOLLOW_NICENESS = 10  # the loader process's CPU priority below the web workers (``nice``)
@@ -55,10 +54,8 @@ def process(limit: int | None, retry_failed: bool) -> None:
 @click.option("--stop-after", type=click.FloatRange(min=0),
               help="Stop after this many seconds (default: run until stopped).")
 def follow(interval: float, stop_after: float | None) -> None:
-    """Load uploads into the warehouse as they arrive, in batches (`sangjog serve --workers N`
-    runs this next to its workers; stop it with Ctrl-C or SIGTERM)."""
-    if stop_after is None:
-        freeze_loaded_app()  # running for good
+    """Load uploads into the warehouse as they arrive, in batches (`sangjog serve` runs this
+    next to its workers; stop it with Ctrl-C or SIGTERM)."""
     stopping = threading.Event()
     # Until it returns (then the caller's own handlers again: run in-process, as by a test,
     # Ctrl-C must not stay a request to stop a loader that is gone).

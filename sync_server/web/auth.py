@@ -109,28 +109,21 @@ BROWSER_FORM_POLICY = ("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'
                        "font-src 'self' data:; connect-src 'self' data: blob:; worker-src 'self' blob:; "
                        "media-src 'self' blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
-_PAGE_HEADERS = {"x-frame-options": ("X-Frame-Options", "DENY"),
-                 "x-content-type-options": ("X-Content-Type-Options", "nosniff"),
-                 "referrer-policy": ("Referrer-Policy", "same-origin"),
-                 "content-security-policy": ("Content-Security-Policy", CONTENT_SECURITY_POLICY)}
-NO_STORE = ("cache-control", ("Cache-Control", "no-store"))
+_PAGE_HEADERS = {"X-Frame-Options": "DENY",
+                 "X-Content-Type-Options": "nosniff",
+                 "Referrer-Policy": "same-origin",
+                 "Content-Security-Policy": CONTENT_SECURITY_POLICY}
 
 
 def _page_headers(response):
     """Pages are never framed by other sites (clickjacking) nor sniffed into another type, run
-    only this server's scripts, and, except the static files, are never kept in a browser's or
-    proxy's cache: they show submission data, which must not stay on a shared computer. One
-    look at the headers a view set (Werkzeug's ``setdefault`` raises and catches an exception
-    per missing header: half the cost of every upload's hooks)."""
-    present = {name.lower() for name, _ in response.headers.items()}
-    for lower, (name, value) in _PAGE_HEADERS.items():
-        if lower not in present:
-            response.headers.add(name, value)
+    only this server's scripts (a view may set a wider policy of its own), and, except the
+    static files, are never kept in a browser's or proxy's cache: they show submission data,
+    which must not stay on a shared computer (``send_file``'s own "no-cache" is replaced)."""
+    for name, value in _PAGE_HEADERS.items():
+        response.headers.setdefault(name, value)
     if not request.path.startswith("/static/"):
-        if NO_STORE[0] in present:  # send_file's own ("no-cache": stored, then revalidated)
-            response.headers["Cache-Control"] = "no-store"
-        else:
-            response.headers.add(*NO_STORE[1])
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

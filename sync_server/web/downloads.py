@@ -5,7 +5,6 @@ for their areas (kept in the attachment store, so every server lists and serves 
 from __future__ import annotations
 
 import io
-import re
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,20 +38,6 @@ LANGS = tuple(LANGUAGES)  # the workbook speaks every language of the pages
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "area"
-
-
-def area_slug(code: str) -> str:
-    """``bd_district:5585`` → ``rangpur-5585``; ``bd_division:55`` → ``rangpur-55``; ``*`` →
-    ``all``: the name and code, as ``sangjog export`` names its workbooks."""
-    if code == "*":
-        return "all"
-    level, _sep, value = code.partition(":")
-    place = geo.place(level, value)
-    return geo.file_stem(place) if place else slug(code)
 
 
 def may_see_area(scope: scoping.Scope, area: str | None) -> bool:
@@ -101,7 +86,7 @@ def area_name(code: str, lang: str) -> str:
 
 def file_name(area: str, period: Period, last: str, fmt: str) -> str:
     """``sangjog-rangpur-5585-2026-Q3-bn.xlsx``; a CSV zip ends with its form id instead."""
-    return geo.file_name(area_slug(area), period.slug, last, "xlsx" if fmt == "xlsx" else "zip")
+    return geo.file_name(geo.area_stem(area), period.slug, last, "xlsx" if fmt == "xlsx" else "zip")
 
 
 def _visible() -> Callable[[str], bool]:
@@ -174,7 +159,7 @@ def workshop_report():
     lang = request.args.get("lang") or locale()
     upazila, day = request.args.get("upazila", ""), request.args.get("date", "")
     report = reports.gather(get_session(), list(user.scope or ()), upazila, day, lang)
-    name = f"workshop-{area_slug(f'bd_upazila:{upazila}')}-{report.day.isoformat()}-{lang}.pdf"
+    name = geo.report_file_name(upazila, report.day, lang)
     return send_file(io.BytesIO(reports.pdf(report)), mimetype="application/pdf",
                      as_attachment=True, download_name=name)
 

@@ -14,7 +14,7 @@ from sqlalchemy import Table, and_, exists, select
 
 from exports.period import Period
 from pipeline import problems
-from pipeline.models import Attachment, Form
+from pipeline.models import REVIEW_STATES, Attachment, Form
 from pipeline.problems import Problem
 
 from ..db import get_session
@@ -27,7 +27,6 @@ from .i18n import day, locale, state_name
 bp = Blueprint("maps", __name__)
 MAX_POINTS = 5000  # newest first; a note says when a map shows only these
 GALLERY_SUBMISSIONS = 24  # submissions (with all their photos) per gallery page
-STATES = ("received", "approved", "has_issues", "rejected", "edited")
 
 
 def init_app(app: Flask) -> None:
@@ -93,8 +92,8 @@ def choose(only_mapped: bool) -> Choice:
 def page():
     choice = choose(only_mapped=True)
     tiles = current_app.config["MAP_TILE_URL"]
-    html = render_template("map.html", choice=choice, states=STATES, lang=locale(), tiles=tiles,
-                           attribution=current_app.config["MAP_ATTRIBUTION"],
+    html = render_template("map.html", choice=choice, states=REVIEW_STATES, lang=locale(),
+                           tiles=tiles, attribution=current_app.config["MAP_ATTRIBUTION"],
                            points_url=url_for("maps.points", **choice.args()))
     return html, 200, {"Content-Security-Policy": map_policy(tiles)}
 
@@ -184,4 +183,4 @@ def gallery():
                                     values[when.name] if when.name != "_submission_id" else None,
                                     place_name(place, values[place], lang) if place else ""))
     return render_template("photos.html", choice=choice, photos=photos, more=more,
-                           states=STATES, lang=locale())
+                           states=REVIEW_STATES, lang=locale())

@@ -16,7 +16,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exports.csvzip import excel_cell
-from pipeline.ingest import Incoming, accept
 from sync_server.cli import cli
 from tests import builders
 from tests.builders import RANGPUR
@@ -39,16 +38,11 @@ MINUS = "-2+3+cmd|' /C calc'!A0"
 
 @pytest.fixture
 def hostile(db, blobs, world) -> str:
-    xml = builders.inspection_xml(RANGPUR, 40).decode("utf-8")
-    for name, value in HOSTILE.items():
-        xml, n = re.subn(rf"<{name}>[^<]*</{name}>|<{name}/>", f"<{name}>{value}</{name}>", xml,
-                         count=1)
-        assert n == 1, name
+    instance = f"uuid:{uuid.uuid4()}"
+    xml = builders.vary(builders.inspection_xml(RANGPUR, 40), instance, **HOSTILE).decode("utf-8")
     xml = xml.replace("<caption>সেবা ডেস্ক</caption>", "<caption>-42</caption>")
     xml = xml.replace("<caption>অপেক্ষমাণ নাগরিক</caption>", f"<caption>{MINUS}</caption>")
-    instance = f"uuid:{uuid.uuid4()}"
-    xml = re.sub(r"<instanceID>[^<]*</instanceID>", f"<instanceID>{instance}</instanceID>", xml)
-    accept(db, blobs, Incoming(xml.encode("utf-8"), files={"desk.jpg": builders.picture()}))
+    builders.submit(db, xml.encode("utf-8"), {"desk.jpg": builders.picture()}, blobs=blobs)
     return instance
 
 

@@ -14,7 +14,6 @@ import uuid
 import pytest
 
 from pipeline import accounts
-from pipeline.ingest import Incoming, accept
 from tests import builders
 from tests.builders import KURIGRAM, PASSWORD, RANGPUR
 
@@ -45,7 +44,7 @@ def manifest_md5(response, name: str) -> str:
 def nepal_plan(db, blobs):
     """An action plan from Kathmandu (np_district:306, province 3): never Rangpur's to read."""
     xml = builders.vary(builders.sample("hl_action_plan"), f"uuid:{uuid.uuid4()}")
-    accept(db, blobs, Incoming(xml, files={"signature.png": builders.picture()}))
+    builders.submit(db, xml, {"signature.png": builders.picture()}, blobs=blobs)
 
 
 def test_web_users_through_basic_get_only_their_areas_rows(client, world, nepal_plan):
