@@ -69,7 +69,9 @@ class DriverStatement:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(prepared.sql, args)
-            fetched = cursor.fetchall() if cursor.description else []
+            # The statement's own columns say whether it returns rows: the driver's
+            # ``description`` builds a column object per column on every call.
+            fetched = cursor.fetchall() if prepared.results else []
         except dbapi.Error as exc:
             raise _as_sqlalchemy_error(conn, exc, cursor, prepared.sql, args) from exc
         finally:
