@@ -482,6 +482,22 @@ def app_user(session: Any, name: str = "phone-1", forms: tuple[str, ...] = ()) -
     return accounts.create_app_user(session, name, list(forms), actor="tester")
 
 
+def database_for_phones(url: str, phone: str = "phone-1", *, then: Any = None) -> tuple[Any, str]:
+    """A migrated database at ``url`` with ``site_visit`` published and an app user for every
+    form, outside any Flask app (for a server started apart, a benchmark): its engine and the
+    phone's key. ``then(session)`` adds what else a test needs in the same session."""
+    from pipeline.db import make_engine, session_factory, upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_factory(engine)() as session:
+        publish(session, "site_visit")
+        key = app_user(session, phone).token
+        if then is not None:
+            then(session)
+    return engine, key
+
+
 def wait_loaded(session: Any, timeout: float = 10.0) -> None:
     """Wait (bounded) until the server's background loader has loaded every stored upload."""
     import time

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from pipeline.db import make_engine, session_factory, upgrade
+from pipeline.db import session_factory
 from pipeline.models import Submission
 from pipeline.storage import BlobStore
 from tests import builders
@@ -38,13 +38,7 @@ def _upload(port: int, key: str, planned: tuple[bytes, str, bytes]) -> int | Non
 def prepared(tmp_path: Path):
     """A migrated SQLite warehouse with the form and an app user, outside any Flask app."""
     url = f"sqlite:///{tmp_path / 'crash.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_factory(engine)() as session:
-        from pipeline import accounts
-
-        builders.publish(session, "site_visit")
-        key = accounts.create_app_user(session, "crash-phone", [], actor="test").token
+    engine, key = builders.database_for_phones(url, "crash-phone")
     yield url, key, engine
     engine.dispose()
 

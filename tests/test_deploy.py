@@ -29,7 +29,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from pipeline import accounts
-from pipeline.db import make_engine, session_factory, upgrade
+from pipeline.db import session_factory
 from pipeline.models import LoginFailure, Submission
 from pipeline.storage import BlobStore
 from sync_server.config import SETTINGS
@@ -153,12 +153,8 @@ class Nginx:
 @needs_nginx
 def test_nginx_site_in_front_of_the_server(tmp_path):
     url = f"sqlite:///{tmp_path / 'deploy.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_factory(engine)() as session:
-        builders.publish(session, "site_visit")
-        key = accounts.create_app_user(session, "nginx-phone", [], actor="test").token
-        accounts.create_user(session, "rahima", PASSWORD, "admin", ["*"], actor="test")
+    engine, key = builders.database_for_phones(url, "nginx-phone", then=lambda session: (
+        accounts.create_user(session, "rahima", PASSWORD, "admin", ["*"], actor="test")))
     http_port, tls_port = free_port(), free_port()
     public = f"https://localhost:{tls_port}"
     data_dir = tmp_path / "data"

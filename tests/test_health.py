@@ -129,15 +129,10 @@ def test_metrics_count_uploads_responses_backlog_pulls_and_disk(app, client, ses
 @pytest.mark.slow
 def test_metrics_sum_every_worker_of_the_server(tmp_path):
     """Two workers answer uploads and scrapes in turn: every scrape counts all the uploads."""
-    from pipeline.db import make_engine, session_factory, upgrade
     from tests.live_server import LiveServer
 
     url = f"sqlite:///{tmp_path / 'metrics.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_factory(engine)() as session:
-        builders.publish(session, "site_visit")
-        key = builders.app_user(session).token
+    engine, key = builders.database_for_phones(url)
     engine.dispose()
     server = LiveServer(url, tmp_path, workers=2)
     server.env["METRICS_TOKEN"] = TOKEN
