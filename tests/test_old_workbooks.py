@@ -208,41 +208,36 @@ def test_a_second_start_or_the_same_files_again_add_nothing(database_url, tmp_pa
         _stop(app)
 
 
-def test_a_file_the_store_did_not_keep_whole_stays(database_url, tmp_path, monkeypatch):
-    """Never removed before the store's copy is read back with the file's sha256: a store out of
-    reach lists nothing and leaves the file, tried again at the next start; a store that damages
-    it lists nothing and leaves it, reported."""
+def test_a_file_the_store_did_not_keep_whole_stays(database_url, tmp_path):
+    """Never removed before the store's copy is read back with the file's sha256: a store that
+    cannot take it (here a store path that is a file, not a folder) lists nothing and leaves the
+    file, tried again at the next start; a store holding a damaged copy under its sha256 lists
+    nothing and leaves it, reported."""
+    import hashlib
+
     data = tmp_path / "data"
     exports = data / "exports"
     exports.mkdir(parents=True)
     (exports / RANGPUR_BOOK).write_bytes(b"the only copy")
-    put = BlobStore.put
-
-    def unreachable(self, content):
-        raise ConnectionError("the store is out of reach")
-
-    monkeypatch.setattr(BlobStore, "put", unreachable)
-    _stop(_start(database_url, data, {}))
+    not_a_folder = tmp_path / "store-is-a-file"
+    not_a_folder.write_bytes(b"")
+    _stop(_start(database_url, data, {"BLOB_STORE": str(not_a_folder)}))
     assert (exports / RANGPUR_BOOK).read_bytes() == b"the only copy"
     assert not (exports / old_workbooks.REPORT).exists()  # not given up on
-    monkeypatch.setattr(BlobStore, "put", put)
     app = _start(database_url, data, {})
     try:
         assert list(_listed(app)) == [RANGPUR_BOOK]
         assert not exports.exists()  # emptied, so removed: later starts find nothing to read
         exports.mkdir()
-        (exports / KURIGRAM_BOOK).write_bytes(b"the only copy of another")
-
-        def damaging(self, content):
-            digest = put(self, content)
-            self.path(digest).write_bytes(b"the only copy of anothe")
-            return digest
-
-        monkeypatch.setattr(BlobStore, "put", damaging)
+        content = b"the only copy of another"
+        (exports / KURIGRAM_BOOK).write_bytes(content)
+        damaged = BlobStore(data / "blobs").path(hashlib.sha256(content).hexdigest())
+        damaged.parent.mkdir(parents=True, exist_ok=True)
+        damaged.write_bytes(content[:-1])  # a copy the store lost a byte of
         outcome = _bring_in(app, exports)
         assert outcome is not None and outcome.left == [(KURIGRAM_BOOK, old_workbooks.DAMAGED)]
         assert list(_listed(app)) == [RANGPUR_BOOK]
-        assert (exports / KURIGRAM_BOOK).read_bytes() == b"the only copy of another"
+        assert (exports / KURIGRAM_BOOK).read_bytes() == content
         assert f"{KURIGRAM_BOOK}\t{old_workbooks.DAMAGED}" in (
             exports / old_workbooks.REPORT).read_text()
     finally:
