@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from exports import geo
 from exports.period import Period
+from exports.words import LANGUAGES
 from pipeline import claims
 from pipeline.db import end_read, write_transaction
 from pipeline.models import ScheduledExport
@@ -49,7 +50,6 @@ from pipeline.problems import Problem
 from pipeline.storage import AnyStore
 
 REPORT = "NOT-IMPORTED.txt"
-LANGS = ("en", "bn", "ne")  # exports.xlsx.LANGUAGES, without loading the workbook writer
 LEVEL_BY_LENGTH = {1: "np_province", 2: "bd_division", 3: "np_district", 4: "bd_district",
                    5: "np_local_level"}
 _CODE = re.compile(r"-(\d{1,5})(?=-)")
@@ -99,7 +99,7 @@ def read_name(name: str) -> Reading | str:
     if not (name.startswith("sangjog-") and name.endswith(".xlsx")):
         return NOT_A_WORKBOOK
     middle, _dash, lang = name[len("sangjog-"):-len(".xlsx")].rpartition("-")
-    if lang not in LANGS:
+    if lang not in LANGUAGES:
         return UNREADABLE
     readings = set()
     if middle.startswith("all-") and _is_period(middle[len("all-"):]):

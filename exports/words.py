@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline.domain.projects import CATEGORIES
 
-LANGUAGES = ("en", "bn", "ne")
+LANGUAGES = ("en", "bn", "ne")  # the columns of words.csv after the key
 
 W = dict[str, str]
 

@@ -39,7 +39,7 @@ FORM_SHEETS = {
     "hl_action_plan": "Action plans",
     "hl_followup": "Follow-ups",
 }
-LANGUAGES = ("en", "bn", "ne")
+LANGUAGES = words.LANGUAGES  # the workbook speaks every language its words are in
 
 class Progress(Protocol):
     """Anything with tqdm's ``update(n)``; ``total`` is set once the row count is known."""
